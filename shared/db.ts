@@ -1,0 +1,61 @@
+/**
+ * The database is the state machine. One pool per process; every statement runs with
+ * search_path set to the pipeline's schema, so SQL beside each operation stays short.
+ */
+import pg from 'pg';
+import { databaseUrl } from './config.js';
+
+export const SCHEMA = 'financial_screener';
+
+// Dates stay 'YYYY-MM-DD' strings (no time-zone shifts); bigints are numbers (ids and
+// counts stay far below 2^53).
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v: string) => Number(v));
+
+export type Db = pg.Pool;
+export type Queryable = pg.Pool | pg.PoolClient;
+
+let shared: pg.Pool | undefined;
+
+export function createPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    options: `-c search_path=${SCHEMA},public`,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: process.env.FUNCTION_NAME ?? 'screener-pipeline',
+  });
+  // A dropped idle connection (database restarted) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** The process's pool, created on first use from the database-url secret. */
+export function db(): pg.Pool {
+  if (!shared) shared = createPool(databaseUrl(), Number(process.env.PG_POOL_MAX ?? 10));
+  return shared;
+}
+
+export async function closeDb(): Promise<void> {
+  const p = shared;
+  shared = undefined;
+  if (p) await p.end();
+}
+
+/** Runs fn in one transaction: everything it writes lands together or not at all. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

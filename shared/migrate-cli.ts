@@ -1,0 +1,14 @@
+/** `node dist/shared/migrate-cli.js`: applies sql/ to DATABASE_URL (the cluster's migration Job). */
+import { closeDb, db } from './db.js';
+import { log } from './log.js';
+import { migrate } from './migrate.js';
+
+try {
+  const result = await migrate(db());
+  log('info', 'migrated', { applied: result.applied, already_applied: result.alreadyApplied });
+  await closeDb();
+} catch (err) {
+  log('error', 'migration_failed', { message: err instanceof Error ? err.message : String(err) });
+  await closeDb();
+  process.exit(1);
+}

@@ -1,0 +1,87 @@
+/**
+ * The template's entrypoint: an HTTP server for the of-watchdog in http mode
+ * (upstream_url http://127.0.0.1:3000). It is also how every function runs on one
+ * machine: the local gateway starts this same file once per function, with
+ * HANDLER_MODULE pointing at that function's compiled handler and PORT at a free port.
+ *
+ * Unlike the official node template, a thrown error is a 500 with a JSON body (never a
+ * 200 with "Error: ..."), and every answer is JSON with the handler's status, because the
+ * queue-worker reports that status to callbacks in X-Function-Status.
+ */
+import express from 'express';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FunctionEvent, Handler } from '../../shared/function-contract.js';
+import { log, redact } from '../../shared/log.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const handlerPath = process.env.HANDLER_MODULE
+  ? path.resolve(process.env.HANDLER_MODULE)
+  : path.join(here, 'function', 'handler.js');
+const port = Number(process.env.PORT ?? process.env.http_port ?? 3000);
+const host = process.env.HOST ?? '127.0.0.1';
+const maxBody = process.env.MAX_BODY ?? '256kb';
+
+const mod = (await import(pathToFileURL(handlerPath).href)) as { default?: Handler };
+if (typeof mod.default !== 'function') {
+  throw new Error(`${handlerPath} has no default export handler`);
+}
+const handler: Handler = mod.default;
+
+const app = express();
+app.disable('x-powered-by');
+// The body stays raw: each handler parses it with its own zod schema, so "not JSON at
+// all" is the handler's 400 with a reason, not a framework's HTML error page.
+app.use(express.raw({ type: () => true, limit: maxBody }));
+
+app.get('/_/health', (_req, res) => {
+  res.status(200).json({ status: 'ok' });
+});
+
+app.all(/.*/, async (req, res) => {
+  const event: FunctionEvent = {
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    headers: Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]),
+    ),
+    method: req.method,
+    query: Object.fromEntries(
+      Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
+    path: req.path,
+  };
+  try {
+    const result = await handler(event);
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+    res.status(result.status).json(result.body ?? null);
+  } catch (err) {
+    const message = redact(err instanceof Error ? err.message : String(err));
+    log('error', 'handler_crashed', { message });
+    res.status(500).json({ error: 'internal_error', message });
+  }
+});
+
+// Body-parser failures (too large, aborted) answer JSON with their 4xx status.
+app.use((err: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+  res.status(status).json({
+    error: err.type === 'entity.too.large' ? 'body_too_large' : 'bad_request',
+    message: err.type === 'entity.too.large' ? `request body exceeds ${maxBody}` : redact(err.message ?? 'bad request'),
+  });
+});
+
+const server = app.listen(port, host, () => {
+  // The watchdog's readiness check looks for this file.
+  try { fs.writeFileSync('/tmp/.lock', String(process.pid)); } catch { /* read-only /tmp: not in a container */ }
+  log('info', 'function_listening', { port, handler: path.basename(path.dirname(handlerPath)) });
+});
+server.keepAliveTimeout = 65_000;
+
+function shutdown(signal: string): void {
+  log('info', 'function_stopping', { signal });
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5_000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
