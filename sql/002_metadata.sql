@@ -13,6 +13,7 @@ CREATE TABLE process_executions (
   parent_execution_id bigint REFERENCES process_executions (execution_id),
   regions_pending   integer NOT NULL DEFAULT 0,    -- fan-in counter: the region that takes it to 0 invokes finalize
   current_step      text,
+  stop_reason       text,                          -- why collection stopped early: quota | auth
   last_progress_at  timestamptz NOT NULL DEFAULT now(),
   started_at        timestamptz NOT NULL DEFAULT now(),
   finished_at       timestamptz,

@@ -86,3 +86,24 @@ INSERT INTO pipeline_settings (key, value, description) VALUES
   ('eodhd_requests_per_minute',  '900',    'request rate a replica keeps under (the API allows 1000 a minute)'),
   ('work_item_lease_seconds',    '300',    'how long a claimed work item stays with its replica'),
   ('us_venues',                  '["NYSE", "NASDAQ"]', 'US venues of the universe (EODHD lists all US venues under US)');
+
+-- The account's per-minute request limit holds across every replica: a generic cell rate
+-- algorithm on one timestamp (the theoretical arrival time of the next request) kept on
+-- the day's quota row, checked in the same UPDATE that reserves the call's cost.
+ALTER TABLE api_quota_days ADD COLUMN rate_tat timestamptz NOT NULL DEFAULT '-infinity';
+
+-- The day's bulk answer of an exchange, fetched once per run (a pipeline_steps row
+-- 'bulk-eod'/EXCHANGE guards it) and read by every replica that updates that exchange.
+CREATE TABLE bulk_eod_rows (
+  execution_id    bigint NOT NULL REFERENCES process_executions (execution_id) ON DELETE CASCADE,
+  exchange        text NOT NULL,
+  code            text NOT NULL,
+  date            date NOT NULL,
+  open            double precision NOT NULL,
+  high            double precision NOT NULL,
+  low             double precision NOT NULL,
+  close           double precision NOT NULL,
+  adjusted_close  double precision NOT NULL,
+  volume          bigint NOT NULL,
+  PRIMARY KEY (execution_id, exchange, code)
+);

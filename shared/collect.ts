@@ -1,0 +1,318 @@
+/**
+ * collect-region: works through its region's items until none are left or its time runs
+ * out, then either hands over to a fresh invocation of itself or, when the region is done,
+ * takes part in the fan-in (the last region invokes finalize).
+ *
+ * Price updates of an exchange that check-quota marked for bulk read the exchange's bulk
+ * answer, fetched once per run into bulk_eod_rows; the rest fetch their own history from
+ * the day after their last stored price. A bulk load fetches history and fundamentals.
+ * Everything written for one ticker is one transaction. A failing ticker never stops the
+ * batch; the API's daily limit, our budget or a refused key stop the region cleanly.
+ */
+import type pg from 'pg';
+import type { PipelineContext } from './context.js';
+import { inTransaction } from './db.js';
+import { stepFailed } from './discover.js';
+import { EodhdError, type EodhdClient } from './eodhd.js';
+import type { EodBar, Fundamentals } from './eodhd-schemas.js';
+import { getRun, touchRun, type Execution } from './executions.js';
+import { addDays, lastWeekdayOnOrBefore, utcToday, type Region } from './exchanges.js';
+import type { FunctionResult } from './function-contract.js';
+import { log } from './log.js';
+import { loadSettings, type Settings } from './settings.js';
+import { claimStep, completeStep, failStep } from './steps.js';
+import { markFundamentals, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow } from './store.js';
+import {
+  bulkRowsFor, claimBulkLoads, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
+  releaseItems, remainingInRegion, storeBulkRows, type ClaimedItem,
+} from './work-items.js';
+
+type StopReason = 'quota' | 'auth' | null;
+
+interface RegionStats { processed: number; failed: number; calls: number; records: number; bulkCalls: number }
+
+class StopCollection extends Error {
+  constructor(readonly reason: 'quota' | 'auth', message: string) { super(message); }
+}
+
+const MARK_COLLECTING = `
+  UPDATE pipeline_steps SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()), updated_at = now()
+   WHERE execution_id = $1 AND step = 'collect-region' AND shard = $2 AND status <> 'done'
+  RETURNING 1`;
+
+const STEP_RESULT = `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = 'collect-region' AND shard = $2`;
+
+const SET_STOP_REASON = `UPDATE process_executions SET stop_reason = coalesce(stop_reason, $2), error_message = coalesce(error_message, $3) WHERE execution_id = $1`;
+
+export async function collectRegion(ctx: PipelineContext, executionId: number, region: Region): Promise<FunctionResult> {
+  const run = await getRun(ctx.pool, executionId);
+  if (!run) return { status: 404, body: { error: 'not_found', reason: `no execution ${executionId}` } };
+  const step = (await ctx.pool.query<{ status: string; result: unknown }>(STEP_RESULT, [executionId, region])).rows[0];
+  if (!step) return { status: 409, body: { error: 'not_planned', reason: `execution ${executionId} has no work planned for region ${region}`, executionId, region } };
+  if (step.status === 'done') return { status: 200, body: { ...(step.result as object), duplicate: true } };
+  if (run.status !== 'running') return { status: 409, body: { error: 'run_finished', reason: `execution ${executionId} is ${run.status}`, executionId } };
+  await ctx.pool.query(MARK_COLLECTING, [executionId, region]);
+
+  const started = Date.now();
+  const deadline = started + ctx.collectTimeBudgetMs;
+  const stats: RegionStats = { processed: 0, failed: 0, calls: 0, records: 0, bulkCalls: 0 };
+  let stop: StopReason = null;
+  let outOfTime = false;
+  let settings: Settings;
+  try {
+    settings = await loadSettings(ctx.pool);
+  } catch (err) {
+    return stepFailed(ctx, executionId, 'collect-region', region, err);
+  }
+  const lease = settings.work_item_lease_seconds;
+  const heartbeat = setInterval(() => {
+    extendLeases(ctx.pool, executionId, ctx.workerId, lease).catch(() => {});
+    touchRun(ctx.pool, executionId, 'collect-region').catch(() => {});
+  }, Math.max(1000, (lease * 1000) / 3));
+  heartbeat.unref();
+  const quotaDay = run.quota_day ?? utcToday();
+  try {
+    for (;;) {
+      if (Date.now() >= deadline) { outOfTime = true; break; }
+      let items = await claimPriceUpdates(ctx.pool, executionId, region, ctx.workerId, settings.incremental_batch_size, lease);
+      if (items.length === 0) items = await claimBulkLoads(ctx.pool, executionId, region, ctx.workerId, settings.bulk_load_batch_size, lease);
+      if (items.length === 0) break;
+      await touchRun(ctx.pool, executionId, 'collect-region');
+      const r = await processBatch(ctx, run, items, settings, quotaDay, deadline, stats);
+      if (r.stop) { stop = r.stop.reason; await setStop(ctx.pool, executionId, r.stop); break; }
+      if (r.outOfTime) { outOfTime = true; break; }
+    }
+  } catch (err) {
+    clearInterval(heartbeat);
+    return stepFailed(ctx, executionId, 'collect-region', region, err);
+  }
+  clearInterval(heartbeat);
+
+  if (stop) {
+    await deferRegion(ctx.pool, executionId, region, stop === 'quota' ? 'deferred: the API quota for today is used up' : 'deferred: the API refused the key', ctx.workerId);
+  }
+  const remaining = await remainingInRegion(ctx.pool, executionId, region);
+  const body = {
+    executionId, region, ...stats, durationMs: Date.now() - started,
+    stoppedBecause: stop ?? (outOfTime ? 'time_budget' : null),
+    remaining,
+  };
+  let regionDone = false;
+  let finalizeInvoked = false;
+  if (remaining.pending === 0 && remaining.claimed_live === 0 && remaining.claimed_expired === 0) {
+    const fan = await markRegionDone(ctx.pool, executionId, region, body);
+    regionDone = true;
+    if (fan.last) {
+      finalizeInvoked = true;
+      await ctx.invoke('finalize', { executionId });
+    }
+  } else if (remaining.pending > 0 || remaining.claimed_expired > 0) {
+    // Out of time (or items came back from a dead replica): a fresh invocation goes on.
+    await ctx.invoke('collect-region', { executionId, region });
+  }
+  log('info', 'region_collected', { execution_id: executionId, region, ...stats, region_done: regionDone, finalize_invoked: finalizeInvoked, stopped_because: body.stoppedBecause });
+  return { status: 200, body: { ...body, regionDone, finalizeInvoked } };
+}
+
+async function setStop(pool: pg.Pool, executionId: number, stop: StopCollection): Promise<void> {
+  await pool.query(SET_STOP_REASON, [executionId, stop.reason, stop.message]);
+}
+
+function asStop(err: unknown): StopCollection | null {
+  if (err instanceof StopCollection) return err;
+  if (err instanceof EodhdError && (err.kind === 'quota' || err.kind === 'auth')) return new StopCollection(err.kind, err.message);
+  return null;
+}
+
+async function processBatch(ctx: PipelineContext, run: Execution, items: ClaimedItem[], settings: Settings, quotaDay: string, deadline: number, stats: RegionStats): Promise<{ stop: StopCollection | null; outOfTime: boolean }> {
+  let queue = items;
+  let stop: StopCollection | null = null;
+  // Price updates of a bulk exchange: the one-day-behind tickers come from the bulk answer.
+  if (items[0]?.operation === 'price_update') {
+    try {
+      const covered = await bulkCovered(ctx, run, items, settings, quotaDay, stats);
+      if (covered.size > 0) {
+        await writeFromBulk(ctx, run, items.filter((i) => covered.has(i.id)), stats);
+        queue = items.filter((i) => !covered.has(i.id));
+      }
+    } catch (err) {
+      stop = asStop(err);
+      if (!stop) throw err;
+      await releaseItems(ctx.pool, items.map((i) => i.id), ctx.workerId);
+      return { stop, outOfTime: false };
+    }
+  }
+  let next = 0;
+  let outOfTime = false;
+  const worker = async () => {
+    while (!stop && next < queue.length) {
+      if (Date.now() >= deadline) { outOfTime = true; return; }
+      const item = queue[next++]!;
+      try {
+        await processItem(ctx, run, item, settings, quotaDay, stats);
+      } catch (err) {
+        const s = asStop(err);
+        if (!s) throw err;
+        stop = s;
+        await releaseItems(ctx.pool, [item.id], ctx.workerId);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, ctx.collectConcurrency) }, worker));
+  if (next < queue.length) await releaseItems(ctx.pool, queue.slice(next).map((i) => i.id), ctx.workerId);
+  return { stop, outOfTime };
+}
+
+/**
+ * Makes sure the exchange's bulk answer is stored for this run (one 100-call request, made
+ * by whichever replica gets there first) and returns the items it covers: those whose
+ * series is complete through the trading day before the bulk answer's date.
+ */
+async function bulkCovered(ctx: PipelineContext, run: Execution, items: ClaimedItem[], settings: Settings, quotaDay: string, stats: RegionStats): Promise<Set<number>> {
+  const exchange = items[0]!.exchange;
+  const planned = await ctx.pool.query<{ status: string; result: { date: string | null } | null }>(
+    `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2`, [run.execution_id, exchange]);
+  if (planned.rowCount === 0) return new Set();
+  let date: string | null = null;
+  for (let waited = 0; ; waited += 500) {
+    const claim = await claimStep(ctx.pool, run.execution_id, 'bulk-eod', exchange, 300);
+    if (claim.state === 'done') { date = (claim.result as { date: string | null }).date; break; }
+    if (claim.state === 'claimed') {
+      const api = ctx.api(run.execution_id, quotaDay, settings);
+      try {
+        const { rows, dropped } = await api.bulkEod(exchange);
+        stats.calls += api.callsCharged;
+        stats.bulkCalls += api.callsCharged;
+        // The day the answer is for: its most common date (a stale ticker carries an older one).
+        const byDate = new Map<string, number>();
+        for (const r of rows) byDate.set(r.date, (byDate.get(r.date) ?? 0) + 1);
+        date = [...byDate.entries()].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0]))[0]?.[0] ?? null;
+        const day = date;
+        await inTransaction(ctx.pool, async (c) => {
+          await storeBulkRows(c, run.execution_id, exchange, rows.filter((r) => r.date === day));
+          await completeStep(c, run.execution_id, 'bulk-eod', exchange, { date: day, rows: rows.length, dropped });
+        });
+        log('info', 'bulk_fetched', { execution_id: run.execution_id, exchange, date: day, rows: rows.length, dropped });
+      } catch (err) {
+        stats.calls += api.callsCharged;
+        if (asStop(err)) throw err;
+        // No bulk answer: every item of the exchange falls back to its own history call.
+        await failStep(ctx.pool, run.execution_id, 'bulk-eod', exchange, err instanceof Error ? err.message : String(err));
+        log('warn', 'bulk_failed', { execution_id: run.execution_id, exchange, error: err instanceof Error ? err.message : String(err) });
+        return new Set();
+      }
+      break;
+    }
+    if (waited > 120_000) return new Set();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!date) return new Set();
+  const previous = lastWeekdayOnOrBefore(addDays(date, -1));
+  return new Set(items.filter((i) => {
+    const through = i.prices_checked_through ?? i.prices_last_date;
+    return through !== null && through >= previous;
+  }).map((i) => i.id));
+}
+
+/** Writes the bulk-covered items of a batch, 500 tickers a transaction. */
+async function writeFromBulk(ctx: PipelineContext, run: Execution, items: ClaimedItem[], stats: RegionStats): Promise<void> {
+  const exchange = items[0]!.exchange;
+  const step = await ctx.pool.query<{ result: { date: string } }>(`SELECT result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2`, [run.execution_id, exchange]);
+  const bulkDate = step.rows[0]!.result.date;
+  for (let i = 0; i < items.length; i += 500) {
+    const chunk = items.slice(i, i + 500);
+    const started = performance.now();
+    const rows = await bulkRowsFor(ctx.pool, run.execution_id, exchange, chunk.map((c) => c.code));
+    const byCode = new Map(rows.map((r) => [r.code, r]));
+    await inTransaction(ctx.pool, async (c) => {
+      const mine = new Set(await finishItems(c, chunk.map((x) => x.id), 'done', null, ctx.workerId));
+      const held = chunk.filter((x) => mine.has(x.id));
+      const prices: PriceRow[] = [];
+      for (const it of held) {
+        const r = byCode.get(it.code);
+        if (r) prices.push({ assetId: it.asset_id, date: r.date, open: r.open, high: r.high, low: r.low, close: r.close, adjusted_close: r.adjusted_close, volume: r.volume });
+      }
+      const written = await upsertPrices(c, prices);
+      const per = Math.max(1, Math.round((performance.now() - started) / Math.max(1, held.length)));
+      for (const it of held) {
+        const r = byCode.get(it.code);
+        await markPrices(c, it.asset_id, null, r?.date ?? null, bulkDate, Boolean(r));
+        await markOutcome(c, it.asset_id, true, null, run.execution_id);
+      }
+      await recordDetails(c, held.map((it) => ({
+        executionId: run.execution_id, assetId: it.asset_id, operation: 'price_update', status: 'success' as const,
+        recordsInserted: byCode.has(it.code) ? 1 : 0, apiCalls: 0, durationMs: per, error: null,
+      })));
+      stats.processed += held.length;
+      stats.records += written.inserted;
+    });
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One ticker: fetch what it needs, then write it all in one transaction. */
+async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedItem, settings: Settings, quotaDay: string, stats: RegionStats): Promise<void> {
+  const started = performance.now();
+  const api: EodhdClient = ctx.api(run.execution_id, quotaDay, settings);
+  const errors: string[] = [];
+  const through = item.prices_checked_through ?? item.prices_last_date;
+  const fullHistory = !item.prices_loaded || item.needs_prices_reprocess;
+  const wantPrices = fullHistory || through === null || through < run.as_of;
+  const wantFundamentals = item.operation === 'bulk_load' && (!item.fundamentals_loaded || item.needs_fundamentals_reprocess);
+
+  let bars: EodBar[] | null = null;
+  let doc: Fundamentals | null = null;
+  try {
+    if (wantPrices) {
+      const from = fullHistory || through === null ? addDays(run.as_of, -settings.price_history_days) : addDays(through, 1);
+      try {
+        bars = (await api.eod(item.symbol, from, run.as_of)).filter((b) => b.date >= from && b.date <= run.as_of);
+      } catch (err) {
+        if (asStop(err)) throw err;
+        errors.push(`prices: ${errorText(err)}`);
+      }
+    }
+    if (wantFundamentals) {
+      try {
+        doc = await api.fundamentals(item.symbol);
+      } catch (err) {
+        if (asStop(err)) throw err;
+        errors.push(`fundamentals: ${errorText(err)}`);
+      }
+    }
+  } catch (err) {
+    // Stopping: what was fetched for this ticker is not written (nothing half-written);
+    // the calls it cost stay in the ledger.
+    stats.calls += api.callsCharged;
+    throw err;
+  }
+  stats.calls += api.callsCharged;
+  const ok = errors.length === 0;
+  const error = ok ? null : errors.join('; ').slice(0, 1000);
+  await inTransaction(ctx.pool, async (c) => {
+    const mine = await finishItems(c, [item.id], ok ? 'done' : 'failed', error, ctx.workerId);
+    if (mine.length === 0) return; // the lease was lost: another replica owns this item now
+    let inserted = 0;
+    if (bars) {
+      const w = await upsertPrices(c, bars.map((b) => ({ ...b, assetId: item.asset_id })));
+      inserted += w.inserted;
+      const last = bars.length > 0 ? bars[bars.length - 1]!.date : null;
+      await markPrices(c, item.asset_id, bars[0]?.date ?? null, last, last ?? through ?? run.as_of, w.inserted + w.updated > 0);
+      stats.records += w.inserted;
+    }
+    if (doc) {
+      await upsertFundamentals(c, item.asset_id, doc);
+      await markFundamentals(c, item.asset_id);
+    }
+    await markOutcome(c, item.asset_id, ok, error, run.execution_id);
+    await recordDetails(c, [{
+      executionId: run.execution_id, assetId: item.asset_id, operation: item.operation, status: ok ? 'success' : 'failed',
+      recordsInserted: inserted, apiCalls: api.callsCharged, durationMs: performance.now() - started, error,
+    }]);
+    if (ok) stats.processed++;
+    else stats.failed++;
+  });
+}

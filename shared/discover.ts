@@ -1,0 +1,111 @@
+/**
+ * discover-delta: syncs the universe (one exchange-symbol-list call per exchange), then
+ * writes the plan as work items and hands the run to check-quota.
+ */
+import type { PipelineContext } from './context.js';
+import { inTransaction } from './db.js';
+import { EodhdError } from './eodhd.js';
+import { failRun, setQuotaDay, touchRun } from './executions.js';
+import { EXCHANGES, utcToday, type ExchangeCode } from './exchanges.js';
+import type { FunctionResult } from './function-contract.js';
+import { log } from './log.js';
+import { excludedForFailures, unknownSymbols, writePlan } from './plan.js';
+import { reconcileWithApi } from './quota.js';
+import { loadSettings, type Settings } from './settings.js';
+import { guardStep } from './step-guard.js';
+import { completeStep, ensureStepPending, failStep } from './steps.js';
+import { syncExchange, type ExchangeSync } from './universe.js';
+
+export interface RunParameters {
+  mode: 'auto' | 'bulk' | 'incremental';
+  exchanges: ExchangeCode[] | null;
+  symbols: string[] | null;
+  dryRun: boolean;
+  skipExisting: boolean;
+}
+
+export function runParameters(p: Record<string, unknown>): RunParameters {
+  return {
+    mode: (p.mode as RunParameters['mode']) ?? 'auto',
+    exchanges: (p.exchanges as ExchangeCode[] | null) ?? null,
+    symbols: (p.symbols as string[] | null) ?? null,
+    dryRun: p.dryRun === true,
+    skipExisting: p.skipExisting === true,
+  };
+}
+
+/**
+ * The API's own quota day (apiRequestsDate of /user, free) and its count of today's calls,
+ * reconciled into our ledger. Falls back to the UTC date when /user does not answer.
+ */
+export async function reconcileQuota(ctx: PipelineContext, executionId: number, settings: Settings, knownDay: string | null): Promise<{ quotaDay: string; apiReported: number | null }> {
+  const probeDay = knownDay ?? utcToday();
+  try {
+    const user = await ctx.api(executionId, probeDay, settings).user();
+    const quotaDay = knownDay ?? user.apiRequestsDate;
+    await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests);
+    return { quotaDay, apiReported: user.apiRequests };
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
+    return { quotaDay: probeDay, apiReported: null };
+  }
+}
+
+export async function discoverDelta(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
+  const g = await guardStep(ctx, executionId, 'discover-delta', '', 600);
+  if (!g.ok) return g.response;
+  const run = g.run;
+  const params = runParameters(run.parameters);
+  const started = Date.now();
+  try {
+    await touchRun(ctx.pool, executionId, 'discover-delta');
+    const settings = await loadSettings(ctx.pool);
+    const { quotaDay } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    await setQuotaDay(ctx.pool, executionId, quotaDay);
+
+    let universe: ExchangeSync[] = [];
+    if (!params.dryRun) {
+      const api = ctx.api(executionId, quotaDay, settings);
+      const scope = params.exchanges ?? (params.symbols ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))] : [...EXCHANGES]);
+      for (const ex of scope) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+    }
+    const result = await inTransaction(ctx.pool, async (c) => {
+      const plan = await writePlan(c, {
+        executionId, tradingDay: run.as_of, mode: params.mode, exchanges: params.exchanges, symbols: params.symbols,
+        skipExisting: params.skipExisting, maxFailures: settings.max_consecutive_failures,
+      });
+      const excluded = await excludedForFailures(c, settings.max_consecutive_failures, params.exchanges, params.symbols);
+      const unknown = params.symbols ? await unknownSymbols(c, params.symbols) : [];
+      const totals: Record<string, number> = {};
+      for (const p of plan) totals[p.operation] = (totals[p.operation] ?? 0) + p.assets;
+      const body = {
+        executionId, asOf: run.as_of, quotaDay, mode: params.mode,
+        universe, plan, totals, excludedForFailures: excluded, unknownSymbols: unknown,
+        durationMs: Date.now() - started, next: 'check-quota',
+      };
+      await completeStep(c, executionId, 'discover-delta', '', body);
+      await ensureStepPending(c, executionId, 'check-quota');
+      await touchRun(c, executionId, 'check-quota');
+      return body;
+    });
+    log('info', 'plan_written', { execution_id: executionId, totals: result.totals, excluded: result.excludedForFailures, duration_ms: result.durationMs });
+    await ctx.invoke('check-quota', { executionId });
+    return { status: 200, body: result };
+  } catch (err) {
+    return stepFailed(ctx, executionId, 'discover-delta', '', err);
+  }
+}
+
+/** A step that cannot finish: the run fails when the API refused the key, else the step waits for the re-drive. */
+export async function stepFailed(ctx: PipelineContext, executionId: number, step: string, shard: string, err: unknown): Promise<FunctionResult> {
+  const message = err instanceof Error ? err.message : String(err);
+  await failStep(ctx.pool, executionId, step, shard, message).catch(() => {});
+  if (err instanceof EodhdError && err.kind === 'auth') {
+    await failRun(ctx.pool, executionId, message).catch(() => {});
+    log('error', 'run_failed', { execution_id: executionId, step, error: message });
+    return { status: 502, body: { error: 'api_auth', reason: message, executionId } };
+  }
+  log('error', 'step_failed', { execution_id: executionId, step, shard, error: message });
+  return { status: 500, body: { error: 'step_failed', reason: message, executionId, step, retry: 'the resume schedule re-drives this step' } };
+}

@@ -1,0 +1,209 @@
+/**
+ * The EODHD client. Every request: reserve its cost (and a rate slot) in the database,
+ * make it, record it in the API-call ledger, give back what it did not cost. 429 waits
+ * for Retry-After; 5xx and timeouts retry with backoff and jitter; 402 and our own budget
+ * stop collection (QuotaExhausted); the key never leaves this module unredacted.
+ */
+import { request } from 'undici';
+import type { z } from 'zod';
+import type { Queryable } from './db.js';
+import { redact } from './log.js';
+import { recordApiCall, refundCalls, reserveCalls } from './quota.js';
+import {
+  BulkEodRowSchema, EodBarSchema, FundamentalsSchema, SymbolListItemSchema, UserSchema,
+  parseRows, type BulkEodRow, type EodBar, type Fundamentals, type SymbolListItem, type User,
+} from './eodhd-schemas.js';
+
+export type EodhdErrorKind = 'quota' | 'auth' | 'not_found' | 'rate_limited' | 'server' | 'network' | 'bad_response' | 'client';
+
+export class EodhdError extends Error {
+  constructor(readonly kind: EodhdErrorKind, message: string, readonly status: number | null = null) {
+    super(redact(message));
+    this.name = 'EodhdError';
+  }
+}
+
+export interface EodhdClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  db: Queryable;
+  quotaDay: string;
+  /** quota - buffer: what reservations may reach today. */
+  callLimit: number;
+  requestsPerMinute: number;
+  executionId: number | null;
+  maxAttempts?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Longest a 429's Retry-After is waited for before the request gives up. */
+  maxRetryAfterMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface CallSpec {
+  endpoint: string;
+  path: string;
+  params?: Record<string, string>;
+  cost: number;
+  target: string | null;
+  /** What an answer of 404 costs (an unknown symbol costs 1). */
+  notFoundCost?: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class EodhdClient {
+  private readonly o: Required<Omit<EodhdClientOptions, 'executionId'>> & { executionId: number | null };
+  /** Calls this client was charged, for the caller's details rows. */
+  callsCharged = 0;
+
+  constructor(opts: EodhdClientOptions) {
+    this.o = {
+      maxAttempts: 4,
+      headersTimeoutMs: 30_000,
+      bodyTimeoutMs: 120_000,
+      maxRetryAfterMs: 120_000,
+      sleep: defaultSleep,
+      ...opts,
+    };
+  }
+
+  /** One ticker's daily bars (1 call). */
+  async eod(symbol: string, from?: string, to?: string): Promise<EodBar[]> {
+    const params: Record<string, string> = { period: 'd', order: 'a' };
+    if (from) params.from = from;
+    if (to) params.to = to;
+    const body = await this.call({ endpoint: 'eod', path: `/eod/${encodeURIComponent(symbol)}`, params, cost: 1, target: symbol, notFoundCost: 1 });
+    return parseRows(EodBarSchema, body).rows;
+  }
+
+  /** Every ticker of an exchange for its last trading day, or for `date` (100 calls). */
+  async bulkEod(exchange: string, date?: string): Promise<{ rows: BulkEodRow[]; dropped: number }> {
+    const params: Record<string, string> = {};
+    if (date) params.date = date;
+    const body = await this.call({ endpoint: 'eod-bulk-last-day', path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`, params, cost: 100, target: exchange });
+    return parseRows(BulkEodRowSchema, body);
+  }
+
+  /** The whole fundamentals document (10 calls). */
+  async fundamentals(symbol: string): Promise<Fundamentals> {
+    const body = await this.call({ endpoint: 'fundamentals', path: `/fundamentals/${encodeURIComponent(symbol)}`, cost: 10, target: symbol, notFoundCost: 1 });
+    const r = FundamentalsSchema.safeParse(body);
+    if (!r.success) throw new EodhdError('bad_response', `fundamentals of ${symbol}: not a fundamentals document`);
+    return r.data;
+  }
+
+  /** The exchange's listed symbols of one type (1 call). */
+  async exchangeSymbols(exchange: string, type = 'common_stock'): Promise<{ rows: SymbolListItem[]; dropped: number }> {
+    const body = await this.call({ endpoint: 'exchange-symbol-list', path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`, params: { type }, cost: 1, target: exchange });
+    return parseRows(SymbolListItemSchema, body);
+  }
+
+  /** The account's usage (free). */
+  async user(): Promise<User> {
+    const body = await this.call({ endpoint: 'user', path: '/user', cost: 0, target: null });
+    const r = UserSchema.safeParse(body);
+    if (!r.success) throw new EodhdError('bad_response', '/user: unexpected answer');
+    return r.data;
+  }
+
+  private async call(spec: CallSpec): Promise<unknown> {
+    let attempt = 0;
+    let waitedForRate = 0;
+    for (;;) {
+      attempt++;
+      await this.reserve(spec.cost);
+      const started = performance.now();
+      let status: number | null = null;
+      let charged = 0;
+      try {
+        const url = this.url(spec);
+        const res = await request(url, {
+          method: 'GET',
+          headersTimeout: this.o.headersTimeoutMs,
+          bodyTimeout: this.o.bodyTimeoutMs,
+          headers: { accept: 'application/json' },
+        });
+        status = res.statusCode;
+        const text = await res.body.text();
+        if (status === 200) {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // The API charged for an answer we could not read: a retry is worth it once more.
+            charged = spec.cost;
+            throw new EodhdError('bad_response', `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`, status);
+          }
+          charged = spec.cost;
+          await this.settle(spec, charged, status, started, null);
+          return parsed;
+        }
+        if (status === 404) charged = spec.notFoundCost ?? 0;
+        const retryAfter = Number(res.headers['retry-after']);
+        throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
+      } catch (err) {
+        const e = err instanceof EodhdError ? err : new EodhdError('network', `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
+        await this.settle(spec, charged, status, started, e.message);
+        const retryable = e.kind === 'server' || e.kind === 'network' || e.kind === 'bad_response';
+        if (e.kind === 'rate_limited') {
+          const waitMs = Math.min(this.o.maxRetryAfterMs, Math.max(1000, ((e as RateLimited).retryAfterSeconds ?? 5) * 1000));
+          waitedForRate += waitMs;
+          if (waitedForRate > this.o.maxRetryAfterMs * 3) throw e;
+          await this.o.sleep(waitMs + Math.random() * 250);
+          attempt--; // waiting for the rate limit is not a failed attempt
+          continue;
+        }
+        if (!retryable || attempt >= this.o.maxAttempts) throw e;
+        await this.o.sleep(Math.min(30_000, 500 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private url(spec: CallSpec): string {
+    const qs = new URLSearchParams({ ...(spec.params ?? {}), api_token: this.o.apiKey, fmt: 'json' });
+    return `${this.o.baseUrl}${spec.path}?${qs.toString()}`;
+  }
+
+  private errorFor(spec: CallSpec, status: number, text: string, retryAfter: number | null): EodhdError {
+    const what = `${spec.endpoint} ${spec.target ?? ''}`.trim();
+    const snippet = redact(text.slice(0, 120).replace(/\s+/g, ' '));
+    if (status === 402) return new EodhdError('quota', `${what}: the API's daily limit is used up (402)`, status);
+    if (status === 401 || status === 403) return new EodhdError('auth', `${what}: the API refused the key or the endpoint is not in the plan (${status})`, status);
+    if (status === 404) return new EodhdError('not_found', `${what}: not found (404 ${snippet})`, status);
+    if (status === 429) return new RateLimited(`${what}: per-minute limit (429)`, retryAfter);
+    if (status >= 500) return new EodhdError('server', `${what}: server error ${status}`, status);
+    return new EodhdError('client', `${what}: HTTP ${status} ${snippet}`, status);
+  }
+
+  private async reserve(cost: number): Promise<void> {
+    const interval = 60 / this.o.requestsPerMinute;
+    for (;;) {
+      const r = await reserveCalls(this.o.db, this.o.quotaDay, cost, this.o.callLimit, interval, Math.min(2, interval * 20));
+      if (r.ok) return;
+      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${this.o.callLimit} calls would be passed by a call costing ${cost}`);
+      await this.o.sleep(r.waitMs);
+    }
+  }
+
+  private async settle(spec: CallSpec, charged: number, status: number | null, started: number, error: string | null): Promise<void> {
+    this.callsCharged += charged;
+    await refundCalls(this.o.db, this.o.quotaDay, spec.cost - charged);
+    await recordApiCall(this.o.db, {
+      quotaDay: this.o.quotaDay,
+      endpoint: spec.endpoint,
+      target: spec.target,
+      cost: charged,
+      httpStatus: status,
+      durationMs: performance.now() - started,
+      executionId: this.o.executionId,
+      error,
+    });
+  }
+}
+
+class RateLimited extends EodhdError {
+  constructor(message: string, readonly retryAfterSeconds: number | null) {
+    super('rate_limited', message, 429);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * finalize: the run's totals from its details (processed, failed, skipped), its API calls
+ * from the ledger, its status, and the hand-over to calc-indicators.
+ */
+import type { PipelineContext } from './context.js';
+import { inTransaction } from './db.js';
+import { stepFailed } from './discover.js';
+import { finishRun } from './executions.js';
+import type { FunctionResult } from './function-contract.js';
+import { log } from './log.js';
+import { callsOfExecution } from './quota.js';
+import { guardStep } from './step-guard.js';
+import { completeStep, ensureStepPending } from './steps.js';
+
+const TOTALS = `
+  SELECT count(*) FILTER (WHERE status = 'success')::int AS processed,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+         count(*) FILTER (WHERE status = 'skipped' AND error_message LIKE 'deferred%')::int AS deferred
+    FROM asset_processing_details WHERE execution_id = $1 AND operation IN ('bulk_load', 'price_update')`;
+
+const LEFT_OVER_ITEMS = `
+  SELECT count(*)::int AS n FROM work_items
+   WHERE execution_id = $1 AND operation IN ('bulk_load', 'price_update') AND status IN ('pending', 'claimed')`;
+
+const DROP_BULK_ROWS = `DELETE FROM bulk_eod_rows WHERE execution_id = $1`;
+
+export async function finalizeRun(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
+  const g = await guardStep(ctx, executionId, 'finalize', '', 300);
+  if (!g.ok) return g.response;
+  const run = g.run;
+  try {
+    const result = await inTransaction(ctx.pool, async (c) => {
+      const t = (await c.query<{ processed: number; failed: number; skipped: number; deferred: number }>(TOTALS, [executionId])).rows[0]!;
+      const leftOver = (await c.query<{ n: number }>(LEFT_OVER_ITEMS, [executionId])).rows[0]!.n;
+      const calls = await callsOfExecution(c, executionId);
+      const apiCalls = calls.reduce((s, x) => s + x.calls, 0);
+      const runRow = (await c.query<{ stop_reason: string | null; error_message: string | null }>(
+        'SELECT stop_reason, error_message FROM process_executions WHERE execution_id = $1', [executionId])).rows[0]!;
+      // failed: nothing could be done (key refused, or every ticker failed);
+      // partial: some tickers failed, or collection stopped early; success otherwise.
+      const status = runRow.stop_reason === 'auth' || (t.processed === 0 && t.failed > 0)
+        ? 'failed'
+        : t.failed > 0 || runRow.stop_reason !== null || leftOver > 0 ? 'partial' : 'success';
+      const finished = await finishRun(c, executionId, {
+        status, step: 'calc-indicators', processed: t.processed, failed: t.failed, skipped: t.skipped, apiCalls,
+        error: runRow.error_message ?? (leftOver > 0 ? `${leftOver} work items were still open at finalize` : null),
+      });
+      await c.query(DROP_BULK_ROWS, [executionId]);
+      const durationSeconds = finished && finished.finished_at ? (finished.finished_at.getTime() - run.started_at.getTime()) / 1000 : null;
+      const body = {
+        executionId, status, assetsProcessed: t.processed, assetsFailed: t.failed, assetsSkipped: t.skipped, deferred: t.deferred,
+        apiCallsUsed: apiCalls, apiCallsByEndpoint: calls, durationSeconds, stopReason: runRow.stop_reason, next: 'calc-indicators',
+      };
+      await completeStep(c, executionId, 'finalize', '', body);
+      await ensureStepPending(c, executionId, 'calc-indicators');
+      return body;
+    });
+    log('info', 'run_finished', { execution_id: executionId, status: result.status, processed: result.assetsProcessed, failed: result.assetsFailed, skipped: result.assetsSkipped, api_calls: result.apiCallsUsed, duration_s: result.durationSeconds });
+    await ctx.invoke('calc-indicators', { executionId });
+    return { status: 200, body: result };
+  } catch (err) {
+    return stepFailed(ctx, executionId, 'finalize', '', err);
+  }
+}

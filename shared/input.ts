@@ -1,0 +1,86 @@
+/**
+ * Every function's input, as zod schemas (unknown fields rejected), and the one place that
+ * turns a raw request body into a value or a 400 with a reason a person can act on.
+ */
+import { z } from 'zod';
+import { EXCHANGES, REGIONS } from './exchanges.js';
+import type { FunctionEvent, FunctionResult } from './function-contract.js';
+
+const executionId = z.number({ error: 'executionId must be a number' }).int().positive().max(2 ** 31 - 1);
+const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
+const exchange = z.enum(EXCHANGES, { error: `exchange must be one of ${EXCHANGES.join(', ')}` });
+export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-&]{0,19}\.(US|LSE|F|XETRA|PA|AS|BR|LS|MC|SW)$/;
+const symbol = z.string().regex(SYMBOL_PATTERN, `a symbol is CODE.EXCHANGE with EXCHANGE one of ${EXCHANGES.join(', ')} (e.g. AAPL.US, BRK-B.US)`)
+  .transform((s) => s.toUpperCase());
+
+export const InitExecutionInput = z.strictObject({
+  mode: z.enum(['auto', 'bulk', 'incremental', 'resume'], { error: 'mode must be auto, bulk, incremental or resume' }).default('auto'),
+  exchanges: z.array(exchange).min(1).max(EXCHANGES.length).optional(),
+  symbols: z.array(symbol).min(1).max(1000).optional(),
+  dryRun: z.boolean().default(false),
+  skipExisting: z.boolean().default(false),
+  asOf: isoDate.optional(),
+  /** resume only: how long a run may go without progress before its steps are re-driven. */
+  staleMinutes: z.number().int().min(1).max(1440).optional(),
+});
+export type InitExecutionInput = z.infer<typeof InitExecutionInput>;
+
+export const ExecutionInput = z.strictObject({ executionId });
+export type ExecutionInput = z.infer<typeof ExecutionInput>;
+
+export const CollectRegionInput = z.strictObject({
+  executionId,
+  region: z.enum(REGIONS, { error: `region must be one of ${REGIONS.join(', ')}` }),
+});
+export type CollectRegionInput = z.infer<typeof CollectRegionInput>;
+
+export const CalcIndicatorsInput = z.union([
+  z.strictObject({ executionId }),
+  z.strictObject({ symbols: z.array(symbol).min(1).max(25_000) }),
+  z.strictObject({ all: z.literal(true, { error: 'all must be true' }) }),
+], { error: 'give one of {executionId}, {symbols: [...]} or {all: true}' });
+export type CalcIndicatorsInput = z.infer<typeof CalcIndicatorsInput>;
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; response: FunctionResult };
+
+export function badRequest(reason: string, details?: unknown): FunctionResult {
+  return { status: 400, body: { error: 'bad_request', reason, ...(details === undefined ? {} : { details }) } };
+}
+
+/**
+ * Decodes and validates a body. An empty body is `{}` (the cron-connector posts nothing);
+ * invalid UTF-8, non-JSON, non-objects and schema violations are 400s that say what to fix.
+ */
+export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parsed<T> {
+  if (event.method !== 'POST' && event.method !== 'PUT') {
+    return { ok: false, response: { status: 405, body: { error: 'method_not_allowed', reason: `use POST with a JSON body, not ${event.method}` }, headers: { allow: 'POST' } } };
+  }
+  if (event.body.length > MAX_BODY_BYTES) return { ok: false, response: { status: 413, body: { error: 'body_too_large', reason: `the body is ${event.body.length} bytes; the limit is ${MAX_BODY_BYTES}` } } };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(event.body);
+  } catch {
+    return { ok: false, response: badRequest('the body is not valid UTF-8') };
+  }
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      return { ok: false, response: badRequest(`the body is not JSON: ${err instanceof Error ? err.message : 'parse error'}`) };
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, response: badRequest(`the body must be a JSON object, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`) };
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+    const first = issues[0]!;
+    return { ok: false, response: badRequest(`${first.path}: ${first.message}`, issues) };
+  }
+  return { ok: true, value: r.data };
+}

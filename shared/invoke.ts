@@ -1,0 +1,44 @@
+/**
+ * Chaining: one function invokes the next through the gateway's async route. The step is
+ * recorded as pending in the database before this is called, so if the gateway or its
+ * queue loses the call, the re-drive finds the step and invokes it again.
+ */
+import { request } from 'undici';
+import { gatewayUrl } from './config.js';
+import { log } from './log.js';
+
+export const FUNCTION_NAMES = ['init-execution', 'discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export type Invoker = (fn: FunctionName, body: object, callId?: string) => Promise<void>;
+
+let override: Invoker | undefined;
+
+/** Tests replace the gateway with an in-process invoker. */
+export function setInvoker(inv: Invoker | undefined): void {
+  override = inv;
+}
+
+export async function invokeAsync(fn: FunctionName, body: object, callId?: string): Promise<void> {
+  if (override) return override(fn, body, callId);
+  const url = `${gatewayUrl()}/async-function/${fn}`;
+  let lastError = '';
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    try {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (callId) headers['x-call-id'] = callId;
+      const res = await request(url, { method: 'POST', body: JSON.stringify(body), headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      await res.body.dump();
+      if (res.statusCode === 202 || res.statusCode === 200) {
+        log('info', 'invoked', { target: fn, ...body });
+        return;
+      }
+      lastError = `gateway answered ${res.statusCode}`;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+  }
+  // Not thrown: the step is pending in the database and the re-drive will pick it up.
+  log('error', 'invoke_failed', { target: fn, ...body, error: lastError });
+}

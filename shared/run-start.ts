@@ -1,0 +1,77 @@
+/**
+ * init-execution: opens a run and hands it to discover-delta; and the re-drive (mode
+ * resume), which finds steps of runs that made no progress for a while and invokes them
+ * again, so that a lost async call never leaves a run stuck for good.
+ */
+import { inTransaction } from './db.js';
+import type { PipelineContext } from './context.js';
+import { DAILY_PIPELINE, openRun } from './executions.js';
+import { lastWeekdayOnOrBefore, utcToday } from './exchanges.js';
+import type { FunctionResult } from './function-contract.js';
+import type { InitExecutionInput } from './input.js';
+import type { FunctionName } from './invoke.js';
+import { log } from './log.js';
+import { completeStep, ensureStepPending } from './steps.js';
+
+export interface Trigger { callId: string | null; kind: 'cron' | 'manual' | 'resume' }
+
+export async function startRun(ctx: PipelineContext, input: InitExecutionInput, trigger: Trigger): Promise<FunctionResult> {
+  if (input.mode === 'resume') return resumeStalledRuns(ctx, input.staleMinutes ?? 15);
+  const asOf = lastWeekdayOnOrBefore(input.asOf ?? utcToday());
+  const parameters = {
+    mode: input.mode,
+    exchanges: input.exchanges ?? null,
+    symbols: input.symbols ?? null,
+    dryRun: input.dryRun,
+    skipExisting: input.skipExisting,
+  };
+  const outcome = await inTransaction(ctx.pool, async (c) => {
+    const r = await openRun(c, { processName: DAILY_PIPELINE, callId: trigger.callId, trigger: trigger.kind, parameters, asOf, step: 'discover-delta' });
+    if (!r.opened) return r;
+    await ensureStepPending(c, r.run.execution_id, 'init-execution');
+    await completeStep(c, r.run.execution_id, 'init-execution', '', { asOf, parameters });
+    await ensureStepPending(c, r.run.execution_id, 'discover-delta');
+    return r;
+  });
+  if (!outcome.opened) {
+    const running = outcome.running;
+    return {
+      status: 409,
+      body: {
+        error: 'run_active',
+        reason: running ? `run ${running.execution_id} is still running (step ${running.current_step ?? '?'}, started ${running.started_at.toISOString()})` : 'another run is being opened',
+        executionId: running?.execution_id ?? null,
+      },
+    };
+  }
+  const run = outcome.run;
+  log('info', 'run_opened', { execution_id: run.execution_id, as_of: asOf, mode: input.mode, trigger: trigger.kind, call_id: trigger.callId });
+  await ctx.invoke('discover-delta', { executionId: run.execution_id });
+  return { status: 202, body: { executionId: run.execution_id, status: 'running', asOf, parameters, next: 'discover-delta' } };
+}
+
+// Steps not done whose row has not moved for staleMinutes: pending (the invocation was
+// lost), failed (the step gave up), or running with an expired lease (its process died).
+// The daily run must still be running; calc-indicators runs after the run has finished.
+const STALLED_STEPS = `
+  UPDATE pipeline_steps s SET updated_at = now()
+    FROM process_executions e
+   WHERE e.execution_id = s.execution_id
+     AND s.status <> 'done'
+     AND s.step IN ('discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators')
+     AND s.attempts < 10
+     AND s.updated_at < now() - make_interval(mins => $1)
+     AND (s.status IN ('pending', 'failed') OR s.lease_expires_at IS NULL OR s.lease_expires_at < now())
+     AND (e.status = 'running' OR s.step = 'calc-indicators')
+     AND e.last_progress_at < now() - make_interval(mins => $1)
+  RETURNING s.execution_id, s.step, s.shard`;
+
+export async function resumeStalledRuns(ctx: PipelineContext, staleMinutes: number): Promise<FunctionResult> {
+  const { rows } = await ctx.pool.query<{ execution_id: number; step: FunctionName; shard: string }>(STALLED_STEPS, [staleMinutes]);
+  for (const r of rows) {
+    const body = r.step === 'collect-region' ? { executionId: r.execution_id, region: r.shard } : { executionId: r.execution_id };
+    log('warn', 'step_redriven', { execution_id: r.execution_id, step: r.step, shard: r.shard });
+    await ctx.invoke(r.step, body);
+  }
+  return { status: 200, body: { mode: 'resume', staleMinutes, redriven: rows.map((r) => ({ executionId: r.execution_id, step: r.step, shard: r.shard || undefined })) } };
+}

@@ -1,0 +1,61 @@
+/**
+ * The pipeline settings (the seed's Airflow Variables and a few more), read from
+ * pipeline_settings at the start of each step so an operator can change them while the
+ * system runs: UPDATE pipeline_settings SET value = '50000' WHERE key = 'max_price_updates_per_day'.
+ */
+import { z } from 'zod';
+import type { Queryable } from './db.js';
+
+const count = z.number().int().min(0);
+export const SettingsSchema = z.object({
+  eodhd_daily_quota: count,
+  eodhd_quota_buffer: count,
+  max_new_assets_per_day: count,
+  max_price_updates_per_day: count,
+  bulk_load_batch_size: z.number().int().min(1).max(10_000),
+  incremental_batch_size: z.number().int().min(1).max(50_000),
+  price_history_days: z.number().int().min(1).max(20_000),
+  max_consecutive_failures: z.number().int().min(1),
+  eodhd_requests_per_minute: z.number().int().min(1).max(100_000),
+  work_item_lease_seconds: z.number().int().min(10).max(86_400),
+  us_venues: z.array(z.string().min(1)).min(1),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  eodhd_daily_quota: 100_000,
+  eodhd_quota_buffer: 10_000,
+  max_new_assets_per_day: 8_000,
+  max_price_updates_per_day: 25_000,
+  bulk_load_batch_size: 500,
+  incremental_batch_size: 5_000,
+  price_history_days: 800,
+  max_consecutive_failures: 5,
+  eodhd_requests_per_minute: 900,
+  work_item_lease_seconds: 300,
+  us_venues: ['NYSE', 'NASDAQ'],
+};
+
+const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
+
+/** Reads every setting; a missing row takes its default, a malformed one is an error that names it. */
+export async function loadSettings(q: Queryable): Promise<Settings> {
+  const { rows } = await q.query<{ key: string; value: unknown }>(SELECT_SETTINGS);
+  const raw: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const r of rows) if (r.key in DEFAULT_SETTINGS) raw[r.key] = r.value;
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`pipeline_settings.${issue?.path.join('.')} is invalid: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+const UPSERT_SETTING = `
+  INSERT INTO pipeline_settings (key, value, description) VALUES ($1, $2::jsonb, $3)
+  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`;
+
+export async function setSetting<K extends keyof Settings>(q: Queryable, key: K, value: Settings[K]): Promise<void> {
+  SettingsSchema.shape[key].parse(value);
+  await q.query(UPSERT_SETTING, [key, JSON.stringify(value), key]);
+}

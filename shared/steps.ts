@@ -1,0 +1,81 @@
+/**
+ * The step ledger: one row per (run, step, shard), the idempotency key of every
+ * invocation. OpenFaaS CE delivers an async call twice when it runs long, so a step
+ * first claims its row: a done row answers with its stored result, a row another copy is
+ * working on (live lease) answers "busy", and only a claim does the work.
+ */
+import type { Queryable } from './db.js';
+
+export type StepClaim =
+  | { state: 'claimed'; attempts: number }
+  | { state: 'done'; result: unknown }
+  | { state: 'busy' };
+
+const CLAIM_STEP = `
+  INSERT INTO pipeline_steps AS s (execution_id, step, shard, status, attempts, lease_expires_at, started_at)
+  VALUES ($1, $2, $3, 'running', 1, now() + make_interval(secs => $4::float8), now())
+  ON CONFLICT (execution_id, step, shard) DO UPDATE
+     SET status = 'running', attempts = s.attempts + 1,
+         lease_expires_at = now() + make_interval(secs => $4::float8),
+         started_at = coalesce(s.started_at, now()), updated_at = now()
+   WHERE s.status IN ('pending', 'failed')
+      OR (s.status = 'running' AND s.lease_expires_at < now())
+  RETURNING attempts`;
+
+const STEP_ROW = `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = $2 AND shard = $3`;
+
+export async function claimStep(q: Queryable, executionId: number, step: string, shard: string, leaseSeconds: number): Promise<StepClaim> {
+  const c = await q.query<{ attempts: number }>(CLAIM_STEP, [executionId, step, shard, leaseSeconds]);
+  if (c.rowCount === 1) return { state: 'claimed', attempts: c.rows[0]!.attempts };
+  const { rows } = await q.query<{ status: string; result: unknown }>(STEP_ROW, [executionId, step, shard]);
+  if (rows[0]?.status === 'done') return { state: 'done', result: rows[0].result };
+  return { state: 'busy' };
+}
+
+const COMPLETE_STEP = `
+  UPDATE pipeline_steps SET status = 'done', result = $4, finished_at = now(), updated_at = now(), lease_expires_at = NULL
+   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'
+  RETURNING 1`;
+
+/** Marks a step done with its result; false when it already was (a duplicate finished first). */
+export async function completeStep(q: Queryable, executionId: number, step: string, shard: string, result: unknown): Promise<boolean> {
+  const r = await q.query(COMPLETE_STEP, [executionId, step, shard, JSON.stringify(result)]);
+  return r.rowCount === 1;
+}
+
+const FAIL_STEP = `
+  UPDATE pipeline_steps SET status = 'failed', error_message = $4, updated_at = now(), lease_expires_at = NULL
+   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'`;
+
+export async function failStep(q: Queryable, executionId: number, step: string, shard: string, error: string): Promise<void> {
+  await q.query(FAIL_STEP, [executionId, step, shard, error]);
+}
+
+const RELEASE_STEP = `
+  UPDATE pipeline_steps SET status = 'pending', lease_expires_at = NULL, updated_at = now()
+   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status = 'running'`;
+
+/** Hands a step back (a replica out of time that invokes its continuation). */
+export async function releaseStep(q: Queryable, executionId: number, step: string, shard: string): Promise<void> {
+  await q.query(RELEASE_STEP, [executionId, step, shard]);
+}
+
+const ENSURE_PENDING = `
+  INSERT INTO pipeline_steps (execution_id, step, shard) VALUES ($1, $2, $3)
+  ON CONFLICT (execution_id, step, shard) DO NOTHING`;
+
+/** Records that a step is due, before it is invoked: a lost invocation can then be re-driven. */
+export async function ensureStepPending(q: Queryable, executionId: number, step: string, shard = ''): Promise<void> {
+  await q.query(ENSURE_PENDING, [executionId, step, shard]);
+}
+
+const STEPS_OF_RUN = `
+  SELECT step, shard, status, attempts, started_at, finished_at,
+         extract(epoch FROM finished_at - started_at) * 1000 AS duration_ms
+    FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`;
+
+export interface StepRow { step: string; shard: string; status: string; attempts: number; started_at: Date | null; finished_at: Date | null; duration_ms: number | null }
+
+export async function stepsOfRun(q: Queryable, executionId: number): Promise<StepRow[]> {
+  return (await q.query<StepRow>(STEPS_OF_RUN, [executionId])).rows;
+}
