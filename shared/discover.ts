@@ -6,7 +6,7 @@ import type { PipelineContext } from './context.js';
 import { inTransaction } from './db.js';
 import { EodhdError } from './eodhd.js';
 import { failRun, setQuotaDay, touchRun } from './executions.js';
-import { EXCHANGES, utcToday, type ExchangeCode } from './exchanges.js';
+import { EXCHANGES, lastWeekdayOnOrBefore, utcToday, type ExchangeCode } from './exchanges.js';
 import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { excludedForFailures, unknownSymbols, writePlan } from './plan.js';
@@ -22,6 +22,7 @@ export interface RunParameters {
   symbols: string[] | null;
   dryRun: boolean;
   skipExisting: boolean;
+  asOfExplicit: boolean;
 }
 
 export function runParameters(p: Record<string, unknown>): RunParameters {
@@ -31,6 +32,7 @@ export function runParameters(p: Record<string, unknown>): RunParameters {
     symbols: (p.symbols as string[] | null) ?? null,
     dryRun: p.dryRun === true,
     skipExisting: p.skipExisting === true,
+    asOfExplicit: p.asOfExplicit === true,
   };
 }
 
@@ -38,19 +40,22 @@ export function runParameters(p: Record<string, unknown>): RunParameters {
  * The API's own quota day (apiRequestsDate of /user, free) and its count of today's calls,
  * reconciled into our ledger. Falls back to the UTC date when /user does not answer.
  */
-export async function reconcileQuota(ctx: PipelineContext, executionId: number, settings: Settings, knownDay: string | null): Promise<{ quotaDay: string; apiReported: number | null }> {
+export async function reconcileQuota(ctx: PipelineContext, executionId: number, settings: Settings, knownDay: string | null): Promise<{ quotaDay: string; apiReported: number | null; apiDate: string | null }> {
   const probeDay = knownDay ?? utcToday();
   try {
     const user = await ctx.api(executionId, probeDay, settings).user();
     const quotaDay = knownDay ?? user.apiRequestsDate;
-    await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests);
-    return { quotaDay, apiReported: user.apiRequests };
+    // Only the day's own count is comparable with the day's ledger.
+    if (user.apiRequestsDate === quotaDay) await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests);
+    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate };
   } catch (err) {
     if (err instanceof EodhdError && err.kind === 'auth') throw err;
     log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
-    return { quotaDay: probeDay, apiReported: null };
+    return { quotaDay: probeDay, apiReported: null, apiDate: null };
   }
 }
+
+const SET_AS_OF = `UPDATE process_executions SET as_of = $2 WHERE execution_id = $1`;
 
 export async function discoverDelta(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
   const g = await guardStep(ctx, executionId, 'discover-delta', '', 600);
@@ -61,8 +66,12 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
   try {
     await touchRun(ctx.pool, executionId, 'discover-delta');
     const settings = await loadSettings(ctx.pool);
-    const { quotaDay } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    const { quotaDay, apiDate } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
     await setQuotaDay(ctx.pool, executionId, quotaDay);
+    if (!params.asOfExplicit && apiDate) {
+      run.as_of = lastWeekdayOnOrBefore(apiDate);
+      await ctx.pool.query(SET_AS_OF, [executionId, run.as_of]);
+    }
 
     let universe: ExchangeSync[] = [];
     if (!params.dryRun) {

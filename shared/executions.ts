@@ -28,6 +28,7 @@ export interface Execution {
 const INSERT_RUN = `
   INSERT INTO process_executions (process_name, call_id, trigger_kind, parameters, as_of, parent_execution_id, current_step)
   VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (process_name) WHERE status = 'running' DO NOTHING
   RETURNING *`;
 
 const RUNNING_RUN = `SELECT * FROM process_executions WHERE process_name = $1 AND status = 'running'`;
@@ -41,16 +42,10 @@ export type OpenRunResult = { opened: true; run: Execution } | { opened: false; 
 export async function openRun(q: Queryable, r: {
   processName: string; callId: string | null; trigger: string; parameters: object; asOf: string; parentExecutionId?: number | null; step?: string;
 }): Promise<OpenRunResult> {
-  try {
-    const { rows } = await q.query<Execution>(INSERT_RUN, [r.processName, r.callId, r.trigger, JSON.stringify(r.parameters), r.asOf, r.parentExecutionId ?? null, r.step ?? null]);
-    return { opened: true, run: rows[0]! };
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') {
-      const { rows } = await q.query<Execution>(RUNNING_RUN, [r.processName]);
-      return { opened: false, running: rows[0] ?? null };
-    }
-    throw err;
-  }
+  const { rows } = await q.query<Execution>(INSERT_RUN, [r.processName, r.callId, r.trigger, JSON.stringify(r.parameters), r.asOf, r.parentExecutionId ?? null, r.step ?? null]);
+  if (rows[0]) return { opened: true, run: rows[0] };
+  const running = await q.query<Execution>(RUNNING_RUN, [r.processName]);
+  return { opened: false, running: running.rows[0] ?? null };
 }
 
 const GET_RUN = `SELECT * FROM process_executions WHERE execution_id = $1`;

@@ -22,7 +22,7 @@ export const InitExecutionInput = z.strictObject({
   skipExisting: z.boolean().default(false),
   asOf: isoDate.optional(),
   /** resume only: how long a run may go without progress before its steps are re-driven. */
-  staleMinutes: z.number().int().min(1).max(1440).optional(),
+  staleMinutes: z.number().int().min(0).max(1440).optional(),
 });
 export type InitExecutionInput = z.infer<typeof InitExecutionInput>;
 

@@ -24,6 +24,9 @@ export async function startRun(ctx: PipelineContext, input: InitExecutionInput, 
     symbols: input.symbols ?? null,
     dryRun: input.dryRun,
     skipExisting: input.skipExisting,
+    // Without an explicit asOf, discover-delta takes the trading day from the API's own
+    // date (/user apiRequestsDate), so a simulator's clock and the real one are followed alike.
+    asOfExplicit: input.asOf !== undefined,
   };
   const outcome = await inTransaction(ctx.pool, async (c) => {
     const r = await openRun(c, { processName: DAILY_PIPELINE, callId: trigger.callId, trigger: trigger.kind, parameters, asOf, step: 'discover-delta' });

@@ -32,6 +32,11 @@ export async function claimStep(q: Queryable, executionId: number, step: string,
   return { state: 'busy' };
 }
 
+/** A step's row as it stands, without claiming it. */
+export async function stepState(q: Queryable, executionId: number, step: string, shard: string): Promise<{ status: string; result: unknown } | null> {
+  return (await q.query<{ status: string; result: unknown }>(STEP_ROW, [executionId, step, shard])).rows[0] ?? null;
+}
+
 const COMPLETE_STEP = `
   UPDATE pipeline_steps SET status = 'done', result = $4, finished_at = now(), updated_at = now(), lease_expires_at = NULL
    WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'

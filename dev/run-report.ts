@@ -1,0 +1,107 @@
+/** Waiting for a run's chain to finish, and the summary an operator reads afterwards. */
+import type pg from 'pg';
+import { REGION_OF, type ExchangeCode } from '../shared/exchanges.js';
+
+export interface RunSummary {
+  executionId: number;
+  status: string;
+  asOf: string;
+  durationSeconds: number;
+  totals: { processed: number; failed: number; skipped: number; apiCalls: number };
+  regions: Array<{ region: string; assets: number; failed: number; deferred: number; apiCalls: number }>;
+  steps: Array<{ step: string; shard: string; status: string; seconds: number | null }>;
+  callsByEndpoint: Array<{ endpoint: string; requests: number; calls: number }>;
+  indicators: { executionId: number; status: string; calculated: number; skipped: number; seconds: number } | null;
+  coverage: Array<Record<string, unknown>>;
+}
+
+const RUN = `SELECT execution_id, status, as_of, current_step, error_message, started_at, finished_at,
+                    assets_processed, assets_failed, assets_skipped, api_calls_used
+               FROM process_executions WHERE execution_id = $1`;
+const INDICATOR_RUN = `SELECT execution_id, status, assets_processed, assets_skipped, started_at, finished_at
+                         FROM process_executions WHERE parent_execution_id = $1 AND process_name = 'calc_indicators'
+                         ORDER BY execution_id DESC LIMIT 1`;
+const CALC_STEP = `SELECT status FROM pipeline_steps WHERE execution_id = $1 AND step = 'calc-indicators'`;
+
+/** Waits until the run and its indicator run have finished; reports progress on the way. */
+export async function waitForChain(pool: pg.Pool, executionId: number, timeoutMs: number, onProgress?: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLine = '';
+  for (;;) {
+    const run = (await pool.query(RUN, [executionId])).rows[0];
+    if (run && run.status !== 'running') {
+      const calc = (await pool.query(CALC_STEP, [executionId])).rows[0];
+      const ind = (await pool.query(INDICATOR_RUN, [executionId])).rows[0];
+      if ((calc && calc.status === 'done') || (ind && ind.status !== 'running') || run.status === 'failed' && !calc) return;
+    }
+    if (Date.now() > deadline) throw new Error(`run ${executionId} did not finish in ${Math.round(timeoutMs / 1000)} s (step ${run?.current_step})`);
+    if (onProgress && run) {
+      const done = (await pool.query(`SELECT count(*) FILTER (WHERE status IN ('done', 'failed'))::int AS done, count(*)::int AS total
+                                          FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status <> 'deferred'`, [executionId])).rows[0];
+      const line = `  run ${executionId}: ${run.status === 'running' ? run.current_step : 'calc-indicators'} ${done.done}/${done.total} assets`;
+      if (line !== lastLine) onProgress(line);
+      lastLine = line;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function summarise(pool: pg.Pool, executionId: number): Promise<RunSummary> {
+  const run = (await pool.query(RUN, [executionId])).rows[0];
+  const regions = (await pool.query(`
+    SELECT w.region,
+           count(*) FILTER (WHERE w.status = 'done')::int AS assets,
+           count(*) FILTER (WHERE w.status = 'failed')::int AS failed,
+           count(*) FILTER (WHERE w.status = 'deferred')::int AS deferred
+      FROM work_items w WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'
+     GROUP BY w.region ORDER BY w.region`, [executionId])).rows;
+  const calls = (await pool.query(`
+    SELECT coalesce(a.region, c.target) AS key, sum(c.cost)::int AS calls
+      FROM api_calls c LEFT JOIN assets a ON a.symbol = c.target
+     WHERE c.execution_id = $1 GROUP BY 1`, [executionId])).rows as Array<{ key: string | null; calls: number }>;
+  const callsByRegion = new Map<string, number>();
+  for (const c of calls) {
+    const region = c.key && c.key in REGION_OF ? REGION_OF[c.key as ExchangeCode] : c.key ?? 'account';
+    callsByRegion.set(region, (callsByRegion.get(region) ?? 0) + c.calls);
+  }
+  const allRegions = new Set([...regions.map((r) => r.region as string), ...callsByRegion.keys()]);
+  const steps = (await pool.query(`
+    SELECT step, shard, status, round(extract(epoch FROM finished_at - started_at)::numeric, 1)::float8 AS seconds
+      FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`, [executionId])).rows;
+  const byEndpoint = (await pool.query(`SELECT endpoint, count(*)::int AS requests, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY endpoint ORDER BY endpoint`, [executionId])).rows;
+  const ind = (await pool.query(INDICATOR_RUN, [executionId])).rows[0];
+  const coverage = (await pool.query('SELECT * FROM get_processing_progress()')).rows;
+  return {
+    executionId, status: run.status, asOf: run.as_of,
+    durationSeconds: Math.round(((run.finished_at ?? new Date()).getTime() - run.started_at.getTime()) / 100) / 10,
+    totals: { processed: run.assets_processed, failed: run.assets_failed, skipped: run.assets_skipped, apiCalls: run.api_calls_used },
+    regions: [...allRegions].sort().map((region) => {
+      const r = regions.find((x) => x.region === region);
+      return { region, assets: r?.assets ?? 0, failed: r?.failed ?? 0, deferred: r?.deferred ?? 0, apiCalls: callsByRegion.get(region) ?? 0 };
+    }),
+    steps, callsByEndpoint: byEndpoint,
+    indicators: ind ? {
+      executionId: ind.execution_id, status: ind.status, calculated: ind.assets_processed, skipped: ind.assets_skipped,
+      seconds: Math.round(((ind.finished_at ?? new Date()).getTime() - ind.started_at.getTime()) / 100) / 10,
+    } : null,
+    coverage,
+  };
+}
+
+function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (vals: string[]) => '  ' + vals.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ''))))].join('\n');
+}
+
+export function formatSummary(s: RunSummary): string {
+  const out: string[] = [];
+  out.push(`Run ${s.executionId} for ${s.asOf}: ${s.status.toUpperCase()} in ${s.durationSeconds} s`);
+  out.push(`  processed ${s.totals.processed}, failed ${s.totals.failed}, skipped ${s.totals.skipped}, API calls ${s.totals.apiCalls}`);
+  out.push('', 'Per region:', table(s.regions, ['region', 'assets', 'failed', 'deferred', 'apiCalls']));
+  out.push('', 'Per step:', table(s.steps.map((x) => ({ step: x.shard ? `${x.step}/${x.shard}` : x.step, status: x.status, seconds: x.seconds ?? '' })), ['step', 'status', 'seconds']));
+  out.push('', 'API calls by endpoint:', table(s.callsByEndpoint, ['endpoint', 'requests', 'calls']));
+  if (s.indicators) out.push('', `Indicators: run ${s.indicators.executionId} ${s.indicators.status}, ${s.indicators.calculated} assets calculated, ${s.indicators.skipped} with fewer than 200 bars, ${s.indicators.seconds} s`);
+  out.push('', 'Coverage (get_processing_progress()):', table(s.coverage, ['region', 'active_assets', 'with_prices', 'with_fundamentals', 'with_indicators', 'failing']));
+  return out.join('\n');
+}

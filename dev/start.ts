@@ -1,0 +1,70 @@
+/**
+ * `npm start`: one daily run on this machine. Applies the schema, triggers init-execution
+ * the way the cron-connector does, waits for the chain to finish and prints a summary.
+ * Run again: the simulator's clock moves to the next trading day and the run brings
+ * prices up to it.
+ *
+ *   npm start -- [--universe sample|full] [--data-dir DIR] [--timeout-minutes N]
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { startLocalStack } from './local-stack.js';
+import { formatSummary, summarise, waitForChain } from './run-report.js';
+
+const { values } = parseArgs({
+  options: {
+    universe: { type: 'string', default: 'sample' },
+    'data-dir': { type: 'string' },
+    'timeout-minutes': { type: 'string', default: '120' },
+    json: { type: 'boolean', default: false },
+  },
+});
+if (values.universe !== 'sample' && values.universe !== 'full') {
+  console.error(`--universe must be sample or full, not ${values.universe}`);
+  process.exit(2);
+}
+const universe = values.universe;
+const dataDir = path.resolve(values['data-dir'] ?? path.join('.data', universe));
+
+const t0 = Date.now();
+console.log(`Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe)`}, gateway and six functions (data in ${dataDir})`);
+const stack = await startLocalStack({
+  dataDir, functionLog: 'file', advanceDays: 1,
+  simulator: { universe, today: new Date().toISOString().slice(0, 10) },
+});
+let code = 0;
+try {
+  if (stack.simulator) console.log(`Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url})`);
+  console.log(`Gateway ${stack.gateway.url}; function logs in ${stack.logFile}`);
+  // What the cron-connector sends: an empty POST with its two headers.
+  const res = await request(`${stack.gateway.url}/function/init-execution`, {
+    method: 'POST', body: '', headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `npm-start-${Date.now()}` },
+  });
+  let answer = (await res.body.json()) as { executionId?: number; error?: string; reason?: string };
+  if (res.statusCode === 409 && answer.executionId) {
+    // A run left over from an interrupted start: re-drive it rather than start another.
+    console.log(`Run ${answer.executionId} is still open (${answer.reason}); resuming it.`);
+    const r = await request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 0 }) });
+    await r.body.dump();
+  } else if (res.statusCode !== 202 || !answer.executionId) {
+    throw new Error(`init-execution answered ${res.statusCode}: ${JSON.stringify(answer)}`);
+  }
+  const executionId = answer.executionId!;
+  console.log(`Run ${executionId} opened; waiting for the chain (init-execution -> discover-delta -> check-quota -> collect-region -> finalize -> calc-indicators)`);
+  await waitForChain(stack.pool, executionId, Number(values['timeout-minutes']) * 60_000, (line) => console.log(line));
+  await stack.gateway.idle();
+  const summary = await summarise(stack.pool, executionId);
+  console.log('');
+  console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  console.log(`\nDone in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+  if (summary.status === 'failed') code = 1;
+  answer = {};
+} catch (err) {
+  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  if (stack.logFile) console.error(`See ${stack.logFile}`);
+  code = 1;
+} finally {
+  await stack.close();
+}
+process.exit(code);
