@@ -50,7 +50,8 @@ const EXPECTED: Record<string, string> = {
   'resume-runs': 'init-execution',
 };
 /** The functions whose code calls EODHD (shared/discover.ts, shared/collect.ts). */
-const NEEDS_API_KEY = new Set(['discover-delta', 'collect-region']);
+// check-quota reads /user (free) to reconcile the day's usage; discover-delta and collect-region fetch data.
+const NEEDS_API_KEY = new Set(['discover-delta', 'check-quota', 'collect-region']);
 const LONG_RUNNING = new Set(['collect-region', 'calc-indicators']);
 const KNOWN_SECRETS = new Set(['database-url', 'eodhd-api-key']);
 const REQUIRED_COPY = ['shared', 'sql', 'package.json', 'package-lock.json', 'tsconfig.json'];
