@@ -300,6 +300,8 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
       const w = await upsertPrices(c, bars.map((b) => ({ ...b, assetId: item.asset_id })));
       inserted += w.inserted;
       const last = bars.length > 0 ? bars[bars.length - 1]!.date : null;
+      // Complete through its last bar; finalize extends that to the run's day once the
+      // exchange's day is known to be out (a thin ticker has no bar every day).
       await markPrices(c, item.asset_id, bars[0]?.date ?? null, last, last ?? through ?? run.as_of, w.inserted + w.updated > 0);
       stats.records += w.inserted;
     }

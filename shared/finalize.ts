@@ -23,6 +23,20 @@ const LEFT_OVER_ITEMS = `
   SELECT count(*)::int AS n FROM work_items
    WHERE execution_id = $1 AND operation IN ('bulk_load', 'price_update') AND status IN ('pending', 'claimed')`;
 
+// A ticker fetched through the run's day that has no bar on it, on an exchange where other
+// tickers do: that day is out and the ticker simply did not trade. Its series is complete
+// through the day, and it is not fetched again for it.
+const EXTEND_CHECKED_THROUGH = `
+  UPDATE asset_processing_state s SET prices_checked_through = e.as_of, updated_at = now()
+    FROM work_items w
+    JOIN process_executions e ON e.execution_id = w.execution_id
+    JOIN assets a ON a.id = w.asset_id
+   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('bulk_load', 'price_update')
+     AND s.asset_id = w.asset_id AND s.prices_loaded
+     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < e.as_of)
+     AND EXISTS (SELECT 1 FROM stock_prices p WHERE p.date = e.as_of
+                    AND p.asset_id IN (SELECT id FROM assets x WHERE x.exchange = a.exchange))`;
+
 const DROP_BULK_ROWS = `DELETE FROM bulk_eod_rows WHERE execution_id = $1`;
 
 export async function finalizeRun(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
@@ -46,6 +60,7 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         status, step: 'calc-indicators', processed: t.processed, failed: t.failed, skipped: t.skipped, apiCalls,
         error: runRow.error_message ?? (leftOver > 0 ? `${leftOver} work items were still open at finalize` : null),
       });
+      await c.query(EXTEND_CHECKED_THROUGH, [executionId]);
       await c.query(DROP_BULK_ROWS, [executionId]);
       const durationSeconds = finished && finished.finished_at ? (finished.finished_at.getTime() - run.started_at.getTime()) / 1000 : null;
       const body = {

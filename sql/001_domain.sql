@@ -93,3 +93,6 @@ CREATE TABLE technical_indicators (
   week_52_high double precision, week_52_low double precision,
   current_price double precision
 );
+
+-- "Every price of one day" (screens, and whether an exchange's day is published yet).
+CREATE INDEX stock_prices_date_idx ON stock_prices (date);
