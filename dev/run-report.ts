@@ -27,6 +27,7 @@ const CALC_STEP = `SELECT status FROM pipeline_steps WHERE execution_id = $1 AND
 export async function waitForChain(pool: pg.Pool, executionId: number, timeoutMs: number, onProgress?: (line: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastLine = '';
+  let lastPrinted = 0;
   for (;;) {
     const run = (await pool.query(RUN, [executionId])).rows[0];
     if (run && run.status !== 'running') {
@@ -39,8 +40,11 @@ export async function waitForChain(pool: pg.Pool, executionId: number, timeoutMs
       const done = (await pool.query(`SELECT count(*) FILTER (WHERE status IN ('done', 'failed'))::int AS done, count(*)::int AS total
                                           FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status <> 'deferred'`, [executionId])).rows[0];
       const line = `  run ${executionId}: ${run.status === 'running' ? run.current_step : 'calc-indicators'} ${done.done}/${done.total} assets`;
-      if (line !== lastLine) onProgress(line);
-      lastLine = line;
+      if (line !== lastLine && Date.now() - lastPrinted >= 5000) {
+        onProgress(line);
+        lastLine = line;
+        lastPrinted = Date.now();
+      }
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -75,7 +79,7 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
     executionId, status: run.status, asOf: run.as_of,
     durationSeconds: Math.round(((run.finished_at ?? new Date()).getTime() - run.started_at.getTime()) / 100) / 10,
     totals: { processed: run.assets_processed, failed: run.assets_failed, skipped: run.assets_skipped, apiCalls: run.api_calls_used },
-    regions: [...allRegions].sort().map((region) => {
+    regions: [...allRegions].sort().filter((region) => regions.some((x) => x.region === region) || (callsByRegion.get(region) ?? 0) > 0).map((region) => {
       const r = regions.find((x) => x.region === region);
       return { region, assets: r?.assets ?? 0, failed: r?.failed ?? 0, deferred: r?.deferred ?? 0, apiCalls: callsByRegion.get(region) ?? 0 };
     }),
