@@ -50,7 +50,8 @@ export async function startRun(ctx: PipelineContext, input: InitExecutionInput, 
   const run = outcome.run;
   log('info', 'run_opened', { execution_id: run.execution_id, as_of: asOf, mode: input.mode, trigger: trigger.kind, call_id: trigger.callId });
   await ctx.invoke('discover-delta', { executionId: run.execution_id });
-  return { status: 202, body: { executionId: run.execution_id, status: 'running', asOf, parameters, next: 'discover-delta' } };
+  // Without an explicit asOf the trading day is the API's (set by discover-delta).
+  return { status: 202, body: { executionId: run.execution_id, status: 'running', asOf: input.asOf ? asOf : null, asOfFrom: input.asOf ? 'request' : 'api', parameters, next: 'discover-delta' } };
 }
 
 // Steps not done whose row has not moved for staleMinutes: pending (the invocation was
