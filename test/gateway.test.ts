@@ -85,7 +85,13 @@ test.serial('the chain runs end to end through the gateway, triggered like the c
   const second = await request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: '{}' });
   t.is(second.statusCode, 409);
   t.is(((await second.body.json()) as { executionId: number }).executionId, executionId);
-  await waitForChain(tdb.pool, executionId, 120_000);
+  try {
+    await waitForChain(tdb.pool, executionId, 120_000);
+  } catch (err) {
+    t.log(fs.readFileSync(stack.logFile!, 'utf8').split('\n').slice(-40).join('\n'));
+    t.log((await tdb.pool.query('SELECT step, shard, status, attempts, error_message FROM pipeline_steps WHERE execution_id = $1', [executionId])).rows);
+    throw err;
+  }
   await stack.gateway.idle();
   const s = await summarise(tdb.pool, executionId);
   t.is(s.status, 'success');

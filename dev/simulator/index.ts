@@ -1,0 +1,169 @@
+// Offline EODHD-compatible simulator: public API.
+//
+// Why it exists: the pipeline, its tests and its benchmarks must run without an API key,
+// without network and without spending quota, yet meet everything the real API does to
+// them: real paths and parameters, JSON and CSV shapes, call costs, daily and per-minute
+// limits, error codes, data quirks (gaps, flat candles, GBX, "NA" sections, stale adjusted
+// prices after splits and dividends), a universe that changes with the clock, and faults
+// on demand. Everything is deterministic: two simulators with the same options answer the
+// same bytes, so tests can compare against `expectedHistory()`.
+//
+// Modules: dates / calendar (trading days), exchanges + universe (who is listed when),
+// prices (bars), corporate-actions (splits, dividends, adjustment factors), market (what is
+// visible on "today"), fundamentals, api (endpoint handlers), limits (quotas), faults,
+// state (persistence), server (HTTP). main.ts is the CLI.
+
+import path from 'node:path';
+import type { ApiContext } from './api.js';
+import { CALENDARS } from './calendar.js';
+import { DEFAULT_API_KEY, DEFAULT_DAILY_LIMIT, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TODAY } from './constants.js';
+import { CorporateActions } from './corporate-actions.js';
+import { fmtDate, parseDate } from './dates.js';
+import { EXCHANGES, EXCHANGE_CODES, resolveBulkExchange } from './exchanges.js';
+import { checkFaultConfig, FaultInjector, type FaultConfig } from './faults.js';
+import { FundamentalsBuilder } from './fundamentals.js';
+import { DailyCounter, emptyUsage, MinuteWindow, type Usage } from './limits.js';
+import { Market, type EodBar } from './market.js';
+import { startServer, type ServerCore } from './server.js';
+import { StateStore } from './state.js';
+import { Universe } from './universe.js';
+
+export type { EodBar } from './market.js';
+export type { FaultConfig, FaultKind } from './faults.js';
+export { FAULT_KINDS } from './faults.js';
+export type { Usage, EndpointName } from './limits.js';
+
+export interface SimulatorOptions {
+  /** default 'sample' (~330 tickers spread over all files and exchange codes); 'full': all 21,817 */
+  universe?: 'sample' | 'full';
+  /** accepted api_token; default 'sim-demo-key' */
+  apiKey?: string;
+  /** calls per simulated day, cost-weighted; default 100000 */
+  dailyLimit?: number;
+  /** requests per rolling minute of real time; default 1000 */
+  perMinuteLimit?: number;
+  /** simulated current date; default '2026-11-20' */
+  today?: string;
+  /** JSON file holding the clock and today's usage across processes (it wins over `today`) */
+  stateFile?: string;
+  /** folder holding data/tickers; default $SHARED_DIR or ../shared from the working directory */
+  sharedDir?: string;
+  port?: number;
+  host?: string;
+}
+
+export interface Simulator {
+  url: string;
+  close(): Promise<void>;
+  today(): string;
+  lastTradingDay(exchange?: string): string;
+  advanceTradingDays(n?: number): string;
+  usage(): Usage;
+  setFaults(f: FaultConfig): void;
+  faultsInjected(): Record<string, number>;
+  expectedHistory(symbol: string, from?: string, to?: string): EodBar[];
+  symbols(): string[];
+}
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const sharedDir = opts.sharedDir ?? process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
+  const mode = opts.universe ?? 'sample';
+  if (mode !== 'sample' && mode !== 'full') throw new Error(`universe must be 'sample' or 'full'`);
+  let today = parseDate(opts.today ?? DEFAULT_TODAY);
+  if (today === null) throw new Error('today must be YYYY-MM-DD');
+  const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
+  const dailyLimit = opts.dailyLimit ?? DEFAULT_DAILY_LIMIT;
+  const perMinuteLimit = opts.perMinuteLimit ?? DEFAULT_PER_MINUTE_LIMIT;
+
+  const store = opts.stateFile ? new StateStore(opts.stateFile) : null;
+  const loaded = store?.load() ?? null;
+  let usage0: Usage;
+  if (loaded) {
+    today = parseDate(loaded.today)!;
+    usage0 = loaded.usage.date === loaded.today ? loaded.usage : emptyUsage(loaded.today);
+  } else {
+    usage0 = emptyUsage(fmtDate(today));
+  }
+
+  const universe = new Universe(sharedDir, mode);
+  const actions = new CorporateActions(universe);
+  const market = new Market(universe, actions);
+  const fundamentals = new FundamentalsBuilder(market);
+  const counter = new DailyCounter(dailyLimit, usage0);
+  const window = new MinuteWindow(perMinuteLimit);
+  const faults = new FaultInjector();
+  universe.ensureThrough(today);
+
+  const persisted = () => ({ version: 1 as const, today: fmtDate(today!), usage: counter.snapshot() });
+  store?.saveNow(persisted());
+
+  const context = (): ApiContext => ({
+    universe, market, actions, fundamentals, today: today!,
+    user: () => ({ apiRequests: counter.calls, apiRequestsDate: counter.date, dailyRateLimit: dailyLimit }),
+  });
+
+  const lastTradingDay = (exchange = 'US'): string => {
+    const ex = resolveBulkExchange(exchange);
+    if (!ex) throw new Error(`unknown exchange ${exchange}`);
+    return fmtDate(CALENDARS[EXCHANGES[ex.exchange].calendar].onOrBefore(today!));
+  };
+
+  const advance = (n = 1): string => {
+    if (!Number.isInteger(n) || n < 1) throw new Error('advanceTradingDays needs a positive integer');
+    for (let i = 0; i < n; i++) today = CALENDARS.ANY.next(today!);
+    universe.ensureThrough(today!);
+    counter.reset(fmtDate(today!));
+    store?.saveNow(persisted());
+    return fmtDate(today!);
+  };
+
+  const expectedHistory = (symbol: string, from?: string, to?: string): EodBar[] => {
+    const l = universe.get(symbol.includes('.') ? symbol : `${symbol}.US`, today!);
+    if (!l) return [];
+    const a = from ? parseDate(from) : l.listDay;
+    const b = to ? parseDate(to) : today!;
+    if (a === null || b === null) throw new Error('from/to must be YYYY-MM-DD');
+    return market.history(l, a, b, today!);
+  };
+
+  const symbols = (): string[] => universe.allMembers(today!)
+    .filter((l) => l.listDay <= today! && today! < l.delistDay)
+    .map((l) => l.key)
+    .sort();
+
+  const core: ServerCore = {
+    apiKey, counter, window, faults,
+    context,
+    charged: () => store?.save(persisted()),
+    adminState: () => ({
+      today: fmtDate(today!),
+      universe: mode,
+      lastTradingDay: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, lastTradingDay(c)])),
+      usage: counter.snapshot(),
+      limits: { dailyLimit, perMinuteLimit, perMinuteRemaining: window.remaining() },
+      faults: faults.state(),
+    }),
+    advance,
+    setFaults: (f) => faults.set(checkFaultConfig(f)),
+    expectedHistory,
+    symbols,
+  };
+
+  const server = await startServer(core, opts.host ?? '127.0.0.1', opts.port ?? 0);
+
+  return {
+    url: server.url,
+    close: async () => {
+      await server.close();
+      store?.flush();
+    },
+    today: () => fmtDate(today!),
+    lastTradingDay,
+    advanceTradingDays: advance,
+    usage: () => counter.snapshot(),
+    setFaults: (f) => core.setFaults(f),
+    faultsInjected: () => faults.injected(),
+    expectedHistory,
+    symbols,
+  };
+}

@@ -1,0 +1,195 @@
+// The market as the API sees it on the simulated "today": bars, adjusted closes, bulk rows.
+//
+// Why a separate layer: prices.ts and corporate-actions.ts are timeless (a ticker's whole
+// past and future are fixed by its seed). What the API answers depends on the clock:
+// no bars after today, `adjusted_close` covering only the actions that already happened,
+// and first prints that get corrected later. That dependence lives here, in one place,
+// so the HTTP answers and the test oracle (Simulator.expectedHistory) cannot drift apart.
+//
+// "Values corrected weeks later": about 1 bar in 500 is first published with a close off
+// by 0.4% and 70% of its volume; from 14 days after its date the API serves the final
+// values. A pipeline that never re-reads recent history keeps the wrong print.
+
+import { calendarOf, type CorporateActions } from './corporate-actions.js';
+import { fmtDate } from './dates.js';
+import { S, u3 } from './hash.js';
+import { econLevel, isFlatDay, isGapDay, makeBar, NoiseCache, px, round4, type RawBar } from './prices.js';
+import type { ExchangeCode } from './exchanges.js';
+import type { Listing, Universe } from './universe.js';
+
+export interface EodBar {
+  date: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  adjusted_close: number;
+  volume: number;
+}
+
+const CORRECTION_SHARE = 0.002;
+const CORRECTION_DAYS = 14;
+
+export class Market {
+  private readonly memoMap = new Map<string, unknown>();
+
+  constructor(readonly universe: Universe, readonly actions: CorporateActions) {}
+
+  /** Small memo for expensive answers that depend only on (request, today): bulk extended. */
+  memo<T>(key: string, fn: () => T): T {
+    if (this.memoMap.has(key)) return this.memoMap.get(key) as T;
+    const v = fn();
+    if (this.memoMap.size >= 16) this.memoMap.delete(this.memoMap.keys().next().value as string);
+    this.memoMap.set(key, v);
+    return v;
+  }
+
+  /** A preliminary print, if this bar is one of those corrected later and today is before the fix. */
+  private published(l: Listing, b: RawBar, today: number): RawBar {
+    if (b.volume === 0 || today >= b.day + CORRECTION_DAYS) return b;
+    const u = u3(l.seed, S.corr, b.day);
+    if (u >= CORRECTION_SHARE) return b;
+    const close = px(b.close * (u < CORRECTION_SHARE / 2 ? 1.004 : 0.996));
+    return {
+      day: b.day, open: b.open, close,
+      high: Math.max(b.high, close), low: Math.min(b.low, close),
+      volume: Math.max(1, Math.round(b.volume * 0.7)),
+    };
+  }
+
+  /** Last day the API has data for on this listing's exchange. */
+  lastDataDay(l: Listing, today: number): number {
+    return Math.min(calendarOf(l).onOrBefore(today), l.delistDay - 1);
+  }
+
+  /** Raw bars with a date in [from, to], as published on `today`. */
+  rawBars(l: Listing, from: number, to: number, today: number): RawBar[] {
+    const cal = calendarOf(l);
+    const start = cal.onOrAfter(Math.max(from, l.listDay));
+    const end = Math.min(to, this.lastDataDay(l, today));
+    const out: RawBar[] = [];
+    if (end < start) return out;
+    const splits = this.actions.splits(l);
+    let prev = this.actions.econClose(l, cal.prev(start));
+    let si = 0;
+    let mult = this.actions.mult(l, start);
+    while (si < splits.length && splits[si].day <= start) si++;
+    const cache = new NoiseCache();
+    for (let d = start; d <= end; d = cal.next(d)) {
+      if (si < splits.length && splits[si].day <= d) {
+        mult = this.actions.mult(l, d);
+        while (si < splits.length && splits[si].day <= d) si++;
+      }
+      const flat = isFlatDay(l, d);
+      const econ = flat ? prev : econLevel(l, d, cache);
+      if (!isGapDay(l, d)) out.push(this.published(l, makeBar(l, d, prev, econ, flat, mult), today));
+      prev = econ;
+    }
+    return out;
+  }
+
+  /** The bar of one day (null when there is none: holiday, gap, not listed, in the future). */
+  rawBar(l: Listing, day: number, today: number): RawBar | null {
+    const cal = calendarOf(l);
+    if (day < l.listDay || day > this.lastDataDay(l, today) || !cal.isTradingDay(day) || isGapDay(l, day)) return null;
+    const prev = this.actions.econClose(l, cal.prev(day));
+    const flat = isFlatDay(l, day);
+    const econ = flat ? prev : econLevel(l, day);
+    return this.published(l, makeBar(l, day, prev, econ, flat, this.actions.mult(l, day)), today);
+  }
+
+  /** Bars with adjusted_close, ascending, as /eod answers on `today`. */
+  history(l: Listing, from: number, to: number, today: number): EodBar[] {
+    const raw = this.rawBars(l, from, to, today);
+    if (!raw.length) return [];
+    const events = this.actions.factorsBetween(l, raw[0].day, today);
+    const out: EodBar[] = new Array(raw.length);
+    let f = 1;
+    let ei = events.length - 1;
+    for (let i = raw.length - 1; i >= 0; i--) {
+      const b = raw[i];
+      while (ei >= 0 && events[ei].day > b.day) { f *= events[ei].factor; ei--; }
+      out[i] = toEod(b, f);
+    }
+    return out;
+  }
+
+  /** Adjusted bar of one day. */
+  bar(l: Listing, day: number, today: number): EodBar | null {
+    const b = this.rawBar(l, day, today);
+    if (!b) return null;
+    let f = 1;
+    for (const e of this.actions.factorsBetween(l, day, today)) f *= e.factor;
+    return toEod(b, f);
+  }
+
+  /** Bulk rows of one exchange (or US venue) on a trading day, sorted by code. */
+  bulk(exchange: ExchangeCode, venue: string | null, day: number, today: number, codes?: Set<string>): Array<{ l: Listing; bar: EodBar }> {
+    const out: Array<{ l: Listing; bar: EodBar }> = [];
+    for (const l of this.universe.activeOn(exchange, day, today)) {
+      if (venue && l.venue !== venue) continue;
+      if (codes && !codes.has(l.code.toUpperCase())) continue;
+      const bar = this.bar(l, day, today);
+      if (bar) out.push({ l, bar });
+    }
+    return out;
+  }
+
+  /** Shares outstanding on a day (forward splits multiply them). */
+  sharesOn(l: Listing, day: number): number {
+    return Math.round(l.params.sharesOut / this.actions.mult(l, day));
+  }
+}
+
+export function toEod(b: RawBar, factor: number): EodBar {
+  return {
+    date: fmtDate(b.day),
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    adjusted_close: factor === 1 ? b.close : Math.max(0.0001, round4(b.close * factor)),
+    volume: b.volume,
+  };
+}
+
+/** Indicator fields of bulk `filter=extended`, from the last ~250 bars up to `day`. */
+export interface Extended {
+  ema_50d: number;
+  ema_200d: number;
+  hi_250d: number;
+  lo_250d: number;
+  prev_close: number;
+  change: number;
+  change_p: number;
+  avgvol_14d: number;
+  avgvol_50d: number;
+  avgvol_200d: number;
+}
+
+export function extendedFrom(bars: EodBar[]): Extended {
+  const n = bars.length;
+  const ema = (period: number) => {
+    const a = 2 / (period + 1);
+    let e = bars[0].adjusted_close;
+    for (let i = 1; i < n; i++) e = a * bars[i].adjusted_close + (1 - a) * e;
+    return round4(e);
+  };
+  const last = bars[n - 1];
+  const prev = n > 1 ? bars[n - 2].close : last.open;
+  const tail = (k: number) => bars.slice(Math.max(0, n - k));
+  const avg = (k: number) => { const t = tail(k); return Math.round((t.reduce((s, b) => s + b.volume, 0) / t.length) * 100) / 100; };
+  const y = tail(250);
+  return {
+    ema_50d: ema(50),
+    ema_200d: ema(200),
+    hi_250d: Math.max(...y.map((b) => b.high)),
+    lo_250d: Math.min(...y.map((b) => b.low)),
+    prev_close: prev,
+    change: round4(last.close - prev),
+    change_p: prev ? round4(((last.close - prev) / prev) * 100) : 0,
+    avgvol_14d: avg(14),
+    avgvol_50d: avg(50),
+    avgvol_200d: avg(200),
+  };
+}

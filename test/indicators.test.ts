@@ -1,0 +1,276 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  computeIndicators,
+  INDICATOR_COLUMNS,
+  MAX_BARS,
+  MIN_BARS,
+  type Bars,
+  type IndicatorColumn,
+  type IndicatorRow,
+} from '../shared/indicators.js';
+
+interface FixtureSeries {
+  id: string;
+  shape: Record<string, number>;
+  bars: {
+    date: string[];
+    open: number[];
+    high: number[];
+    low: number[];
+    close: number[];
+    volume: number[];
+  };
+  expected: Partial<Record<IndicatorColumn, number | null>> | null;
+}
+
+interface Fixture {
+  about: string;
+  tolerance: string;
+  series: FixtureSeries[];
+}
+
+const sharedDir = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
+const fixturePath = path.join(sharedDir, 'fixtures', 'indicators-reference.json');
+const fixture = JSON.parse(readFileSync(fixturePath, 'utf8')) as Fixture;
+
+const within = (actual: number, expected: number): boolean =>
+  Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected));
+
+function assertAllFinite(row: IndicatorRow): string[] {
+  const bad: string[] = [];
+  for (const col of INDICATOR_COLUMNS) {
+    const v = row[col];
+    if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) bad.push(`${col}=${String(v)}`);
+  }
+  return bad;
+}
+
+function sliceBars(b: Bars, from: number, to?: number): Bars {
+  const s = (a: ArrayLike<number>) => Array.prototype.slice.call(a, from, to) as number[];
+  return { open: s(b.open), high: s(b.high), low: s(b.low), close: s(b.close), volume: s(b.volume) };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32) for junk bars. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type ArrayBars = { [K in 'open' | 'high' | 'low' | 'close' | 'volume']: number[] };
+
+function flatBars(n: number, price: number, spread: number, volume: number): ArrayBars {
+  return {
+    open: new Array<number>(n).fill(price),
+    high: new Array<number>(n).fill(price + spread),
+    low: new Array<number>(n).fill(price - spread),
+    close: new Array<number>(n).fill(price),
+    volume: new Array<number>(n).fill(volume),
+  };
+}
+
+test('the column list has the 31 columns of indicators.md, in order, without duplicates', (t) => {
+  t.is(INDICATOR_COLUMNS.length, 31);
+  t.is(new Set(INDICATOR_COLUMNS).size, 31);
+  t.is(INDICATOR_COLUMNS[0], 'sma_50');
+  t.is(INDICATOR_COLUMNS[30], 'current_price');
+  t.is(MIN_BARS, 200);
+  t.is(MAX_BARS, 500);
+});
+
+for (const series of fixture.series) {
+  const n = series.bars.close.length;
+  test(`fixture ${series.id} (${n} bars) matches TA-Lib`, (t) => {
+    const row = computeIndicators(series.bars);
+    if (series.expected === null) {
+      t.true(n < MIN_BARS, `${series.id}: expected null only for < ${MIN_BARS} bars`);
+      t.is(row, null, `${series.id}: fewer than ${MIN_BARS} bars must give no row`);
+      return;
+    }
+    if (row === null) {
+      t.fail(`${series.id}: got null for ${n} bars`);
+      return;
+    }
+    t.deepEqual([...Object.keys(row)].sort(), [...INDICATOR_COLUMNS].sort());
+    t.deepEqual(assertAllFinite(row), [], `${series.id}: NaN/Infinity in the row`);
+
+    const failures: string[] = [];
+    for (const col of INDICATOR_COLUMNS) {
+      if (!(col in series.expected)) continue; // beta is not in the fixture
+      const expected = series.expected[col];
+      const actual = row[col];
+      if (expected === null || expected === undefined) {
+        if (actual !== null) failures.push(`${series.id}.${col}: actual ${actual}, expected null`);
+      } else if (actual === null || !within(actual, expected)) {
+        failures.push(`${series.id}.${col}: actual ${actual}, expected ${expected}`);
+      }
+    }
+    t.deepEqual(failures, [], failures.join('\n'));
+
+    if (n < 252) {
+      t.is(row.week_52_high, null, `${series.id}: week_52_high with ${n} bars`);
+      t.is(row.week_52_low, null, `${series.id}: week_52_low with ${n} bars`);
+    } else {
+      t.not(row.week_52_high, null);
+      t.not(row.week_52_low, null);
+    }
+    t.is(row.beta, null, `${series.id}: beta without a benchmark`);
+  });
+}
+
+// The Wilder/EMA seeds decay below the 1e-6 tolerance within 200 bars (a wrong MACD fast seed is
+// off by ~5e-12 at the last bar), so only bit-identity catches a seeding regression. The TA-Lib
+// columns use +, -, *, / and sqrt only, all correctly rounded, so bit-identity is portable.
+const TALIB_COLUMNS = [
+  'sma_50', 'sma_200', 'ema_12', 'ema_26', 'wma_20', 'rsi_14', 'stoch_k', 'stoch_d', 'stoch_rsi',
+  'cci_20', 'macd', 'macd_signal', 'macd_histogram', 'dmi_plus', 'dmi_minus', 'adx', 'atr_14',
+  'bb_upper', 'bb_middle', 'bb_lower', 'sar',
+] as const satisfies readonly IndicatorColumn[];
+
+test('TA-Lib columns are bit-identical to TA-Lib C (seeding and summation order)', (t) => {
+  const diffs: string[] = [];
+  for (const s of fixture.series) {
+    if (s.expected === null) continue;
+    const row = computeIndicators(s.bars);
+    for (const col of TALIB_COLUMNS) {
+      const e = s.expected[col];
+      if (typeof e === 'number' && row?.[col] !== e) diffs.push(`${s.id}.${col}: actual ${row?.[col]}, expected ${e}`);
+    }
+  }
+  t.deepEqual(diffs, [], diffs.join('\n'));
+});
+
+test('only the last 500 bars are used: 100 junk bars prepended to a 500-bar series change nothing', (t) => {
+  const full = fixture.series.filter((s) => s.bars.close.length === MAX_BARS);
+  t.true(full.length > 0, 'the fixture should have a 500-bar series');
+  const rand = rng(42);
+  for (const s of full) {
+    const junk = (scale: number) => Array.from({ length: 100 }, () => scale * (0.5 + rand() * 1000));
+    const jl = junk(1);
+    const bars: Bars = {
+      open: [...junk(1), ...s.bars.open],
+      high: [...jl.map((v) => v * 2), ...s.bars.high],
+      low: [...jl, ...s.bars.low],
+      close: [...jl.map((v) => v * 1.5), ...s.bars.close],
+      volume: [...junk(1e6), ...s.bars.volume],
+    };
+    t.is(bars.close.length, 600);
+    t.deepEqual(computeIndicators(bars), computeIndicators(s.bars), `${s.id}: junk prefix changed the result`);
+    // And the same holds for typed arrays as input.
+    const typed: Bars = {
+      open: Float64Array.from(bars.open),
+      high: Float64Array.from(bars.high),
+      low: Float64Array.from(bars.low),
+      close: Float64Array.from(bars.close),
+      volume: Float64Array.from(bars.volume),
+    };
+    t.deepEqual(computeIndicators(typed), computeIndicators(s.bars), `${s.id}: typed-array input differs`);
+  }
+});
+
+test('a series truncated to 199 bars gives null, 200 bars gives a row without 52-week values', (t) => {
+  const s = fixture.series.find((x) => x.bars.close.length >= 300);
+  if (s === undefined) {
+    t.fail('no series with 300 bars');
+    return;
+  }
+  t.is(computeIndicators(sliceBars(s.bars, 0, 199)), null);
+  const row = computeIndicators(sliceBars(s.bars, 0, 200));
+  t.not(row, null);
+  t.is(row?.week_52_high, null);
+  t.is(row?.week_52_low, null);
+  const row252 = computeIndicators(sliceBars(s.bars, 0, 252));
+  t.not(row252?.week_52_high, null);
+  t.not(row252?.week_52_low, null);
+});
+
+test('a flat series gives zeros or nulls, never NaN or Infinity', (t) => {
+  for (const [price, spread, volume] of [
+    [100, 0, 1000],
+    [100, 1, 1000],
+    [0.0123, 0, 0],
+    [3100, 0, 50],
+  ] as const) {
+    const row = computeIndicators(flatBars(300, price, spread, volume), flatBars(300, price, spread, volume).close);
+    if (row === null) {
+      t.fail('flat series gave null');
+      continue;
+    }
+    const label = `flat ${price}±${spread}`;
+    t.deepEqual(assertAllFinite(row), [], label);
+    for (const col of [
+      'rsi_14',
+      'stoch_rsi',
+      'cci_20',
+      'macd',
+      'macd_signal',
+      'macd_histogram',
+      'dmi_plus',
+      'dmi_minus',
+      'adx',
+      'volatility',
+      'std_dev',
+      'bb_bandwidth',
+      'slope',
+    ] as const) {
+      const v = row[col];
+      t.true(v === null || Math.abs(v) < 1e-9, `${label}: ${col} = ${v}`);
+    }
+    if (spread === 0) {
+      t.true(row.stoch_k === 0 && row.stoch_d === 0, `${label}: stoch ${row.stoch_k}/${row.stoch_d}`);
+      t.is(row.atr_14, 0, `${label}: atr`);
+    }
+    for (const col of ['sma_50', 'sma_200', 'ema_12', 'ema_26', 'wma_20', 'bb_middle', 'current_price'] as const) {
+      const v = row[col];
+      t.true(v !== null && Math.abs(v - price) <= 1e-9 * price, `${label}: ${col} = ${v}`);
+    }
+    t.is(row.beta, null, `${label}: beta against a flat benchmark has zero variance`);
+    t.is(row.avg_volume_30, volume);
+  }
+});
+
+test('zero prices give nulls, not NaN or Infinity', (t) => {
+  const bars = flatBars(260, 0, 0, 0);
+  const row = computeIndicators(bars, bars.close);
+  if (row === null) {
+    t.fail('null row');
+    return;
+  }
+  t.deepEqual(assertAllFinite(row), []);
+  t.is(row.volatility, null);
+  t.is(row.bb_bandwidth, null);
+  t.is(row.beta, null);
+});
+
+test('beta: the series against itself is 1, no benchmark is null, too short a benchmark is null', (t) => {
+  for (const s of fixture.series) {
+    if (s.bars.close.length < 253) continue;
+    const self = computeIndicators(s.bars, s.bars.close);
+    const b = self?.beta;
+    t.true(b !== null && b !== undefined && Math.abs(b - 1) <= 1e-9, `${s.id}: beta vs itself = ${b}`);
+    t.is(computeIndicators(s.bars)?.beta, null);
+    t.is(computeIndicators(s.bars, null)?.beta, null);
+    t.is(computeIndicators(s.bars, s.bars.close.slice(-252))?.beta, null, `${s.id}: 252 closes is one return short`);
+    // Doubling the benchmark's moves (same returns x2) halves the beta.
+    const c = s.bars.close;
+    const bench = new Float64Array(c.length);
+    bench[0] = 100;
+    for (let i = 1; i < c.length; i++) bench[i] = bench[i - 1] * (1 + 2 * (c[i] / c[i - 1] - 1));
+    const half = computeIndicators(s.bars, bench)?.beta;
+    t.true(half != null && Math.abs(half - 0.5) <= 1e-9, `${s.id}: beta vs 2x benchmark = ${half}`);
+  }
+  const short = fixture.series.find((s) => s.bars.close.length >= 200 && s.bars.close.length < 253);
+  if (short !== undefined) t.is(computeIndicators(short.bars, short.bars.close)?.beta, null);
+});
+
+test('mismatched array lengths are rejected', (t) => {
+  const bars = flatBars(250, 10, 1, 100);
+  t.throws(() => computeIndicators({ ...bars, volume: bars.volume.slice(1) }), { instanceOf: RangeError });
+});
