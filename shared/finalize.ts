@@ -27,15 +27,17 @@ const LEFT_OVER_ITEMS = `
 // tickers do: that day is out and the ticker simply did not trade. Its series is complete
 // through the day, and it is not fetched again for it.
 const EXTEND_CHECKED_THROUGH = `
-  UPDATE asset_processing_state s SET prices_checked_through = e.as_of, updated_at = now()
-    FROM work_items w
-    JOIN process_executions e ON e.execution_id = w.execution_id
-    JOIN assets a ON a.id = w.asset_id
+  WITH run AS (SELECT as_of FROM process_executions WHERE execution_id = $1),
+  published AS (
+    SELECT DISTINCT a.exchange FROM stock_prices p JOIN assets a ON a.id = p.asset_id
+     WHERE p.date = (SELECT as_of FROM run)
+  )
+  UPDATE asset_processing_state s SET prices_checked_through = run.as_of, updated_at = now()
+    FROM work_items w JOIN assets a ON a.id = w.asset_id, run
    WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('bulk_load', 'price_update')
      AND s.asset_id = w.asset_id AND s.prices_loaded
-     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < e.as_of)
-     AND EXISTS (SELECT 1 FROM stock_prices p WHERE p.date = e.as_of
-                    AND p.asset_id IN (SELECT id FROM assets x WHERE x.exchange = a.exchange))`;
+     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < run.as_of)
+     AND a.exchange IN (SELECT exchange FROM published)`;
 
 const DROP_BULK_ROWS = `DELETE FROM bulk_eod_rows WHERE execution_id = $1`;
 

@@ -28,6 +28,17 @@ const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operatio
   coalesce(s.needs_prices_reprocess, false) AS needs_prices_reprocess,
   coalesce(s.needs_fundamentals_reprocess, false) AS needs_fundamentals_reprocess`;
 
+// The common end of both claims: lease the rows of \`batch\` and read what processing needs.
+const CLAIM_BATCH = `, claimed AS (
+    UPDATE work_items w SET status = 'claimed', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $5::float8),
+           attempts = w.attempts + 1, updated_at = now()
+      FROM batch WHERE w.id = batch.id
+    RETURNING w.id, w.asset_id, w.exchange, w.operation
+  )
+  SELECT ${ITEM_COLUMNS} FROM claimed w JOIN assets a ON a.id = w.asset_id
+    LEFT JOIN asset_processing_state s ON s.asset_id = w.asset_id
+   ORDER BY w.id`;
+
 // Price updates are claimed one exchange at a time, so that a claim matches one bulk answer.
 const CLAIM_PRICE_UPDATES = `
   WITH pick AS (
@@ -38,30 +49,14 @@ const CLAIM_PRICE_UPDATES = `
     SELECT w.id FROM work_items w, pick
      WHERE w.execution_id = $1 AND w.operation = 'price_update' AND w.exchange = pick.exchange AND ${CLAIMABLE.replace(/status|lease_expires_at/g, (m) => `w.${m}`)}
      ORDER BY w.id LIMIT $4 FOR UPDATE OF w SKIP LOCKED
-  ), claimed AS (
-    UPDATE work_items w SET status = 'claimed', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $5::float8),
-           attempts = w.attempts + 1, updated_at = now()
-      FROM batch WHERE w.id = batch.id
-    RETURNING w.id, w.asset_id, w.exchange, w.operation
-  )
-  SELECT ${ITEM_COLUMNS} FROM claimed w JOIN assets a ON a.id = w.asset_id
-    LEFT JOIN asset_processing_state s ON s.asset_id = w.asset_id
-   ORDER BY w.id`;
+  )${CLAIM_BATCH}`;
 
 const CLAIM_BULK_LOADS = `
   WITH batch AS (
     SELECT id FROM work_items
      WHERE execution_id = $1 AND region = $2 AND operation = 'bulk_load' AND ${CLAIMABLE}
      ORDER BY priority, id LIMIT $4 FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    UPDATE work_items w SET status = 'claimed', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $5::float8),
-           attempts = w.attempts + 1, updated_at = now()
-      FROM batch WHERE w.id = batch.id
-    RETURNING w.id, w.asset_id, w.exchange, w.operation
-  )
-  SELECT ${ITEM_COLUMNS} FROM claimed w JOIN assets a ON a.id = w.asset_id
-    LEFT JOIN asset_processing_state s ON s.asset_id = w.asset_id
-   ORDER BY w.id`;
+  )${CLAIM_BATCH}`;
 
 export async function claimPriceUpdates(q: Queryable, executionId: number, region: string, owner: string, limit: number, leaseSeconds: number): Promise<ClaimedItem[]> {
   return (await q.query<ClaimedItem>(CLAIM_PRICE_UPDATES, [executionId, region, owner, limit, leaseSeconds])).rows;
