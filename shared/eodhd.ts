@@ -125,21 +125,21 @@ export class EodhdClient {
           headers: { accept: 'application/json' },
         });
         status = res.statusCode;
+        // A 200 is charged once its headers arrive, even if the body then breaks off.
+        if (status === 200) charged = spec.cost;
+        else if (status === 404) charged = spec.notFoundCost ?? 0;
         const text = await res.body.text();
         if (status === 200) {
           let parsed: unknown;
           try {
             parsed = JSON.parse(text);
           } catch {
-            // The API charged for an answer we could not read: a retry is worth it once more.
-            charged = spec.cost;
+            // Charged, but unreadable: worth another try.
             throw new EodhdError('bad_response', `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`, status);
           }
-          charged = spec.cost;
           await this.settle(spec, charged, status, started, null);
           return parsed;
         }
-        if (status === 404) charged = spec.notFoundCost ?? 0;
         const retryAfter = Number(res.headers['retry-after']);
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
