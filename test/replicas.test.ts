@@ -1,0 +1,82 @@
+/**
+ * collect-region as OpenFaaS runs it: out of time it hands over to a fresh invocation of
+ * itself; several replicas on one region share it without doing anything twice; the last
+ * region alone invokes finalize. And calc-indicators called alone.
+ */
+import test from 'ava';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { calcIndicators } from '../shared/indicator-run.js';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { inProcessPipeline } from './helpers/pipeline.js';
+
+let tdb: TestDb;
+let sim: Simulator;
+
+test.before(async () => {
+  tdb = await createTestDb();
+  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
+});
+test.after.always(async () => {
+  await sim?.close();
+  await tdb?.drop();
+});
+
+const q = async <T = Record<string, unknown>>(sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
+
+test.serial('a tiny time budget: collect-region continues itself until its region is done', async (t) => {
+  const p = await inProcessPipeline(tdb.pool, sim.url, { collectTimeBudgetMs: 150 });
+  const id = await p.run({ exchanges: ['F', 'XETRA'] });
+  const collects = p.invocations.filter((i) => i.fn === 'collect-region');
+  t.true(collects.length >= 4, `${collects.length} collect-region invocations`);
+  t.true(collects.some((c) => (c.result!.body as { stoppedBecause: string }).stoppedBecause === 'time_budget'));
+  t.is(p.invocations.filter((i) => i.fn === 'finalize').length, 1);
+  const [run] = await q<{ status: string; assets_processed: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  t.is(run!.status, 'success');
+  const expected = sim.symbols().filter((s) => s.endsWith('.F') || s.endsWith('.XETRA')).length;
+  t.is(run!.assets_processed, expected);
+  const [d] = await q<{ n: number; assets: number }>(`SELECT count(*)::int AS n, count(DISTINCT asset_id)::int AS assets FROM asset_processing_details WHERE execution_id = $1 AND operation = 'bulk_load'`, [id]);
+  t.is(d!.n, expected, 'one details row per asset: nothing done twice');
+  t.is(d!.assets, expected);
+});
+
+test.serial('four replicas on one region at once share its items; finalize is invoked exactly once', async (t) => {
+  const p = await inProcessPipeline(tdb.pool, sim.url);
+  // Open and plan a run, then deliver collect-region four times at once for each region.
+  const init = await p.deliver({ fn: 'init-execution', body: {} });
+  const id = (init.body as { executionId: number }).executionId;
+  await p.deliver({ fn: 'discover-delta', body: { executionId: id } });
+  const cq = await p.deliver({ fn: 'check-quota', body: { executionId: id } });
+  const regions = (cq.body as { regions: string[] }).regions;
+  t.deepEqual(regions, ['us', 'lse', 'european']);
+  const before = p.invocations.length;
+  await Promise.all(regions.flatMap((region) => Array.from({ length: 4 }, () => p.deliver({ fn: 'collect-region', body: { executionId: id, region } }))));
+  const finalizeCalls = p.invocations.slice(before).filter((i) => i.fn === 'collect-region' && (i.result!.body as { finalizeInvoked?: boolean }).finalizeInvoked);
+  t.is(finalizeCalls.length, 1, 'only the last region invokes finalize');
+  await p.drain();
+  const [run] = await q<{ status: string }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  t.is(run!.status, 'success');
+  const [dupDetails] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT asset_id FROM asset_processing_details WHERE execution_id = $1 AND operation <> 'indicator_calc' GROUP BY asset_id, operation HAVING count(*) > 1) x`, [id]);
+  t.is(dupDetails!.n, 0);
+  const [calls] = await q<{ calls: number }>(`SELECT sum(cost)::int AS calls FROM api_calls`);
+  t.is(calls!.calls, sim.usage().calls);
+  t.is(p.invocations.filter((i) => i.fn === 'finalize').length, 1);
+});
+
+test.serial('calc-indicators alone: for given symbols, and for all assets with prices', async (t) => {
+  const p = await inProcessPipeline(tdb.pool, sim.url);
+  const some = sim.symbols().slice(0, 3);
+  const r = await calcIndicators(p.ctx, { symbols: some }, 'manual-1');
+  t.is(r.status, 200);
+  const body = r.body as { executionId: number; calculated: number; tooFewBars: number; assets: number };
+  t.is(body.assets, 3);
+  t.is(body.calculated + body.tooFewBars, 3);
+  const [own] = await q<{ process_name: string; status: string; call_id: string }>('SELECT * FROM process_executions WHERE execution_id = $1', [body.executionId]);
+  t.deepEqual({ ...own }, { ...own, process_name: 'calc_indicators', status: 'success', call_id: 'manual-1' });
+  const all = await calcIndicators(p.ctx, { all: true }, null);
+  const a = all.body as { calculated: number; assets: number };
+  const [enough] = await q<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT asset_id FROM stock_prices GROUP BY asset_id HAVING count(*) >= 200) x');
+  t.is(a.calculated, enough!.n);
+  const [rows] = await q<{ n: number; nan: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE rsi_14 = 'NaN' OR macd = 'NaN')::int AS nan FROM technical_indicators`);
+  t.is(rows!.n, enough!.n);
+  t.is(rows!.nan, 0);
+});
