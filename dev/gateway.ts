@@ -12,7 +12,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { FUNCTION_NAMES, type FunctionName } from '../shared/invoke.js';
-import { freePort } from './embedded-postgres.js';
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,6 +28,7 @@ export interface LocalGatewayOptions {
   maxInflight?: number;
 }
 
+/** port is 0 until the process says where it listens (its function_listening line). */
 interface FunctionProcess { name: FunctionName; port: number; child: ChildProcess | null; restarts: number; invocations: number; stopping: boolean }
 
 interface QueuedCall { fn: FunctionName; body: Buffer; headers: Record<string, string>; callId: string; callbackUrl: string | null; queuedAt: number }
@@ -45,8 +45,7 @@ export interface LocalGateway {
 
 export async function startLocalGateway(opts: LocalGatewayOptions): Promise<LocalGateway> {
   const host = opts.host ?? '127.0.0.1';
-  const port = opts.port ?? (await freePort());
-  const url = `http://${host}:${port}`;
+  let url = '';
   const maxInflight = opts.maxInflight ?? 16;
   const onLog = opts.onLog ?? ((_fn, line) => process.stdout.write(line + '\n'));
   const procs = new Map<FunctionName, FunctionProcess>();
@@ -61,7 +60,9 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       env: {
         ...process.env, ...opts.env, ...(opts.functionEnv?.[fp.name] ?? {}),
         HANDLER_MODULE: path.join(distRoot, 'functions', fp.name, 'handler.js'),
-        PORT: String(fp.port), HOST: '127.0.0.1', FUNCTION_NAME: fp.name, gateway_url: url,
+        // Port 0: the system picks a free port and the process reports it, so no other
+        // socket can take it between choosing and listening.
+        PORT: '0', HOST: '127.0.0.1', FUNCTION_NAME: fp.name, gateway_url: url,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -75,12 +76,16 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
         while ((i = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
+          if (line.includes('"function_listening"')) {
+            try { fp.port = Number((JSON.parse(line) as { port?: number }).port) || 0; } catch { /* not a log line */ }
+          }
           if (line.trim()) onLog(fp.name, line);
         }
       });
     }
     child.on('exit', () => {
       fp.child = null;
+      fp.port = 0;
       if (!closing && !fp.stopping) {
         fp.restarts++;
         setTimeout(() => { if (!closing) spawnFunction(fp); }, 200);
@@ -88,11 +93,6 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     });
   };
 
-  for (const name of FUNCTION_NAMES) {
-    const fp: FunctionProcess = { name, port: await freePort(), child: null, restarts: 0, invocations: 0, stopping: false };
-    procs.set(name, fp);
-    spawnFunction(fp);
-  }
 
   const resolveName = (raw: string): FunctionName | null => {
     const name = raw.split('.')[0] ?? '';
@@ -104,8 +104,9 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     const fp = procs.get(fn)!;
     fp.invocations++;
     let lastErr: unknown;
-    for (let attempt = 0; attempt < 100; attempt++) {
+    for (let attempt = 0; attempt < 300; attempt++) {
       try {
+        if (fp.port === 0) throw Object.assign(new Error('function is starting'), { code: 'ECONNREFUSED' });
         const res = await request(`http://127.0.0.1:${fp.port}${subpath}`, {
           method: method as 'POST', headers, body: method === 'GET' || method === 'HEAD' ? undefined : body,
           headersTimeout: 15 * 60_000, bodyTimeout: 15 * 60_000,
@@ -139,6 +140,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       void callFunction(call.fn, 'POST', '/', { ...call.headers, 'x-call-id': call.callId }, call.body)
         .then(async (res) => {
           counters.delivered++;
+          if (res.status >= 500) onLog(call.fn, JSON.stringify({ ts: new Date().toISOString(), level: 'warn', event: 'gateway_async_failed', function: call.fn, call_id: call.callId, status: res.status }));
           if (call.callbackUrl) {
             await request(call.callbackUrl, {
               method: 'POST', body: res.body,
@@ -159,7 +161,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     req.on('end', () => {
       void (async () => {
         const body = Buffer.concat(chunks);
-        const u = new URL(req.url ?? '/', url);
+        const u = new URL(req.url ?? '/', 'http://gateway');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers[k] = v;
         const json = (status: number, value: unknown, extra: Record<string, string> = {}) => {
@@ -193,12 +195,20 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  // Listen first (port 0 unless given), then start the functions with this address.
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port ?? 0, host, resolve); });
+  url = `http://${host}:${(server.address() as { port: number }).port}`;
+  for (const name of FUNCTION_NAMES) {
+    const fp: FunctionProcess = { name, port: 0, child: null, restarts: 0, invocations: 0, stopping: false };
+    procs.set(name, fp);
+    spawnFunction(fp);
+  }
 
   // Ready when every function answers its health check.
   for (const fp of procs.values()) {
     for (let i = 0; ; i++) {
       try {
+        if (fp.port === 0) throw new Error('not listening yet');
         const r = await request(`http://127.0.0.1:${fp.port}/_/health`);
         await r.body.dump();
         if (r.statusCode === 200) break;

@@ -65,7 +65,21 @@ try {
   }
   const executionId = answer.executionId!;
   console.log(`Run ${executionId} opened; waiting for the chain (init-execution -> discover-delta -> check-quota -> collect-region -> finalize -> calc-indicators)`);
-  await waitForChain(stack.pool, executionId, Number(values['timeout-minutes']) * 60_000, (line) => console.log(line));
+  // What resume-runs does on the cluster every 10 minutes: re-drive steps whose
+  // invocation was lost (here every minute, for steps idle for 2 minutes).
+  const resume = setInterval(() => {
+    request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 2 }) })
+      .then(async (r) => {
+        const b = (await r.body.json()) as { redriven?: unknown[] };
+        if (b.redriven && b.redriven.length > 0) console.log(`  resume: re-drove ${JSON.stringify(b.redriven)}`);
+      })
+      .catch(() => {});
+  }, 60_000);
+  try {
+    await waitForChain(stack.pool, executionId, Number(values['timeout-minutes']) * 60_000, (line) => console.log(line));
+  } finally {
+    clearInterval(resume);
+  }
   await stack.gateway.idle();
   const summary = await summarise(stack.pool, executionId);
   console.log('');

@@ -68,7 +68,7 @@ export async function collectRegion(ctx: PipelineContext, executionId: number, r
   const heartbeat = setInterval(() => {
     extendLeases(ctx.pool, executionId, ctx.workerId, lease).catch(() => {});
     touchRun(ctx.pool, executionId, 'collect-region').catch(() => {});
-  }, Math.max(1000, (lease * 1000) / 3));
+  }, Math.max(1000, Math.min(30_000, (lease * 1000) / 3)));
   heartbeat.unref();
   const quotaDay = run.quota_day ?? utcToday();
   try {

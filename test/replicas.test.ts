@@ -80,3 +80,26 @@ test.serial('calc-indicators alone: for given symbols, and for all assets with p
   t.is(rows!.n, enough!.n);
   t.is(rows!.nan, 0);
 });
+
+test.serial('a lost invocation is re-driven by mode resume and the run completes', async (t) => {
+  const p = await inProcessPipeline(tdb.pool, sim.url);
+  sim.advanceTradingDays(1);
+  const init = await p.deliver({ fn: 'init-execution', body: {} });
+  const id = (init.body as { executionId: number }).executionId;
+  await p.deliver({ fn: 'discover-delta', body: { executionId: id } });
+  await p.deliver({ fn: 'check-quota', body: { executionId: id } });
+  // The queue loses every collect-region call check-quota made (NATS restarted).
+  const lost = (await p.dropQueued()).filter((i) => i.fn === 'collect-region');
+  t.true(lost.length >= 1);
+  const early = await p.deliver({ fn: 'init-execution', body: { mode: 'resume', staleMinutes: 5 } });
+  t.deepEqual((early.body as { redriven: unknown[] }).redriven, [], 'a run that moved recently is left alone');
+  await tdb.pool.query(`UPDATE process_executions SET last_progress_at = now() - interval '10 minutes' WHERE execution_id = $1`, [id]);
+  await tdb.pool.query(`UPDATE pipeline_steps SET updated_at = now() - interval '10 minutes' WHERE execution_id = $1`, [id]);
+  const r = await p.deliver({ fn: 'init-execution', body: { mode: 'resume', staleMinutes: 5 } });
+  const redriven = (r.body as { redriven: Array<{ step: string }> }).redriven;
+  t.is(redriven.length, lost.length);
+  t.true(redriven.every((x) => x.step === 'collect-region'));
+  await p.drain();
+  const [run] = await q<{ status: string }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  t.is(run!.status, 'success');
+});

@@ -74,7 +74,10 @@ app.use((err: { status?: number; type?: string; message?: string }, _req: expres
 const server = app.listen(port, host, () => {
   // The watchdog's readiness check looks for this file.
   try { fs.writeFileSync('/tmp/.lock', String(process.pid)); } catch { /* read-only /tmp: not in a container */ }
-  log('info', 'function_listening', { port, handler: path.basename(path.dirname(handlerPath)) });
+  // With PORT=0 the system picks the port: the local gateway reads it from this line.
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  log('info', 'function_listening', { port: actual, handler: path.basename(path.dirname(handlerPath)) });
 });
 server.keepAliveTimeout = 65_000;
 

@@ -28,6 +28,8 @@ export interface InProcessPipeline {
   /** Opens a run and drives its chain to the end; returns the execution id. */
   run(input?: Partial<InitExecutionInput>): Promise<number>;
   deliver(inv: Invocation): Promise<FunctionResult>;
+  /** Loses what is queued (a queue restart): returns what was lost. */
+  dropQueued(): Promise<Invocation[]>;
 }
 
 export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { apiKey?: string; collectTimeBudgetMs?: number; requestsPerMinute?: number } = {}): Promise<InProcessPipeline> {
@@ -70,6 +72,7 @@ export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { a
   };
   return {
     ctx, invocations, drain, deliver,
+    dropQueued: async () => queue.splice(0, queue.length),
     run: async (input = {}) => {
       const r = await deliver({ fn: 'init-execution', body: input as Record<string, unknown> });
       if (r.status !== 202) throw new Error(`init-execution answered ${r.status}: ${JSON.stringify(r.body)}`);
