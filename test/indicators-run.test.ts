@@ -9,7 +9,7 @@ import path from 'node:path';
 import { INDICATOR_COLUMNS } from '../shared/indicators.js';
 import { calcIndicators } from '../shared/indicator-run.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { inProcessPipeline } from './helpers/pipeline.js';
+import { inProcessPipeline } from '../dev/in-process.js';
 
 interface Series { id: string; bars: { date: string[]; open: number[]; high: number[]; low: number[]; close: number[]; volume: number[] }; expected: Record<string, number | null> | null }
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { inProcessPipeline, type InProcessPipeline } from './helpers/pipeline.js';
+import { inProcessPipeline, type InProcessPipeline } from '../dev/in-process.js';
 
 let tdb: TestDb;
 let sim: Simulator;

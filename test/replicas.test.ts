@@ -7,7 +7,7 @@ import test from 'ava';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { calcIndicators } from '../shared/indicator-run.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
-import { inProcessPipeline } from './helpers/pipeline.js';
+import { inProcessPipeline } from '../dev/in-process.js';
 
 let tdb: TestDb;
 let sim: Simulator;

@@ -4,19 +4,19 @@
  * queued together runs concurrently, as the regions do on the cluster).
  */
 import type pg from 'pg';
-import { checkQuota } from '../../shared/budget.js';
-import { collectRegion } from '../../shared/collect.js';
-import type { PipelineContext } from '../../shared/context.js';
-import { discoverDelta } from '../../shared/discover.js';
-import { EodhdClient } from '../../shared/eodhd.js';
-import type { Region } from '../../shared/exchanges.js';
-import { finalizeRun } from '../../shared/finalize.js';
-import type { FunctionResult } from '../../shared/function-contract.js';
-import { calcIndicators } from '../../shared/indicator-run.js';
-import type { InitExecutionInput } from '../../shared/input.js';
-import type { FunctionName } from '../../shared/invoke.js';
-import { startRun } from '../../shared/run-start.js';
-import { setSetting } from '../../shared/settings.js';
+import { checkQuota } from '../shared/budget.js';
+import { collectRegion } from '../shared/collect.js';
+import type { PipelineContext } from '../shared/context.js';
+import { discoverDelta } from '../shared/discover.js';
+import { EodhdClient } from '../shared/eodhd.js';
+import type { Region } from '../shared/exchanges.js';
+import { finalizeRun } from '../shared/finalize.js';
+import type { FunctionResult } from '../shared/function-contract.js';
+import { calcIndicators } from '../shared/indicator-run.js';
+import type { InitExecutionInput } from '../shared/input.js';
+import type { FunctionName } from '../shared/invoke.js';
+import { startRun } from '../shared/run-start.js';
+import { setSetting } from '../shared/settings.js';
 
 export interface Invocation { fn: FunctionName; body: Record<string, unknown>; result?: FunctionResult }
 
