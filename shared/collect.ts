@@ -23,7 +23,7 @@ import { loadSettings, type Settings } from './settings.js';
 import { claimStep, completeStep, failStep } from './steps.js';
 import { markFundamentals, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow } from './store.js';
 import {
-  bulkRowsFor, claimBulkLoads, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
+  bulkRowsFor, claimOtherWork, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
   releaseItems, remainingInRegion, storeBulkRows, type ClaimedItem,
 } from './work-items.js';
 
@@ -75,7 +75,7 @@ export async function collectRegion(ctx: PipelineContext, executionId: number, r
     for (;;) {
       if (Date.now() >= deadline) { outOfTime = true; break; }
       let items = await claimPriceUpdates(ctx.pool, executionId, region, ctx.workerId, settings.incremental_batch_size, lease);
-      if (items.length === 0) items = await claimBulkLoads(ctx.pool, executionId, region, ctx.workerId, settings.bulk_load_batch_size, lease);
+      if (items.length === 0) items = await claimOtherWork(ctx.pool, executionId, region, ctx.workerId, settings.bulk_load_batch_size, lease);
       if (items.length === 0) break;
       await touchRun(ctx.pool, executionId, 'collect-region');
       const r = await processBatch(ctx, run, items, settings, quotaDay, deadline, stats);
@@ -130,9 +130,9 @@ async function processBatch(ctx: PipelineContext, run: Execution, items: Claimed
   // Price updates of a bulk exchange: the one-day-behind tickers come from the bulk answer.
   if (items[0]?.operation === 'price_update') {
     try {
-      const covered = await bulkCovered(ctx, run, items, settings, quotaDay, stats);
-      if (covered.size > 0) {
-        await writeFromBulk(ctx, run, items.filter((i) => covered.has(i.id)), stats);
+      const { covered, through } = await bulkCovered(ctx, run, items, settings, quotaDay, stats);
+      if (covered.size > 0 && through) {
+        await writeFromBulk(ctx, run, items.filter((i) => covered.has(i.id)), through, stats);
         queue = items.filter((i) => !covered.has(i.id));
       }
     } catch (err) {
@@ -163,85 +163,99 @@ async function processBatch(ctx: PipelineContext, run: Execution, items: Claimed
   return { stop, outOfTime };
 }
 
+interface PricePlan { bulk_dates: string[]; covers_from: string }
+
+const PRICE_PLAN = `SELECT bulk_dates::text[] AS bulk_dates, covers_from::text AS covers_from FROM price_plans WHERE execution_id = $1 AND exchange = $2`;
+const BULK_STEP = `SELECT result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2 AND status = 'done'`;
+
 /**
- * Makes sure the exchange's bulk answer is stored for this run (one 100-call request, made
- * by whichever replica gets there first) and returns the items it covers: those whose
- * series is complete through the trading day before the bulk answer's date.
+ * Makes sure each bulk day of the exchange's price plan is stored for this run (one
+ * 100-call request a day, made by whichever replica gets there first; the others wait for
+ * it) and returns the items the plan covers, with the latest day the exchange answered.
  */
-async function bulkCovered(ctx: PipelineContext, run: Execution, items: ClaimedItem[], settings: Settings, quotaDay: string, stats: RegionStats): Promise<Set<number>> {
+async function bulkCovered(ctx: PipelineContext, run: Execution, items: ClaimedItem[], settings: Settings, quotaDay: string, stats: RegionStats): Promise<{ covered: Set<number>; through: string | null }> {
   const exchange = items[0]!.exchange;
-  const planned = await ctx.pool.query<{ status: string; result: { date: string | null } | null }>(
-    `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2`, [run.execution_id, exchange]);
-  if (planned.rowCount === 0) return new Set();
-  let date: string | null = null;
-  for (let waited = 0; ; waited += 500) {
-    const claim = await claimStep(ctx.pool, run.execution_id, 'bulk-eod', exchange, 300);
-    if (claim.state === 'done') { date = (claim.result as { date: string | null }).date; break; }
-    if (claim.state === 'claimed') {
-      const api = ctx.api(run.execution_id, quotaDay, settings);
-      try {
-        const { rows, dropped } = await api.bulkEod(exchange);
-        stats.calls += api.callsCharged;
-        stats.bulkCalls += api.callsCharged;
-        // The day the answer is for: its most common date (a stale ticker carries an older one).
-        const byDate = new Map<string, number>();
-        for (const r of rows) byDate.set(r.date, (byDate.get(r.date) ?? 0) + 1);
-        date = [...byDate.entries()].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0]))[0]?.[0] ?? null;
-        const day = date;
-        await inTransaction(ctx.pool, async (c) => {
-          await storeBulkRows(c, run.execution_id, exchange, rows.filter((r) => r.date === day));
-          await completeStep(c, run.execution_id, 'bulk-eod', exchange, { date: day, rows: rows.length, dropped });
-        });
-        log('info', 'bulk_fetched', { execution_id: run.execution_id, exchange, date: day, rows: rows.length, dropped });
-      } catch (err) {
-        stats.calls += api.callsCharged;
-        if (asStop(err)) throw err;
-        // No bulk answer: every item of the exchange falls back to its own history call.
-        await failStep(ctx.pool, run.execution_id, 'bulk-eod', exchange, err instanceof Error ? err.message : String(err));
-        log('warn', 'bulk_failed', { execution_id: run.execution_id, exchange, error: err instanceof Error ? err.message : String(err) });
-        return new Set();
+  const none = { covered: new Set<number>(), through: null };
+  const plan = (await ctx.pool.query<PricePlan>(PRICE_PLAN, [run.execution_id, exchange])).rows[0];
+  if (!plan) return none;
+  let latest: string | null = null;
+  for (const day of plan.bulk_dates) {
+    const shard = `${exchange}:${day}`;
+    let answered: string | null = null;
+    for (let waited = 0; ; waited += 500) {
+      const claim = await claimStep(ctx.pool, run.execution_id, 'bulk-eod', shard, 300);
+      if (claim.state === 'done') { answered = (claim.result as { date: string | null }).date; break; }
+      if (claim.state === 'claimed') {
+        const api = ctx.api(run.execution_id, quotaDay, settings);
+        try {
+          const { rows, dropped } = await api.bulkEod(exchange, day);
+          stats.calls += api.callsCharged;
+          stats.bulkCalls += api.callsCharged;
+          // The day the answer is for: its most common date. A closed day answers the
+          // trading day before; a stale ticker carries an older date of its own.
+          const byDate = new Map<string, number>();
+          for (const r of rows) byDate.set(r.date, (byDate.get(r.date) ?? 0) + 1);
+          answered = [...byDate.entries()].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0]))[0]?.[0] ?? null;
+          const kept = rows.filter((r) => r.date === answered);
+          await inTransaction(ctx.pool, async (c) => {
+            await storeBulkRows(c, run.execution_id, exchange, kept);
+            await completeStep(c, run.execution_id, 'bulk-eod', shard, { requested: day, date: answered, rows: rows.length, dropped });
+          });
+          log('info', 'bulk_fetched', { execution_id: run.execution_id, exchange, requested: day, date: answered, rows: rows.length, dropped });
+        } catch (err) {
+          stats.calls += api.callsCharged;
+          if (asStop(err)) throw err;
+          // No bulk answer for a day: every item of the exchange falls back to its own history.
+          await failStep(ctx.pool, run.execution_id, 'bulk-eod', shard, errorText(err));
+          log('warn', 'bulk_failed', { execution_id: run.execution_id, exchange, requested: day, error: errorText(err) });
+          return none;
+        }
+        break;
       }
-      break;
+      if (waited > 120_000) return none;
+      await new Promise((r) => setTimeout(r, 500));
     }
-    if (waited > 120_000) return new Set();
-    await new Promise((r) => setTimeout(r, 500));
+    if (answered && (!latest || answered > latest)) latest = answered;
   }
-  if (!date) return new Set();
-  const previous = lastWeekdayOnOrBefore(addDays(date, -1));
-  return new Set(items.filter((i) => {
-    const through = i.prices_checked_through ?? i.prices_last_date;
-    return through !== null && through >= previous;
+  if (!latest) return none;
+  const covered = new Set(items.filter((i) => {
+    const t = i.prices_checked_through ?? i.prices_last_date;
+    return t !== null && t >= plan.covers_from;
   }).map((i) => i.id));
+  return { covered, through: latest };
 }
 
-/** Writes the bulk-covered items of a batch, 500 tickers a transaction. */
-async function writeFromBulk(ctx: PipelineContext, run: Execution, items: ClaimedItem[], stats: RegionStats): Promise<void> {
+/** Writes the bulk-covered items of a batch (their rows after their last day), 500 tickers a transaction. */
+async function writeFromBulk(ctx: PipelineContext, run: Execution, items: ClaimedItem[], through: string, stats: RegionStats): Promise<void> {
   const exchange = items[0]!.exchange;
-  const step = await ctx.pool.query<{ result: { date: string } }>(`SELECT result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2`, [run.execution_id, exchange]);
-  const bulkDate = step.rows[0]!.result.date;
   for (let i = 0; i < items.length; i += 500) {
     const chunk = items.slice(i, i + 500);
     const started = performance.now();
     const rows = await bulkRowsFor(ctx.pool, run.execution_id, exchange, chunk.map((c) => c.code));
-    const byCode = new Map(rows.map((r) => [r.code, r]));
+    const byCode = new Map<string, typeof rows>();
+    for (const r of rows) byCode.set(r.code, [...(byCode.get(r.code) ?? []), r]);
     await inTransaction(ctx.pool, async (c) => {
       const mine = new Set(await finishItems(c, chunk.map((x) => x.id), 'done', null, ctx.workerId));
       const held = chunk.filter((x) => mine.has(x.id));
       const prices: PriceRow[] = [];
+      const newRows = new Map<number, PriceRow[]>();
       for (const it of held) {
-        const r = byCode.get(it.code);
-        if (r) prices.push({ assetId: it.asset_id, date: r.date, open: r.open, high: r.high, low: r.low, close: r.close, adjusted_close: r.adjusted_close, volume: r.volume });
+        const after = it.prices_checked_through ?? it.prices_last_date ?? '0000-00-00';
+        const mineRows = (byCode.get(it.code) ?? []).filter((r) => r.date > after).sort((a, b) => a.date.localeCompare(b.date))
+          .map((r) => ({ assetId: it.asset_id, date: r.date, open: r.open, high: r.high, low: r.low, close: r.close, adjusted_close: r.adjusted_close, volume: r.volume }));
+        newRows.set(it.id, mineRows);
+        prices.push(...mineRows);
       }
       const written = await upsertPrices(c, prices);
       const per = Math.max(1, Math.round((performance.now() - started) / Math.max(1, held.length)));
       for (const it of held) {
-        const r = byCode.get(it.code);
-        await markPrices(c, it.asset_id, null, r?.date ?? null, bulkDate, Boolean(r));
+        const r = newRows.get(it.id)!;
+        await markPrices(c, it.asset_id, null, r.length > 0 ? r[r.length - 1]!.date : null, through, r.length > 0);
         await markOutcome(c, it.asset_id, true, null, run.execution_id);
       }
       await recordDetails(c, held.map((it) => ({
         executionId: run.execution_id, assetId: it.asset_id, operation: 'price_update', status: 'success' as const,
-        recordsInserted: byCode.has(it.code) ? 1 : 0, apiCalls: 0, durationMs: per, error: null,
+        recordsInserted: newRows.get(it.id)!.length, apiCalls: 0, durationMs: per, error: null,
       })));
       stats.processed += held.length;
       stats.records += written.inserted;
@@ -253,23 +267,36 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** One ticker: fetch what it needs, then write it all in one transaction. */
+const CLEAR_ADJUSTMENT = `
+  UPDATE asset_processing_state SET needs_adjustment_refresh = false, adjustment_action_date = NULL, updated_at = now()
+   WHERE asset_id = $1`;
+
+/** One ticker: fetch what its operation needs, then write it all in one transaction. */
 async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedItem, settings: Settings, quotaDay: string, stats: RegionStats): Promise<void> {
   const started = performance.now();
   const api: EodhdClient = ctx.api(run.execution_id, quotaDay, settings);
   const errors: string[] = [];
   const through = item.prices_checked_through ?? item.prices_last_date;
-  const fullHistory = !item.prices_loaded || item.needs_prices_reprocess;
-  const wantPrices = fullHistory || through === null || through < run.as_of;
-  const wantFundamentals = item.operation === 'bulk_load' && (!item.fundamentals_loaded || item.needs_fundamentals_reprocess);
+  const historyStart = addDays(run.as_of, -settings.price_history_days);
+  // Where this operation's history call starts (null: no history call).
+  let from: string | null = null;
+  switch (item.operation) {
+    case 'price_update': from = through === null ? historyStart : addDays(through, 1); break;
+    case 'history_load': from = historyStart; break;
+    // The whole stored history, so that every adjusted_close is the API's current one.
+    case 'adjustment_refresh': from = item.prices_first_date ?? historyStart; break;
+    case 'bulk_load': from = !item.prices_loaded || item.needs_prices_reprocess ? historyStart : through === null || through < run.as_of ? addDays(through ?? historyStart, 1) : null; break;
+    case 'fundamentals_load': from = null; break;
+  }
+  const wantFundamentals = item.operation === 'fundamentals_load' || (item.operation === 'bulk_load' && (!item.fundamentals_loaded || item.needs_fundamentals_reprocess));
 
   let bars: EodBar[] | null = null;
   let doc: Fundamentals | null = null;
   try {
-    if (wantPrices) {
-      const from = fullHistory || through === null ? addDays(run.as_of, -settings.price_history_days) : addDays(through, 1);
+    if (from !== null && from <= run.as_of) {
+      const start = from;
       try {
-        bars = (await api.eod(item.symbol, from, run.as_of)).filter((b) => b.date >= from && b.date <= run.as_of);
+        bars = (await api.eod(item.symbol, start, run.as_of)).filter((b) => b.date >= start && b.date <= run.as_of);
       } catch (err) {
         if (asStop(err)) throw err;
         errors.push(`prices: ${errorText(err)}`);
@@ -303,6 +330,7 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
       // Complete through its last bar; finalize extends that to the run's day once the
       // exchange's day is known to be out (a thin ticker has no bar every day).
       await markPrices(c, item.asset_id, bars[0]?.date ?? null, last, last ?? through ?? run.as_of, w.inserted + w.updated > 0);
+      if (item.operation === 'adjustment_refresh') await c.query(CLEAR_ADJUSTMENT, [item.asset_id]);
       stats.records += w.inserted;
     }
     if (doc) {

@@ -15,6 +15,7 @@ import { loadSettings, type Settings } from './settings.js';
 import { guardStep } from './step-guard.js';
 import { completeStep, ensureStepPending, failStep } from './steps.js';
 import { syncExchange, type ExchangeSync } from './universe.js';
+import { syncCorporateActions, type CorporateActionSync } from './corporate-actions.js';
 
 export interface RunParameters {
   mode: 'auto' | 'bulk' | 'incremental';
@@ -73,16 +74,26 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       await ctx.pool.query(SET_AS_OF, [executionId, run.as_of]);
     }
 
-    let universe: ExchangeSync[] = [];
+    const universe: ExchangeSync[] = [];
+    let corporateActions: CorporateActionSync | null = null;
     if (!params.dryRun) {
       const api = ctx.api(executionId, quotaDay, settings);
       const scope = params.exchanges ?? (params.symbols ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))] : [...EXCHANGES]);
       for (const ex of scope) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+      if (settings.corporate_actions_enabled) {
+        try {
+          corporateActions = await syncCorporateActions(ctx.pool, api, executionId, apiDate ?? run.as_of);
+        } catch (err) {
+          if (err instanceof EodhdError && (err.kind === 'auth' || err.kind === 'quota')) throw err;
+          // Not fatal: the days stay unread and the next run reads them.
+          log('warn', 'corporate_actions_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
     }
     const result = await inTransaction(ctx.pool, async (c) => {
       const plan = await writePlan(c, {
         executionId, tradingDay: run.as_of, mode: params.mode, exchanges: params.exchanges, symbols: params.symbols,
-        skipExisting: params.skipExisting, maxFailures: settings.max_consecutive_failures,
+        skipExisting: params.skipExisting, settings,
       });
       const excluded = await excludedForFailures(c, settings.max_consecutive_failures, params.exchanges, params.symbols);
       const unknown = params.symbols ? await unknownSymbols(c, params.symbols) : [];
@@ -90,7 +101,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       for (const p of plan) totals[p.operation] = (totals[p.operation] ?? 0) + p.assets;
       const body = {
         executionId, asOf: run.as_of, quotaDay, mode: params.mode,
-        universe, plan, totals, excludedForFailures: excluded, unknownSymbols: unknown,
+        universe, corporateActions, plan, totals, excludedForFailures: excluded, unknownSymbols: unknown,
         durationMs: Date.now() - started, next: 'check-quota',
       };
       await completeStep(c, executionId, 'discover-delta', '', body);

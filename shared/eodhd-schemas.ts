@@ -60,3 +60,20 @@ export function parseRows<T>(schema: z.ZodType<T>, value: unknown): { rows: T[];
   }
   return { rows, dropped };
 }
+
+export const CalendarSplitsSchema = z.object({
+  splits: z.array(z.looseObject({
+    code: z.string().min(1),
+    split_date: isoDate,
+    old_shares: z.number().nullish(),
+    new_shares: z.number().nullish(),
+  })),
+});
+export type CalendarSplits = z.infer<typeof CalendarSplitsSchema>;
+
+export const CalendarDividendsSchema = z.object({
+  meta: z.looseObject({ total: z.number().int().nonnegative() }).optional(),
+  data: z.array(z.looseObject({ date: isoDate, symbol: z.string().min(1) })),
+  links: z.looseObject({ next: z.string().nullish() }).optional(),
+});
+export type CalendarDividends = z.infer<typeof CalendarDividendsSchema>;

@@ -10,7 +10,7 @@ import type { Queryable } from './db.js';
 import { redact } from './log.js';
 import { recordApiCall, refundCalls, reserveCalls } from './quota.js';
 import {
-  BulkEodRowSchema, EodBarSchema, FundamentalsSchema, SymbolListItemSchema, UserSchema,
+  BulkEodRowSchema, CalendarDividendsSchema, CalendarSplitsSchema, EodBarSchema, FundamentalsSchema, SymbolListItemSchema, UserSchema,
   parseRows, type BulkEodRow, type EodBar, type Fundamentals, type SymbolListItem, type User,
 } from './eodhd-schemas.js';
 
@@ -97,6 +97,30 @@ export class EodhdClient {
   async exchangeSymbols(exchange: string, type = 'common_stock'): Promise<{ rows: SymbolListItem[]; dropped: number }> {
     const body = await this.call({ endpoint: 'exchange-symbol-list', path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`, params: { type }, cost: 1, target: exchange });
     return parseRows(SymbolListItemSchema, body);
+  }
+
+  /** Splits of all exchanges with an ex-date in [from, to] (1 call). */
+  async calendarSplits(from: string, to: string): Promise<Array<{ symbol: string; date: string; detail: string | null }>> {
+    const body = await this.call({ endpoint: 'calendar-splits', path: '/calendar/splits', params: { from, to }, cost: 1, target: null });
+    const r = CalendarSplitsSchema.safeParse(body);
+    if (!r.success) throw new EodhdError('bad_response', 'calendar/splits: unexpected answer');
+    return r.data.splits.map((x) => ({ symbol: x.code, date: x.split_date, detail: x.new_shares && x.old_shares ? `${x.new_shares}/${x.old_shares}` : null }));
+  }
+
+  /** Dividends of all exchanges with this ex-date (1 call a page of 10,000). */
+  async calendarDividends(date: string): Promise<Array<{ symbol: string; date: string }>> {
+    const out: Array<{ symbol: string; date: string }> = [];
+    for (let offset = 0; offset <= 1_000_000; offset += 10_000) {
+      const body = await this.call({
+        endpoint: 'calendar-dividends', path: '/calendar/dividends',
+        params: { 'filter[date_eq]': date, 'page[limit]': '10000', 'page[offset]': String(offset) }, cost: 1, target: null,
+      });
+      const r = CalendarDividendsSchema.safeParse(body);
+      if (!r.success) throw new EodhdError('bad_response', 'calendar/dividends: unexpected answer');
+      out.push(...r.data.data.map((d) => ({ symbol: d.symbol, date: d.date })));
+      if (r.data.data.length < 10_000 || !r.data.links?.next) break;
+    }
+    return out;
   }
 
   /** The account's usage (free). */

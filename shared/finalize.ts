@@ -17,11 +17,11 @@ const TOTALS = `
          count(*) FILTER (WHERE status = 'failed')::int AS failed,
          count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
          count(*) FILTER (WHERE status = 'skipped' AND error_message LIKE 'deferred%')::int AS deferred
-    FROM asset_processing_details WHERE execution_id = $1 AND operation IN ('bulk_load', 'price_update')`;
+    FROM asset_processing_details WHERE execution_id = $1 AND operation <> 'indicator_calc'`;
 
 const LEFT_OVER_ITEMS = `
   SELECT count(*)::int AS n FROM work_items
-   WHERE execution_id = $1 AND operation IN ('bulk_load', 'price_update') AND status IN ('pending', 'claimed')`;
+   WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status IN ('pending', 'claimed')`;
 
 // A ticker fetched through the run's day that has no bar on it, on an exchange where other
 // tickers do: that day is out and the ticker simply did not trade. Its series is complete
@@ -34,7 +34,7 @@ const EXTEND_CHECKED_THROUGH = `
   )
   UPDATE asset_processing_state s SET prices_checked_through = run.as_of, updated_at = now()
     FROM work_items w JOIN assets a ON a.id = w.asset_id, run
-   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('bulk_load', 'price_update')
+   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('price_update', 'history_load', 'adjustment_refresh', 'bulk_load')
      AND s.asset_id = w.asset_id AND s.prices_loaded
      AND (s.prices_checked_through IS NULL OR s.prices_checked_through < run.as_of)
      AND a.exchange IN (SELECT exchange FROM published)`;

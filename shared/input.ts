@@ -23,6 +23,10 @@ export const InitExecutionInput = z.strictObject({
   asOf: isoDate.optional(),
   /** resume only: how long a run may go without progress before its steps are re-driven. */
   staleMinutes: z.number().int().min(0).max(1440).optional(),
+  /** resume only: the same in seconds (tests re-drive within seconds); give one of the two. */
+  staleSeconds: z.number().int().min(0).max(86_400).optional(),
+}).refine((v) => v.staleMinutes === undefined || v.staleSeconds === undefined, {
+  message: 'give staleMinutes or staleSeconds, not both', path: ['staleSeconds'],
 });
 export type InitExecutionInput = z.infer<typeof InitExecutionInput>;
 

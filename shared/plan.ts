@@ -1,12 +1,23 @@
 /**
- * The plan of a run, written as work items: bulk_load for assets with no data yet (or
- * flagged for reprocessing), price_update for assets whose prices are behind the run's
- * trading day, indicator_calc for every asset whose indicators will be or already are
- * stale. Assets that failed max_consecutive_failures times in a row are left out until
- * reset_ticker_for_reprocessing brings them back. Each insert is one statement; the
- * unique (execution, asset, operation) key makes a repeated plan a no-op.
+ * The plan of a run, written as work items, one per asset and operation:
+ *   price_update        prices behind the run's trading day (bulk or own history, check-quota decides)
+ *   adjustment_refresh  a split or dividend changed adjusted_close: the whole history again (1 call)
+ *   history_load        no prices yet, or flagged for reprocessing: the history (1 call)
+ *   fundamentals_load   none yet, flagged, or due for refresh by the policy (10 calls)
+ *   indicator_calc      every asset whose indicators will be or already are stale
+ * Priorities are check-quota's spending order: prices first, then corporate-action
+ * refreshes, new histories, new fundamentals, flagged ones, and refreshes oldest first.
+ * Assets that failed max_consecutive_failures times in a row are left out until
+ * reset_ticker_for_reprocessing brings them back. The unique (execution, asset, operation)
+ * key makes a repeated plan a no-op.
  */
 import type { Queryable } from './db.js';
+import type { Settings } from './settings.js';
+
+export const COLLECT_OPERATIONS = ['price_update', 'adjustment_refresh', 'history_load', 'fundamentals_load', 'bulk_load'] as const;
+export type CollectOperation = (typeof COLLECT_OPERATIONS)[number];
+
+export const PRIORITY = { price_update: 50, adjustment_refresh: 60, history_load: 70, fundamentals_new: 100, fundamentals_flagged: 110, fundamentals_refresh: 120, indicator_calc: 200 } as const;
 
 export interface PlanScope {
   executionId: number;
@@ -16,7 +27,7 @@ export interface PlanScope {
   exchanges: string[] | null;
   symbols: string[] | null;
   skipExisting: boolean;
-  maxFailures: number;
+  settings: Settings;
 }
 
 const SCOPE = `a.is_active
@@ -24,39 +35,68 @@ const SCOPE = `a.is_active
   AND ($3::text[] IS NULL OR a.symbol = ANY($3::text[]))
   AND coalesce(s.consecutive_failures, 0) < $4`;
 
-// History is needed when none is stored, when flagged, or (for a loaded asset) when behind;
-// fundamentals when none are stored or flagged. skipExisting ($6) ignores the flags.
-const PLAN_BULK_LOADS = `
-  INSERT INTO work_items (execution_id, asset_id, region, exchange, operation, priority, estimated_calls)
-  SELECT $1, a.id, a.region, a.exchange, 'bulk_load', 100,
-         CASE WHEN NOT coalesce(s.prices_loaded, false) OR (NOT $6 AND coalesce(s.needs_prices_reprocess, false))
-                   OR coalesce(s.prices_checked_through, s.prices_last_date) < $5::date THEN 1 ELSE 0 END
-       + CASE WHEN NOT coalesce(s.fundamentals_loaded, false) OR (NOT $6 AND coalesce(s.needs_fundamentals_reprocess, false)) THEN 10 ELSE 0 END
-    FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE}
-     AND (NOT coalesce(s.prices_loaded, false) OR NOT coalesce(s.fundamentals_loaded, false)
-          OR (NOT $6 AND (s.needs_prices_reprocess OR s.needs_fundamentals_reprocess)))
-  ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
+const INSERT = `INSERT INTO work_items (execution_id, asset_id, region, exchange, operation, priority, estimated_calls)`;
+const NO_DUP = `ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
 
-const PLAN_PRICE_UPDATES = `
-  INSERT INTO work_items (execution_id, asset_id, region, exchange, operation, priority, estimated_calls)
-  SELECT $1, a.id, a.region, a.exchange, 'price_update', 50, 1
+// skipExisting ($6) ignores reprocess flags: only assets never loaded.
+const PLAN_HISTORY_LOADS = `${INSERT}
+  SELECT $1, a.id, a.region, a.exchange, 'history_load', ${PRIORITY.history_load}, 1
+    FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
+   WHERE ${SCOPE} AND $5::date IS NOT NULL
+     AND (NOT coalesce(s.prices_loaded, false) OR (NOT $6 AND s.needs_prices_reprocess))
+  ${NO_DUP}`;
+
+const PLAN_ADJUSTMENT_REFRESHES = `${INSERT}
+  SELECT $1, a.id, a.region, a.exchange, 'adjustment_refresh', ${PRIORITY.adjustment_refresh}, 1
+    FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+   WHERE ${SCOPE} AND $5::date IS NOT NULL
+     AND s.prices_loaded AND NOT s.needs_prices_reprocess AND s.needs_adjustment_refresh
+  ${NO_DUP}`;
+
+const PLAN_PRICE_UPDATES = `${INSERT}
+  SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, 1
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE ${SCOPE}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess
      AND coalesce(s.prices_checked_through, s.prices_last_date) < $5::date
-     AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id AND w.operation = 'bulk_load')
-  ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
+     AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
+                        AND w.operation IN ('history_load', 'adjustment_refresh'))
+  ${NO_DUP}`;
 
-const PLAN_INDICATORS = `
-  INSERT INTO work_items (execution_id, asset_id, region, exchange, operation, priority, estimated_calls)
-  SELECT $1, a.id, a.region, a.exchange, 'indicator_calc', 200, 0
+const PLAN_FUNDAMENTALS = `${INSERT}
+  SELECT $1, a.id, a.region, a.exchange, 'fundamentals_load',
+         CASE WHEN NOT coalesce(s.fundamentals_loaded, false) THEN ${PRIORITY.fundamentals_new} ELSE ${PRIORITY.fundamentals_flagged} END, 10
     FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE ${SCOPE} AND $5::date IS NOT NULL
-     AND (EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id AND w.operation IN ('bulk_load', 'price_update'))
+     AND (NOT coalesce(s.fundamentals_loaded, false) OR (NOT $6 AND s.needs_fundamentals_reprocess))
+  ${NO_DUP}`;
+
+// Due for refresh: older than the policy's age for its size, or an earnings date passed
+// (by a few days, for the filings to reach EODHD) since the document was fetched. Oldest
+// first, at most fundamentals_refresh_max_per_day.
+const PLAN_FUNDAMENTALS_REFRESH = `${INSERT}
+  SELECT $1, x.id, x.region, x.exchange, 'fundamentals_load', ${PRIORITY.fundamentals_refresh}, 10
+    FROM (
+      SELECT a.id, a.region, a.exchange, f.fetched_at
+        FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id JOIN fundamentals f ON f.asset_id = a.id
+       WHERE ${SCOPE} AND s.fundamentals_loaded
+         AND (f.fetched_at < $5::date - make_interval(days => CASE WHEN f.market_cap >= $8::float8 THEN $7::int ELSE $6::int END)
+              OR (f.next_earnings_date IS NOT NULL AND f.next_earnings_date >= f.fetched_at::date
+                  AND f.next_earnings_date <= $5::date - $9::int))
+       ORDER BY f.fetched_at, a.id
+       LIMIT $10::int
+    ) x
+  ${NO_DUP}`;
+
+const PLAN_INDICATORS = `${INSERT}
+  SELECT $1, a.id, a.region, a.exchange, 'indicator_calc', ${PRIORITY.indicator_calc}, 0
+    FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
+   WHERE ${SCOPE} AND $5::date IS NOT NULL
+     AND (EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
+                     AND w.operation IN ('history_load', 'price_update', 'adjustment_refresh'))
           OR (s.prices_loaded AND (s.needs_indicators_reprocess OR s.indicators_calculated_at IS NULL
                                    OR s.indicators_calculated_at < s.prices_last_updated_at)))
-  ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
+  ${NO_DUP}`;
 
 const PLAN_COUNTS = `
   SELECT operation, region, count(*)::int AS assets, sum(estimated_calls)::int AS estimated_calls
@@ -65,9 +105,18 @@ const PLAN_COUNTS = `
 export interface PlanCount { operation: string; region: string; assets: number; estimated_calls: number }
 
 export async function writePlan(q: Queryable, p: PlanScope): Promise<PlanCount[]> {
-  const args = [p.executionId, p.exchanges, p.symbols, p.maxFailures, p.tradingDay];
-  if (p.mode !== 'incremental') await q.query(PLAN_BULK_LOADS, [...args, p.skipExisting]);
-  if (p.mode !== 'bulk') await q.query(PLAN_PRICE_UPDATES, args);
+  const args = [p.executionId, p.exchanges, p.symbols, p.settings.max_consecutive_failures, p.tradingDay];
+  const s = p.settings;
+  if (p.mode !== 'incremental') await q.query(PLAN_HISTORY_LOADS, [...args, p.skipExisting]);
+  if (p.mode !== 'bulk') {
+    await q.query(PLAN_ADJUSTMENT_REFRESHES, args);
+    await q.query(PLAN_PRICE_UPDATES, args);
+  }
+  if (p.mode !== 'incremental') await q.query(PLAN_FUNDAMENTALS, [...args, p.skipExisting]);
+  if (p.mode === 'auto' && !p.skipExisting && s.fundamentals_refresh_max_per_day > 0) {
+    await q.query(PLAN_FUNDAMENTALS_REFRESH, [...args, s.fundamentals_refresh_days, s.fundamentals_refresh_large_days,
+      s.fundamentals_large_market_cap, s.fundamentals_refresh_after_earnings_days, s.fundamentals_refresh_max_per_day]);
+  }
   await q.query(PLAN_INDICATORS, args);
   return planCounts(q, p.executionId);
 }

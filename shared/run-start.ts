@@ -16,7 +16,7 @@ import { completeStep, ensureStepPending } from './steps.js';
 export interface Trigger { callId: string | null; kind: 'cron' | 'manual' | 'resume' }
 
 export async function startRun(ctx: PipelineContext, input: InitExecutionInput, trigger: Trigger): Promise<FunctionResult> {
-  if (input.mode === 'resume') return resumeStalledRuns(ctx, input.staleMinutes ?? 15);
+  if (input.mode === 'resume') return resumeStalledRuns(ctx, input.staleSeconds ?? (input.staleMinutes ?? 15) * 60);
   const asOf = lastWeekdayOnOrBefore(input.asOf ?? utcToday());
   const parameters = {
     mode: input.mode,
@@ -54,7 +54,7 @@ export async function startRun(ctx: PipelineContext, input: InitExecutionInput, 
   return { status: 202, body: { executionId: run.execution_id, status: 'running', asOf: input.asOf ? asOf : null, asOfFrom: input.asOf ? 'request' : 'api', parameters, next: 'discover-delta' } };
 }
 
-// Steps not done whose row has not moved for staleMinutes: pending (the invocation was
+// Steps not done whose row has not moved for staleSeconds: pending (the invocation was
 // lost), failed (the step gave up), or running with an expired lease (its process died).
 // The daily run must still be running; calc-indicators runs after the run has finished.
 const STALLED_STEPS = `
@@ -64,18 +64,18 @@ const STALLED_STEPS = `
      AND s.status <> 'done'
      AND s.step IN ('discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators')
      AND s.attempts < 10
-     AND s.updated_at < now() - make_interval(mins => $1)
+     AND s.updated_at < now() - make_interval(secs => $1::float8)
      AND (s.status IN ('pending', 'failed') OR s.lease_expires_at IS NULL OR s.lease_expires_at < now())
      AND (e.status = 'running' OR s.step = 'calc-indicators')
-     AND e.last_progress_at < now() - make_interval(mins => $1)
+     AND e.last_progress_at < now() - make_interval(secs => $1::float8)
   RETURNING s.execution_id, s.step, s.shard`;
 
-export async function resumeStalledRuns(ctx: PipelineContext, staleMinutes: number): Promise<FunctionResult> {
-  const { rows } = await ctx.pool.query<{ execution_id: number; step: FunctionName; shard: string }>(STALLED_STEPS, [staleMinutes]);
+export async function resumeStalledRuns(ctx: PipelineContext, staleSeconds: number): Promise<FunctionResult> {
+  const { rows } = await ctx.pool.query<{ execution_id: number; step: FunctionName; shard: string }>(STALLED_STEPS, [staleSeconds]);
   for (const r of rows) {
     const body = r.step === 'collect-region' ? { executionId: r.execution_id, region: r.shard } : { executionId: r.execution_id };
     log('warn', 'step_redriven', { execution_id: r.execution_id, step: r.step, shard: r.shard });
     await ctx.invoke(r.step, body);
   }
-  return { status: 200, body: { mode: 'resume', staleMinutes, redriven: rows.map((r) => ({ executionId: r.execution_id, step: r.step, shard: r.shard || undefined })) } };
+  return { status: 200, body: { mode: 'resume', staleMinutes: Math.round((staleSeconds / 60) * 100) / 100, staleSeconds, redriven: rows.map((r) => ({ executionId: r.execution_id, step: r.step, shard: r.shard || undefined })) } };
 }

@@ -19,6 +19,14 @@ export const SettingsSchema = z.object({
   eodhd_requests_per_minute: z.number().int().min(1).max(100_000),
   work_item_lease_seconds: z.number().int().min(10).max(86_400),
   us_venues: z.array(z.string().min(1)).min(1),
+  price_update_method: z.enum(['auto', 'per_ticker']),
+  max_bulk_days: z.number().int().min(0).max(60),
+  fundamentals_refresh_days: z.number().int().min(1),
+  fundamentals_refresh_large_days: z.number().int().min(1),
+  fundamentals_large_market_cap: z.number().min(0),
+  fundamentals_refresh_after_earnings_days: z.number().int().min(0),
+  fundamentals_refresh_max_per_day: count,
+  corporate_actions_enabled: z.boolean(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -34,6 +42,14 @@ export const DEFAULT_SETTINGS: Settings = {
   eodhd_requests_per_minute: 900,
   work_item_lease_seconds: 300,
   us_venues: ['NYSE', 'NASDAQ'],
+  price_update_method: 'auto',
+  max_bulk_days: 10,
+  fundamentals_refresh_days: 30,
+  fundamentals_refresh_large_days: 7,
+  fundamentals_large_market_cap: 10_000_000_000,
+  fundamentals_refresh_after_earnings_days: 2,
+  fundamentals_refresh_max_per_day: 1000,
+  corporate_actions_enabled: true,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';

@@ -24,8 +24,20 @@ const CLAIM_STEP = `
 
 const STEP_ROW = `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = $2 AND shard = $3`;
 
+/**
+ * A step's lease, capped by PIPELINE_STEP_LEASE_MAX_SECONDS when set. A step has no
+ * heartbeat, so its lease must outlast its longest legitimate run, and a step whose
+ * process died stays claimed that long; the chaos suite caps it so that a killed step is
+ * claimed again within seconds (a copy still working past the cap only means two copies
+ * at once, which every step tolerates).
+ */
+export function stepLeaseSeconds(leaseSeconds: number): number {
+  const cap = Number(process.env.PIPELINE_STEP_LEASE_MAX_SECONDS);
+  return Number.isFinite(cap) && cap > 0 ? Math.min(leaseSeconds, cap) : leaseSeconds;
+}
+
 export async function claimStep(q: Queryable, executionId: number, step: string, shard: string, leaseSeconds: number): Promise<StepClaim> {
-  const c = await q.query<{ attempts: number }>(CLAIM_STEP, [executionId, step, shard, leaseSeconds]);
+  const c = await q.query<{ attempts: number }>(CLAIM_STEP, [executionId, step, shard, stepLeaseSeconds(leaseSeconds)]);
   if (c.rowCount === 1) return { state: 'claimed', attempts: c.rows[0]!.attempts };
   const { rows } = await q.query<{ status: string; result: unknown }>(STEP_ROW, [executionId, step, shard]);
   if (rows[0]?.status === 'done') return { state: 'done', result: rows[0].result };

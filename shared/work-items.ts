@@ -11,8 +11,9 @@ export interface ClaimedItem {
   symbol: string;
   code: string;
   exchange: string;
-  operation: 'bulk_load' | 'price_update';
+  operation: 'price_update' | 'adjustment_refresh' | 'history_load' | 'fundamentals_load' | 'bulk_load';
   prices_loaded: boolean;
+  prices_first_date: string | null;
   prices_last_date: string | null;
   prices_checked_through: string | null;
   fundamentals_loaded: boolean;
@@ -23,7 +24,7 @@ export interface ClaimedItem {
 const CLAIMABLE = `(status = 'pending' OR (status = 'claimed' AND lease_expires_at < now()))`;
 
 const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operation,
-  coalesce(s.prices_loaded, false) AS prices_loaded, s.prices_last_date, s.prices_checked_through,
+  coalesce(s.prices_loaded, false) AS prices_loaded, s.prices_first_date, s.prices_last_date, s.prices_checked_through,
   coalesce(s.fundamentals_loaded, false) AS fundamentals_loaded,
   coalesce(s.needs_prices_reprocess, false) AS needs_prices_reprocess,
   coalesce(s.needs_fundamentals_reprocess, false) AS needs_fundamentals_reprocess`;
@@ -51,10 +52,10 @@ const CLAIM_PRICE_UPDATES = `
      ORDER BY w.id LIMIT $4 FOR UPDATE OF w SKIP LOCKED
   )${CLAIM_BATCH}`;
 
-const CLAIM_BULK_LOADS = `
+const CLAIM_OTHER_WORK = `
   WITH batch AS (
     SELECT id FROM work_items
-     WHERE execution_id = $1 AND region = $2 AND operation = 'bulk_load' AND ${CLAIMABLE}
+     WHERE execution_id = $1 AND region = $2 AND operation NOT IN ('price_update', 'indicator_calc') AND ${CLAIMABLE}
      ORDER BY priority, id LIMIT $4 FOR UPDATE SKIP LOCKED
   )${CLAIM_BATCH}`;
 
@@ -62,8 +63,9 @@ export async function claimPriceUpdates(q: Queryable, executionId: number, regio
   return (await q.query<ClaimedItem>(CLAIM_PRICE_UPDATES, [executionId, region, owner, limit, leaseSeconds])).rows;
 }
 
-export async function claimBulkLoads(q: Queryable, executionId: number, region: string, owner: string, limit: number, leaseSeconds: number): Promise<ClaimedItem[]> {
-  return (await q.query<ClaimedItem>(CLAIM_BULK_LOADS, [executionId, region, owner, limit, leaseSeconds])).rows;
+/** Histories, fundamentals and corporate-action refreshes, in the plan's priority order. */
+export async function claimOtherWork(q: Queryable, executionId: number, region: string, owner: string, limit: number, leaseSeconds: number): Promise<ClaimedItem[]> {
+  return (await q.query<ClaimedItem>(CLAIM_OTHER_WORK, [executionId, region, owner, limit, leaseSeconds])).rows;
 }
 
 const FINISH_ITEMS = `
@@ -97,7 +99,7 @@ export async function extendLeases(q: Queryable, executionId: number, owner: str
 const DEFER_REGION = `
   WITH d AS (
     UPDATE work_items SET status = 'deferred', error_message = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-     WHERE execution_id = $1 AND region = $2 AND operation IN ('bulk_load', 'price_update')
+     WHERE execution_id = $1 AND region = $2 AND operation <> 'indicator_calc'
        AND (status = 'pending' OR (status = 'claimed' AND lease_owner = $4))
     RETURNING execution_id, asset_id, operation
   )
@@ -113,7 +115,7 @@ const REMAINING = `
   SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at >= now())::int AS claimed_live,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at < now())::int AS claimed_expired
-    FROM work_items WHERE execution_id = $1 AND region = $2 AND operation IN ('bulk_load', 'price_update')`;
+    FROM work_items WHERE execution_id = $1 AND region = $2 AND operation <> 'indicator_calc'`;
 
 export async function remainingInRegion(q: Queryable, executionId: number, region: string): Promise<{ pending: number; claimed_live: number; claimed_expired: number }> {
   return (await q.query(REMAINING, [executionId, region])).rows[0];

@@ -33,7 +33,7 @@ test.serial('10% of requests fail in retryable ways: every asset still loads, th
   t.true(injected > 50, `${injected} faults injected`);
   const [run] = await q<{ status: string; assets_failed: number; assets_processed: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
   t.is(run!.assets_failed, 0);
-  t.is(run!.assets_processed, sim.symbols().length);
+  t.is(run!.assets_processed, 2 * sim.symbols().length, 'history and fundamentals of every asset');
   t.is(run!.status, 'success');
   const [ledger] = await q<{ calls: number; errors: number }>('SELECT sum(cost)::int AS calls, count(*) FILTER (WHERE error IS NOT NULL)::int AS errors FROM api_calls');
   t.is(ledger!.calls, sim.usage().calls);
@@ -55,7 +55,8 @@ test.serial('an unknown ticker fails alone: its failure is counted and kept, the
   const [run] = await q<{ status: string; assets_failed: number; assets_processed: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
   t.is(run!.status, 'partial');
   t.is(run!.assets_failed, 1);
-  t.is(run!.assets_processed, sim.symbols().length - 1);
+  const [pu] = await q<{ items: number; ok: number }>(`SELECT count(*)::int AS items, count(*) FILTER (WHERE status = 'done')::int AS ok FROM work_items WHERE execution_id = $1 AND operation = 'price_update'`, [id]);
+  t.is(pu!.ok, pu!.items - 1);
   const [state] = await q<{ consecutive_failures: number; last_error_message: string }>(`SELECT s.* FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.symbol = $1`, [victim]);
   t.is(state!.consecutive_failures, 1);
   t.regex(state!.last_error_message, /not found/);
@@ -78,7 +79,7 @@ test.serial('a 402 stops its region cleanly: the rest is deferred, nothing half-
   const [run] = await q<{ status: string; stop_reason: string; assets_processed: number; assets_skipped: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
   t.is(run!.status, 'partial');
   t.is(run!.stop_reason, 'quota');
-  const items = await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation = 'bulk_load' GROUP BY 1 ORDER BY 1`, [id]);
+  const items = await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation = 'fundamentals_load' GROUP BY 1 ORDER BY 1`, [id]);
   const by = Object.fromEntries(items.map((i) => [i.status, i.n]));
   t.is((by.done ?? 0) + (by.deferred ?? 0), victims.length);
   t.true((by.deferred ?? 0) >= 1);

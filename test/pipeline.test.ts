@@ -81,7 +81,7 @@ test.serial('day 2: only price updates, one new bar per asset, no duplicates', a
   const plan = (await tdb.pool.query(`SELECT operation, count(*)::int AS n FROM work_items WHERE execution_id = $1 GROUP BY 1`, [id])).rows;
   const byOp = Object.fromEntries(plan.map((r) => [r.operation, r.n]));
   t.true((byOp.price_update ?? 0) > 0);
-  t.true((byOp.bulk_load ?? 0) <= 5, `bulk loads only for new listings: ${byOp.bulk_load}`);
+  t.true((byOp.history_load ?? 0) <= 5, `histories only for new listings: ${byOp.history_load}`);
   const after = await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices');
   const newBars = after.n - before.n;
   t.true(newBars > 0 && newBars <= sim.symbols().length * 1.0 + 5 * 600, `${newBars} new bars`);
@@ -137,7 +137,7 @@ test.serial('a symbol-scoped run touches only those symbols; reset brings a fail
   t.true(reset.prices);
   const id2 = await p.run({ symbols: [a!] });
   const item = (await tdb.pool.query(`SELECT operation, status FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`, [id2])).rows;
-  t.deepEqual(item, [{ operation: 'bulk_load', status: 'done' }]);
+  t.deepEqual(item, [{ operation: 'history_load', status: 'done' }]);
   t.is((await one<{ n: number }>('SELECT consecutive_failures AS n FROM asset_processing_state WHERE asset_id = (SELECT id FROM assets WHERE symbol = $1)', [a])).n, 0);
   await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing('NOPE.US', 'all')`), { message: /no asset/ });
   await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing($1, 'everything')`, [a]), { message: /scope/ });

@@ -8,35 +8,61 @@ let tdb: TestDb;
 test.before(async () => { tdb = await createTestDb(); });
 test.after.always(async () => { await tdb.drop(); });
 
+// 2026-11-20 is a Friday: the weekdays before it are 19, 18, 17, 16, then 13.
+const DAY = '2026-11-20';
+const opts = { maxBulkDays: 10 };
+const one = (exchange: string, n: number, through = '2026-11-19') => ({ exchange, byThrough: [{ through, assets: n }] });
+
 test('bulk is chosen per exchange only when it is cheaper than one call per ticker', (t) => {
   const { fits, calls } = fitPriceUpdates([
-    { exchange: 'US', assets: 6425, oneDayBehind: 6400 },
-    { exchange: 'SW', assets: 90, oneDayBehind: 90 },
-    { exchange: 'LSE', assets: 150, oneDayBehind: 101 },
-  ], 90_000, 25_000);
-  const us = fits.find((f) => f.exchange === 'US')!;
-  t.deepEqual(us, { exchange: 'US', useBulk: true, calls: 100 + 25, taken: 6425, deferred: 0 });
-  t.deepEqual(fits.find((f) => f.exchange === 'SW'), { exchange: 'SW', useBulk: false, calls: 90, taken: 90, deferred: 0 });
-  t.deepEqual(fits.find((f) => f.exchange === 'LSE'), { exchange: 'LSE', useBulk: true, calls: 100 + 49, taken: 150, deferred: 0 });
+    { exchange: 'US', byThrough: [{ through: '2026-11-19', assets: 6400 }, { through: '2026-11-10', assets: 25 }] },
+    one('SW', 90),
+    { exchange: 'LSE', byThrough: [{ through: '2026-11-19', assets: 101 }, { through: '2026-11-12', assets: 49 }] },
+  ], DAY, 90_000, 25_000, opts);
+  t.deepEqual(fits.find((f) => f.exchange === 'US'), { exchange: 'US', bulkDates: [DAY], coversFrom: '2026-11-19', calls: 100 + 25, taken: 6425, deferred: 0 });
+  t.deepEqual(fits.find((f) => f.exchange === 'SW'), { exchange: 'SW', bulkDates: [], coversFrom: null, calls: 90, taken: 90, deferred: 0 });
+  t.deepEqual(fits.find((f) => f.exchange === 'LSE'), { exchange: 'LSE', bulkDates: [DAY], coversFrom: '2026-11-19', calls: 100 + 49, taken: 150, deferred: 0 });
   t.is(calls, 125 + 90 + 149);
+});
+
+test('missed days: bulk by date for each day when that is cheaper, per ticker when not', (t) => {
+  // 3,000 tickers three weekdays behind: 3 bulk days (300) beat 3,000 history calls.
+  const three = fitPriceUpdates([one('F', 3000, '2026-11-17')], DAY, 90_000, 25_000, opts).fits[0]!;
+  t.deepEqual(three.bulkDates, ['2026-11-18', '2026-11-19', DAY]);
+  t.is(three.calls, 300);
+  // 250 tickers three days behind: 250 history calls beat 300 bulk calls.
+  const small = fitPriceUpdates([one('XETRA', 250, '2026-11-17')], DAY, 90_000, 25_000, opts).fits[0]!;
+  t.deepEqual(small.bulkDates, []);
+  t.is(small.calls, 250);
+  // Mixed: 5,000 one day behind, 40 a week behind: one bulk day and 40 history calls.
+  const mixed = fitPriceUpdates([{ exchange: 'US', byThrough: [{ through: '2026-11-19', assets: 5000 }, { through: '2026-11-12', assets: 40 }] }], DAY, 90_000, 25_000, opts).fits[0]!;
+  t.deepEqual(mixed.bulkDates, [DAY]);
+  t.is(mixed.calls, 140);
+  // Over the bulk-day limit: history calls.
+  const far = fitPriceUpdates([one('F', 3000, '2026-10-01')], DAY, 90_000, 25_000, opts).fits[0]!;
+  t.deepEqual(far.bulkDates, []);
+  t.is(far.calls, 3000);
+  // The seed's method, for comparison.
+  const seed = fitPriceUpdates([one('US', 6425)], DAY, 90_000, 25_000, { ...opts, perTickerOnly: true }).fits[0]!;
+  t.is(seed.calls, 6425);
 });
 
 test('a normal day of the full universe costs about 1,000 calls in bulk', (t) => {
   const sizes: Record<string, number> = { US: 6425, LSE: 3145, F: 10209, XETRA: 691, PA: 600, AS: 150, BR: 100, LS: 40, MC: 239, SW: 218 };
-  const { calls } = fitPriceUpdates(Object.entries(sizes).map(([exchange, n]) => ({ exchange, assets: n, oneDayBehind: n })), 90_000, 25_000);
-  // 8 exchanges above 100 tickers at 100 calls each; BR (100) and LS (40) are cheaper per ticker.
+  const { calls } = fitPriceUpdates(Object.entries(sizes).map(([exchange, n]) => one(exchange, n)), DAY, 90_000, 25_000, opts);
+  // 8 exchanges above 100 tickers at 100 calls each; BR (100) and LS (40) are as cheap or cheaper per ticker.
   t.is(calls, 8 * 100 + 100 + 40);
 });
 
 test('price updates stop at the budget and at the daily cap, the rest deferred', (t) => {
-  const tight = fitPriceUpdates([{ exchange: 'F', assets: 500, oneDayBehind: 0 }], 120, 25_000);
+  const tight = fitPriceUpdates([one('F', 500, '2026-10-01')], DAY, 120, 25_000, opts);
   t.is(tight.calls, 120);
   t.is(tight.fits[0]!.deferred, 380);
-  const capped = fitPriceUpdates([{ exchange: 'F', assets: 500, oneDayBehind: 0 }], 10_000, 200);
+  const capped = fitPriceUpdates([one('F', 500, '2026-10-01')], DAY, 10_000, 200, opts);
   t.is(capped.fits[0]!.taken, 200);
   t.is(capped.fits[0]!.deferred, 300);
-  const none = fitPriceUpdates([{ exchange: 'US', assets: 6000, oneDayBehind: 6000 }], 50, 25_000);
-  t.is(none.fits[0]!.useBulk, false);
+  const none = fitPriceUpdates([one('US', 6000)], DAY, 50, 25_000, opts);
+  t.deepEqual(none.fits[0]!.bulkDates, []);
   t.is(none.calls, 50);
 });
 

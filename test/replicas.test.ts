@@ -33,8 +33,9 @@ test.serial('a tiny time budget: collect-region continues itself until its regio
   const [run] = await q<{ status: string; assets_processed: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
   t.is(run!.status, 'success');
   const expected = sim.symbols().filter((s) => s.endsWith('.F') || s.endsWith('.XETRA')).length;
-  t.is(run!.assets_processed, expected);
-  const [d] = await q<{ n: number; assets: number }>(`SELECT count(*)::int AS n, count(DISTINCT asset_id)::int AS assets FROM asset_processing_details WHERE execution_id = $1 AND operation = 'bulk_load'`, [id]);
+  // Two operations per new asset: its history, then its fundamentals.
+  t.is(run!.assets_processed, 2 * expected);
+  const [d] = await q<{ n: number; assets: number }>(`SELECT count(*)::int AS n, count(DISTINCT asset_id)::int AS assets FROM asset_processing_details WHERE execution_id = $1 AND operation = 'history_load'`, [id]);
   t.is(d!.n, expected, 'one details row per asset: nothing done twice');
   t.is(d!.assets, expected);
 });

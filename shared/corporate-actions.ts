@@ -1,0 +1,66 @@
+/**
+ * Splits and dividends. EODHD recomputes adjusted_close over the whole history at each
+ * corporate action, so a stored series goes stale at every ex-date. Instead of the bulk
+ * splits/dividends answers (100 calls per exchange per day each), the calendars cost one
+ * call a day for all exchanges: every day since the last check is read, the actions are
+ * kept, and each asset with stored bars before an ex-date is flagged for an
+ * adjustment_refresh (its whole history again, 1 call).
+ */
+import type { Queryable } from './db.js';
+import type { EodhdClient } from './eodhd.js';
+import { addDays } from './exchanges.js';
+
+/** The most days read in one run; a longer gap starts from the newest ones. */
+const MAX_DAYS = 31;
+
+const LAST_CHECKED = `SELECT max(day)::text AS day FROM corporate_action_days`;
+
+const STORE_ACTIONS = `
+  INSERT INTO corporate_actions (symbol, date, kind, detail, execution_id)
+  SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[])
+  ON CONFLICT (symbol, date, kind) DO NOTHING`;
+
+const STORE_DAYS = `
+  INSERT INTO corporate_action_days (day, splits, dividends, execution_id)
+  SELECT d, coalesce(sp.n, 0), coalesce(dv.n, 0), $2 FROM unnest($1::date[]) d
+    LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'split' GROUP BY date) sp ON sp.date = d
+    LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'dividend' GROUP BY date) dv ON dv.date = d
+  ON CONFLICT (day) DO NOTHING`;
+
+// Only bars before the ex-date change; an asset whose stored history starts on or after
+// it (or that has none yet, and will load the adjusted history) needs nothing.
+const FLAG_AFFECTED = `
+  UPDATE asset_processing_state s
+     SET needs_adjustment_refresh = true,
+         adjustment_action_date = least(coalesce(s.adjustment_action_date, x.first_action), x.first_action),
+         updated_at = now()
+    FROM (SELECT a.id, min(c.date) AS first_action
+            FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol
+           WHERE c.date = ANY($1::date[])
+           GROUP BY a.id) x
+   WHERE s.asset_id = x.id AND s.prices_loaded AND s.prices_first_date < x.first_action
+  RETURNING s.asset_id`;
+
+export interface CorporateActionSync { days: string[]; splits: number; dividends: number; assetsFlagged: number }
+
+/** Reads the calendars for every day after the last one read, through `today` (the API's date). */
+export async function syncCorporateActions(q: Queryable, api: EodhdClient, executionId: number, today: string): Promise<CorporateActionSync> {
+  const last = (await q.query<{ day: string | null }>(LAST_CHECKED)).rows[0]?.day ?? null;
+  let from = last ? addDays(last, 1) : today;
+  if (from < addDays(today, -(MAX_DAYS - 1))) from = addDays(today, -(MAX_DAYS - 1));
+  const days: string[] = [];
+  for (let d = from; d <= today; d = addDays(d, 1)) days.push(d);
+  if (days.length === 0) return { days, splits: 0, dividends: 0, assetsFlagged: 0 };
+
+  const splits = (await api.calendarSplits(days[0]!, days[days.length - 1]!)).filter((s) => days.includes(s.date));
+  const dividends: Array<{ symbol: string; date: string }> = [];
+  for (const d of days) dividends.push(...(await api.calendarDividends(d)));
+  const rows = [
+    ...splits.map((s) => ({ symbol: s.symbol, date: s.date, kind: 'split', detail: s.detail })),
+    ...dividends.map((d) => ({ symbol: d.symbol, date: d.date, kind: 'dividend', detail: null })),
+  ];
+  await q.query(STORE_ACTIONS, [rows.map((r) => r.symbol), rows.map((r) => r.date), rows.map((r) => r.kind), rows.map((r) => r.detail), rows.map(() => executionId)]);
+  const flagged = await q.query(FLAG_AFFECTED, [days]);
+  await q.query(STORE_DAYS, [days, executionId]);
+  return { days, splits: splits.length, dividends: dividends.length, assetsFlagged: flagged.rowCount ?? 0 };
+}
