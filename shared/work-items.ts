@@ -148,7 +148,7 @@ export async function markRegionDone(q: Queryable, executionId: number, region: 
 const BULK_ROWS_INSERT = `
   INSERT INTO bulk_eod_rows (execution_id, exchange, code, date, open, high, low, close, adjusted_close, volume)
   SELECT $1, $2, * FROM unnest($3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[])
-  ON CONFLICT (execution_id, exchange, code) DO NOTHING`;
+  ON CONFLICT (execution_id, exchange, code, date) DO NOTHING`;
 
 export async function storeBulkRows(q: Queryable, executionId: number, exchange: string, rows: Array<{ code: string; date: string; open: number; high: number; low: number; close: number; adjusted_close: number; volume: number }>): Promise<void> {
   if (rows.length === 0) return;
