@@ -1,0 +1,166 @@
+/**
+ * `npm run simulate -- --days N [--universe full|sample] [--per-ticker-prices] [--json]`
+ *
+ * N consecutive daily runs against the simulator with the real limits (100,000 calls a
+ * day, buffer 10,000, the per-minute limit scaled by --requests-per-minute to compress
+ * time), from an empty database, the clock advanced by the simulator's calendar. Prints
+ * one row a day: calls by endpoint, what was done, what was deferred, and coverage (share
+ * of active assets with current prices and fundamentals; indicators: of those with the
+ * 200 bars they need), and how many
+ * stored adjusted series differ from the API's after corporate actions.
+ * --per-ticker-prices prices every ticker with its own call (the seed's method).
+ */
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import { createPool } from '../shared/db.js';
+import { migrate } from '../shared/migrate.js';
+import { setSetting } from '../shared/settings.js';
+import { startLocalPostgres } from './embedded-postgres.js';
+import { inProcessPipeline } from './in-process.js';
+import { startSimulator, type Simulator } from './simulator/index.js';
+
+const { values } = parseArgs({
+  options: {
+    days: { type: 'string', default: '5' },
+    universe: { type: 'string', default: 'full' },
+    'per-ticker-prices': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    start: { type: 'string', default: '2026-11-02' },
+    'requests-per-minute': { type: 'string', default: '30000' },
+  },
+});
+const days = Number(values.days);
+const rpm = Number(values['requests-per-minute']);
+if (!Number.isInteger(days) || days < 1 || days > 60) { console.error('--days must be a whole number from 1 to 60'); process.exit(2); }
+if (values.universe !== 'full' && values.universe !== 'sample') { console.error('--universe must be full or sample'); process.exit(2); }
+if (!Number.isInteger(rpm) || rpm < 1) { console.error('--requests-per-minute must be a positive whole number'); process.exit(2); }
+if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start!)) { console.error('--start must be YYYY-MM-DD'); process.exit(2); }
+
+export interface DayRow {
+  day: number;
+  date: string;
+  status: string;
+  calls: number;
+  byEndpoint: Record<string, number>;
+  historiesLoaded: number;
+  priceUpdated: number;
+  fundamentalsLoaded: number;
+  adjustmentRefreshes: number;
+  deferred: number;
+  failed: number;
+  activeAssets: number;
+  pctCurrentPrices: number;
+  pctFundamentals: number;
+  /** of the assets with at least 200 bars stored (the others cannot have indicators) */
+  pctCurrentIndicators: number;
+  tooShortForIndicators: number;
+  adjustedChecked: number;
+  adjustedMismatches: number;
+  seconds: number;
+}
+
+const DONE_BY_OPERATION = `
+  SELECT operation, count(*) FILTER (WHERE status = 'done')::int AS done, count(*) FILTER (WHERE status = 'deferred')::int AS deferred,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed
+    FROM work_items WHERE execution_id = $1 GROUP BY operation`;
+
+const COVERAGE = `
+  SELECT a.exchange, count(*)::int AS active,
+         count(*) FILTER (WHERE s.prices_checked_through >= ($1::jsonb ->> a.exchange)::date)::int AS current_prices,
+         count(*) FILTER (WHERE s.fundamentals_loaded)::int AS fundamentals,
+         count(*) FILTER (WHERE t.price_date IS NOT NULL AND t.price_date >= s.prices_last_date
+                           AND s.prices_checked_through >= ($1::jsonb ->> a.exchange)::date)::int AS current_indicators
+    FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+    LEFT JOIN technical_indicators t ON t.asset_id = a.id
+   WHERE a.is_active GROUP BY a.exchange`;
+
+async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ checked: number; mismatches: number }> {
+  const symbols = (await pool.query<{ symbol: string }>(`SELECT DISTINCT c.symbol FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol WHERE a.is_active`)).rows.map((r) => r.symbol);
+  const active = new Set(sim.symbols());
+  let checked = 0;
+  let mismatches = 0;
+  for (const symbol of symbols) {
+    if (!active.has(symbol)) continue;
+    const stored = (await pool.query<{ date: string; adjusted_close: number }>(
+      `SELECT p.date, p.adjusted_close FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`, [symbol])).rows;
+    if (stored.length === 0) continue;
+    checked++;
+    const expected = new Map(sim.expectedHistory(symbol, stored[0]!.date, stored[stored.length - 1]!.date).map((b) => [b.date, b.adjusted_close]));
+    if (stored.some((r) => {
+      const e = expected.get(r.date);
+      return e === undefined || Math.abs(e - r.adjusted_close) > 1e-6 * Math.max(1, Math.abs(e));
+    })) mismatches++;
+  }
+  return { checked, mismatches };
+}
+
+const pgServer = await startLocalPostgres({ quiet: true });
+const pool = createPool(pgServer.url, 20);
+const sim = await startSimulator({ universe: values.universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9), dailyLimit: 100_000 });
+const rows: DayRow[] = [];
+try {
+  await migrate(pool);
+  const p = await inProcessPipeline(pool, sim.url, { requestsPerMinute: rpm * 0.9 > 1 ? Math.floor(rpm * 0.9) : 1 });
+  if (values['per-ticker-prices']) await setSetting(pool, 'price_update_method', 'per_ticker');
+  if (!values.json) {
+    console.log(`Simulating ${days} days, ${values.universe} universe, from ${sim.today()}, prices ${values['per-ticker-prices'] ? 'per ticker (the seed\'s method)' : 'bulk or per ticker, whichever is cheaper'}; quota 100,000, buffer 10,000, ${rpm} requests/minute (time compressed)`);
+  }
+  for (let day = 1; day <= days; day++) {
+    if (day > 1) sim.advanceTradingDays(1);
+    const t0 = Date.now();
+    const id = await p.run();
+    const seconds = (Date.now() - t0) / 1000;
+    const run = (await pool.query<{ status: string; as_of: string }>('SELECT status, as_of FROM process_executions WHERE execution_id = $1', [id])).rows[0]!;
+    const byEndpoint: Record<string, number> = {};
+    for (const r of (await pool.query<{ endpoint: string; calls: number }>('SELECT endpoint, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY 1', [id])).rows) byEndpoint[r.endpoint] = r.calls;
+    const ops = new Map((await pool.query<{ operation: string; done: number; deferred: number; failed: number }>(DONE_BY_OPERATION, [id])).rows.map((r) => [r.operation, r]));
+    const lastDays: Record<string, string> = {};
+    for (const ex of ['US', 'LSE', 'F', 'XETRA', 'PA', 'AS', 'BR', 'LS', 'MC', 'SW']) lastDays[ex] = sim.lastTradingDay(ex);
+    const cov = (await pool.query<{ active: number; current_prices: number; fundamentals: number; current_indicators: number }>(COVERAGE, [JSON.stringify(lastDays)])).rows;
+    const sum = (k: 'active' | 'current_prices' | 'fundamentals' | 'current_indicators') => cov.reduce((s, r) => s + r[k], 0);
+    const active = sum('active');
+    const pct = (n: number) => Math.round((10_000 * n) / Math.max(1, active)) / 100;
+    const adj = await adjustedMismatches(pool, sim);
+    const short = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+      WHERE a.is_active AND s.prices_loaded AND (SELECT count(*) FROM (SELECT 1 FROM stock_prices p WHERE p.asset_id = a.id LIMIT 200) x) < 200`)).rows[0]!.n;
+    const collect = [...ops.entries()].filter(([k]) => k !== 'indicator_calc');
+    rows.push({
+      day, date: run.as_of, status: run.status,
+      calls: Object.values(byEndpoint).reduce((a, b) => a + b, 0), byEndpoint,
+      historiesLoaded: ops.get('history_load')?.done ?? 0,
+      priceUpdated: ops.get('price_update')?.done ?? 0,
+      fundamentalsLoaded: ops.get('fundamentals_load')?.done ?? 0,
+      adjustmentRefreshes: ops.get('adjustment_refresh')?.done ?? 0,
+      deferred: collect.reduce((s, [, r]) => s + r.deferred, 0),
+      failed: collect.reduce((s, [, r]) => s + r.failed, 0),
+      activeAssets: active,
+      pctCurrentPrices: pct(sum('current_prices')),
+      pctFundamentals: pct(sum('fundamentals')),
+      pctCurrentIndicators: Math.round((10_000 * sum('current_indicators')) / Math.max(1, active - short)) / 100,
+      tooShortForIndicators: short,
+      adjustedChecked: adj.checked,
+      adjustedMismatches: adj.mismatches,
+      seconds: Math.round(seconds),
+    });
+    if (!values.json) printRow(rows[rows.length - 1]!, day === 1);
+  }
+  if (values.json) console.log(JSON.stringify({ universe: values.universe, perTickerPrices: values['per-ticker-prices'], days: rows }, null, 2));
+} finally {
+  await sim.close();
+  await pool.end();
+  await pgServer.stop();
+}
+
+function printRow(r: DayRow, header: boolean): void {
+  const cols: Array<[string, string | number]> = [
+    ['day', r.day], ['date', r.date], ['status', r.status], ['calls', r.calls],
+    ['bulk', r.byEndpoint['eod-bulk-last-day'] ?? 0], ['eod', r.byEndpoint.eod ?? 0], ['fundam.', r.byEndpoint.fundamentals ?? 0],
+    ['sync', r.byEndpoint['exchange-symbol-list'] ?? 0], ['calendars', (r.byEndpoint['calendar-splits'] ?? 0) + (r.byEndpoint['calendar-dividends'] ?? 0)],
+    ['histories', r.historiesLoaded], ['price upd', r.priceUpdated], ['fund. loaded', r.fundamentalsLoaded], ['adj. refresh', r.adjustmentRefreshes],
+    ['deferred', r.deferred], ['failed', r.failed], ['% prices', r.pctCurrentPrices], ['% fund.', r.pctFundamentals], ['% indic.', r.pctCurrentIndicators], ['<200 bars', r.tooShortForIndicators],
+    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['s', r.seconds],
+  ];
+  const w = cols.map(([h, v]) => Math.max(h.length, String(v).length));
+  if (header) console.log(cols.map(([h], i) => h.padStart(w[i]!)).join('  '));
+  console.log(cols.map(([, v], i) => String(v).padStart(w[i]!)).join('  '));
+}
