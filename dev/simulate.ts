@@ -29,6 +29,8 @@ const { values } = parseArgs({
     'requests-per-minute': { type: 'string', default: '30000' },
   },
 });
+// The table is the output: the pipeline's own log lines only when something is wrong.
+process.env.LOG_LEVEL ??= 'warn';
 const days = Number(values.days);
 const rpm = Number(values['requests-per-minute']);
 if (!Number.isInteger(days) || days < 1 || days > 60) { console.error('--days must be a whole number from 1 to 60'); process.exit(2); }

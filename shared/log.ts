@@ -26,8 +26,16 @@ export function setLogContext(fields: Record<string, unknown>): void {
   context = { ...context, ...fields };
 }
 
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** LOG_LEVEL (debug, info, warn, error; default info) drops the lines below it. */
+function enabled(level: Level): boolean {
+  const min = (process.env.LOG_LEVEL ?? (process.env.LOG_DEBUG ? 'debug' : 'info')) as Level;
+  return RANK[level] >= (RANK[min] ?? 1);
+}
+
 export function log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
-  if (level === 'debug' && !process.env.LOG_DEBUG) return;
+  if (!enabled(level)) return;
   const line = JSON.stringify({ ts: new Date().toISOString(), level, event, ...context, ...fields });
   process.stdout.write(redact(line) + '\n');
 }
