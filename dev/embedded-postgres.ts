@@ -64,7 +64,16 @@ async function letPostgresUserReachBinaries(): Promise<void> {
  * As root, PostgreSQL refuses to run: the package then creates a `postgres` user that
  * owns the data folder, so the folder's parent must be one that user can reach.
  */
-export async function startLocalPostgres(opts: { dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean } = {}): Promise<LocalPostgres> {
+export async function startLocalPostgres(opts: {
+  dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean;
+  /**
+   * Commits survive a crash of the server (synchronous_commit on). By default a local
+   * server trades that for speed (a commit's WAL may still be in memory when it is
+   * acknowledged); a test that crashes the server on purpose needs it. fsync stays off:
+   * it only matters when the machine itself goes down.
+   */
+  durableCommits?: boolean;
+} = {}): Promise<LocalPostgres> {
   await letPostgresUserReachBinaries();
   const persistent = opts.persistent ?? Boolean(opts.dataDir);
   const dataDir = opts.dataDir ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'screener-pg-')), 'data');
@@ -82,7 +91,7 @@ export async function startLocalPostgres(opts: { dataDir?: string; port?: number
     createPostgresUser: process.getuid?.() === 0,
     onLog: (m: unknown) => { if (!opts.quiet) logs.push(String(m)); },
     onError: (m: unknown) => { logs.push(String(m)); },
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', `synchronous_commit=${opts.durableCommits ? 'on' : 'off'}`, '-c', 'full_page_writes=off'],
   });
   const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   try {

@@ -58,6 +58,8 @@ export interface DayRow {
   tooShortForIndicators: number;
   adjustedChecked: number;
   adjustedMismatches: number;
+  /** bars stored as first printed that the API has corrected since (not re-read) */
+  correctedBarsNotReread: number;
   seconds: number;
 }
 
@@ -76,24 +78,35 @@ const COVERAGE = `
     LEFT JOIN technical_indicators t ON t.asset_id = a.id
    WHERE a.is_active GROUP BY a.exchange`;
 
-async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ checked: number; mismatches: number }> {
+/**
+ * Assets with a corporate action so far whose stored adjusted_close differs from the API's
+ * on a bar whose close agrees (a stale adjustment), and bars whose close itself differs
+ * (a first print the API corrected later: EODHD's "values corrected weeks later").
+ */
+async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ checked: number; mismatches: number; correctedBars: number }> {
   const symbols = (await pool.query<{ symbol: string }>(`SELECT DISTINCT c.symbol FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol WHERE a.is_active`)).rows.map((r) => r.symbol);
   const active = new Set(sim.symbols());
   let checked = 0;
   let mismatches = 0;
+  let correctedBars = 0;
+  const off = (a: number, b: number) => Math.abs(a - b) > 1e-6 * Math.max(1, Math.abs(b));
   for (const symbol of symbols) {
     if (!active.has(symbol)) continue;
-    const stored = (await pool.query<{ date: string; adjusted_close: number }>(
-      `SELECT p.date, p.adjusted_close FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`, [symbol])).rows;
+    const stored = (await pool.query<{ date: string; close: number; adjusted_close: number }>(
+      `SELECT p.date, p.close, p.adjusted_close FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`, [symbol])).rows;
     if (stored.length === 0) continue;
     checked++;
-    const expected = new Map(sim.expectedHistory(symbol, stored[0]!.date, stored[stored.length - 1]!.date).map((b) => [b.date, b.adjusted_close]));
-    if (stored.some((r) => {
+    const expected = new Map(sim.expectedHistory(symbol, stored[0]!.date, stored[stored.length - 1]!.date).map((b) => [b.date, b]));
+    let stale = false;
+    for (const r of stored) {
       const e = expected.get(r.date);
-      return e === undefined || Math.abs(e - r.adjusted_close) > 1e-6 * Math.max(1, Math.abs(e));
-    })) mismatches++;
+      if (!e) { stale = true; continue; }
+      if (off(r.close, e.close)) correctedBars++;
+      else if (off(r.adjusted_close, e.adjusted_close)) stale = true;
+    }
+    if (stale) mismatches++;
   }
-  return { checked, mismatches };
+  return { checked, mismatches, correctedBars };
 }
 
 const pgServer = await startLocalPostgres({ quiet: true });
@@ -142,6 +155,7 @@ try {
       tooShortForIndicators: short,
       adjustedChecked: adj.checked,
       adjustedMismatches: adj.mismatches,
+      correctedBarsNotReread: adj.correctedBars,
       seconds: Math.round(seconds),
     });
     if (!values.json) printRow(rows[rows.length - 1]!, day === 1);
@@ -160,7 +174,7 @@ function printRow(r: DayRow, header: boolean): void {
     ['sync', r.byEndpoint['exchange-symbol-list'] ?? 0], ['calendars', (r.byEndpoint['calendar-splits'] ?? 0) + (r.byEndpoint['calendar-dividends'] ?? 0)],
     ['histories', r.historiesLoaded], ['price upd', r.priceUpdated], ['fund. loaded', r.fundamentalsLoaded], ['adj. refresh', r.adjustmentRefreshes],
     ['deferred', r.deferred], ['failed', r.failed], ['% prices', r.pctCurrentPrices], ['% fund.', r.pctFundamentals], ['% indic.', r.pctCurrentIndicators], ['<200 bars', r.tooShortForIndicators],
-    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['s', r.seconds],
+    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['late fixes', r.correctedBarsNotReread], ['s', r.seconds],
   ];
   const w = cols.map(([h, v]) => Math.max(h.length, String(v).length));
   if (header) console.log(cols.map(([h], i) => h.padStart(w[i]!)).join('  '));

@@ -47,15 +47,23 @@ export async function closeDb(): Promise<void> {
 /** Runs fn in one transaction: everything it writes lands together or not at all. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // The pool listens for errors only on idle clients: a checked-out one whose connection
+  // dies (the database restarted) would emit an unhandled 'error' and crash the process,
+  // and every other invocation it was serving with it. The statement in flight fails
+  // anyway; a broken client is then released with its error, so the pool drops it.
+  let broken: Error | undefined;
+  const onError = (err: Error) => { broken = err; };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    await client.query('ROLLBACK').catch((e: unknown) => { broken ??= e instanceof Error ? e : new Error(String(e)); });
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(broken);
   }
 }
