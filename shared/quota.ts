@@ -41,16 +41,21 @@ export type Reservation = { ok: true } | { ok: false; reason: 'quota' } | { ok: 
  * rate. intervalSeconds = 60 / requests per minute; burstSeconds is the GCRA's tolerance.
  */
 export async function reserveCalls(q: Queryable, day: string, cost: number, limit: number, intervalSeconds: number, burstSeconds: number): Promise<Reservation> {
-  const r = await q.query(RESERVE, [day, cost, limit, intervalSeconds, burstSeconds]);
-  if (r.rowCount === 1) return { ok: true };
-  const why = await q.query<{ over_quota: boolean; wait_seconds: number }>(WHY_NOT, [day, cost, limit, burstSeconds]);
-  const row = why.rows[0];
-  if (!row) {
-    await ensureQuotaDay(q, day);
-    return reserveCalls(q, day, cost, limit, intervalSeconds, burstSeconds);
+  for (let attempt = 0; ; attempt++) {
+    const r = await q.query(RESERVE, [day, cost, limit, intervalSeconds, burstSeconds]);
+    if (r.rowCount === 1) return { ok: true };
+    const why = await q.query<{ over_quota: boolean; wait_seconds: number }>(WHY_NOT, [day, cost, limit, burstSeconds]);
+    const row = why.rows[0];
+    if (!row) {
+      await ensureQuotaDay(q, day);
+      continue;
+    }
+    if (row.over_quota) return { ok: false, reason: 'quota' };
+    const wait = Number(row.wait_seconds);
+    // No wait left: the row moved between the two statements (it was just created, or a
+    // slot came free); try again rather than report a wait of nothing.
+    if (wait > 0 || attempt >= 20) return { ok: false, reason: 'rate', waitMs: Math.max(1, Math.ceil(wait * 1000)) };
   }
-  if (row.over_quota) return { ok: false, reason: 'quota' };
-  return { ok: false, reason: 'rate', waitMs: Math.max(1, Math.ceil(Number(row.wait_seconds) * 1000)) };
 }
 
 const REFUND = `UPDATE api_quota_days SET reserved_calls = greatest(0, reserved_calls - $2) WHERE quota_day = $1`;
