@@ -9,27 +9,18 @@
  */
 import * as ti from 'technicalindicators';
 import { computeIndicators, type IndicatorRow } from '../shared/indicators.js';
+import { mulberry32 } from '../dev/simulator/hash.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--assets');
 const ASSETS = at >= 0 ? Number(args[at + 1]) : 1_000;
 const BARS = 500;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Series { open: number[]; high: number[]; low: number[]; close: number[]; volume: number[] }
 
 function series(i: number): Series {
-  const r = rng(0xba5e + i * 104729);
+  const r = mulberry32(0xba5e + i * 104729);
   const s: Series = { open: [], high: [], low: [], close: [], volume: [] };
   let p = [0.05, 12.5, 47, 180, 3100][i % 5]! * (0.5 + r());
   for (let k = 0; k < BARS; k++) {

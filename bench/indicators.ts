@@ -8,6 +8,7 @@
  * Float64Array, the shape rows decoded from PostgreSQL usually arrive in.
  */
 import { computeIndicators, MAX_BARS, type Bars } from '../shared/indicators.js';
+import { mulberry32 } from '../dev/simulator/hash.js';
 
 const args = process.argv.slice(2);
 const useArrays = args.includes('--arrays');
@@ -16,16 +17,6 @@ const ASSETS = assetsArg >= 0 ? Number(args[assetsArg + 1]) : 21_817;
 const BARS = MAX_BARS;
 const CHUNK = 1_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   // Box-Muller; 1 - rand() keeps the log argument in (0, 1].

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+import { mulberry32 } from '../dev/simulator/hash.js';
   computeIndicators,
   INDICATOR_COLUMNS,
   MAX_BARS,
@@ -52,17 +53,6 @@ function sliceBars(b: Bars, from: number, to?: number): Bars {
   return { open: s(b.open), high: s(b.high), low: s(b.low), close: s(b.close), volume: s(b.volume) };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) for junk bars. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type ArrayBars = { [K in 'open' | 'high' | 'low' | 'close' | 'volume']: number[] };
 
@@ -150,7 +140,7 @@ test('TA-Lib columns are bit-identical to TA-Lib C (seeding and summation order)
 test('only the last 500 bars are used: 100 junk bars prepended to a 500-bar series change nothing', (t) => {
   const full = fixture.series.filter((s) => s.bars.close.length === MAX_BARS);
   t.true(full.length > 0, 'the fixture should have a 500-bar series');
-  const rand = rng(42);
+  const rand = mulberry32(42);
   for (const s of full) {
     const junk = (scale: number) => Array.from({ length: 100 }, () => scale * (0.5 + rand() * 1000));
     const jl = junk(1);
