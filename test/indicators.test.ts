@@ -1,8 +1,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
 import { mulberry32 } from '../dev/simulator/hash.js';
+import {
   computeIndicators,
   INDICATOR_COLUMNS,
   MAX_BARS,
