@@ -46,14 +46,22 @@ export async function closeDb(): Promise<void> {
 
 /** Runs fn in one transaction: everything it writes lands together or not at all. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
   // The pool listens for errors only on idle clients: a checked-out one whose connection
   // dies (the database restarted) would emit an unhandled 'error' and crash the process,
   // and every other invocation it was serving with it. The statement in flight fails
   // anyway; a broken client is then released with its error, so the pool drops it.
+  // The listener goes on in connect's callback, which the pool calls as it hands the
+  // client over: with the promise form it would go on a microtask later, after the rest
+  // of the network read that freed the client (a FATAL in it found no listener).
   let broken: Error | undefined;
   const onError = (err: Error) => { broken = err; };
-  client.on('error', onError);
+  const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+    pool.connect((err, c) => {
+      if (err || !c) return reject(err ?? new Error('the pool gave no client'));
+      c.on('error', onError);
+      resolve(c);
+    });
+  });
   try {
     await client.query('BEGIN');
     const result = await fn(client);

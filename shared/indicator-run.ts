@@ -13,9 +13,11 @@ import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS, type IndicatorRow } fro
 import type { CalcIndicatorsInput } from './input.js';
 import { log } from './log.js';
 import { recordDetails, type DetailRow } from './store.js';
-import { claimStep, completeStep, failStep } from './steps.js';
+import { claimStep, completeStep, failStep, stepLeaseSeconds } from './steps.js';
 
 const BATCH = 250;
+/** The chained step's lease: the longest a calculation of every asset may take. */
+const CALC_LEASE_SECONDS = 1800;
 
 // Arrays per asset, newest MAX_BARS bars, in date order: one row per asset instead of 500.
 const LOAD_BARS = `
@@ -45,6 +47,8 @@ const MARK_CALCULATED = `
   UPDATE asset_processing_state SET indicators_calculated = true, indicators_calculated_at = now(),
          needs_indicators_reprocess = false, updated_at = now()
    WHERE asset_id = ANY($1::bigint[])`;
+
+const TOUCH_RUN = `UPDATE process_executions SET last_progress_at = now() WHERE execution_id = $1`;
 
 const FINISH_INDICATOR_ITEMS = `
   UPDATE work_items SET status = 'done', updated_at = now()
@@ -106,6 +110,7 @@ export async function calculateFor(ctx: PipelineContext, executionId: number, as
       await writeIndicators(c, rows);
       await recordDetails(c, details);
       if (parentExecutionId !== null) await c.query(FINISH_INDICATOR_ITEMS, [parentExecutionId, ids]);
+      await c.query(TOUCH_RUN, [executionId]);
     });
     stats.calculated += rows.length;
   }
@@ -125,6 +130,18 @@ const SKIP_UNPRICED = `
 const ASSETS_BY_SYMBOL = `SELECT id, symbol FROM assets WHERE symbol = ANY($1::text[])`;
 const ALL_PRICED = `SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id WHERE a.is_active AND s.prices_loaded ORDER BY a.id`;
 
+// An indicator run whose invocation died (killed, OOM) stays 'running', and the one-running
+// index then refuses every later indicator run, chained or manual, for good. Such a run is
+// closed before a new one opens: the one of our own parent (we hold its step's claim, so
+// the invocation that opened it lost the claim), or any that made no progress (each batch
+// touches it) for longer than the step's lease.
+const CLOSE_ABANDONED = `
+  UPDATE process_executions SET status = 'failed', finished_at = now(),
+         error_message = 'abandoned: its invocation stopped before finishing (no progress since ' || last_progress_at || ')'
+   WHERE process_name = $1 AND status = 'running'
+     AND (parent_execution_id = $2 OR last_progress_at < now() - make_interval(secs => $3::float8))
+  RETURNING execution_id`;
+
 export async function calcIndicators(ctx: PipelineContext, input: CalcIndicatorsInput, callId: string | null): Promise<FunctionResult> {
   const started = Date.now();
   let parent: number | null = null;
@@ -133,7 +150,7 @@ export async function calcIndicators(ctx: PipelineContext, input: CalcIndicators
     parent = input.executionId;
     const run = await getRun(ctx.pool, parent);
     if (!run) return { status: 404, body: { error: 'not_found', reason: `no execution ${parent}` } };
-    const claim = await claimStep(ctx.pool, parent, 'calc-indicators', '', 1800);
+    const claim = await claimStep(ctx.pool, parent, 'calc-indicators', '', CALC_LEASE_SECONDS);
     if (claim.state === 'done') return { status: 200, body: { ...(claim.result as object), duplicate: true } };
     if (claim.state === 'busy') return { status: 202, body: { parentExecutionId: parent, status: 'in_progress', reason: 'another invocation is calculating these indicators' } };
     assetIds = (await ctx.pool.query<{ asset_id: number }>(CHAIN_ASSETS, [parent])).rows.map((r) => r.asset_id);
@@ -147,6 +164,8 @@ export async function calcIndicators(ctx: PipelineContext, input: CalcIndicators
     assetIds = (await ctx.pool.query<{ id: number }>(ALL_PRICED)).rows.map((r) => r.id);
   }
 
+  const closed = await ctx.pool.query<{ execution_id: number }>(CLOSE_ABANDONED, [CALC_INDICATORS, parent, stepLeaseSeconds(CALC_LEASE_SECONDS)]);
+  for (const r of closed.rows) log('warn', 'indicator_run_abandoned', { execution_id: r.execution_id, parent_execution_id: parent });
   const opened = await openRun(ctx.pool, {
     processName: CALC_INDICATORS, callId, trigger: parent !== null ? 'chain' : 'manual',
     parameters: input, asOf: utcToday(), parentExecutionId: parent, step: 'calc-indicators',

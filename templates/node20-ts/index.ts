@@ -58,7 +58,7 @@ app.all(/.*/, async (req, res) => {
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
     log('error', 'handler_crashed', { message });
-    res.status(500).json({ error: 'internal_error', message });
+    res.status(500).json({ error: 'internal_error', reason: message });
   }
 });
 
@@ -67,7 +67,7 @@ app.use((err: { status?: number; type?: string; message?: string }, _req: expres
   const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
   res.status(status).json({
     error: err.type === 'entity.too.large' ? 'body_too_large' : 'bad_request',
-    message: err.type === 'entity.too.large' ? `request body exceeds ${maxBody}` : redact(err.message ?? 'bad request'),
+    reason: err.type === 'entity.too.large' ? `the request body exceeds ${maxBody}` : redact(err.message ?? 'bad request'),
   });
 });
 

@@ -1,0 +1,171 @@
+/**
+ * Malformed and hostile requests, at least 50 per function: bodies that are not JSON or
+ * not UTF-8, wrong types, missing and extra fields, huge and deeply nested bodies, unknown
+ * regions and exchanges, SQL fragments, prototype keys, wrong methods. Every one must be
+ * answered 4xx with a reason and change no row. None of them is a valid request (a valid
+ * one would rightly open a run or do work), so each is checked against the schemas'
+ * rules by hand: asOf dates that exist, exchanges lists that are valid, etc. are left out.
+ */
+import type { FunctionName } from '../../shared/invoke.js';
+
+export interface BadInput {
+  what: string;
+  body: string | Buffer;
+  method?: string;
+}
+
+const j = (v: unknown) => JSON.stringify(v);
+
+/** Bad for every function, whatever its schema. */
+function generic(): BadInput[] {
+  const deepArray = '['.repeat(20_000) + ']'.repeat(20_000);
+  const deepObject = '{"a":'.repeat(5_000) + '1' + '}'.repeat(5_000);
+  const manyKeys = j(Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i])));
+  return [
+    { what: 'not JSON at all', body: 'hello' },
+    { what: 'truncated JSON', body: '{"executionId": 1' },
+    { what: 'a JSON array', body: '[1,2,3]' },
+    { what: 'JSON null', body: 'null' },
+    { what: 'a JSON string', body: '"executionId"' },
+    { what: 'a JSON number', body: '42' },
+    { what: 'JSON true', body: 'true' },
+    { what: 'invalid UTF-8 (0xff 0xfe)', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) },
+    { what: 'invalid UTF-8 (overlong slash)', body: Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]) },
+    { what: 'invalid UTF-8 (lone continuation bytes)', body: Buffer.from([0x80, 0x80, 0x80]) },
+    { what: 'UTF-16LE with BOM', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"executionId":1}', 'utf16le')]) },
+    { what: 'invalid UTF-8 (surrogate encoded)', body: Buffer.from([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x3a, 0x31, 0x7d]) },
+    { what: 'NUL bytes', body: '\u0000\u0000\u0000' },
+    { what: 'control characters in JSON', body: '{"executionId":\u0001 1}' },
+    { what: 'two BOMs then {}', body: '\ufeff\ufeff{}' },
+    { what: 'an unknown field', body: '{"executionId": 1, "dropTable": true}' },
+    { what: 'SQL in a number field', body: j({ executionId: '1; DROP TABLE assets; --' }) },
+    { what: 'SQL tautology in a number field', body: j({ executionId: '1 OR 1=1' }) },
+    { what: 'SQL in a key', body: '{"executionId\\"; DELETE FROM stock_prices; --": 1}' },
+    { what: 'a prototype key', body: '{"__proto__": {"admin": true}}' },
+    { what: 'a prototype key beside a field', body: '{"executionId": 1, "__proto__": {"status": "done"}}' },
+    { what: 'a constructor key', body: '{"constructor": {"prototype": {"polluted": 1}}}' },
+    { what: 'a 300 KB body', body: j({ executionId: 1, pad: 'x'.repeat(300_000) }) },
+    { what: 'a 5 MB body', body: j({ executionId: 1, pad: 'y'.repeat(5_000_000) }) },
+    { what: 'a 200 KB string field', body: j({ executionId: 'A'.repeat(200_000) }) },
+    { what: 'arrays nested 20,000 deep', body: deepArray },
+    { what: 'objects nested 5,000 deep', body: deepObject },
+    { what: '5,000 keys', body: manyKeys },
+    { what: 'a number past float range', body: '{"executionId": 1e400}' },
+    { what: 'NaN', body: '{"executionId": NaN}' },
+    { what: 'a hex number', body: '{"executionId": 0x10}' },
+    { what: 'single quotes', body: "{'executionId': 1}" },
+    { what: 'a trailing comma', body: '{"executionId": 1,}' },
+    { what: 'two documents', body: '{"executionId": 1} {"executionId": 2}' },
+    { what: 'a comment', body: '/* hi */ {"executionId": 1}' },
+    { what: 'XML', body: '<?xml version="1.0"?><executionId>1</executionId>' },
+    { what: 'form encoding', body: 'executionId=1&region=us' },
+    { what: 'a NUL in a string field', body: j({ executionId: '\u0000' }) },
+    { what: 'a lone surrogate', body: '{"executionId": "\\ud800"}' },
+    { what: 'past int32', body: j({ executionId: 2 ** 31 }) },
+    { what: 'past 2^53', body: '{"executionId": 9007199254740993}' },
+    { what: 'an array id', body: j({ executionId: [1] }) },
+    { what: 'an operator object', body: j({ executionId: { $gt: 0 } }) },
+    { what: 'a boolean id', body: j({ executionId: true }) },
+    { what: 'a null id', body: j({ executionId: null }) },
+    { what: 'a fullwidth digit', body: j({ executionId: '１' }) },
+    { what: 'a duplicate key, the last one bad', body: '{"executionId": 1, "executionId": "x"}' },
+    { what: 'every field of every function', body: j({ executionId: 1, region: 'us', mode: 'bulk', all: true, symbols: ['AAPL.US'] }) },
+    { what: 'GET', body: '', method: 'GET' },
+    { what: 'DELETE', body: '{}', method: 'DELETE' },
+    { what: 'PATCH', body: '{}', method: 'PATCH' },
+    { what: 'OPTIONS', body: '', method: 'OPTIONS' },
+  ];
+}
+
+const specific: Record<FunctionName, BadInput[]> = {
+  'init-execution': [
+    { what: 'unknown mode', body: j({ mode: 'turbo' }) },
+    { what: 'mode as number', body: j({ mode: 1 }) },
+    { what: 'mode with SQL', body: j({ mode: "auto'; DROP TABLE process_executions; --" }) },
+    { what: 'venue instead of exchange', body: j({ exchanges: ['NYSE'] }) },
+    { what: 'MIC instead of exchange', body: j({ exchanges: ['XNYS'] }) },
+    { what: 'lower-case exchange', body: j({ exchanges: ['us'] }) },
+    { what: 'exchange with SQL', body: j({ exchanges: ["US'--"] }) },
+    { what: 'empty exchanges', body: j({ exchanges: [] }) },
+    { what: 'exchanges as a string', body: j({ exchanges: 'US' }) },
+    { what: 'too many exchanges', body: j({ exchanges: Array.from({ length: 11 }, () => 'US') }) },
+    { what: 'symbol without exchange', body: j({ symbols: ['AAPL'] }) },
+    { what: 'symbol on an unknown exchange', body: j({ symbols: ['AAPL.XX'] }) },
+    { what: 'lower-case exchange suffix', body: j({ symbols: ['aapl.us'] }) },
+    { what: 'symbol with SQL', body: j({ symbols: ["' OR 1=1 --.US"] }) },
+    { what: 'symbol path traversal', body: j({ symbols: ['../../etc/passwd.US'] }) },
+    { what: 'symbol with NUL', body: j({ symbols: ['AAPL\u0000.US'] }) },
+    { what: 'empty symbols', body: j({ symbols: [] }) },
+    { what: '1,001 symbols', body: j({ symbols: Array.from({ length: 1001 }, (_, i) => `T${i}.US`) }) },
+    { what: 'dryRun as string', body: j({ dryRun: 'yes' }) },
+    { what: 'skipExisting as number', body: j({ skipExisting: 1 }) },
+    { what: 'month 13', body: j({ asOf: '2026-13-01' }) },
+    { what: '29 February 2026', body: j({ asOf: '2026-02-29' }) },
+    { what: 'a date-time', body: j({ asOf: '2026-11-20T00:00:00Z' }) },
+    { what: 'asOf with SQL', body: j({ asOf: "2026-11-20'; --" }) },
+    { what: 'staleMinutes negative', body: j({ mode: 'resume', staleMinutes: -1 }) },
+    { what: 'staleMinutes as string', body: j({ mode: 'resume', staleMinutes: '15' }) },
+    { what: 'staleMinutes past a day', body: j({ mode: 'resume', staleMinutes: 100_000 }) },
+    { what: 'staleSeconds fractional', body: j({ mode: 'resume', staleSeconds: 1.5 }) },
+    { what: 'staleMinutes and staleSeconds', body: j({ mode: 'resume', staleMinutes: 1, staleSeconds: 60 }) },
+  ],
+  'discover-delta': [
+    { what: 'empty object', body: '{}' },
+    { what: 'empty body', body: '' },
+    { what: 'negative id', body: j({ executionId: -1 }) },
+    { what: 'zero id', body: j({ executionId: 0 }) },
+    { what: 'fractional id', body: j({ executionId: 1.5 }) },
+    { what: 'id as string', body: j({ executionId: '1' }) },
+    { what: 'a region too', body: j({ executionId: 1, region: 'us' }) },
+    { what: 'a run that does not exist', body: j({ executionId: 999_999 }) },
+  ],
+  'check-quota': [
+    { what: 'empty object', body: '{}' },
+    { what: 'empty body', body: '' },
+    { what: 'negative id', body: j({ executionId: -5 }) },
+    { what: 'id as word', body: j({ executionId: 'abc' }) },
+    { what: 'id as object', body: j({ executionId: {} }) },
+    { what: 'a budget too', body: j({ executionId: 1, budget: 1_000_000 }) },
+    { what: 'a run that does not exist', body: j({ executionId: 999_999 }) },
+  ],
+  'collect-region': [
+    { what: 'no region', body: j({ executionId: 1 }) },
+    { what: 'no id', body: j({ region: 'us' }) },
+    { what: 'unknown region', body: j({ executionId: 1, region: 'asia' }) },
+    { what: 'upper-case region', body: j({ executionId: 1, region: 'US' }) },
+    { what: 'empty region', body: j({ executionId: 1, region: '' }) },
+    { what: 'region with spaces', body: j({ executionId: 1, region: ' us ' }) },
+    { what: 'region with NUL', body: j({ executionId: 1, region: 'us\u0000' }) },
+    { what: 'fullwidth region', body: j({ executionId: 1, region: 'ｕｓ' }) },
+    { what: 'region with SQL', body: j({ executionId: 1, region: "us'; DROP TABLE work_items; --" }) },
+    { what: 'region as list', body: j({ executionId: 1, region: ['us'] }) },
+    { what: 'region null', body: j({ executionId: 1, region: null }) },
+    { what: 'an exchange as region', body: j({ executionId: 1, region: 'LSE' }) },
+    { what: 'id as string', body: j({ executionId: '1', region: 'us' }) },
+    { what: 'a run that does not exist', body: j({ executionId: 999_999, region: 'us' }) },
+  ],
+  finalize: [
+    { what: 'empty object', body: '{}' },
+    { what: 'boolean id', body: j({ executionId: false }) },
+    { what: 'negative id', body: j({ executionId: -5 }) },
+    { what: 'a status too', body: j({ executionId: 1, status: 'success' }) },
+    { what: 'a run that does not exist', body: j({ executionId: 999_999 }) },
+  ],
+  'calc-indicators': [
+    { what: 'empty object', body: '{}' },
+    { what: 'all false', body: j({ all: false }) },
+    { what: 'all as string', body: j({ all: 'true' }) },
+    { what: 'empty symbols', body: j({ symbols: [] }) },
+    { what: 'symbol without exchange', body: j({ symbols: ['AAPL'] }) },
+    { what: 'symbol with SQL', body: j({ symbols: ["X.US'); DELETE FROM technical_indicators; --"] }) },
+    { what: 'id and all', body: j({ executionId: 1, all: true }) },
+    { what: 'symbols and all', body: j({ symbols: ['AAPL.US'], all: true }) },
+    { what: 'unknown symbols', body: j({ symbols: ['NOPE.US', 'NADA.LSE'] }) },
+    { what: 'a run that does not exist', body: j({ executionId: 999_999 }) },
+    { what: '25,001 symbols', body: j({ symbols: Array.from({ length: 25_001 }, (_, i) => `Z${i}.US`) }) },
+  ],
+};
+
+export function badInputsFor(fn: FunctionName): BadInput[] {
+  return [...generic(), ...specific[fn]];
+}

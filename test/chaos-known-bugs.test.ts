@@ -1,0 +1,46 @@
+/**
+ * Faults the chaos suite found that are not fixed yet, written as ava's test.failing: each
+ * states what must hold, fails today, and so passes; once fixed it passes, test.failing
+ * then reports it, and it becomes a plain test.
+ */
+import test from 'ava';
+import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import { EodhdClient } from '../shared/eodhd.js';
+import { createTestDb, type TestDb } from './helpers/db.js';
+import { ledgerOfDay } from './helpers/invariants.js';
+
+const KEY = 'known-bugs-key-51d0';
+let tdb: TestDb;
+let sim: Simulator;
+
+test.before(async () => {
+  tdb = await createTestDb();
+  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000, apiKey: KEY });
+});
+test.after.always(async () => {
+  await sim?.close();
+  await tdb?.drop();
+});
+
+// shared/eodhd.ts refunds a request's reservation when no answer came (charged = 0 unless
+// a status arrived). But a request the API received and answered after our timeout was
+// charged: the day's counter then under-counts what the API charged, and quota - buffer
+// can be passed unseen; each retry is charged again. (Through the real processes this
+// needs answers slower than the client's 30 s headersTimeout, e.g. a slow US bulk answer
+// at 100 calls a request, so it is shown here on the client alone.) What would hold: a
+// request that was sent counts at its reserved cost until the API says otherwise.
+test.failing('a request the API answers after our timeout is still counted against the day', async (t) => {
+  sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 2_500 });
+  const day = sim.usage().date;
+  const client = new EodhdClient({
+    baseUrl: sim.url, apiKey: KEY, db: tdb.pool, quotaDay: day, callLimit: 1_000, requestsPerMinute: 60_000,
+    executionId: null, headersTimeoutMs: 1_000, maxAttempts: 1, sleep: async () => {},
+  });
+  await t.throwsAsync(client.eod('AAPL.US'), { message: /Timeout/i });
+  await new Promise((r) => setTimeout(r, 2_000)); // the API finishes answering (and has charged)
+  sim.setFaults({});
+  const charged = sim.usage().calls;
+  const l = await ledgerOfDay(tdb.pool, day);
+  t.is(charged, 1, 'the API charged the late answer');
+  t.true(l.reserved >= charged, `our day counter (${l.reserved}) covers what the API charged (${charged})`);
+});
