@@ -168,7 +168,12 @@ export class EodhdClient {
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
         const e = err instanceof EodhdError ? err : new EodhdError('network', `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
-        await this.settle(spec, charged, status, started, e.message);
+        // No answer to a request that went out (a timeout, a dropped socket): the API may
+        // have answered and charged it after we stopped waiting. Its reservation stays, so
+        // the day's counter never under-counts; only a request that never left (no
+        // connection) gives it back. The ledger records what we know was charged.
+        const unsent = status === null && isConnectFailure(err);
+        await this.settle(spec, charged, status, started, e.message, status === null && !unsent ? spec.cost : charged);
         const retryable = e.kind === 'server' || e.kind === 'network' || e.kind === 'bad_response';
         if (e.kind === 'rate_limited') {
           const waitMs = Math.min(this.o.maxRetryAfterMs, Math.max(1000, ((e as RateLimited).retryAfterSeconds ?? 5) * 1000));
@@ -210,9 +215,10 @@ export class EodhdClient {
     }
   }
 
-  private async settle(spec: CallSpec, charged: number, status: number | null, started: number, error: string | null): Promise<void> {
+  /** kept: what stays reserved (charged, or the whole cost when the answer never came). */
+  private async settle(spec: CallSpec, charged: number, status: number | null, started: number, error: string | null, kept = charged): Promise<void> {
     this.callsCharged += charged;
-    await refundCalls(this.o.db, this.o.quotaDay, spec.cost - charged);
+    await refundCalls(this.o.db, this.o.quotaDay, spec.cost - kept);
     await recordApiCall(this.o.db, {
       quotaDay: this.o.quotaDay,
       endpoint: spec.endpoint,
@@ -224,6 +230,12 @@ export class EodhdClient {
       error,
     });
   }
+}
+
+/** A connection that was never made: the request did not reach the API. */
+function isConnectFailure(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
 }
 
 class RateLimited extends EodhdError {
