@@ -16,7 +16,7 @@ import { stepFailed } from './discover.js';
 import { EodhdError, type EodhdClient } from './eodhd.js';
 import type { EodBar, Fundamentals } from './eodhd-schemas.js';
 import { getRun, touchRun, type Execution } from './executions.js';
-import { addDays, lastWeekdayOnOrBefore, utcToday, type Region } from './exchanges.js';
+import { addDays, utcToday, type Region } from './exchanges.js';
 import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -166,7 +166,6 @@ async function processBatch(ctx: PipelineContext, run: Execution, items: Claimed
 interface PricePlan { bulk_dates: string[]; covers_from: string }
 
 const PRICE_PLAN = `SELECT bulk_dates::text[] AS bulk_dates, covers_from::text AS covers_from FROM price_plans WHERE execution_id = $1 AND exchange = $2`;
-const BULK_STEP = `SELECT result FROM pipeline_steps WHERE execution_id = $1 AND step = 'bulk-eod' AND shard = $2 AND status = 'done'`;
 
 /**
  * Makes sure each bulk day of the exchange's price plan is stored for this run (one

@@ -5,7 +5,6 @@
  * stop collection (QuotaExhausted); the key never leaves this module unredacted.
  */
 import { request } from 'undici';
-import type { z } from 'zod';
 import type { Queryable } from './db.js';
 import { redact } from './log.js';
 import { recordApiCall, refundCalls, reserveCalls } from './quota.js';

@@ -68,15 +68,6 @@ export async function failStep(q: Queryable, executionId: number, step: string, 
   await q.query(FAIL_STEP, [executionId, step, shard, error]);
 }
 
-const RELEASE_STEP = `
-  UPDATE pipeline_steps SET status = 'pending', lease_expires_at = NULL, updated_at = now()
-   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status = 'running'`;
-
-/** Hands a step back (a replica out of time that invokes its continuation). */
-export async function releaseStep(q: Queryable, executionId: number, step: string, shard: string): Promise<void> {
-  await q.query(RELEASE_STEP, [executionId, step, shard]);
-}
-
 const ENSURE_PENDING = `
   INSERT INTO pipeline_steps (execution_id, step, shard) VALUES ($1, $2, $3)
   ON CONFLICT (execution_id, step, shard) DO NOTHING`;
