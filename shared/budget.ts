@@ -11,7 +11,8 @@
  */
 import type { PipelineContext } from './context.js';
 import { inTransaction, type Queryable } from './db.js';
-import { reconcileQuota, runParameters, stepFailed } from './discover.js';
+import { runParameters, stepFailed } from './discover.js';
+import { reconcileQuota } from './reconcile.js';
 import { touchRun } from './executions.js';
 import { addDays, REGIONS, type Region } from './exchanges.js';
 import type { FunctionResult } from './function-contract.js';

@@ -37,6 +37,8 @@ export function defaultContext(): PipelineContext {
       callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
       requestsPerMinute: settings.eodhd_requests_per_minute,
       executionId,
+      headersTimeoutMs: numberFromEnv('EODHD_HEADERS_TIMEOUT_MS', 30_000),
+      bodyTimeoutMs: numberFromEnv('EODHD_BODY_TIMEOUT_MS', 120_000),
     }),
     invoke: invokeAsync,
     collectTimeBudgetMs: numberFromEnv('COLLECT_TIME_BUDGET_MS', 240_000),

@@ -6,12 +6,12 @@ import type { PipelineContext } from './context.js';
 import { inTransaction } from './db.js';
 import { EodhdError } from './eodhd.js';
 import { failRun, setQuotaDay, touchRun } from './executions.js';
-import { EXCHANGES, lastWeekdayOnOrBefore, utcToday, type ExchangeCode } from './exchanges.js';
+import { EXCHANGES, lastWeekdayOnOrBefore, type ExchangeCode } from './exchanges.js';
 import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { excludedForFailures, unknownSymbols, writePlan } from './plan.js';
-import { reconcileWithApi } from './quota.js';
-import { loadSettings, type Settings } from './settings.js';
+import { reconcileQuota } from './reconcile.js';
+import { loadSettings } from './settings.js';
 import { guardStep } from './step-guard.js';
 import { completeStep, ensureStepPending, failStep } from './steps.js';
 import { syncExchange, type ExchangeSync } from './universe.js';
@@ -35,25 +35,6 @@ export function runParameters(p: Record<string, unknown>): RunParameters {
     skipExisting: p.skipExisting === true,
     asOfExplicit: p.asOfExplicit === true,
   };
-}
-
-/**
- * The API's own quota day (apiRequestsDate of /user, free) and its count of today's calls,
- * reconciled into our ledger. Falls back to the UTC date when /user does not answer.
- */
-export async function reconcileQuota(ctx: PipelineContext, executionId: number, settings: Settings, knownDay: string | null): Promise<{ quotaDay: string; apiReported: number | null; apiDate: string | null }> {
-  const probeDay = knownDay ?? utcToday();
-  try {
-    const user = await ctx.api(executionId, probeDay, settings).user();
-    const quotaDay = knownDay ?? user.apiRequestsDate;
-    // Only the day's own count is comparable with the day's ledger.
-    if (user.apiRequestsDate === quotaDay) await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests);
-    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate };
-  } catch (err) {
-    if (err instanceof EodhdError && err.kind === 'auth') throw err;
-    log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
-    return { quotaDay: probeDay, apiReported: null, apiDate: null };
-  }
 }
 
 const SET_AS_OF = `UPDATE process_executions SET as_of = $2 WHERE execution_id = $1`;

@@ -1,13 +1,13 @@
 /**
- * The EODHD client. Every request: reserve its cost (and a rate slot) in the database,
- * make it, record it in the API-call ledger, give back what it did not cost. 429 waits
+ * The EODHD client. Every request: reserve its cost (and a rate slot) and write its ledger
+ * row in the database, make it, settle the row with what it cost. 429 waits
  * for Retry-After; 5xx and timeouts retry with backoff and jitter; 402 and our own budget
  * stop collection (QuotaExhausted); the key never leaves this module unredacted.
  */
 import { request } from 'undici';
 import type { Queryable } from './db.js';
-import { redact } from './log.js';
-import { recordApiCall, refundCalls, reserveCalls } from './quota.js';
+import { log, redact } from './log.js';
+import { reserveCall, settleCall, type CallOutcome } from './quota.js';
 import {
   BulkEodRowSchema, CalendarDividendsSchema, CalendarSplitsSchema, EodBarSchema, FundamentalsSchema, SymbolListItemSchema, UserSchema,
   parseRows, type BulkEodRow, type EodBar, type Fundamentals, type SymbolListItem, type User,
@@ -34,6 +34,8 @@ export interface EodhdClientOptions {
   maxAttempts?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Longest a request may take in all (default headers + body timeouts); it is aborted then. */
+  requestDeadlineMs?: number;
   /** Longest a 429's Retry-After is waited for before the request gives up. */
   maxRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -52,7 +54,7 @@ interface CallSpec {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EodhdClient {
-  private readonly o: Required<Omit<EodhdClientOptions, 'executionId'>> & { executionId: number | null };
+  private readonly o: Required<Omit<EodhdClientOptions, 'executionId' | 'requestDeadlineMs'>> & { executionId: number | null; requestDeadlineMs: number };
   /** Calls this client was charged, for the caller's details rows. */
   callsCharged = 0;
 
@@ -64,6 +66,7 @@ export class EodhdClient {
       maxRetryAfterMs: 120_000,
       sleep: defaultSleep,
       ...opts,
+      requestDeadlineMs: opts.requestDeadlineMs ?? (opts.headersTimeoutMs ?? 30_000) + (opts.bodyTimeoutMs ?? 120_000),
     };
   }
 
@@ -135,7 +138,7 @@ export class EodhdClient {
     let waitedForRate = 0;
     for (;;) {
       attempt++;
-      await this.reserve(spec.cost);
+      const callId = await this.reserve(spec);
       const started = performance.now();
       let status: number | null = null;
       let charged = 0;
@@ -145,6 +148,7 @@ export class EodhdClient {
           method: 'GET',
           headersTimeout: this.o.headersTimeoutMs,
           bodyTimeout: this.o.bodyTimeoutMs,
+          signal: AbortSignal.timeout(this.o.requestDeadlineMs),
           headers: { accept: 'application/json' },
         });
         status = res.statusCode;
@@ -160,7 +164,7 @@ export class EodhdClient {
             // Charged, but unreadable: worth another try.
             throw new EodhdError('bad_response', `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`, status);
           }
-          await this.settle(spec, charged, status, started, null);
+          await this.settle(callId, { outcome: 'answered', charged, httpStatus: status }, started, null);
           return parsed;
         }
         const retryAfter = Number(res.headers['retry-after']);
@@ -168,11 +172,12 @@ export class EodhdClient {
       } catch (err) {
         const e = err instanceof EodhdError ? err : new EodhdError('network', `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
         // No answer to a request that went out (a timeout, a dropped socket): the API may
-        // have answered and charged it after we stopped waiting. Its reservation stays, so
-        // the day's counter never under-counts; only a request that never left (no
-        // connection) gives it back. The ledger records what we know was charged.
-        const unsent = status === null && isConnectFailure(err);
-        await this.settle(spec, charged, status, started, e.message, status === null && !unsent ? spec.cost : charged);
+        // have answered and charged it after we stopped waiting, so it stays counted at its
+        // reserved cost until the API's own count settles it. Only a request that never
+        // left (no connection) is known to have cost nothing.
+        const outcome: CallOutcome = status !== null ? { outcome: 'answered', charged, httpStatus: status }
+          : isConnectFailure(err) ? { outcome: 'not_sent' } : { outcome: 'no_answer' };
+        await this.settle(callId, outcome, started, e.message);
         const retryable = e.kind === 'server' || e.kind === 'network' || e.kind === 'bad_response';
         if (e.kind === 'rate_limited') {
           const waitMs = Math.min(this.o.maxRetryAfterMs, Math.max(1000, ((e as RateLimited).retryAfterSeconds ?? 5) * 1000));
@@ -204,32 +209,32 @@ export class EodhdClient {
     return new EodhdError('client', `${what}: HTTP ${status} ${snippet}`, status);
   }
 
-  private async reserve(cost: number): Promise<void> {
+  /** Reserves the request's cost and a rate slot, and writes its ledger row; its id. */
+  private async reserve(spec: CallSpec): Promise<number> {
     const interval = 60 / this.o.requestsPerMinute;
     for (;;) {
-      const r = await reserveCalls(this.o.db, this.o.quotaDay, cost, this.o.callLimit, interval, Math.min(2, interval * 20));
-      if (r.ok) return;
-      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${this.o.callLimit} calls would be passed by a call costing ${cost}`);
+      const r = await reserveCall(this.o.db, {
+        day: this.o.quotaDay, cost: spec.cost, limit: this.o.callLimit, intervalSeconds: interval, burstSeconds: Math.min(2, interval * 20),
+        endpoint: spec.endpoint, target: spec.target, executionId: this.o.executionId,
+        // The row's deadline leaves the answer time to be written after the request's own.
+        deadlineSeconds: this.o.requestDeadlineMs / 1000 + SETTLE_MARGIN_SECONDS,
+      });
+      if (r.ok) return r.callId;
+      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${this.o.callLimit} calls would be passed by a call costing ${spec.cost}`);
       await this.o.sleep(r.waitMs);
     }
   }
 
-  /** kept: what stays reserved (charged, or the whole cost when the answer never came). */
-  private async settle(spec: CallSpec, charged: number, status: number | null, started: number, error: string | null, kept = charged): Promise<void> {
-    this.callsCharged += charged;
-    await refundCalls(this.o.db, this.o.quotaDay, spec.cost - kept);
-    await recordApiCall(this.o.db, {
-      quotaDay: this.o.quotaDay,
-      endpoint: spec.endpoint,
-      target: spec.target,
-      cost: charged,
-      httpStatus: status,
-      durationMs: performance.now() - started,
-      executionId: this.o.executionId,
-      error,
-    });
+  private async settle(callId: number, outcome: CallOutcome, started: number, error: string | null): Promise<void> {
+    if (outcome.outcome === 'answered') this.callsCharged += outcome.charged;
+    const settled = await settleCall(this.o.db, callId, outcome, performance.now() - started, error);
+    // Settled already by the API's count: the answer came after the row's deadline.
+    if (!settled) log('warn', 'api_call_settled_late', { call_id: callId, outcome: outcome.outcome });
   }
 }
+
+/** Time after a request's deadline for its answer to be written before others may settle it. */
+const SETTLE_MARGIN_SECONDS = 5;
 
 /** A connection that was never made: the request did not reach the API. */
 function isConnectFailure(err: unknown): boolean {

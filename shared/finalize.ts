@@ -47,12 +47,14 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
   const run = g.run;
   try {
     const result = await inTransaction(ctx.pool, async (c) => {
+      // The run's row is locked before its ledger is summed: settling requests of unknown
+      // outcome (shared/quota.ts) changes a run's ledger and total together under this lock.
+      const runRow = (await c.query<{ stop_reason: string | null; error_message: string | null }>(
+        'SELECT stop_reason, error_message FROM process_executions WHERE execution_id = $1 FOR UPDATE', [executionId])).rows[0]!;
       const t = (await c.query<{ processed: number; failed: number; skipped: number; deferred: number }>(TOTALS, [executionId])).rows[0]!;
       const leftOver = (await c.query<{ n: number }>(LEFT_OVER_ITEMS, [executionId])).rows[0]!.n;
       const calls = await callsOfExecution(c, executionId);
       const apiCalls = calls.reduce((s, x) => s + x.calls, 0);
-      const runRow = (await c.query<{ stop_reason: string | null; error_message: string | null }>(
-        'SELECT stop_reason, error_message FROM process_executions WHERE execution_id = $1', [executionId])).rows[0]!;
       // failed: nothing could be done (key refused, or every ticker failed);
       // partial: some tickers failed, or collection stopped early; success otherwise.
       const status = runRow.stop_reason === 'auth' || (t.processed === 0 && t.failed > 0)

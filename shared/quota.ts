@@ -1,10 +1,13 @@
 /**
- * The API-call ledger and the per-day budget. A call's cost is reserved before the call is
- * made, in one conditional UPDATE, so replicas running at once can never together pass
- * quota - buffer; a call that cost nothing (an error) gives its reservation back. The same
- * UPDATE spaces requests for the per-minute limit (GCRA), across all replicas.
+ * The API-call ledger and the per-day budget. A request's cost is reserved, and its ledger
+ * row written, by one conditional statement before the request is made, so replicas running
+ * at once can never together pass quota - buffer, and no request goes out unrecorded. The
+ * answer settles the row (errors cost nothing, so their reservation comes back); a request
+ * whose answer never got written (its process died, the database was away) is settled
+ * later against the API's own count. The same statement spaces requests for the per-minute
+ * limit (GCRA), across all replicas.
  */
-import type { Queryable } from './db.js';
+import { inTransaction, type Db, type Queryable } from './db.js';
 
 export interface QuotaUsage {
   quotaDay: string;
@@ -20,34 +23,56 @@ export async function ensureQuotaDay(q: Queryable, day: string): Promise<void> {
   await q.query(ENSURE_DAY, [day]);
 }
 
+// One statement reserves the cost (and a rate slot) and writes the request's ledger row:
+// either both happen or neither, and the row exists before the request leaves.
 const RESERVE = `
-  UPDATE api_quota_days
-     SET reserved_calls = reserved_calls + $2,
-         rate_tat = greatest(rate_tat, clock_timestamp()) + make_interval(secs => $4::float8)
-   WHERE quota_day = $1
-     AND reserved_calls + external_calls + $2 <= $3
-     AND rate_tat <= clock_timestamp() + make_interval(secs => $5::float8)
-  RETURNING reserved_calls`;
+  WITH slot AS (
+    UPDATE api_quota_days
+       SET reserved_calls = reserved_calls + $2,
+           rate_tat = greatest(rate_tat, clock_timestamp()) + make_interval(secs => $4::float8)
+     WHERE quota_day = $1
+       AND reserved_calls + external_calls + $2 <= $3
+       AND rate_tat <= clock_timestamp() + make_interval(secs => $5::float8)
+    RETURNING quota_day)
+  INSERT INTO api_calls (quota_day, endpoint, target, cost, reserved, outcome, duration_ms, execution_id, deadline_at)
+  SELECT quota_day, $6, $7, $2, $2, 'sent', 0, $8, clock_timestamp() + make_interval(secs => $9::float8) FROM slot
+  RETURNING id`;
 
 const WHY_NOT = `
   SELECT reserved_calls + external_calls + $2 > $3 AS over_quota,
          greatest(0, extract(epoch FROM rate_tat - clock_timestamp()) - $4::float8) AS wait_seconds
     FROM api_quota_days WHERE quota_day = $1`;
 
-export type Reservation = { ok: true } | { ok: false; reason: 'quota' } | { ok: false; reason: 'rate'; waitMs: number };
+export type Reservation = { ok: true; callId: number } | { ok: false; reason: 'quota' } | { ok: false; reason: 'rate'; waitMs: number };
+
+export interface CallRequest {
+  day: string;
+  cost: number;
+  /** quota - buffer: what the day's reservations may reach. */
+  limit: number;
+  /** 60 / requests per minute. */
+  intervalSeconds: number;
+  /** The GCRA's tolerance. */
+  burstSeconds: number;
+  endpoint: string;
+  target: string | null;
+  executionId: number | null;
+  /** When the request is certainly over (the client aborts it before), in seconds from now. */
+  deadlineSeconds: number;
+}
 
 /**
- * Reserves `cost` calls of `day` against `limit` and one request slot of the per-minute
- * rate. intervalSeconds = 60 / requests per minute; burstSeconds is the GCRA's tolerance.
+ * Reserves the request's cost against the day's limit and one slot of the per-minute rate,
+ * and writes its ledger row ('sent', counted at its cost until the answer settles it).
  */
-export async function reserveCalls(q: Queryable, day: string, cost: number, limit: number, intervalSeconds: number, burstSeconds: number): Promise<Reservation> {
+export async function reserveCall(q: Queryable, r: CallRequest): Promise<Reservation> {
   for (let attempt = 0; ; attempt++) {
-    const r = await q.query(RESERVE, [day, cost, limit, intervalSeconds, burstSeconds]);
-    if (r.rowCount === 1) return { ok: true };
-    const why = await q.query<{ over_quota: boolean; wait_seconds: number }>(WHY_NOT, [day, cost, limit, burstSeconds]);
+    const res = await q.query<{ id: string }>(RESERVE, [r.day, r.cost, r.limit, r.intervalSeconds, r.burstSeconds, r.endpoint, r.target, r.executionId, r.deadlineSeconds]);
+    if (res.rowCount === 1) return { ok: true, callId: Number(res.rows[0]!.id) };
+    const why = await q.query<{ over_quota: boolean; wait_seconds: number }>(WHY_NOT, [r.day, r.cost, r.limit, r.burstSeconds]);
     const row = why.rows[0];
     if (!row) {
-      await ensureQuotaDay(q, day);
+      await ensureQuotaDay(q, r.day);
       continue;
     }
     if (row.over_quota) return { ok: false, reason: 'quota' };
@@ -58,30 +83,36 @@ export async function reserveCalls(q: Queryable, day: string, cost: number, limi
   }
 }
 
-const REFUND = `UPDATE api_quota_days SET reserved_calls = greatest(0, reserved_calls - $2) WHERE quota_day = $1`;
+export type CallOutcome =
+  /** The API answered: cost = what it charged (errors nothing, an unknown ticker 1). */
+  | { outcome: 'answered'; charged: number; httpStatus: number }
+  /** No connection was made: the API never saw it, it cost nothing. */
+  | { outcome: 'not_sent' }
+  /** Sent, and nothing came back in time: it may have been charged; it stays counted at
+   * its reserved cost until the API's own count settles it. */
+  | { outcome: 'no_answer' };
 
-/** Gives back calls reserved for a request that cost less than reserved (errors cost nothing). */
-export async function refundCalls(q: Queryable, day: string, calls: number): Promise<void> {
-  if (calls > 0) await q.query(REFUND, [day, calls]);
-}
+// The row and the day's counter change together, by the difference between what the row
+// counted and what it counts now. Only a row still 'sent' is settled: one the API's count
+// has already settled (reconciled) keeps that figure.
+const SETTLE = `
+  WITH prev AS (
+    SELECT id, cost FROM api_calls WHERE id = $1 AND outcome = 'sent' FOR UPDATE),
+  row AS (
+    UPDATE api_calls c
+       SET cost = coalesce($2, c.cost), outcome = $3, http_status = $4, duration_ms = $5, error = $6, settled_at = clock_timestamp()
+      FROM prev WHERE c.id = prev.id
+    RETURNING c.quota_day, c.cost - prev.cost AS delta)
+  UPDATE api_quota_days d SET reserved_calls = d.reserved_calls + row.delta
+    FROM row WHERE d.quota_day = row.quota_day
+  RETURNING row.delta`;
 
-export interface ApiCallRow {
-  quotaDay: string;
-  endpoint: string;
-  target: string | null;
-  cost: number;
-  httpStatus: number | null;
-  durationMs: number;
-  executionId: number | null;
-  error: string | null;
-}
-
-const INSERT_CALL = `
-  INSERT INTO api_calls (quota_day, endpoint, target, cost, http_status, duration_ms, execution_id, error)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
-
-export async function recordApiCall(q: Queryable, c: ApiCallRow): Promise<void> {
-  await q.query(INSERT_CALL, [c.quotaDay, c.endpoint, c.target, c.cost, c.httpStatus, Math.round(c.durationMs), c.executionId, c.error]);
+/** Records what became of a request; false when the row was no longer waiting for it. */
+export async function settleCall(q: Queryable, callId: number, o: CallOutcome, durationMs: number, error: string | null): Promise<boolean> {
+  const cost = o.outcome === 'answered' ? o.charged : o.outcome === 'not_sent' ? 0 : null;
+  const status = o.outcome === 'answered' ? o.httpStatus : null;
+  const r = await q.query(SETTLE, [callId, cost, o.outcome, status, Math.round(durationMs), error]);
+  return r.rowCount === 1;
 }
 
 const USAGE = `
@@ -96,20 +127,119 @@ export async function quotaUsage(q: Queryable, day: string): Promise<QuotaUsage>
   return { quotaDay: day, reservedCalls: r.reserved_calls, externalCalls: r.external_calls, apiReported: r.api_reported, used: r.used };
 }
 
-// Calls the API counted that we did not reserve came from another user of the key: they
-// count against our budget too. Calls we reserved that the API has not counted yet (in
-// flight) are not subtracted: the budget errs on the side of spending less.
-const RECONCILE = `
+// --- reconciliation with the API's own count (/user apiRequests) ----------------------------
+//
+// Two things are learnt from the API's count A of a day:
+// 1. Requests whose outcome we do not know (their process died before the answer was
+//    written, or nothing came back in time) and that are certainly over (past their
+//    deadline) are settled: what A shows beyond every call whose cost we know (K, read
+//    BEFORE A was asked for) is attributed to them, up to what they had reserved. A - K can
+//    only over-state their charge (calls answered or made after K was read, other users
+//    of the key), never under-state it, so the day's counter never drops below what the
+//    API charged; when nothing else is running and nobody else uses the key, it is exact.
+// 2. Calls the API counted that we did not reserve came from another user of the key:
+//    they count against our budget too (external_calls). Calls we reserved that the API
+//    has not counted yet (in flight) are not subtracted: the budget errs on the side of
+//    spending less.
+
+/** Per day: the known ledger total and the unsettled requests past their deadline. */
+export type UncertainSnapshot = Map<string, { known: number; callIds: number[] }>;
+
+const UNCERTAIN_SNAPSHOT = `
+  SELECT quota_day AS day,
+         coalesce(sum(cost) FILTER (WHERE outcome IN ('answered', 'not_sent', 'reconciled')), 0)::int AS known,
+         coalesce(array_agg(id ORDER BY id) FILTER (WHERE outcome IN ('sent', 'no_answer') AND deadline_at < clock_timestamp()), '{}') AS call_ids
+    FROM api_calls
+   WHERE quota_day IN (SELECT DISTINCT quota_day FROM api_calls
+                        WHERE outcome IN ('sent', 'no_answer') AND deadline_at < clock_timestamp())
+     -- A day before the last one the API reported is over: its count can no longer be had,
+     -- and its unknown requests stay counted at their reserved cost.
+     AND quota_day >= (SELECT coalesce(max(quota_day), '-infinity') FROM api_quota_days WHERE api_reported IS NOT NULL)
+   GROUP BY quota_day`;
+
+/** Taken before the API is asked for its count (see above). */
+export async function uncertainSnapshot(q: Queryable): Promise<UncertainSnapshot> {
+  const { rows } = await q.query<{ day: string; known: number; call_ids: Array<string | number> }>(UNCERTAIN_SNAPSHOT);
+  return new Map(rows.map((r) => [r.day, { known: r.known, callIds: r.call_ids.map(Number) }]));
+}
+
+// Runs are locked first, in id order (finalize locks its run before it sums the ledger),
+// so that a run's total and its ledger rows change together.
+const LOCK_RUNS_OF_CALLS = `
+  SELECT execution_id FROM process_executions
+   WHERE execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
+   ORDER BY execution_id FOR UPDATE`;
+
+// 'sent' first (a process died waiting: the API most likely received the request), then
+// 'no_answer', oldest first. Only the day's total is exact; the shares are an estimate.
+const UNCERTAIN_CALLS = `
+  SELECT id, cost FROM api_calls
+   WHERE id = ANY($1::bigint[]) AND outcome IN ('sent', 'no_answer')
+   ORDER BY (outcome = 'sent') DESC, id FOR UPDATE`;
+
+const ATTRIBUTE = `
+  UPDATE api_calls c
+     SET cost = u.share, outcome = 'reconciled', settled_at = clock_timestamp(),
+         error = coalesce(c.error || '; ', '') || 'outcome unknown (' || c.outcome || '): '
+                 || u.share || ' of ' || c.cost || ' calls attributed by the API''s count'
+    FROM unnest($1::bigint[], $2::int[]) AS u(id, share)
+   WHERE c.id = u.id`;
+
+const LOWER_COUNTER = `UPDATE api_quota_days SET reserved_calls = reserved_calls - $2 WHERE quota_day = $1`;
+
+// A run finalize has already summed gets its total again from the ledger.
+const RESUM_FINISHED_RUNS = `
+  UPDATE process_executions e
+     SET api_calls_used = (SELECT coalesce(sum(cost), 0) FROM api_calls WHERE execution_id = e.execution_id)
+   WHERE e.execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
+     AND EXISTS (SELECT 1 FROM pipeline_steps s WHERE s.execution_id = e.execution_id AND s.step = 'finalize' AND s.status = 'done')`;
+
+const RECONCILE_EXTERNAL = `
   UPDATE api_quota_days
      SET api_reported = $2,
          external_calls = greatest(external_calls, $2 - reserved_calls),
          reconciled_at = now()
    WHERE quota_day = $1`;
 
-export async function reconcileWithApi(q: Queryable, day: string, apiRequests: number): Promise<QuotaUsage> {
-  await ensureQuotaDay(q, day);
-  await q.query(RECONCILE, [day, apiRequests]);
-  return quotaUsage(q, day);
+export interface Reconciliation extends QuotaUsage {
+  /** Requests of unknown outcome settled against the API's count. */
+  settledCalls: number;
+  /** What they had reserved, and what of it was attributed to them. */
+  settledReserved: number;
+  settledAttributed: number;
+}
+
+/**
+ * Brings the day's counter in line with the API's count `apiRequests`. `snapshot` must
+ * have been taken before the API was asked (without one, nothing is settled).
+ */
+export async function reconcileWithApi(pool: Db, day: string, apiRequests: number, snapshot?: UncertainSnapshot): Promise<Reconciliation> {
+  await ensureQuotaDay(pool, day);
+  const before = snapshot?.get(day);
+  const settled = await inTransaction(pool, async (c) => {
+    let calls = 0, reserved = 0, attributed = 0;
+    if (before && before.callIds.length > 0) {
+      await c.query(LOCK_RUNS_OF_CALLS, [before.callIds]);
+      const rows = (await c.query<{ id: number; cost: number }>(UNCERTAIN_CALLS, [before.callIds])).rows;
+      let left = Math.max(0, apiRequests - before.known);
+      const shares = rows.map((r) => {
+        const share = Math.min(r.cost, left);
+        left -= share;
+        return share;
+      });
+      if (rows.length > 0) {
+        await c.query(ATTRIBUTE, [rows.map((r) => r.id), shares]);
+        calls = rows.length;
+        reserved = rows.reduce((a, r) => a + r.cost, 0);
+        attributed = shares.reduce((a, b) => a + b, 0);
+        await c.query(LOWER_COUNTER, [day, reserved - attributed]);
+        await c.query(RESUM_FINISHED_RUNS, [rows.map((r) => r.id)]);
+      }
+    }
+    await c.query(RECONCILE_EXTERNAL, [day, apiRequests]);
+    return { settledCalls: calls, settledReserved: reserved, settledAttributed: attributed };
+  });
+  return { ...(await quotaUsage(pool, day)), ...settled };
 }
 
 const CALLS_OF_EXECUTION = `

@@ -1,7 +1,8 @@
 /**
  * init-execution: opens a run and hands it to discover-delta; and the re-drive (mode
  * resume), which finds steps of runs that made no progress for a while and invokes them
- * again, so that a lost async call never leaves a run stuck for good.
+ * again, so that a lost async call never leaves a run stuck for good, and settles API
+ * requests whose outcome a dead process never wrote.
  */
 import { inTransaction } from './db.js';
 import type { PipelineContext } from './context.js';
@@ -11,6 +12,7 @@ import type { FunctionResult } from './function-contract.js';
 import type { InitExecutionInput } from './input.js';
 import type { FunctionName } from './invoke.js';
 import { log } from './log.js';
+import { settleUnknownCalls } from './reconcile.js';
 import { completeStep, ensureStepPending } from './steps.js';
 
 export interface Trigger { callId: string | null; kind: 'cron' | 'manual' | 'resume' }
@@ -104,12 +106,16 @@ export async function resumeStalledRuns(ctx: PipelineContext, staleSeconds: numb
     log('warn', 'step_redriven', { execution_id: r.execution_id, step: r.step, shard: r.shard });
     await ctx.invoke(r.step, body);
   }
+  // Requests whose process died before their answer was written are settled against the
+  // API's count while it is still the API's day (its count covers only the current day).
+  const settled = await settleUnknownCalls(ctx);
   return {
     status: 200,
     body: {
       mode: 'resume', staleMinutes: Math.round((staleSeconds / 60) * 100) / 100, staleSeconds,
       redriven: rows.map((r) => ({ executionId: r.execution_id, step: r.step, shard: r.shard || undefined })),
       gaveUp: gaveUp.rows.map((g) => ({ executionId: g.execution_id, step: g.step, attempts: g.attempts })),
+      apiCallsSettled: settled ? { quotaDay: settled.quotaDay, apiReported: settled.apiReported, ...settled.settled } : null,
     },
   };
 }

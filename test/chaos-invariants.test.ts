@@ -52,6 +52,9 @@ test.serial('each invariant catches its violation', async (t) => {
   const day = sim.usage().date;
   t.is((await apiLedgerMatchesApi(tdb.pool, day, calls + 3)).found, 3, 'a charged call missing from the ledger');
   t.true((await apiLedgerBoundsApi(tdb.pool, day, calls - 1)).found > 0, 'a ledger row the API never charged');
+  await q('UPDATE api_quota_days SET reserved_calls = reserved_calls + 5 WHERE quota_day = $1', [day]);
+  t.is((await apiLedgerBoundsApi(tdb.pool, day, calls)).found, 5, 'a day counter that does not equal its ledger');
+  await q('UPDATE api_quota_days SET reserved_calls = reserved_calls - 5 WHERE quota_day = $1', [day]);
   t.true((await quotaNotOverrun(tdb.pool, day, calls, calls - 1)).found > 0, 'more calls than quota - buffer');
   t.is((await apiKeyNowhere(tdb.pool, KEY, [`{"error":"GET /api/eod/X?api_token=${KEY}"}`])).found, 1, 'the key in a log line');
   t.is((await apiKeyNowhere(tdb.pool, KEY, ['{"url":"/api/eod/X?api_token=abc123"}'])).found, 1, 'an unredacted api_token');

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { EodhdClient } from '../shared/eodhd.js';
+import { reconcileWithApi, uncertainSnapshot } from '../shared/quota.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { ledgerOfDay } from './helpers/invariants.js';
 
@@ -29,7 +30,7 @@ test.after.always(async () => {
 // needs answers slower than the client's 30 s headersTimeout, e.g. a slow US bulk answer
 // at 100 calls a request, so it is shown here on the client alone.) What would hold: a
 // request that was sent counts at its reserved cost until the API says otherwise.
-test('a request the API answers after our timeout is still counted against the day', async (t) => {
+test.serial('a request the API answers after our timeout is still counted against the day', async (t) => {
   sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 2_500 });
   const day = sim.usage().date;
   const client = new EodhdClient({
@@ -43,4 +44,35 @@ test('a request the API answers after our timeout is still counted against the d
   const l = await ledgerOfDay(tdb.pool, day);
   t.is(charged, 1, 'the API charged the late answer');
   t.true(l.reserved >= charged, `our day counter (${l.reserved}) covers what the API charged (${charged})`);
+  const [row] = (await tdb.pool.query('SELECT outcome, cost, reserved FROM api_calls WHERE quota_day = $1', [day])).rows;
+  t.deepEqual(row, { outcome: 'no_answer', cost: 1, reserved: 1 }, 'the ledger row says so and counts it');
+  // Once the request is certainly over (its deadline: here moved back rather than waited
+  // for), the API's count settles it.
+  await tdb.pool.query(`UPDATE api_calls SET deadline_at = now() - interval '1 second' WHERE quota_day = $1`, [day]);
+  const snapshot = await uncertainSnapshot(tdb.pool);
+  const r = await reconcileWithApi(tdb.pool, day, (await client.user()).apiRequests, snapshot);
+  t.is(r.settledAttributed, 1);
+  t.is((await ledgerOfDay(tdb.pool, day)).ledger, sim.usage().calls, 'the ledger equals what the API charged');
+});
+
+test.serial('a request that timed out and was never charged is settled to nothing', async (t) => {
+  sim.setFaults({ rate: 1, kinds: ['timeout'], timeoutMs: 200 });
+  const day = sim.usage().date;
+  const before = sim.usage().calls;
+  const ledgerBefore = (await ledgerOfDay(tdb.pool, day)).ledger;
+  const client = new EodhdClient({
+    baseUrl: sim.url, apiKey: KEY, db: tdb.pool, quotaDay: day, callLimit: 1_000, requestsPerMinute: 60_000,
+    executionId: null, maxAttempts: 1, sleep: async () => {},
+  });
+  await t.throwsAsync(client.fundamentals('AAPL.US'));
+  sim.setFaults({});
+  t.is(sim.usage().calls, before, 'a dropped connection is free');
+  t.is((await ledgerOfDay(tdb.pool, day)).ledger, ledgerBefore + 10, 'counted at its reserved cost while unknown');
+  await tdb.pool.query(`UPDATE api_calls SET deadline_at = now() - interval '1 second' WHERE quota_day = $1 AND outcome = 'no_answer'`, [day]);
+  const snapshot = await uncertainSnapshot(tdb.pool);
+  const r = await reconcileWithApi(tdb.pool, day, (await client.user()).apiRequests, snapshot);
+  t.deepEqual([r.settledCalls, r.settledAttributed], [1, 0]);
+  const l = await ledgerOfDay(tdb.pool, day);
+  t.is(l.ledger, sim.usage().calls);
+  t.is(l.reserved, l.ledger, 'the day counter equals the ledger');
 });

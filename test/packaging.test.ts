@@ -51,7 +51,7 @@ const EXPECTED: Record<string, string> = {
 };
 /** The functions whose code calls EODHD (shared/discover.ts, shared/collect.ts). */
 // check-quota reads /user (free) to reconcile the day's usage; discover-delta and collect-region fetch data.
-const NEEDS_API_KEY = new Set(['discover-delta', 'check-quota', 'collect-region']);
+const NEEDS_API_KEY = new Set(['discover-delta', 'check-quota', 'collect-region', 'resume-runs']);
 const LONG_RUNNING = new Set(['collect-region', 'calc-indicators']);
 const KNOWN_SECRETS = new Set(['database-url', 'eodhd-api-key']);
 const REQUIRED_COPY = ['shared', 'sql', 'package.json', 'package-lock.json', 'tsconfig.json'];

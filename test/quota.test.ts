@@ -1,10 +1,14 @@
 /** The quota arithmetic and the atomic reservation against the day's budget. */
 import test from 'ava';
 import { fitPriceUpdates } from '../shared/budget.js';
-import { quotaUsage, reconcileWithApi, refundCalls, reserveCalls } from '../shared/quota.js';
+import { quotaUsage, reconcileWithApi, reserveCall, settleCall, uncertainSnapshot, type Reservation } from '../shared/quota.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 let tdb: TestDb;
+const reserve = (day: string, cost: number, limit: number, interval: number, burst: number, deadlineSeconds = 60): Promise<Reservation> =>
+  reserveCall(tdb.pool, { day, cost, limit, intervalSeconds: interval, burstSeconds: burst, endpoint: 'eod', target: 'T.US', executionId: null, deadlineSeconds });
+const ledgerSum = async (day: string): Promise<number> =>
+  (await tdb.pool.query<{ n: number }>('SELECT coalesce(sum(cost), 0)::int AS n FROM api_calls WHERE quota_day = $1', [day])).rows[0]!.n;
 test.before(async () => { tdb = await createTestDb(); });
 test.after.always(async () => { await tdb.drop(); });
 
@@ -68,33 +72,75 @@ test('price updates stop at the budget and at the daily cap, the rest deferred',
 
 test('reservations never pass the limit, even 200 at once', async (t) => {
   const day = '2030-01-02';
-  const results = await Promise.all(Array.from({ length: 200 }, () => reserveCalls(tdb.pool, day, 10, 1_000, 0.0001, 100)));
+  const results = await Promise.all(Array.from({ length: 200 }, () => reserve(day, 10, 1_000, 0.0001, 100)));
   t.is(results.filter((r) => r.ok).length, 100);
   t.true(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'quota'));
   t.is((await quotaUsage(tdb.pool, day)).used, 1_000);
-  await refundCalls(tdb.pool, day, 10);
-  t.is((await quotaUsage(tdb.pool, day)).used, 990);
-  t.true((await reserveCalls(tdb.pool, day, 10, 1_000, 0.0001, 100)).ok);
-  t.false((await reserveCalls(tdb.pool, day, 1, 1_000, 0.0001, 100)).ok);
+  t.is(await ledgerSum(day), 1_000, 'every reservation wrote its ledger row');
+  const first = results.find((r): r is { ok: true; callId: number } => r.ok)!;
+  t.true(await settleCall(tdb.pool, first.callId, { outcome: 'answered', charged: 0, httpStatus: 500 }, 12, 'eod T.US: server error 500'));
+  t.is((await quotaUsage(tdb.pool, day)).used, 990, 'an error gives its reservation back');
+  t.is(await ledgerSum(day), 990);
+  t.true((await reserve(day, 10, 1_000, 0.0001, 100)).ok);
+  t.false((await reserve(day, 1, 1_000, 0.0001, 100)).ok);
 });
 
 test('calls the API counted but we did not are charged to the budget', async (t) => {
   const day = '2030-01-03';
-  t.true((await reserveCalls(tdb.pool, day, 100, 1_000, 0.0001, 100)).ok);
+  t.true((await reserve(day, 100, 1_000, 0.0001, 100)).ok);
   const u = await reconcileWithApi(tdb.pool, day, 700);
   t.is(u.externalCalls, 600);
   t.is(u.used, 700);
-  t.true((await reserveCalls(tdb.pool, day, 300, 1_000, 0.0001, 100)).ok);
-  t.false((await reserveCalls(tdb.pool, day, 1, 1_000, 0.0001, 100)).ok);
+  t.true((await reserve(day, 300, 1_000, 0.0001, 100)).ok);
+  t.false((await reserve(day, 1, 1_000, 0.0001, 100)).ok);
 });
 
 test('the request rate is spaced across callers (GCRA on the day row)', async (t) => {
   const day = '2030-01-04';
   // 600 requests a minute = one every 0.1 s, burst of 0.2 s: about 3 pass at once, the rest are told to wait.
-  const results = await Promise.all(Array.from({ length: 10 }, () => reserveCalls(tdb.pool, day, 1, 100_000, 0.1, 0.2)));
+  const results = await Promise.all(Array.from({ length: 10 }, () => reserve(day, 1, 100_000, 0.1, 0.2)));
   const ok = results.filter((r) => r.ok).length;
   t.true(ok >= 2 && ok <= 4, `${ok} passed at once`);
   const waits = results.filter((r): r is { ok: false; reason: 'rate'; waitMs: number } => !r.ok && r.reason === 'rate');
   t.is(waits.length, 10 - ok);
   t.true(waits.every((w) => w.waitMs > 0 && w.waitMs <= 1000));
+});
+
+test('a request whose answer was never written is settled against the API count, never below it', async (t) => {
+  const day = '2030-01-05';
+  const ok = async (cost: number, deadline: number) => {
+    const r = await reserve(day, cost, 10_000, 0.0001, 100, deadline);
+    if (!r.ok) throw new Error('not reserved');
+    return r.callId;
+  };
+  const answered = await ok(10, 60);
+  t.true(await settleCall(tdb.pool, answered, { outcome: 'answered', charged: 10, httpStatus: 200 }, 5, null));
+  const died = await ok(100, 0); // its process died: the row stays 'sent'
+  const timedOut = await ok(10, 0);
+  t.true(await settleCall(tdb.pool, timedOut, { outcome: 'no_answer' }, 5, 'timeout'));
+  const inFlight = await ok(1, 600); // still within its deadline: left alone
+  t.is((await quotaUsage(tdb.pool, day)).used, 121);
+  t.is(await ledgerSum(day), 121, 'until settled, unknown outcomes count at their reserved cost');
+  await new Promise((r) => setTimeout(r, 20));
+  const snap = await uncertainSnapshot(tdb.pool);
+  t.deepEqual(snap.get(day), { known: 10, callIds: [died, timedOut] });
+  // The API counted 110: the answered 10 and the 100 of the request whose process died.
+  const r = await reconcileWithApi(tdb.pool, day, 110, snap);
+  t.deepEqual([r.settledCalls, r.settledReserved, r.settledAttributed], [2, 110, 100]);
+  t.is(r.used, 111, 'the API count plus the request still in flight');
+  t.is(await ledgerSum(day), 111, 'the counter still equals the ledger');
+  const rows = (await tdb.pool.query<{ id: number; cost: number; outcome: string }>('SELECT id, cost, outcome FROM api_calls WHERE quota_day = $1 ORDER BY id', [day])).rows;
+  t.deepEqual(rows.map((x) => [x.cost, x.outcome]), [[10, 'answered'], [100, 'reconciled'], [0, 'reconciled'], [1, 'sent']]);
+  // A late answer cannot change a settled row.
+  t.false(await settleCall(tdb.pool, died, { outcome: 'answered', charged: 100, httpStatus: 200 }, 5, null));
+  t.true(await settleCall(tdb.pool, inFlight, { outcome: 'answered', charged: 1, httpStatus: 200 }, 5, null));
+  // Another user of the key: what the API counted beyond every request of ours is theirs,
+  // and nothing of ours is lowered below the API's count.
+  const died2 = await ok(10, 0);
+  await new Promise((r) => setTimeout(r, 20));
+  const r2 = await reconcileWithApi(tdb.pool, day, 111 + 10 + 50, await uncertainSnapshot(tdb.pool));
+  t.deepEqual([r2.settledCalls, r2.settledAttributed], [1, 10]);
+  t.is(r2.externalCalls, 50);
+  t.is(r2.used, 171);
+  t.is((await tdb.pool.query('SELECT outcome FROM api_calls WHERE id = $1', [died2])).rows[0].outcome, 'reconciled');
 });

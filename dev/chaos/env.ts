@@ -34,6 +34,9 @@ export interface ChaosConfig {
   /** Step leases are capped at this (PIPELINE_STEP_LEASE_MAX_SECONDS): a killed step can be claimed again after it. */
   stepLeaseMaxSeconds: number;
   requestsPerMinute: number;
+  /** The EODHD client's headers and body timeouts (EODHD_HEADERS/BODY_TIMEOUT_MS): a request
+   * whose process died is settled against the API's count once twice this (and 5 s) is over. */
+  apiTimeoutMs: number;
   /** How long a run may take before the scenario calls it stalled. */
   runTimeoutMs: number;
   verbose: boolean;
@@ -92,6 +95,8 @@ export class ScenarioEnv {
         COLLECT_TIME_BUDGET_MS: String(cfg.collectTimeBudgetMs),
         PIPELINE_STEP_LEASE_MAX_SECONDS: String(cfg.stepLeaseMaxSeconds),
         PG_POOL_MAX: '8',
+        EODHD_HEADERS_TIMEOUT_MS: String(cfg.apiTimeoutMs),
+        EODHD_BODY_TIMEOUT_MS: String(cfg.apiTimeoutMs),
       },
       onLog: (fn, line) => { lines.push(line); logStream.write(`${fn}\t${line}\n`); },
       duplicateDelivery: opts.duplicateDelivery,
@@ -167,6 +172,30 @@ export class ScenarioEnv {
         .finally(() => { this.resumeBusy = false; });
     }, everyMs);
     this.resumeTimer.unref();
+  }
+
+  /**
+   * What resume-runs does for API requests whose outcome no process wrote (it died, or the
+   * database was away): once they are past their deadline, one resume call settles them
+   * against the API's count. Waits for the deadlines (at most maxWaitMs); null when there
+   * was nothing to settle.
+   */
+  async settleUnknownCalls(maxWaitMs = 60_000): Promise<{ calls: number; reserved: number; attributed: number } | null> {
+    const until = Date.now() + maxWaitMs;
+    for (;;) {
+      const [r] = await this.q<{ waiting: number; wait_ms: number }>(`
+        SELECT count(*)::int AS waiting, coalesce(ceil(extract(epoch FROM max(deadline_at) - now()) * 1000), 0)::int AS wait_ms
+          FROM api_calls WHERE outcome IN ('sent', 'no_answer')`);
+      this.log(`requests of unknown outcome: ${r?.waiting ?? 0}, the last deadline in ${r?.wait_ms ?? 0} ms`);
+      if (!r || r.waiting === 0) return null;
+      if (r.wait_ms < 0 || Date.now() + r.wait_ms > until) break;
+      await sleep(r.wait_ms + 100);
+    }
+    const a = await this.call('init-execution', JSON.stringify({ mode: 'resume', staleSeconds: 86_400 }));
+    const settled = a.json?.apiCallsSettled as { calls: number; reserved: number; attributed: number } | null | undefined;
+    if (a.status !== 200) throw new Error(`${this.name}: resume answered ${a.status}: ${a.text.slice(0, 300)}`);
+    this.log(`resume settled ${JSON.stringify(settled)}`);
+    return settled ?? null;
   }
 
   stopResume(): void {

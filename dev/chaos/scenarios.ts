@@ -6,8 +6,8 @@
 import http from 'node:http';
 import { FUNCTION_NAMES, type FunctionName } from '../../shared/invoke.js';
 import {
-  apiKeyNowhere, apiLedgerBoundsApi, apiLedgerMatchesApi, comparePrices, ledgerOfDay, noDuplicateDetails, noDuplicatePrices,
-  nothingWritten, oneChildRunPerRun, pricesBySymbol, quotaNotOverrun, runInvariants, tableFingerprints, type Check,
+  apiKeyNowhere, apiLedgerBoundsApi, apiLedgerMatchesApi, comparePrices, noDuplicateDetails, noDuplicatePrices,
+  nothingWritten, oneChildRunPerRun, pricesBySymbol, quotaNotOverrun, runInvariants, runTotalsMatchDetails, tableFingerprints, type Check,
 } from '../../test/helpers/invariants.js';
 import { badInputsFor } from './bad-inputs.js';
 import { setSettings, ScenarioEnv, type ChaosConfig, type EnvOptions } from './env.js';
@@ -27,8 +27,10 @@ export interface ScenarioFigures {
   pgRestarts: number;
   lostCalls: number;
   redriven: number;
-  /** API calls the simulator charged that no ledger row records (a crash between answer and insert). */
-  unrecordedCalls: number;
+  /** Requests whose outcome no process wrote (it died, the database was away), settled by the API's count. */
+  settledRequests: number;
+  settledReserved: number;
+  settledAttributed: number;
   conflicts: number;
 }
 
@@ -65,7 +67,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const rng = mulberry32;
 
 function emptyFigures(): ScenarioFigures {
-  return { runs: 0, runsCompleted: 0, asyncCalls: 0, deliveries: 0, duplicated: 0, killed: 0, faults: 0, badInputs: 0, pgRestarts: 0, lostCalls: 0, redriven: 0, unrecordedCalls: 0, conflicts: 0 };
+  return { runs: 0, runsCompleted: 0, asyncCalls: 0, deliveries: 0, duplicated: 0, killed: 0, faults: 0, badInputs: 0, pgRestarts: 0, lostCalls: 0, redriven: 0, settledRequests: 0, settledReserved: 0, settledAttributed: 0, conflicts: 0 };
 }
 
 /** What a scenario accumulates: its environment, runs, figures, checks and notes. */
@@ -100,7 +102,6 @@ export class ScenarioRecorder {
    */
   async runDay(opts: {
     resume: boolean;
-    exactLedger: boolean;
     /** Opens the run and returns its id (default: one cron trigger). */
     open?: (env: ScenarioEnv) => Promise<number>;
     during?: (env: ScenarioEnv, executionId: number, over: () => boolean) => Promise<void>;
@@ -145,11 +146,15 @@ export class ScenarioRecorder {
     const usage = env.sim.usage();
     const quotaDay = run?.quota_day ?? usage.date;
     if (quotaDay !== usage.date) this.note(`run ${id} charged quota day ${quotaDay}, the API's day is ${usage.date}`);
-    if (opts.exactLedger) this.add(await apiLedgerMatchesApi(env.pool, usage.date, usage.calls));
+    // Before anything is settled the ledger bounds what the API charged; once the resume
+    // sweep has settled requests whose process died against the API's count, it equals it.
+    this.add(await apiLedgerBoundsApi(env.pool, usage.date, usage.calls));
+    await env.settleUnknownCalls();
+    this.add(await apiLedgerMatchesApi(env.pool, usage.date, usage.calls));
     this.add(await apiLedgerBoundsApi(env.pool, usage.date, usage.calls));
     this.add(await quotaNotOverrun(env.pool, usage.date, usage.calls));
-    const l = await ledgerOfDay(env.pool, usage.date);
-    this.figures.unrecordedCalls += Math.max(0, usage.calls - l.ledger);
+    // The run's API total follows its ledger through the settlement.
+    this.add(await runTotalsMatchDetails(env.pool, id));
     return id;
   }
 
@@ -186,6 +191,13 @@ export class ScenarioRecorder {
     this.figures.redriven += env.redriven.length;
     this.figures.pgRestarts += env.pgRestarts;
     this.figures.faults += Object.values(env.sim.faultsInjected()).reduce((a, b) => a + b, 0);
+    // Settled by the resume sweep during the runs and at the end of each day.
+    const [settled] = await env.q<{ n: number; reserved: number; attributed: number }>(`
+      SELECT count(*)::int AS n, coalesce(sum(reserved), 0)::int AS reserved, coalesce(sum(cost), 0)::int AS attributed
+        FROM api_calls WHERE outcome = 'reconciled'`);
+    this.figures.settledRequests += settled!.n;
+    this.figures.settledReserved += settled!.reserved;
+    this.figures.settledAttributed += settled!.attributed;
     if (notClean.size > 0) this.note(`${notClean.size} assets had work that did not end done (failed, deferred or skipped): compared on their unadjusted columns only`);
     if (g.failedDeliveries > 0) this.note(`${g.failedDeliveries} async deliveries failed (5xx or the process died): lost, as on OpenFaaS CE`);
   }
@@ -200,7 +212,7 @@ function duplicates(mode: 'sequential' | 'concurrent'): Scenario {
     run: async (ctx, r) => {
       await r.start({ duplicateDelivery: mode });
       const days = ctx.short && mode === 'sequential' ? 1 : 2;
-      for (let d = 0; d < days; d++) await r.runDay({ resume: false, exactLedger: true, mustCompleteWithoutResume: true });
+      for (let d = 0; d < days; d++) await r.runDay({ resume: false, mustCompleteWithoutResume: true });
     },
   };
 }
@@ -293,7 +305,7 @@ const kills = (target: number, losses: number): Scenario => ({
     const days = ctx.short ? 1 : 2;
     for (let d = 0; d < Math.min(ctx.ref.prices.length, days + 1); d++) {
       if (d >= days && killed >= target && lost >= losses) break;
-      await r.runDay({ resume: true, exactLedger: false, during: monkey });
+      await r.runDay({ resume: true, during: monkey });
     }
     r.note(`killed: ${JSON.stringify(byFunction)}, ${busyKills} of them while serving calls (${[...servedKill].join(', ')}); accepted async calls lost: ${lost}`);
     if (killed < target) r.note(`only ${killed} of ${target} kills happened while runs were active`);
@@ -311,7 +323,7 @@ const pgRestart = (days: number): Scenario => ({
     for (let d = 0; d < days; d++) {
       const crash = d === 0;
       await r.runDay({
-        resume: true, exactLedger: false,
+        resume: true, 
         during: async (env, id, over) => {
           if (crash) {
             // The middle of collection: a third of the items ended.
@@ -343,14 +355,14 @@ const apiFaults = (): Scenario => ({
     const env = await r.start();
     for (const k of FAULTS) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`the simulator has no fault ${k}`);
     env.sim.setFaults({ rate: 0.1, kinds: FAULTS, seed: ctx.seed, slowMs: 300, timeoutMs: 400 });
-    await r.runDay({ resume: true, exactLedger: true });
+    await r.runDay({ resume: true, });
     // Day 2: the day's limit (quota - buffer) is 60% of what the clean run needed, so
     // the budget defers work and concurrent replicas press against the reservation.
     const need = ctx.ref.calls[1] ?? 1000;
     const buffer = 50;
     const limit = Math.max(150, Math.floor(need * 0.6));
     await r.runDay({
-      resume: true, exactLedger: true,
+      resume: true, 
       before: async (e) => {
         await setSettings(e.pool, { eodhd_daily_quota: limit + buffer, eodhd_quota_buffer: buffer });
         e.sim.setFaults({ rate: 0.1, kinds: FAULTS, seed: ctx.seed + 1, slowMs: 300, timeoutMs: 400 });
@@ -381,7 +393,7 @@ const triggers = (n: number): Scenario => ({
     };
     // Day 1: ten cron triggers at once through the sync route.
     await r.runDay({
-      resume: false, exactLedger: true,
+      resume: false, 
       open: async (env) => {
         const answers = await Promise.all(Array.from({ length: n }, () => env.trigger()));
         return conflictsCheck('oneRunPerTrigger(sync)', answers.map((a) => a.status), answers.map((a) => a.json?.executionId));
@@ -389,7 +401,7 @@ const triggers = (n: number): Scenario => ({
     });
     // Day 2: ten async triggers (the cron-connector's asynchronous mode), answers by callback.
     await r.runDay({
-      resume: false, exactLedger: true,
+      resume: false, 
       open: async (env) => {
         const got: Array<{ status: number; executionId: unknown }> = [];
         const cb = http.createServer((req, res) => {
@@ -471,7 +483,7 @@ const badInputs = (): Scenario => ({
       r.add({ name: `badInputsInvokeNothing(${phase})`, kind: 'written', found: invoked, detail: 'no async invocation followed a bad input', examples: [] });
     };
     await barrage('empty database');
-    await r.runDay({ resume: false, exactLedger: true });
+    await r.runDay({ resume: false, });
     await barrage('after a run');
   },
 });

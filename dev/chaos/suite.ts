@@ -48,8 +48,11 @@ export interface SuiteFigures {
   booksMismatches: number;
   writesByBadInputs: number;
   stalledRuns: number;
-  /** Informational: API calls charged but not recorded because a process died or the database was away in between. */
-  apiCallsUnrecordedAfterCrash: number;
+  /** API requests whose outcome no process wrote (it died, the database was away), settled against the API's count. */
+  requestsSettledByApiCount: number;
+  /** Calls those requests had reserved, and what of it the API's count attributed to them. */
+  callsReservedBySettled: number;
+  callsAttributedToSettled: number;
 }
 
 export interface SuiteReport {
@@ -111,6 +114,7 @@ export async function openSuite(o: Pick<SuiteOptions, 'short' | 'seed' | 'only' 
       workItemLeaseSeconds: 10,
       stepLeaseMaxSeconds: 4,
       requestsPerMinute: 60_000,
+      apiTimeoutMs: 3000,
       runTimeoutMs: o.short ? 100_000 : 200_000,
       verbose: o.verbose ?? false,
     };
@@ -148,7 +152,7 @@ export function summarise(results: ScenarioResult[], meta: { short: boolean; see
     scenariosRun: results.length, runsCompleted: 0, runsStarted: 0, invocationsDeliveredTwice: 0, processesKilled: 0, faultsInjected: 0,
     badInputsTried: 0, postgresRestarts: 0, asyncCallsLost: 0, stepsRedriven: 0, conflictsAnswered: 0, checksRun: 0, checksFailed: 0,
     duplicatesFound: 0, lostRowsFound: 0, wrongRowsFound: 0, quotaOverrunsFound: 0, keyLeaksFound: 0, booksMismatches: 0,
-    writesByBadInputs: 0, stalledRuns: 0, apiCallsUnrecordedAfterCrash: 0,
+    writesByBadInputs: 0, stalledRuns: 0, requestsSettledByApiCount: 0, callsReservedBySettled: 0, callsAttributedToSettled: 0,
   };
   const failed: Array<{ scenario: string; check: Check }> = [];
   for (const r of results) {
@@ -162,7 +166,9 @@ export function summarise(results: ScenarioResult[], meta: { short: boolean; see
     f.asyncCallsLost += r.figures.lostCalls;
     f.stepsRedriven += r.figures.redriven;
     f.conflictsAnswered += r.figures.conflicts;
-    f.apiCallsUnrecordedAfterCrash += r.figures.unrecordedCalls;
+    f.requestsSettledByApiCount += r.figures.settledRequests;
+    f.callsReservedBySettled += r.figures.settledReserved;
+    f.callsAttributedToSettled += r.figures.settledAttributed;
     for (const c of r.checks) {
       f.checksRun++;
       if (c.found > 0) {
@@ -213,7 +219,9 @@ export function formatReport(r: SuiteReport): string {
     ['books not balancing', f.booksMismatches, true],
     ['bad inputs not cleanly refused', f.writesByBadInputs, true],
     ['stalled runs', f.stalledRuns, true],
-    ['API calls unrecorded after a crash (informational)', f.apiCallsUnrecordedAfterCrash, false],
+    ['requests of unknown outcome settled by the API count', f.requestsSettledByApiCount, false],
+    ['  calls they had reserved', f.callsReservedBySettled, false],
+    ['  calls the API count gave them', f.callsAttributedToSettled, false],
   ];
   out.push(table(rows.map(([label, v, mustBeZero]) => [label, label.startsWith('runs completed') ? `${v}/${f.runsStarted}` : String(v), mustBeZero ? (v === 0 ? 'ok' : 'FAIL') : '']), ['figure', 'value', '']));
   for (const s of r.scenarios) {

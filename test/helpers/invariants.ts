@@ -116,14 +116,28 @@ export async function runTotalsMatchDetails(q: Q, executionId: number): Promise<
 
 const LEDGER_OF_DAY = `
   SELECT coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1), 0)::int AS ledger,
+         coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1 AND outcome IN ('answered', 'not_sent')), 0)::int AS known,
+         coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1 AND outcome IN ('sent', 'no_answer')), 0)::int AS unsettled,
          coalesce((SELECT count(*) FROM api_calls WHERE quota_day = $1), 0)::int AS requests,
+         coalesce((SELECT reserved_calls FROM api_quota_days WHERE quota_day = $1), 0)::int AS counter,
          coalesce((SELECT reserved_calls + external_calls FROM api_quota_days WHERE quota_day = $1), 0)::int AS reserved`;
 
 const QUOTA_SETTINGS = `
   SELECT (SELECT value FROM pipeline_settings WHERE key = 'eodhd_daily_quota')::text::int AS quota,
          (SELECT value FROM pipeline_settings WHERE key = 'eodhd_quota_buffer')::text::int AS buffer`;
 
-export interface LedgerFigures { ledger: number; requests: number; reserved: number }
+export interface LedgerFigures {
+  /** Sum of the day's ledger rows (what each counts against the day). */
+  ledger: number;
+  /** Of which rows whose cost the API's answer told us. */
+  known: number;
+  /** Of which rows still waiting to be settled (process died, no answer). */
+  unsettled: number;
+  requests: number;
+  /** The day's counter (reserved_calls), and with external calls. */
+  counter: number;
+  reserved: number;
+}
 
 export async function ledgerOfDay(q: Q, quotaDay: string): Promise<LedgerFigures> {
   return (await rows<LedgerFigures>(q, LEDGER_OF_DAY, [quotaDay]))[0]!;
@@ -131,25 +145,27 @@ export async function ledgerOfDay(q: Q, quotaDay: string): Promise<LedgerFigures
 
 /**
  * The ledger (sum of api_calls.cost of the quota day) equals what the API itself charged
- * (the simulator's usage().calls for that day). Exact: a request whose answer was charged
- * but never recorded is a lost ledger row, one recorded but not charged an invented one.
+ * (the simulator's usage().calls for that day). Exact: a request charged but missing from
+ * the ledger is a lost row, one counted but not charged an invented one. Requests whose
+ * process died are in the ledger from before they left; they must have been settled
+ * against the API's count (the resume sweep) before this holds.
  */
 export async function apiLedgerMatchesApi(q: Q, quotaDay: string, apiCalls: number): Promise<Check> {
   const l = await ledgerOfDay(q, quotaDay);
-  return check('apiLedgerMatchesApi', 'lost', Math.abs(apiCalls - l.ledger), `${quotaDay}: ledger ${l.ledger} calls in ${l.requests} requests, the API charged ${apiCalls}`,
-    l.ledger === apiCalls ? [] : [{ ledger: l.ledger, api: apiCalls, reserved: l.reserved }]);
+  return check('apiLedgerMatchesApi', 'lost', Math.abs(apiCalls - l.ledger), `${quotaDay}: ledger ${l.ledger} calls in ${l.requests} requests (${l.unsettled} unsettled), the API charged ${apiCalls}`,
+    l.ledger === apiCalls ? [] : [{ ledger: l.ledger, known: l.known, unsettled: l.unsettled, api: apiCalls, reserved: l.reserved }]);
 }
 
 /**
- * What holds even when a process dies between the API's answer and the ledger's insert
- * (so the exact match cannot): ledger <= charged <= reserved. The reservation is made
- * before the request, so the day's counter never under-counts what the API charged.
+ * What holds at every moment, even before anything is settled: what the answers told us
+ * <= what the API charged <= what the ledger counts, and the day's counter equals the
+ * ledger (both change in the same statements).
  */
 export async function apiLedgerBoundsApi(q: Q, quotaDay: string, apiCalls: number): Promise<Check> {
   const l = await ledgerOfDay(q, quotaDay);
-  const over = Math.max(0, l.ledger - apiCalls) + Math.max(0, apiCalls - l.reserved);
-  return check('apiLedgerBoundsApi', 'overrun', over, `${quotaDay}: ledger ${l.ledger} <= API ${apiCalls} <= reserved ${l.reserved}`,
-    over === 0 ? [] : [{ ledger: l.ledger, api: apiCalls, reserved: l.reserved }]);
+  const over = Math.max(0, l.known - apiCalls) + Math.max(0, apiCalls - l.ledger) + Math.abs(l.counter - l.ledger);
+  return check('apiLedgerBoundsApi', 'books', over, `${quotaDay}: known ${l.known} <= API ${apiCalls} <= ledger ${l.ledger} = counter ${l.counter}`,
+    over === 0 ? [] : [{ known: l.known, api: apiCalls, ledger: l.ledger, counter: l.counter, unsettled: l.unsettled }]);
 }
 
 /** What the API charged on the quota day, and what we reserved, stayed within quota - buffer. */

@@ -1,0 +1,59 @@
+/**
+ * Our ledger against the API's own count (/user, free): which quota day the API is on,
+ * calls other users of the key made, and requests whose outcome we never learnt (their
+ * process died, or nothing came back in time) settled against what the API counted.
+ * discover-delta and check-quota do it at the start of a run; the resume sweep does it
+ * whenever such requests are waiting, so that a killed replica's requests are settled the
+ * same day (the API's count is only for its current day).
+ */
+import type { PipelineContext } from './context.js';
+import { EodhdError } from './eodhd.js';
+import { utcToday } from './exchanges.js';
+import { log } from './log.js';
+import { reconcileWithApi, uncertainSnapshot } from './quota.js';
+import { loadSettings, type Settings } from './settings.js';
+
+export interface QuotaDayReconciliation {
+  quotaDay: string;
+  apiReported: number | null;
+  apiDate: string | null;
+  /** Requests of unknown outcome settled, what they had reserved, what was attributed to them. */
+  settled: { calls: number; reserved: number; attributed: number };
+}
+
+/**
+ * The API's quota day (apiRequestsDate) and its count of the day's calls, reconciled into
+ * our ledger. Falls back to the UTC date when /user does not answer.
+ */
+export async function reconcileQuota(ctx: PipelineContext, executionId: number | null, settings: Settings, knownDay: string | null): Promise<QuotaDayReconciliation> {
+  const probeDay = knownDay ?? utcToday();
+  const none = { calls: 0, reserved: 0, attributed: 0 };
+  try {
+    // Read before the API is asked: what it counts then covers at least all of this.
+    const snapshot = await uncertainSnapshot(ctx.pool);
+    const user = await ctx.api(executionId, probeDay, settings).user();
+    const quotaDay = knownDay ?? user.apiRequestsDate;
+    // Only the day's own count is comparable with the day's ledger.
+    if (user.apiRequestsDate !== quotaDay) return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: none };
+    const r = await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests, snapshot);
+    if (r.settledCalls > 0) {
+      log('info', 'api_calls_settled', { execution_id: executionId, quota_day: quotaDay, calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, api_reported: user.apiRequests });
+    }
+    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: { calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed } };
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
+    return { quotaDay: probeDay, apiReported: null, apiDate: null, settled: none };
+  }
+}
+
+/**
+ * For the resume sweep: when requests of unknown outcome are past their deadline, settles
+ * them against the API's count (one free /user call); nothing is asked otherwise.
+ */
+export async function settleUnknownCalls(ctx: PipelineContext): Promise<QuotaDayReconciliation | null> {
+  const waiting = await uncertainSnapshot(ctx.pool);
+  if (waiting.size === 0) return null;
+  // The API's count is of its current day, whichever that is: only that day's can be settled.
+  return reconcileQuota(ctx, null, await loadSettings(ctx.pool), null);
+}
