@@ -21,7 +21,7 @@ import { PRIORITY } from './plan.js';
 import { quotaUsage } from './quota.js';
 import { loadSettings, type Settings } from './settings.js';
 import { guardStep } from './step-guard.js';
-import { completeStep, ensureStepPending } from './steps.js';
+import { completeStep, ensureStepPending, STEP_LEASE_SECONDS } from './steps.js';
 
 export const BULK_COST = 100;
 export const HISTORY_COST = 1;
@@ -169,7 +169,7 @@ async function priceDemand(q: Queryable, executionId: number): Promise<ExchangeD
 }
 
 export async function checkQuota(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
-  const g = await guardStep(ctx, executionId, 'check-quota', '', 300);
+  const g = await guardStep(ctx, executionId, 'check-quota', '', STEP_LEASE_SECONDS);
   if (!g.ok) return g.response;
   const run = g.run;
   const params = runParameters(run.parameters);
@@ -229,5 +229,7 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
     return { status: 200, body: result };
   } catch (err) {
     return stepFailed(ctx, executionId, 'check-quota', '', err);
+  } finally {
+    g.release();
   }
 }

@@ -24,7 +24,7 @@ import { claimStep, completeStep, failStep } from './steps.js';
 import { markFundamentals, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow } from './store.js';
 import {
   bulkRowsFor, claimOtherWork, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
-  releaseItems, remainingInRegion, storeBulkRows, type ClaimedItem,
+  releaseItems, remainingInRegion, startItem, storeBulkRows, type ClaimedItem,
 } from './work-items.js';
 
 type StopReason = 'quota' | 'auth' | null;
@@ -272,6 +272,12 @@ const CLEAR_ADJUSTMENT = `
 
 /** One ticker: fetch what its operation needs, then write it all in one transaction. */
 async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedItem, settings: Settings, quotaDay: string, stats: RegionStats): Promise<void> {
+  const starts = await startItem(ctx.pool, item.id, ctx.workerId);
+  if (starts === null) return; // the lease was lost: another replica owns this item now
+  // Every earlier start ended without an outcome: whatever this ticker does to the process
+  // handling it (a crash, a hang past its lease), it would do again. It fails, with the
+  // reason, so that its region can finish; the next run tries it again.
+  if (starts > settings.max_item_starts) return giveUpItem(ctx, run, item, settings.max_item_starts, stats);
   const started = performance.now();
   const api: EodhdClient = ctx.api(run.execution_id, quotaDay, settings);
   const errors: string[] = [];
@@ -344,4 +350,18 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
     if (ok) stats.processed++;
     else stats.failed++;
   });
+}
+
+async function giveUpItem(ctx: PipelineContext, run: Execution, item: ClaimedItem, maxStarts: number, stats: RegionStats): Promise<void> {
+  const error = `given up: started ${maxStarts} times without an outcome (the replica handling it died or lost its lease each time)`;
+  await inTransaction(ctx.pool, async (c) => {
+    if ((await finishItems(c, [item.id], 'failed', error, ctx.workerId)).length === 0) return;
+    await markOutcome(c, item.asset_id, false, error, run.execution_id);
+    await recordDetails(c, [{
+      executionId: run.execution_id, assetId: item.asset_id, operation: item.operation, status: 'failed',
+      recordsInserted: 0, apiCalls: 0, durationMs: 0, error,
+    }]);
+    stats.failed++;
+  });
+  log('error', 'item_given_up', { execution_id: run.execution_id, symbol: item.symbol, operation: item.operation, starts: maxStarts });
 }

@@ -13,7 +13,7 @@ import { excludedForFailures, unknownSymbols, writePlan } from './plan.js';
 import { reconcileQuota } from './reconcile.js';
 import { loadSettings } from './settings.js';
 import { guardStep } from './step-guard.js';
-import { completeStep, ensureStepPending, failStep } from './steps.js';
+import { completeStep, ensureStepPending, failStep, STEP_LEASE_SECONDS } from './steps.js';
 import { syncExchange, type ExchangeSync } from './universe.js';
 import { syncCorporateActions, type CorporateActionSync } from './corporate-actions.js';
 
@@ -40,7 +40,7 @@ export function runParameters(p: Record<string, unknown>): RunParameters {
 const SET_AS_OF = `UPDATE process_executions SET as_of = $2 WHERE execution_id = $1`;
 
 export async function discoverDelta(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
-  const g = await guardStep(ctx, executionId, 'discover-delta', '', 600);
+  const g = await guardStep(ctx, executionId, 'discover-delta', '', STEP_LEASE_SECONDS);
   if (!g.ok) return g.response;
   const run = g.run;
   const params = runParameters(run.parameters);
@@ -95,6 +95,8 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     return { status: 200, body: result };
   } catch (err) {
     return stepFailed(ctx, executionId, 'discover-delta', '', err);
+  } finally {
+    g.release();
   }
 }
 

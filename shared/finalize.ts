@@ -10,7 +10,7 @@ import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { callsOfExecution } from './quota.js';
 import { guardStep } from './step-guard.js';
-import { completeStep, ensureStepPending } from './steps.js';
+import { completeStep, ensureStepPending, STEP_LEASE_SECONDS } from './steps.js';
 
 const TOTALS = `
   SELECT count(*) FILTER (WHERE status = 'success')::int AS processed,
@@ -42,7 +42,7 @@ const EXTEND_CHECKED_THROUGH = `
 const DROP_BULK_ROWS = `DELETE FROM bulk_eod_rows WHERE execution_id = $1`;
 
 export async function finalizeRun(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
-  const g = await guardStep(ctx, executionId, 'finalize', '', 300);
+  const g = await guardStep(ctx, executionId, 'finalize', '', STEP_LEASE_SECONDS);
   if (!g.ok) return g.response;
   const run = g.run;
   try {
@@ -80,5 +80,7 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
     return { status: 200, body: result };
   } catch (err) {
     return stepFailed(ctx, executionId, 'finalize', '', err);
+  } finally {
+    g.release();
   }
 }

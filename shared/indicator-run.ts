@@ -13,11 +13,11 @@ import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS, type IndicatorRow } fro
 import type { CalcIndicatorsInput } from './input.js';
 import { log } from './log.js';
 import { recordDetails, type DetailRow } from './store.js';
-import { claimStep, completeStep, failStep, stepLeaseSeconds } from './steps.js';
+import { claimStep, completeStep, failStep, holdStepLease, STEP_LEASE_SECONDS, stepLeaseSeconds } from './steps.js';
 
 const BATCH = 250;
-/** The chained step's lease: the longest a calculation of every asset may take. */
-const CALC_LEASE_SECONDS = 1800;
+/** An indicator run whose batches made no progress for this long was abandoned by its invocation. */
+const ABANDONED_AFTER_SECONDS = 1800;
 
 // Arrays per asset, newest MAX_BARS bars, in date order: one row per asset instead of 500.
 const LOAD_BARS = `
@@ -143,6 +143,15 @@ const CLOSE_ABANDONED = `
   RETURNING execution_id`;
 
 export async function calcIndicators(ctx: PipelineContext, input: CalcIndicatorsInput, callId: string | null): Promise<FunctionResult> {
+  const lease = { release: () => {} };
+  try {
+    return await calculate(ctx, input, callId, lease);
+  } finally {
+    lease.release();
+  }
+}
+
+async function calculate(ctx: PipelineContext, input: CalcIndicatorsInput, callId: string | null, lease: { release: () => void }): Promise<FunctionResult> {
   const started = Date.now();
   let parent: number | null = null;
   let assetIds: number[];
@@ -150,9 +159,10 @@ export async function calcIndicators(ctx: PipelineContext, input: CalcIndicators
     parent = input.executionId;
     const run = await getRun(ctx.pool, parent);
     if (!run) return { status: 404, body: { error: 'not_found', reason: `no execution ${parent}` } };
-    const claim = await claimStep(ctx.pool, parent, 'calc-indicators', '', CALC_LEASE_SECONDS);
+    const claim = await claimStep(ctx.pool, parent, 'calc-indicators', '', STEP_LEASE_SECONDS);
     if (claim.state === 'done') return { status: 200, body: { ...(claim.result as object), duplicate: true } };
     if (claim.state === 'busy') return { status: 202, body: { parentExecutionId: parent, status: 'in_progress', reason: 'another invocation is calculating these indicators' } };
+    lease.release = holdStepLease(ctx.pool, parent, 'calc-indicators', '', claim.attempts, STEP_LEASE_SECONDS);
     assetIds = (await ctx.pool.query<{ asset_id: number }>(CHAIN_ASSETS, [parent])).rows.map((r) => r.asset_id);
   } else if ('symbols' in input) {
     const found = (await ctx.pool.query<{ id: number; symbol: string }>(ASSETS_BY_SYMBOL, [input.symbols])).rows;
@@ -164,7 +174,7 @@ export async function calcIndicators(ctx: PipelineContext, input: CalcIndicators
     assetIds = (await ctx.pool.query<{ id: number }>(ALL_PRICED)).rows.map((r) => r.id);
   }
 
-  const closed = await ctx.pool.query<{ execution_id: number }>(CLOSE_ABANDONED, [CALC_INDICATORS, parent, stepLeaseSeconds(CALC_LEASE_SECONDS)]);
+  const closed = await ctx.pool.query<{ execution_id: number }>(CLOSE_ABANDONED, [CALC_INDICATORS, parent, stepLeaseSeconds(ABANDONED_AFTER_SECONDS)]);
   for (const r of closed.rows) log('warn', 'indicator_run_abandoned', { execution_id: r.execution_id, parent_execution_id: parent });
   const opened = await openRun(ctx.pool, {
     processName: CALC_INDICATORS, callId, trigger: parent !== null ? 'chain' : 'manual',

@@ -1,14 +1,16 @@
 /**
  * The common opening of every chained step: the run must exist and still be running, and
  * this (run, step, shard) must be claimable. A duplicate delivery of a finished step gets
- * its stored result (200); one that arrives while another copy works gets 202.
+ * its stored result (200); one that arrives while another copy works gets 202. The
+ * claimant renews its lease while it works.
  */
 import type { PipelineContext } from './context.js';
 import { getRun, type Execution } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
-import { claimStep, stepState } from './steps.js';
+import { claimStep, holdStepLease, stepState } from './steps.js';
 
-export type Guarded = { ok: true; run: Execution } | { ok: false; response: FunctionResult };
+/** release: stops renewing the step's lease; call it when the step has ended, however. */
+export type Guarded = { ok: true; run: Execution; release: () => void } | { ok: false; response: FunctionResult };
 
 export async function guardStep(ctx: PipelineContext, executionId: number, step: string, shard: string, leaseSeconds: number, opts: { allowFinished?: boolean } = {}): Promise<Guarded> {
   const run = await getRun(ctx.pool, executionId);
@@ -22,5 +24,5 @@ export async function guardStep(ctx: PipelineContext, executionId: number, step:
   const claim = await claimStep(ctx.pool, executionId, step, shard, leaseSeconds);
   if (claim.state === 'done') return { ok: false, response: { status: 200, body: { ...(claim.result as object), duplicate: true } } };
   if (claim.state === 'busy') return { ok: false, response: { status: 202, body: { executionId, step, shard: shard || undefined, status: 'in_progress', reason: 'another invocation of this step is working on it' } } };
-  return { ok: true, run };
+  return { ok: true, run, release: holdStepLease(ctx.pool, executionId, step, shard, claim.attempts, leaseSeconds) };
 }

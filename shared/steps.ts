@@ -22,15 +22,37 @@ const CLAIM_STEP = `
       OR (s.status = 'running' AND s.lease_expires_at < now())
   RETURNING attempts`;
 
+// The claim's attempt number identifies the claimant: a copy whose lease ran out and was
+// claimed again by another does not renew the other's lease.
+const RENEW_STEP_LEASE = `
+  UPDATE pipeline_steps SET lease_expires_at = now() + make_interval(secs => $5::float8)
+   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status = 'running' AND attempts = $4`;
+
+/**
+ * Renews the claimed step's lease a third of the way through it, until the returned
+ * function is called (the step ended). Renewal failures are left to the next tick.
+ */
+export function holdStepLease(q: Queryable, executionId: number, step: string, shard: string, attempts: number, leaseSeconds: number): () => void {
+  const lease = stepLeaseSeconds(leaseSeconds);
+  const timer = setInterval(() => {
+    q.query(RENEW_STEP_LEASE, [executionId, step, shard, attempts, lease]).catch(() => {});
+  }, Math.max(500, (lease * 1000) / 3));
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 const STEP_ROW = `SELECT status, result FROM pipeline_steps WHERE execution_id = $1 AND step = $2 AND shard = $3`;
 
 /**
- * A step's lease, capped by PIPELINE_STEP_LEASE_MAX_SECONDS when set. A step has no
- * heartbeat, so its lease must outlast its longest legitimate run, and a step whose
- * process died stays claimed that long; the chaos suite caps it so that a killed step is
- * claimed again within seconds (a copy still working past the cap only means two copies
- * at once, which every step tolerates).
+ * A step's lease, capped by PIPELINE_STEP_LEASE_MAX_SECONDS when set. The claimant renews
+ * it while it works (holdStepLease), so a lease only has to outlast a pause between two
+ * renewals, and a step whose process died is claimable again that soon; the chaos suite
+ * caps it at a few seconds (a copy still working past the cap only means two copies at
+ * once, which every step tolerates).
  */
+/** The lease of a chained step: renewed every 40 s while it works (holdStepLease). */
+export const STEP_LEASE_SECONDS = 120;
+
 export function stepLeaseSeconds(leaseSeconds: number): number {
   const cap = Number(process.env.PIPELINE_STEP_LEASE_MAX_SECONDS);
   return Number.isFinite(cap) && cap > 0 ? Math.min(leaseSeconds, cap) : leaseSeconds;

@@ -32,7 +32,7 @@ const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operatio
 // The common end of both claims: lease the rows of \`batch\` and read what processing needs.
 const CLAIM_BATCH = `, claimed AS (
     UPDATE work_items w SET status = 'claimed', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $5::float8),
-           attempts = w.attempts + 1, updated_at = now()
+           updated_at = now()
       FROM batch WHERE w.id = batch.id
     RETURNING w.id, w.asset_id, w.exchange, w.operation
   )
@@ -79,8 +79,22 @@ export async function finishItems(q: Queryable, ids: number[], status: 'done' | 
   return (await q.query<{ id: number }>(FINISH_ITEMS, [ids, status, error, owner])).rows.map((r) => r.id);
 }
 
+// attempts counts the times a replica started an item (not claims: a batch claimed by a
+// replica that died before reaching most of it says nothing about those items). An item
+// started that many times without an outcome kills or stalls whoever takes it.
+const START_ITEM = `
+  UPDATE work_items SET attempts = attempts + 1, updated_at = now()
+   WHERE id = $1 AND status = 'claimed' AND lease_owner = $2
+  RETURNING attempts`;
+
+/** Counts a start of the item; its starts so far, or null when this owner no longer holds it. */
+export async function startItem(q: Queryable, id: number, owner: string): Promise<number | null> {
+  const r = await q.query<{ attempts: number }>(START_ITEM, [id, owner]);
+  return r.rows[0]?.attempts ?? null;
+}
+
 const RELEASE_ITEMS = `
-  UPDATE work_items SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, attempts = greatest(0, attempts - 1), updated_at = now()
+  UPDATE work_items SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
    WHERE id = ANY($1::bigint[]) AND status = 'claimed' AND lease_owner = $2`;
 
 /** Hands back claimed items this replica will not start (out of time). */

@@ -8,6 +8,8 @@ import { startSimulator, type Simulator } from '../dev/simulator/index.js';
 import { calcIndicators } from '../shared/indicator-run.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { inProcessPipeline } from '../dev/in-process.js';
+import { startItem } from '../shared/work-items.js';
+import { claimStep, holdStepLease } from '../shared/steps.js';
 
 let tdb: TestDb;
 let sim: Simulator;
@@ -61,6 +63,53 @@ test.serial('four replicas on one region at once share its items; finalize is in
   const [calls] = await q<{ calls: number }>(`SELECT sum(cost)::int AS calls FROM api_calls`);
   t.is(calls!.calls, sim.usage().calls);
   t.is(p.invocations.filter((i) => i.fn === 'finalize').length, 1);
+});
+
+test.serial('a ticker whose replica dies every time it is started is failed with the reason; its region and run finish', async (t) => {
+  sim.advanceTradingDays(1);
+  const p = await inProcessPipeline(tdb.pool, sim.url);
+  const init = await p.deliver({ fn: 'init-execution', body: { exchanges: ['SW'] } });
+  const id = (init.body as { executionId: number }).executionId;
+  await p.deliver({ fn: 'discover-delta', body: { executionId: id } });
+  await p.deliver({ fn: 'check-quota', body: { executionId: id } });
+  p.invocations.length = 0;
+  const [poison] = await q<{ id: number; region: string; symbol: string }>(`
+    SELECT w.id, w.region, a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id
+     WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc' ORDER BY w.id LIMIT 1`, [id]);
+  // Five replicas in turn claim the item, start it, and die (their lease runs out).
+  for (let i = 0; i < 5; i++) {
+    const owner = `dead-replica-${i}`;
+    await q(`UPDATE work_items SET status = 'claimed', lease_owner = $2, lease_expires_at = now() + interval '1 minute' WHERE id = $1`, [poison!.id, owner]);
+    t.is(await startItem(tdb.pool, poison!.id, owner), i + 1);
+    await q(`UPDATE work_items SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [poison!.id]);
+  }
+  await p.deliver({ fn: 'collect-region', body: { executionId: id, region: poison!.region } });
+  await p.drain();
+  const [item] = await q<{ status: string; attempts: number; error_message: string }>('SELECT status, attempts, error_message FROM work_items WHERE id = $1', [poison!.id]);
+  t.is(item!.status, 'failed');
+  t.regex(item!.error_message, /given up: started 5 times without an outcome/);
+  const [run] = await q<{ status: string; assets_failed: number }>('SELECT status, assets_failed FROM process_executions WHERE execution_id = $1', [id]);
+  t.is(run!.status, 'partial');
+  t.is(run!.assets_failed, 1);
+  const [left] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status NOT IN ('done', 'failed')`, [id]);
+  t.is(left!.n, 0, 'every other item ended');
+  const [details] = await q<{ status: string; error_message: string }>(`
+    SELECT d.status, d.error_message FROM asset_processing_details d JOIN assets a ON a.id = d.asset_id
+     WHERE d.execution_id = $1 AND a.symbol = $2 AND d.operation <> 'indicator_calc'`, [id, poison!.symbol]);
+  t.is(details!.status, 'failed');
+});
+
+test.serial('a step renews its lease while it works; once it stops, another copy can claim it', async (t) => {
+  const [run] = await q<{ execution_id: number }>('SELECT max(execution_id)::int AS execution_id FROM process_executions');
+  const id = run!.execution_id;
+  const claim = await claimStep(tdb.pool, id, 'lease-test', '', 2);
+  if (claim.state !== 'claimed') return t.fail('not claimed');
+  const release = holdStepLease(tdb.pool, id, 'lease-test', '', claim.attempts, 2);
+  await new Promise((r) => setTimeout(r, 4_000));
+  t.is((await claimStep(tdb.pool, id, 'lease-test', '', 2)).state, 'busy', 'still held after twice its lease');
+  release(); // the process stops renewing (as a dead one does)
+  await new Promise((r) => setTimeout(r, 2_500));
+  t.is((await claimStep(tdb.pool, id, 'lease-test', '', 2)).state, 'claimed', 'claimable once its lease ran out');
 });
 
 test.serial('calc-indicators alone: for given symbols, and for all assets with prices', async (t) => {
