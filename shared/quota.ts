@@ -133,22 +133,31 @@ export async function quotaUsage(q: Queryable, day: string): Promise<QuotaUsage>
 // 1. Requests whose outcome we do not know (their process died before the answer was
 //    written, or nothing came back in time) and that are certainly over (past their
 //    deadline) are settled: what A shows beyond every call whose cost we know (K, read
-//    BEFORE A was asked for) is attributed to them, up to what they had reserved. A - K can
-//    only over-state their charge (calls answered or made after K was read, other users
-//    of the key), never under-state it, so the day's counter never drops below what the
-//    API charged; when nothing else is running and nobody else uses the key, it is exact.
+//    BEFORE A was asked for) is theirs, up to what they had reserved. That is exact only if
+//    nothing of ours happened meanwhile: no request in flight when K was read, and no
+//    request reserved or answered between reading K and reading A (the day's fingerprint
+//    is the same after). Otherwise nothing is settled this time: they stay counted at their
+//    reserved cost (the safe side) until a quiet moment, at the latest after the run.
+//    Another user of the key calling meanwhile can only make A larger: the settled rows
+//    then count more than the API charged them, never less.
 // 2. Calls the API counted that we did not reserve came from another user of the key:
 //    they count against our budget too (external_calls). Calls we reserved that the API
 //    has not counted yet (in flight) are not subtracted: the budget errs on the side of
 //    spending less.
 
-/** Per day: the known ledger total and the unsettled requests past their deadline. */
-export type UncertainSnapshot = Map<string, { known: number; callIds: number[] }>;
+/** Per day: the known ledger total, the unsettled requests past their deadline, and what tells a quiet day. */
+export type UncertainSnapshot = Map<string, { known: number; callIds: number[]; inFlight: number; fingerprint: string }>;
+
+// The /user calls of the reconciliation itself (free) are left out of the fingerprint.
+const FINGERPRINT = `count(*) FILTER (WHERE endpoint <> 'user') || ':' || coalesce(max(id) FILTER (WHERE endpoint <> 'user'), 0)
+  || ':' || coalesce(sum(cost) FILTER (WHERE endpoint <> 'user'), 0) || ':' || count(*) FILTER (WHERE outcome = 'sent' AND endpoint <> 'user')`;
 
 const UNCERTAIN_SNAPSHOT = `
   SELECT quota_day AS day,
          coalesce(sum(cost) FILTER (WHERE outcome IN ('answered', 'not_sent', 'reconciled')), 0)::int AS known,
-         coalesce(array_agg(id ORDER BY id) FILTER (WHERE outcome IN ('sent', 'no_answer') AND deadline_at < clock_timestamp()), '{}') AS call_ids
+         coalesce(array_agg(id ORDER BY id) FILTER (WHERE outcome IN ('sent', 'no_answer') AND deadline_at < clock_timestamp()), '{}') AS call_ids,
+         count(*) FILTER (WHERE outcome = 'sent' AND deadline_at >= clock_timestamp() AND endpoint <> 'user')::int AS in_flight,
+         ${FINGERPRINT} AS fingerprint
     FROM api_calls
    WHERE quota_day IN (SELECT DISTINCT quota_day FROM api_calls
                         WHERE outcome IN ('sent', 'no_answer') AND deadline_at < clock_timestamp())
@@ -157,10 +166,12 @@ const UNCERTAIN_SNAPSHOT = `
      AND quota_day >= (SELECT coalesce(max(quota_day), '-infinity') FROM api_quota_days WHERE api_reported IS NOT NULL)
    GROUP BY quota_day`;
 
+const DAY_FINGERPRINT = `SELECT ${FINGERPRINT} AS fingerprint FROM api_calls WHERE quota_day = $1`;
+
 /** Taken before the API is asked for its count (see above). */
 export async function uncertainSnapshot(q: Queryable): Promise<UncertainSnapshot> {
-  const { rows } = await q.query<{ day: string; known: number; call_ids: Array<string | number> }>(UNCERTAIN_SNAPSHOT);
-  return new Map(rows.map((r) => [r.day, { known: r.known, callIds: r.call_ids.map(Number) }]));
+  const { rows } = await q.query<{ day: string; known: number; call_ids: Array<string | number>; in_flight: number; fingerprint: string }>(UNCERTAIN_SNAPSHOT);
+  return new Map(rows.map((r) => [r.day, { known: r.known, callIds: r.call_ids.map(Number), inFlight: r.in_flight, fingerprint: r.fingerprint }]));
 }
 
 // Runs are locked first, in id order (finalize locks its run before it sums the ledger),
@@ -204,6 +215,8 @@ const RECONCILE_EXTERNAL = `
 export interface Reconciliation extends QuotaUsage {
   /** Requests of unknown outcome settled against the API's count. */
   settledCalls: number;
+  /** Requests of unknown outcome left for a quiet moment (others were in flight). */
+  unsettledBusy: number;
   /** What they had reserved, and what of it was attributed to them. */
   settledReserved: number;
   settledAttributed: number;
@@ -217,8 +230,11 @@ export async function reconcileWithApi(pool: Db, day: string, apiRequests: numbe
   await ensureQuotaDay(pool, day);
   const before = snapshot?.get(day);
   const settled = await inTransaction(pool, async (c) => {
-    let calls = 0, reserved = 0, attributed = 0;
-    if (before && before.callIds.length > 0) {
+    let calls = 0, reserved = 0, attributed = 0, busy = 0;
+    const quiet = before !== undefined && before.inFlight === 0
+      && (await c.query<{ fingerprint: string }>(DAY_FINGERPRINT, [day])).rows[0]?.fingerprint === before.fingerprint;
+    if (before && before.callIds.length > 0 && !quiet) busy = before.callIds.length;
+    if (before && before.callIds.length > 0 && quiet) {
       await c.query(LOCK_RUNS_OF_CALLS, [before.callIds]);
       const rows = (await c.query<{ id: number; cost: number }>(UNCERTAIN_CALLS, [before.callIds])).rows;
       let left = Math.max(0, apiRequests - before.known);
@@ -237,7 +253,7 @@ export async function reconcileWithApi(pool: Db, day: string, apiRequests: numbe
       }
     }
     await c.query(RECONCILE_EXTERNAL, [day, apiRequests]);
-    return { settledCalls: calls, settledReserved: reserved, settledAttributed: attributed };
+    return { settledCalls: calls, unsettledBusy: busy, settledReserved: reserved, settledAttributed: attributed };
   });
   return { ...(await quotaUsage(pool, day)), ...settled };
 }

@@ -17,8 +17,9 @@ export interface QuotaDayReconciliation {
   quotaDay: string;
   apiReported: number | null;
   apiDate: string | null;
-  /** Requests of unknown outcome settled, what they had reserved, what was attributed to them. */
-  settled: { calls: number; reserved: number; attributed: number };
+  /** Requests of unknown outcome settled, what they had reserved, what was attributed to
+   * them; and those left for a quiet moment. */
+  settled: { calls: number; reserved: number; attributed: number; deferred: number };
 }
 
 /**
@@ -27,7 +28,7 @@ export interface QuotaDayReconciliation {
  */
 export async function reconcileQuota(ctx: PipelineContext, executionId: number | null, settings: Settings, knownDay: string | null): Promise<QuotaDayReconciliation> {
   const probeDay = knownDay ?? utcToday();
-  const none = { calls: 0, reserved: 0, attributed: 0 };
+  const none = { calls: 0, reserved: 0, attributed: 0, deferred: 0 };
   try {
     // Read before the API is asked: what it counts then covers at least all of this.
     const snapshot = await uncertainSnapshot(ctx.pool);
@@ -39,7 +40,8 @@ export async function reconcileQuota(ctx: PipelineContext, executionId: number |
     if (r.settledCalls > 0) {
       log('info', 'api_calls_settled', { execution_id: executionId, quota_day: quotaDay, calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, api_reported: user.apiRequests });
     }
-    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: { calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed } };
+    if (r.unsettledBusy > 0) log('info', 'api_calls_settle_deferred', { execution_id: executionId, quota_day: quotaDay, calls: r.unsettledBusy, reason: 'other requests were in flight' });
+    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: { calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, deferred: r.unsettledBusy } };
   } catch (err) {
     if (err instanceof EodhdError && err.kind === 'auth') throw err;
     log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });

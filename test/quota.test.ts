@@ -106,7 +106,7 @@ test('the request rate is spaced across callers (GCRA on the day row)', async (t
   t.true(waits.every((w) => w.waitMs > 0 && w.waitMs <= 1000));
 });
 
-test('a request whose answer was never written is settled against the API count, never below it', async (t) => {
+test('a request whose answer was never written is settled against the API count at a quiet moment, never below it', async (t) => {
   const day = '2030-01-05';
   const ok = async (cost: number, deadline: number) => {
     const r = await reserve(day, cost, 10_000, 0.0001, 100, deadline);
@@ -118,29 +118,40 @@ test('a request whose answer was never written is settled against the API count,
   const died = await ok(100, 0); // its process died: the row stays 'sent'
   const timedOut = await ok(10, 0);
   t.true(await settleCall(tdb.pool, timedOut, { outcome: 'no_answer' }, 5, 'timeout'));
-  const inFlight = await ok(1, 600); // still within its deadline: left alone
+  const inFlight = await ok(1, 600); // still within its deadline
   t.is((await quotaUsage(tdb.pool, day)).used, 121);
   t.is(await ledgerSum(day), 121, 'until settled, unknown outcomes count at their reserved cost');
   await new Promise((r) => setTimeout(r, 20));
   const snap = await uncertainSnapshot(tdb.pool);
-  t.deepEqual(snap.get(day), { known: 10, callIds: [died, timedOut] });
-  // The API counted 110: the answered 10 and the 100 of the request whose process died.
-  const r = await reconcileWithApi(tdb.pool, day, 110, snap);
+  t.like(snap.get(day), { known: 10, callIds: [died, timedOut], inFlight: 1 });
+  // A request in flight: the API's count may or may not hold it yet, so nothing is settled.
+  const busy = await reconcileWithApi(tdb.pool, day, 110, snap);
+  t.deepEqual([busy.settledCalls, busy.unsettledBusy], [0, 2]);
+  t.is(await ledgerSum(day), 121);
+  t.true(await settleCall(tdb.pool, inFlight, { outcome: 'answered', charged: 1, httpStatus: 200 }, 5, null));
+  // Quiet now. The API counted 111: the answered 11 and the 100 of the request whose process died.
+  const quiet = await uncertainSnapshot(tdb.pool);
+  const r = await reconcileWithApi(tdb.pool, day, 111, quiet);
   t.deepEqual([r.settledCalls, r.settledReserved, r.settledAttributed], [2, 110, 100]);
-  t.is(r.used, 111, 'the API count plus the request still in flight');
+  t.is(r.used, 111, 'the API count');
   t.is(await ledgerSum(day), 111, 'the counter still equals the ledger');
   const rows = (await tdb.pool.query<{ id: number; cost: number; outcome: string }>('SELECT id, cost, outcome FROM api_calls WHERE quota_day = $1 ORDER BY id', [day])).rows;
-  t.deepEqual(rows.map((x) => [x.cost, x.outcome]), [[10, 'answered'], [100, 'reconciled'], [0, 'reconciled'], [1, 'sent']]);
+  t.deepEqual(rows.map((x) => [x.cost, x.outcome]), [[10, 'answered'], [100, 'reconciled'], [0, 'reconciled'], [1, 'answered']]);
   // A late answer cannot change a settled row.
   t.false(await settleCall(tdb.pool, died, { outcome: 'answered', charged: 100, httpStatus: 200 }, 5, null));
-  t.true(await settleCall(tdb.pool, inFlight, { outcome: 'answered', charged: 1, httpStatus: 200 }, 5, null));
-  // Another user of the key: what the API counted beyond every request of ours is theirs,
-  // and nothing of ours is lowered below the API's count.
+  // Something of ours happening between the snapshot and the API's answer: not settled.
   const died2 = await ok(10, 0);
   await new Promise((r) => setTimeout(r, 20));
-  const r2 = await reconcileWithApi(tdb.pool, day, 111 + 10 + 50, await uncertainSnapshot(tdb.pool));
+  const before = await uncertainSnapshot(tdb.pool);
+  await ok(1, 600); // reserved while the API was being asked
+  const moved = await reconcileWithApi(tdb.pool, day, 111 + 10 + 1, before);
+  t.deepEqual([moved.settledCalls, moved.unsettledBusy], [0, 1]);
+  // Another user of the key: what the API counted beyond every request of ours is theirs,
+  // and nothing of ours is lowered below the API's count.
+  await tdb.pool.query(`UPDATE api_calls SET outcome = 'answered', settled_at = now() WHERE quota_day = $1 AND outcome = 'sent' AND id <> $2`, [day, died2]);
+  const r2 = await reconcileWithApi(tdb.pool, day, 111 + 10 + 1 + 50, await uncertainSnapshot(tdb.pool));
   t.deepEqual([r2.settledCalls, r2.settledAttributed], [1, 10]);
   t.is(r2.externalCalls, 50);
-  t.is(r2.used, 171);
+  t.is(r2.used, 172);
   t.is((await tdb.pool.query('SELECT outcome FROM api_calls WHERE id = $1', [died2])).rows[0].outcome, 'reconciled');
 });
