@@ -76,3 +76,23 @@ test.serial('a request that timed out and was never charged is settled to nothin
   t.is(l.ledger, sim.usage().calls);
   t.is(l.reserved, l.ledger, 'the day counter equals the ledger');
 });
+
+test.serial('a body that trickles past the request deadline is aborted there; the call is charged and recorded as answered', async (t) => {
+  sim.setFaults({ rate: 1, kinds: ['slow-body'], slowMs: 3_000 });
+  const day = sim.usage().date;
+  const before = sim.usage().calls;
+  const client = new EodhdClient({
+    baseUrl: sim.url, apiKey: KEY, db: tdb.pool, quotaDay: day, callLimit: 1_000, requestsPerMinute: 60_000,
+    executionId: null, requestDeadlineMs: 800, maxAttempts: 1, sleep: async () => {},
+  });
+  const t0 = performance.now();
+  await t.throwsAsync(client.eod('MSFT.US'), { message: /abort|timeout/i });
+  t.true(performance.now() - t0 < 2_500, `aborted at its deadline (${Math.round(performance.now() - t0)} ms), not when the body ended`);
+  sim.setFaults({});
+  t.is(sim.usage().calls, before + 1, 'the API charged it: its headers said 200');
+  const [row] = (await tdb.pool.query(`SELECT outcome, http_status, cost FROM api_calls WHERE quota_day = $1 AND target = 'MSFT.US'`, [day])).rows;
+  t.deepEqual(row, { outcome: 'answered', http_status: 200, cost: 1 });
+  const l = await ledgerOfDay(tdb.pool, day);
+  t.is(l.ledger, sim.usage().calls);
+  t.is(l.counter, l.ledger);
+});

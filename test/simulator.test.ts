@@ -657,6 +657,7 @@ test('fault injection: each kind on demand, counted, and costed like the real AP
         { kind: '503', path: '/eod/AAPL.US' },
         { kind: 'timeout', path: '/eod/MSFT.US' },
         { kind: 'slow', path: '/eod/GOOGL.US' },
+        { kind: 'slow-body', path: '/eod/BRK-B.US' },
         { kind: 'truncated', path: '/eod-bulk-last-day/US' },
         { kind: 'malformed', path: '/eod-bulk-last-day/LSE' },
         { kind: 'na-fundamentals', path: '/fundamentals/' },
@@ -674,6 +675,11 @@ test('fault injection: each kind on demand, counted, and costed like the real AP
     let t0 = performance.now();
     const slow = await get(sim, '/eod/GOOGL.US', { fmt: 'json' });
     t.is(slow.status, 200);
+    t.true(performance.now() - t0 >= 280);
+    t0 = performance.now();
+    const trickled = await get(sim, '/eod/BRK-B.US', { fmt: 'json' });
+    t.is(trickled.status, 200);
+    t.true(Array.isArray(trickled.json) && trickled.json.length > 100, 'the whole body arrives, slowly');
     t.true(performance.now() - t0 >= 280);
 
     let truncatedFailed = false;
@@ -697,7 +703,7 @@ test('fault injection: each kind on demand, counted, and costed like the real AP
     const empty = await get(sim, '/exchange-symbol-list/US', { fmt: 'json' });
     t.deepEqual(empty.json, []);
     const counts = sim.faultsInjected();
-    for (const k of ['429', '402', '500', '502', '503', 'timeout', 'slow', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as FaultKind[]) {
+    for (const k of ['429', '402', '500', '502', '503', 'timeout', 'slow', 'slow-body', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as FaultKind[]) {
       t.is(counts[k], 1, k);
     }
   } finally {

@@ -346,7 +346,7 @@ const pgRestart = (days: number): Scenario => ({
 
 // --- 4. API faults -------------------------------------------------------------------------------
 
-const FAULTS: FaultKind[] = ['429', '500', '502', '503', 'malformed', 'truncated', 'slow', 'timeout'];
+const FAULTS: FaultKind[] = ['429', '500', '502', '503', 'malformed', 'truncated', 'slow', 'slow-body', 'timeout'];
 
 const apiFaults = (): Scenario => ({
   name: 'api-faults',

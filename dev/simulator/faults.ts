@@ -17,6 +17,8 @@
 //   500 / 502 / 503     error status (502/503 with an HTML body, as a proxy sends), free
 //   timeout             no answer; the connection is dropped after `timeoutMs`, free
 //   slow                the normal answer after `slowMs`, normal cost
+//   slow-body           headers and a tenth of the body at once, the rest in ten pieces
+//                       spread over `slowMs` (a body that trickles), normal cost
 //   truncated           headers announce the full length, half the body, then the socket
 //                       is destroyed, normal cost
 //   malformed           200 with a body that does not parse (complete per Content-Length), normal cost
@@ -27,7 +29,7 @@
 import type { EndpointName } from './limits.js';
 import { mulberry32 } from './hash.js';
 
-export const FAULT_KINDS = ['429', '402', '500', '502', '503', 'timeout', 'slow', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as const;
+export const FAULT_KINDS = ['429', '402', '500', '502', '503', 'timeout', 'slow', 'slow-body', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultConfig {
@@ -35,7 +37,7 @@ export interface FaultConfig {
   kinds?: FaultKind[];
   once?: Array<{ kind: FaultKind; path?: string }>;
   seed?: number;
-  /** delay of the `slow` fault (default 1500 ms) */
+  /** delay of the `slow` fault, and how long a `slow-body` body trickles (default 1500 ms) */
   slowMs?: number;
   /** how long a `timeout` fault holds the connection before dropping it (default 30000 ms) */
   timeoutMs?: number;

@@ -165,6 +165,23 @@ export async function startServer(core: ServerCore, host: string, port: number):
         return;
       }
     }
+    if (fault === 'slow-body') {
+      const full = Buffer.from(answer.body);
+      res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Content-Length': full.length, ...headers });
+      const first = Math.ceil(full.length / 10);
+      res.write(full.subarray(0, first));
+      const step = Math.ceil((full.length - first) / 10);
+      for (let i = 0; i < 10; i++) {
+        const from = first + i * step;
+        later(((i + 1) * core.faults.slowMs) / 10, () => {
+          if (res.destroyed || res.writableEnded) return;
+          const piece = full.subarray(from, Math.min(full.length, from + step));
+          if (i === 9) res.end(piece);
+          else res.write(piece);
+        });
+      }
+      return;
+    }
     if (fault === 'slow') {
       const a = answer;
       later(core.faults.slowMs, () => send(res, a, headers));
