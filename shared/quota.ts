@@ -102,17 +102,20 @@ const SETTLE = `
     UPDATE api_calls c
        SET cost = coalesce($2, c.cost), outcome = $3, http_status = $4, duration_ms = $5, error = $6, settled_at = clock_timestamp()
       FROM prev WHERE c.id = prev.id
-    RETURNING c.quota_day, c.cost - prev.cost AS delta)
-  UPDATE api_quota_days d SET reserved_calls = d.reserved_calls + row.delta
-    FROM row WHERE d.quota_day = row.quota_day
-  RETURNING row.delta`;
+    RETURNING c.quota_day, c.cost - prev.cost AS delta),
+  -- The day's row (every replica's reservations go through it) is only locked when the
+  -- request cost something else than reserved: an error, an unknown ticker.
+  day AS (
+    UPDATE api_quota_days d SET reserved_calls = d.reserved_calls + row.delta
+      FROM row WHERE d.quota_day = row.quota_day AND row.delta <> 0)
+  SELECT count(*)::int AS settled FROM row`;
 
 /** Records what became of a request; false when the row was no longer waiting for it. */
 export async function settleCall(q: Queryable, callId: number, o: CallOutcome, durationMs: number, error: string | null): Promise<boolean> {
   const cost = o.outcome === 'answered' ? o.charged : o.outcome === 'not_sent' ? 0 : null;
   const status = o.outcome === 'answered' ? o.httpStatus : null;
-  const r = await q.query(SETTLE, [callId, cost, o.outcome, status, Math.round(durationMs), error]);
-  return r.rowCount === 1;
+  const r = await q.query<{ settled: number }>(SETTLE, [callId, cost, o.outcome, status, Math.round(durationMs), error]);
+  return r.rows[0]?.settled === 1;
 }
 
 const USAGE = `
