@@ -144,9 +144,15 @@ test.serial('a symbol-scoped run touches only those symbols; reset brings a fail
 });
 
 test.serial('the views and get_processing_progress() answer', async (t) => {
-  for (const v of ['v_recent_executions', 'v_assets_needing_processing', 'v_today_processing_activity', 'v_ticker_processing_history', 'v_failed_assets']) {
+  for (const v of ['v_recent_executions', 'v_assets_needing_processing', 'v_today_processing_activity', 'v_ticker_processing_history', 'v_failed_assets', 'v_api_quota_days']) {
     await t.notThrowsAsync(tdb.pool.query(`SELECT * FROM ${v} LIMIT 5`), v);
   }
+  const days = (await tdb.pool.query('SELECT * FROM v_api_quota_days')).rows;
+  const busiest = days.reduce((a, b) => (b.ledger_calls ?? 0) > (a.ledger_calls ?? 0) ? b : a);
+  t.true(busiest.ledger_calls > 0);
+  t.true(days.every((d) => d.counter_equals_ledger), JSON.stringify(days));
+  t.is(busiest.answered_calls + busiest.unknown_calls + busiest.reconciled_calls, busiest.ledger_calls);
+  t.is(busiest.calls_left, 90_000 - busiest.used);
   const progress = (await tdb.pool.query('SELECT * FROM get_processing_progress()')).rows;
   const all = progress.find((r) => r.region === 'all');
   t.is(Number(all.pct_prices), 100);
