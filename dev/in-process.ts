@@ -34,6 +34,8 @@ export interface InProcessPipeline {
 
 export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { apiKey?: string; collectTimeBudgetMs?: number; requestsPerMinute?: number } = {}): Promise<InProcessPipeline> {
   await setSetting(pool, 'eodhd_requests_per_minute', opts.requestsPerMinute ?? 60_000);
+  // Time is compressed here: a ticker's retry after a transient failure waits half a second.
+  await setSetting(pool, 'item_retry_delay_seconds', 0.5);
   const queue: Invocation[] = [];
   const invocations: Invocation[] = [];
   const ctx: PipelineContext = {

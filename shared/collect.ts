@@ -24,12 +24,12 @@ import { claimStep, completeStep, failStep } from './steps.js';
 import { markFundamentals, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow } from './store.js';
 import {
   bulkRowsFor, claimOtherWork, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
-  releaseItems, remainingInRegion, startItem, storeBulkRows, type ClaimedItem,
+  releaseItems, remainingInRegion, retryItemLater, startItem, storeBulkRows, type ClaimedItem,
 } from './work-items.js';
 
 type StopReason = 'quota' | 'auth' | null;
 
-interface RegionStats { processed: number; failed: number; calls: number; records: number; bulkCalls: number }
+interface RegionStats { processed: number; failed: number; retried: number; calls: number; records: number; bulkCalls: number }
 
 class StopCollection extends Error {
   constructor(readonly reason: 'quota' | 'auth', message: string) { super(message); }
@@ -55,7 +55,7 @@ export async function collectRegion(ctx: PipelineContext, executionId: number, r
 
   const started = Date.now();
   const deadline = started + ctx.collectTimeBudgetMs;
-  const stats: RegionStats = { processed: 0, failed: 0, calls: 0, records: 0, bulkCalls: 0 };
+  const stats: RegionStats = { processed: 0, failed: 0, retried: 0, calls: 0, records: 0, bulkCalls: 0 };
   let stop: StopReason = null;
   let outOfTime = false;
   let settings: Settings;
@@ -76,7 +76,18 @@ export async function collectRegion(ctx: PipelineContext, executionId: number, r
       if (Date.now() >= deadline) { outOfTime = true; break; }
       let items = await claimPriceUpdates(ctx.pool, executionId, region, ctx.workerId, settings.incremental_batch_size, lease);
       if (items.length === 0) items = await claimOtherWork(ctx.pool, executionId, region, ctx.workerId, settings.bulk_load_batch_size, lease);
-      if (items.length === 0) break;
+      if (items.length === 0) {
+        // Only items waiting for a retry are left: wait for the first (within the time
+        // budget, or a few seconds past it) rather than hand over to an invocation that
+        // would find nothing to do yet either.
+        const left = await remainingInRegion(ctx.pool, executionId, region);
+        const waitMs = left.next_in_seconds === null ? null : Math.ceil(left.next_in_seconds * 1000) + 50;
+        if (left.pending > 0 && left.pending === left.delayed && waitMs !== null && (Date.now() + waitMs <= deadline || waitMs <= 5_000)) {
+          await new Promise((r) => setTimeout(r, waitMs));
+          continue;
+        }
+        break;
+      }
       await touchRun(ctx.pool, executionId, 'collect-region');
       const r = await processBatch(ctx, run, items, settings, quotaDay, deadline, stats);
       if (r.stop) { stop = r.stop.reason; await setStop(ctx.pool, executionId, r.stop); break; }
@@ -262,6 +273,11 @@ async function writeFromBulk(ctx: PipelineContext, run: Execution, items: Claime
   }
 }
 
+/** A failure that may pass: a server error or no answer (after the client's own retries). */
+function isTransient(err: unknown): boolean {
+  return err instanceof EodhdError && (err.kind === 'server' || err.kind === 'network');
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -281,6 +297,8 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
   const started = performance.now();
   const api: EodhdClient = ctx.api(run.execution_id, quotaDay, settings);
   const errors: string[] = [];
+  // Whether every failure was one that may pass (5xx, no answer): worth a later try.
+  let transient = true;
   const through = item.prices_checked_through ?? item.prices_last_date;
   const historyStart = addDays(run.as_of, -settings.price_history_days);
   // Where this operation's history call starts (null: no history call).
@@ -305,6 +323,7 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
       } catch (err) {
         if (asStop(err)) throw err;
         errors.push(`prices: ${errorText(err)}`);
+        transient &&= isTransient(err);
       }
     }
     if (wantFundamentals) {
@@ -313,6 +332,7 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
       } catch (err) {
         if (asStop(err)) throw err;
         errors.push(`fundamentals: ${errorText(err)}`);
+        transient &&= isTransient(err);
       }
     }
   } catch (err) {
@@ -324,6 +344,16 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
   stats.calls += api.callsCharged;
   const ok = errors.length === 0;
   const error = ok ? null : errors.join('; ').slice(0, 1000);
+  // Nothing fetched, and only for reasons that may pass: the item goes back to the queue
+  // with a delay (an API outage of a few minutes then costs a few retries, not the day's
+  // data of every ticker that met it); its details row is written once, at its outcome.
+  if (!ok && transient && bars === null && doc === null && starts <= settings.max_item_retries) {
+    if (await retryItemLater(ctx.pool, item.id, ctx.workerId, error!, settings.item_retry_delay_seconds, starts)) {
+      stats.retried++;
+      log('info', 'item_retry_queued', { execution_id: run.execution_id, symbol: item.symbol, operation: item.operation, retry: starts, error });
+    }
+    return;
+  }
   await inTransaction(ctx.pool, async (c) => {
     const mine = await finishItems(c, [item.id], ok ? 'done' : 'failed', error, ctx.workerId);
     if (mine.length === 0) return; // the lease was lost: another replica owns this item now

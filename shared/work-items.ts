@@ -21,7 +21,7 @@ export interface ClaimedItem {
   needs_fundamentals_reprocess: boolean;
 }
 
-const CLAIMABLE = `(status = 'pending' OR (status = 'claimed' AND lease_expires_at < now()))`;
+const CLAIMABLE = `((status = 'pending' AND (not_before IS NULL OR not_before <= now())) OR (status = 'claimed' AND lease_expires_at < now()))`;
 
 const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operation,
   coalesce(s.prices_loaded, false) AS prices_loaded, s.prices_first_date, s.prices_last_date, s.prices_checked_through,
@@ -48,7 +48,7 @@ const CLAIM_PRICE_UPDATES = `
      ORDER BY exchange, id LIMIT 1 FOR UPDATE SKIP LOCKED
   ), batch AS (
     SELECT w.id FROM work_items w, pick
-     WHERE w.execution_id = $1 AND w.operation = 'price_update' AND w.exchange = pick.exchange AND ${CLAIMABLE.replace(/status|lease_expires_at/g, (m) => `w.${m}`)}
+     WHERE w.execution_id = $1 AND w.operation = 'price_update' AND w.exchange = pick.exchange AND ${CLAIMABLE.replace(/status|lease_expires_at|not_before/g, (m) => `w.${m}`)}
      ORDER BY w.id LIMIT $4 FOR UPDATE OF w SKIP LOCKED
   )${CLAIM_BATCH}`;
 
@@ -93,6 +93,18 @@ export async function startItem(q: Queryable, id: number, owner: string): Promis
   return r.rows[0]?.attempts ?? null;
 }
 
+// Backoff lives here, where it is atomic with giving the lease up: delay x 2^(retry - 1).
+const RETRY_ITEM_LATER = `
+  UPDATE work_items SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, error_message = $3,
+         not_before = now() + make_interval(secs => $4::float8 * power(2, greatest(0, $5::int - 1))), updated_at = now()
+   WHERE id = $1 AND status = 'claimed' AND lease_owner = $2
+  RETURNING not_before`;
+
+/** Queues an item this owner holds again for its `retry`-th retry; false when the lease was lost. */
+export async function retryItemLater(q: Queryable, id: number, owner: string, error: string, delaySeconds: number, retry: number): Promise<boolean> {
+  return (await q.query(RETRY_ITEM_LATER, [id, owner, error, delaySeconds, retry])).rowCount === 1;
+}
+
 const RELEASE_ITEMS = `
   UPDATE work_items SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
    WHERE id = ANY($1::bigint[]) AND status = 'claimed' AND lease_owner = $2`;
@@ -127,11 +139,22 @@ export async function deferRegion(q: Queryable, executionId: number, region: str
 
 const REMAINING = `
   SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+         count(*) FILTER (WHERE status = 'pending' AND not_before > now())::int AS delayed,
+         greatest(0, extract(epoch FROM min(not_before) FILTER (WHERE status = 'pending' AND not_before > now()) - now()))::float8 AS next_in_seconds,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at >= now())::int AS claimed_live,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at < now())::int AS claimed_expired
     FROM work_items WHERE execution_id = $1 AND region = $2 AND operation <> 'indicator_calc'`;
 
-export async function remainingInRegion(q: Queryable, executionId: number, region: string): Promise<{ pending: number; claimed_live: number; claimed_expired: number }> {
+export interface RegionRemaining {
+  /** Pending items, of which `delayed` wait for a retry, the first in next_in_seconds. */
+  pending: number;
+  delayed: number;
+  next_in_seconds: number | null;
+  claimed_live: number;
+  claimed_expired: number;
+}
+
+export async function remainingInRegion(q: Queryable, executionId: number, region: string): Promise<RegionRemaining> {
   return (await q.query(REMAINING, [executionId, region])).rows[0];
 }
 

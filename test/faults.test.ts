@@ -99,6 +99,30 @@ test.serial('a 402 stops its region cleanly: the rest is deferred, nothing half-
   t.is(flagged[0]!.n, by.deferred, 'deferred assets keep their flag for the next run');
 });
 
+test.serial('a ticker whose requests all met 5xx is queued again and loads on its retry; its details are written once', async (t) => {
+  sim.advanceTradingDays(1);
+  const symbol = 'AAPL.US';
+  // Four 503s: every attempt of the client's first try; the item's retry then succeeds.
+  sim.setFaults({ once: Array.from({ length: 4 }, () => ({ kind: '503' as const, path: `/eod/${symbol}` })) });
+  const id = await p.run({ symbols: [symbol, 'MSFT.US'] });
+  sim.setFaults({});
+  const [item] = await q<{ status: string; attempts: number; error_message: string | null }>(`
+    SELECT w.status, w.attempts, w.error_message FROM work_items w JOIN assets a ON a.id = w.asset_id
+     WHERE w.execution_id = $1 AND a.symbol = $2 AND w.operation <> 'indicator_calc'`, [id, symbol]);
+  t.is(item!.status, 'done');
+  t.is(item!.attempts, 2, 'started twice: the failed try and its retry');
+  const details = await q<{ status: string }>(`
+    SELECT d.status FROM asset_processing_details d JOIN assets a ON a.id = d.asset_id
+     WHERE d.execution_id = $1 AND a.symbol = $2 AND d.operation <> 'indicator_calc'`, [id, symbol]);
+  t.deepEqual(details.map((d) => d.status), ['success']);
+  const [run] = await q<{ status: string; assets_failed: number }>('SELECT status, assets_failed FROM process_executions WHERE execution_id = $1', [id]);
+  t.deepEqual({ ...run }, { status: 'success', assets_failed: 0 });
+  const calls = await q<{ http_status: number }>(`SELECT http_status FROM api_calls WHERE execution_id = $1 AND target = $2 ORDER BY id`, [id, symbol]);
+  t.deepEqual(calls.map((c) => c.http_status), [503, 503, 503, 503, 200]);
+  const [stored] = await q<{ last: string }>(`SELECT max(p.date)::text AS last FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1`, [symbol]);
+  t.is(stored!.last, sim.today());
+});
+
 test.serial('the API key is in no row of any table', async (t) => {
   const tables = await q<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'financial_screener' AND table_type = 'BASE TABLE'`);
   for (const { table_name } of tables) {

@@ -83,6 +83,7 @@ export class ScenarioEnv {
     await setSettings(pool, {
       eodhd_requests_per_minute: cfg.requestsPerMinute,
       work_item_lease_seconds: cfg.workItemLeaseSeconds,
+      item_retry_delay_seconds: 1,
     });
     const sim = await startSimulator({ universe: 'sample', today: cfg.today, perMinuteLimit: Math.ceil(cfg.requestsPerMinute / 0.9), apiKey: cfg.apiKey });
     fs.mkdirSync(cfg.logDir, { recursive: true });
