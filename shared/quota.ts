@@ -125,6 +125,11 @@ const USAGE = `
 
 export async function quotaUsage(q: Queryable, day: string): Promise<QuotaUsage> {
   await ensureQuotaDay(q, day);
+  return readUsage(q, day);
+}
+
+/** The day's usage; its row must exist. */
+async function readUsage(q: Queryable, day: string): Promise<QuotaUsage> {
   const { rows } = await q.query(USAGE, [day]);
   const r = rows[0];
   return { quotaDay: day, reservedCalls: r.reserved_calls, externalCalls: r.external_calls, apiReported: r.api_reported, used: r.used };
@@ -258,7 +263,7 @@ export async function reconcileWithApi(pool: Db, day: string, apiRequests: numbe
     await c.query(RECONCILE_EXTERNAL, [day, apiRequests]);
     return { settledCalls: calls, unsettledBusy: busy, settledReserved: reserved, settledAttributed: attributed };
   });
-  return { ...(await quotaUsage(pool, day)), ...settled };
+  return { ...(await readUsage(pool, day)), ...settled };
 }
 
 const CALLS_OF_EXECUTION = `

@@ -10,7 +10,7 @@ import type { PipelineContext } from './context.js';
 import { EodhdError } from './eodhd.js';
 import { utcToday } from './exchanges.js';
 import { log } from './log.js';
-import { reconcileWithApi, uncertainSnapshot } from './quota.js';
+import { reconcileWithApi, uncertainSnapshot, type UncertainSnapshot } from './quota.js';
 import { loadSettings, type Settings } from './settings.js';
 
 export interface QuotaDayReconciliation {
@@ -24,14 +24,15 @@ export interface QuotaDayReconciliation {
 
 /**
  * The API's quota day (apiRequestsDate) and its count of the day's calls, reconciled into
- * our ledger. Falls back to the UTC date when /user does not answer.
+ * our ledger. Falls back to the UTC date when /user does not answer. `taken`: a snapshot
+ * the caller already read (it must be read before /user is asked).
  */
-export async function reconcileQuota(ctx: PipelineContext, executionId: number | null, settings: Settings, knownDay: string | null): Promise<QuotaDayReconciliation> {
+export async function reconcileQuota(ctx: PipelineContext, executionId: number | null, settings: Settings, knownDay: string | null, taken?: UncertainSnapshot): Promise<QuotaDayReconciliation> {
   const probeDay = knownDay ?? utcToday();
   const none = { calls: 0, reserved: 0, attributed: 0, deferred: 0 };
   try {
     // Read before the API is asked: what it counts then covers at least all of this.
-    const snapshot = await uncertainSnapshot(ctx.pool);
+    const snapshot = taken ?? await uncertainSnapshot(ctx.pool);
     const user = await ctx.api(executionId, probeDay, settings).user();
     const quotaDay = knownDay ?? user.apiRequestsDate;
     // Only the day's own count is comparable with the day's ledger.
@@ -57,5 +58,5 @@ export async function settleUnknownCalls(ctx: PipelineContext): Promise<QuotaDay
   const waiting = await uncertainSnapshot(ctx.pool);
   if (waiting.size === 0) return null;
   // The API's count is of its current day, whichever that is: only that day's can be settled.
-  return reconcileQuota(ctx, null, await loadSettings(ctx.pool), null);
+  return reconcileQuota(ctx, null, await loadSettings(ctx.pool), null, waiting);
 }

@@ -4,8 +4,9 @@
  */
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { Simulator } from '../dev/simulator/index.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 import {
   apiKeyNowhere, apiLedgerBoundsApi, apiLedgerMatchesApi, cleanAssets, comparePrices, noDuplicateDetails, noDuplicatePrices,
   nothingWritten, oneChildRunPerRun, pricesBySymbol, quotaNotOverrun, runInvariants, runTotalsMatchDetails, tableFingerprints,
@@ -19,16 +20,12 @@ let id: number;
 let reference: Map<string, Bar[]>;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000, apiKey: KEY });
+  ({ tdb, sim } = await openWorld({ apiKey: KEY }));
   const p = await inProcessPipeline(tdb.pool, sim.url, { apiKey: KEY });
   id = await p.run({ exchanges: ['SW', 'LS'] });
   reference = await pricesBySymbol(tdb.pool);
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 const q = (sql: string, args: unknown[] = []) => tdb.pool.query(sql, args);
 

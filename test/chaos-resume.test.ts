@@ -6,26 +6,23 @@
  */
 import test from 'ava';
 import { inProcessPipeline, type InProcessPipeline } from '../dev/in-process.js';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import type { Simulator } from '../dev/simulator/index.js';
 import { createPool, inTransaction } from '../shared/db.js';
 import type { FunctionEvent } from '../shared/function-contract.js';
 import { calcIndicators } from '../shared/indicator-run.js';
 import { InitExecutionInput, parseInput } from '../shared/input.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 
 let tdb: TestDb;
 let sim: Simulator;
 let p: InProcessPipeline;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
+  ({ tdb, sim } = await openWorld());
   p = await inProcessPipeline(tdb.pool, sim.url);
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 const q = async <T = Record<string, unknown>>(sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,10 +4,11 @@
  * stored adjusted history back in line, the fundamentals refresh policy.
  */
 import test from 'ava';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import type { Simulator } from '../dev/simulator/index.js';
 import { inProcessPipeline } from '../dev/in-process.js';
 import { setSetting } from '../shared/settings.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { TestDb } from './helpers/db.js';
+import { withWorld } from './helpers/world.js';
 
 const q = async <T = Record<string, unknown>>(tdb: TestDb, sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
 
@@ -25,9 +26,7 @@ async function storedMatchesApi(tdb: TestDb, sim: Simulator, symbol: string): Pr
 }
 
 test('three missed days of a 691-ticker exchange: three bulk days (300 calls), not 691 history calls', async (t) => {
-  const tdb = await createTestDb();
-  const sim = await startSimulator({ universe: 'full', today: '2026-11-20', perMinuteLimit: 100_000 });
-  try {
+  await withWorld({ universe: 'full' }, async ({ tdb, sim }) => {
     const p = await inProcessPipeline(tdb.pool, sim.url);
     await setSetting(tdb.pool, 'max_new_assets_per_day', 0);
     await setSetting(tdb.pool, 'corporate_actions_enabled', false);
@@ -49,16 +48,11 @@ test('three missed days of a 691-ticker exchange: three bulk days (300 calls), n
       const m = await storedMatchesApi(tdb, sim, s);
       t.is(m.missing, 0, `${s}: every bar`);
     }
-  } finally {
-    await sim.close();
-    await tdb.drop();
-  }
+  });
 });
 
 test('a tight budget buys every asset its prices before anyone gets fundamentals', async (t) => {
-  const tdb = await createTestDb();
-  const sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
-  try {
+  await withWorld({}, async ({ tdb, sim }) => {
     const p = await inProcessPipeline(tdb.pool, sim.url);
     const n = sim.symbols().length;
     // Room for the sync (10), the calendars (2), every history (n) and 100 fundamentals.
@@ -78,16 +72,11 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
     await p.run();
     const s2 = (await q<{ fundamentals: number }>(tdb, `SELECT count(*) FILTER (WHERE fundamentals_loaded)::int AS fundamentals FROM asset_processing_state`))[0]!;
     t.true(s2.fundamentals >= Math.min(n, 190), `${s2.fundamentals} with fundamentals after day 2`);
-  } finally {
-    await sim.close();
-    await tdb.drop();
-  }
+  });
 });
 
 test('after splits and dividends the stored adjusted history equals the API\'s', async (t) => {
-  const tdb = await createTestDb();
-  const sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
-  try {
+  await withWorld({}, async ({ tdb, sim }) => {
     const p = await inProcessPipeline(tdb.pool, sim.url);
     await p.run();
     let refreshed = 0;
@@ -111,16 +100,11 @@ test('after splits and dividends the stored adjusted history equals the API\'s',
     }
     const pending = (await q<{ n: number }>(tdb, `SELECT count(*)::int AS n FROM asset_processing_state WHERE needs_adjustment_refresh`))[0]!.n;
     t.is(pending, 0);
-  } finally {
-    await sim.close();
-    await tdb.drop();
-  }
+  });
 });
 
 test('fundamentals are refreshed oldest first, within the daily cap', async (t) => {
-  const tdb = await createTestDb();
-  const sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
-  try {
+  await withWorld({}, async ({ tdb, sim }) => {
     const p = await inProcessPipeline(tdb.pool, sim.url);
     await p.run();
     // Age ten documents by 40 days and five more by 60: the 60-day ones go first.
@@ -137,8 +121,5 @@ test('fundamentals are refreshed oldest first, within the daily cap', async (t) 
     t.is(oldest, 0, 'the five oldest were refreshed');
     const left = (await q<{ n: number }>(tdb, `SELECT count(*)::int AS n FROM fundamentals WHERE fetched_at < now() - interval '30 days'`))[0]!.n;
     t.is(left, 7, 'three of the 40-day ones too, seven wait for tomorrow');
-  } finally {
-    await sim.close();
-    await tdb.drop();
-  }
+  });
 });

@@ -4,8 +4,9 @@
  * half-written, run partial); the key is in no row.
  */
 import test from 'ava';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { Simulator } from '../dev/simulator/index.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 import { inProcessPipeline, type InProcessPipeline } from '../dev/in-process.js';
 
 const KEY = 'sk-test-5ecret-key-for-leak-check';
@@ -14,14 +15,10 @@ let sim: Simulator;
 let p: InProcessPipeline;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000, apiKey: KEY });
+  ({ tdb, sim } = await openWorld({ apiKey: KEY }));
   p = await inProcessPipeline(tdb.pool, sim.url, { apiKey: KEY });
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 const q = async <T = Record<string, unknown>>(sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
 

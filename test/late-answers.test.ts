@@ -4,10 +4,11 @@
  * counted against the day (shared/eodhd.ts).
  */
 import test from 'ava';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import type { Simulator } from '../dev/simulator/index.js';
 import { EodhdClient } from '../shared/eodhd.js';
 import { reconcileWithApi, uncertainSnapshot } from '../shared/quota.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 import { ledgerOfDay } from './helpers/invariants.js';
 
 const KEY = 'known-bugs-key-51d0';
@@ -15,13 +16,9 @@ let tdb: TestDb;
 let sim: Simulator;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000, apiKey: KEY });
+  ({ tdb, sim } = await openWorld({ apiKey: KEY }));
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 // shared/eodhd.ts used to refund a request's reservation when no answer came. But a
 // request the API received and answered after our timeout was charged: the day's counter

@@ -4,8 +4,9 @@
  * duplicated, the books balance (details = totals, ledger = the simulator's own count).
  */
 import test from 'ava';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { Simulator } from '../dev/simulator/index.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 import { inProcessPipeline, type InProcessPipeline } from '../dev/in-process.js';
 
 let tdb: TestDb;
@@ -13,14 +14,10 @@ let sim: Simulator;
 let p: InProcessPipeline;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
+  ({ tdb, sim } = await openWorld());
   p = await inProcessPipeline(tdb.pool, sim.url);
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 async function one<T = Record<string, unknown>>(sql: string, args: unknown[] = []): Promise<T> {
   return (await tdb.pool.query(sql, args)).rows[0] as T;

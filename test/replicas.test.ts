@@ -4,9 +4,10 @@
  * region alone invokes finalize. And calc-indicators called alone.
  */
 import test from 'ava';
-import { startSimulator, type Simulator } from '../dev/simulator/index.js';
+import type { Simulator } from '../dev/simulator/index.js';
 import { calcIndicators } from '../shared/indicator-run.js';
-import { createTestDb, type TestDb } from './helpers/db.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
 import { inProcessPipeline } from '../dev/in-process.js';
 import { startItem } from '../shared/work-items.js';
 import { claimStep, holdStepLease } from '../shared/steps.js';
@@ -15,13 +16,9 @@ let tdb: TestDb;
 let sim: Simulator;
 
 test.before(async () => {
-  tdb = await createTestDb();
-  sim = await startSimulator({ universe: 'sample', today: '2026-11-20', perMinuteLimit: 100_000 });
+  ({ tdb, sim } = await openWorld());
 });
-test.after.always(async () => {
-  await sim?.close();
-  await tdb?.drop();
-});
+test.after.always(() => closeWorld(tdb, sim));
 
 const q = async <T = Record<string, unknown>>(sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
 

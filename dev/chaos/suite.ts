@@ -11,7 +11,7 @@ import { startLocalPostgres } from '../embedded-postgres.js';
 import type { Check, CheckKind } from '../../test/helpers/invariants.js';
 import type { ChaosConfig } from './env.js';
 import { buildReference } from './reference.js';
-import { runScenario, scenarios, type Scenario, type ScenarioResult, type SuiteContext } from './scenarios.js';
+import { runScenario, scenarios, type Scenario, type ScenarioFigures, type ScenarioResult, type SuiteContext } from './scenarios.js';
 
 export interface SuiteOptions {
   short: boolean;
@@ -147,6 +147,15 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
   return summarise(results, { short: o.short, seed: suite.ctx.seed, seconds: (Date.now() - started) / 1000, referenceSeconds: suite.ctx.ref.seconds, logDir: suite.logDir });
 }
 
+/** The suite's figures that are sums of one scenario figure each. */
+const SUMMED_FIGURES: Array<[keyof SuiteFigures, keyof ScenarioFigures]> = [
+  ['runsCompleted', 'runsCompleted'], ['runsStarted', 'runs'], ['invocationsDeliveredTwice', 'duplicated'],
+  ['processesKilled', 'killed'], ['faultsInjected', 'faults'], ['badInputsTried', 'badInputs'],
+  ['postgresRestarts', 'pgRestarts'], ['asyncCallsLost', 'lostCalls'], ['stepsRedriven', 'redriven'],
+  ['conflictsAnswered', 'conflicts'], ['requestsSettledByApiCount', 'settledRequests'],
+  ['callsReservedBySettled', 'settledReserved'], ['callsAttributedToSettled', 'settledAttributed'],
+];
+
 export function summarise(results: ScenarioResult[], meta: { short: boolean; seed: number; seconds: number; referenceSeconds: number; logDir: string }): SuiteReport {
   const f: SuiteFigures = {
     scenariosRun: results.length, runsCompleted: 0, runsStarted: 0, invocationsDeliveredTwice: 0, processesKilled: 0, faultsInjected: 0,
@@ -156,19 +165,7 @@ export function summarise(results: ScenarioResult[], meta: { short: boolean; see
   };
   const failed: Array<{ scenario: string; check: Check }> = [];
   for (const r of results) {
-    f.runsCompleted += r.figures.runsCompleted;
-    f.runsStarted += r.figures.runs;
-    f.invocationsDeliveredTwice += r.figures.duplicated;
-    f.processesKilled += r.figures.killed;
-    f.faultsInjected += r.figures.faults;
-    f.badInputsTried += r.figures.badInputs;
-    f.postgresRestarts += r.figures.pgRestarts;
-    f.asyncCallsLost += r.figures.lostCalls;
-    f.stepsRedriven += r.figures.redriven;
-    f.conflictsAnswered += r.figures.conflicts;
-    f.requestsSettledByApiCount += r.figures.settledRequests;
-    f.callsReservedBySettled += r.figures.settledReserved;
-    f.callsAttributedToSettled += r.figures.settledAttributed;
+    for (const [total, figure] of SUMMED_FIGURES) f[total] += r.figures[figure];
     for (const c of r.checks) {
       f.checksRun++;
       if (c.found > 0) {

@@ -115,12 +115,15 @@ export async function runTotalsMatchDetails(q: Q, executionId: number): Promise<
 // --- the API ledger and the quota -----------------------------------------------------------
 
 const LEDGER_OF_DAY = `
-  SELECT coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1), 0)::int AS ledger,
-         coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1 AND outcome IN ('answered', 'not_sent')), 0)::int AS known,
-         coalesce((SELECT sum(cost) FROM api_calls WHERE quota_day = $1 AND outcome IN ('sent', 'no_answer')), 0)::int AS unsettled,
-         coalesce((SELECT count(*) FROM api_calls WHERE quota_day = $1), 0)::int AS requests,
-         coalesce((SELECT reserved_calls FROM api_quota_days WHERE quota_day = $1), 0)::int AS counter,
-         coalesce((SELECT reserved_calls + external_calls FROM api_quota_days WHERE quota_day = $1), 0)::int AS reserved`;
+  SELECT coalesce(sum(c.cost), 0)::int AS ledger,
+         coalesce(sum(c.cost) FILTER (WHERE c.outcome IN ('answered', 'not_sent')), 0)::int AS known,
+         coalesce(sum(c.cost) FILTER (WHERE c.outcome IN ('sent', 'no_answer')), 0)::int AS unsettled,
+         count(c.id)::int AS requests,
+         coalesce(min(d.reserved_calls), 0)::int AS counter,
+         coalesce(min(d.reserved_calls + d.external_calls), 0)::int AS reserved
+    FROM (SELECT $1::date AS day) x
+    LEFT JOIN api_quota_days d ON d.quota_day = x.day
+    LEFT JOIN api_calls c ON c.quota_day = x.day`;
 
 const QUOTA_SETTINGS = `
   SELECT (SELECT value FROM pipeline_settings WHERE key = 'eodhd_daily_quota')::text::int AS quota,
