@@ -13,7 +13,8 @@ import type { PipelineContext } from './context.js';
 import { inTransaction, type Queryable } from './db.js';
 import { runParameters, stepFailed } from './discover.js';
 import { reconcileQuota } from './reconcile.js';
-import { touchRun } from './executions.js';
+import { setRunPlan, touchRun } from './executions.js';
+import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
 import { addDays, REGIONS, type Region } from './exchanges.js';
 import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
@@ -56,7 +57,8 @@ export interface PriceUpdateFit {
  * that minimises 100 x (weekdays after T) + (tickers complete only before T), compared
  * with one call per ticker; then the budget and the daily cap on price updates.
  */
-export function fitPriceUpdates(demand: ExchangeDemand[], tradingDay: string, budget: number, maxAssets: number, opts: { maxBulkDays: number; perTickerOnly?: boolean }): { fits: PriceUpdateFit[]; calls: number } {
+export function fitPriceUpdates(demand: ExchangeDemand[], tradingDay: string, budget: number, maxAssets: number, opts: { maxBulkDays: number; perTickerOnly?: boolean; maxBulkExchanges?: number }): { fits: PriceUpdateFit[]; calls: number } {
+  let bulkExchangesLeft = opts.maxBulkExchanges ?? Infinity;
   let remaining = Math.max(0, budget);
   let assetsLeft = maxAssets;
   const fits: PriceUpdateFit[] = [];
@@ -64,7 +66,7 @@ export function fitPriceUpdates(demand: ExchangeDemand[], tradingDay: string, bu
   for (const d of [...demand].sort((a, b) => total(b) - total(a) || a.exchange.localeCompare(b.exchange))) {
     const n = total(d);
     let best: { dates: string[]; coversFrom: string; covered: number; cost: number } | null = null;
-    if (!opts.perTickerOnly) {
+    if (!opts.perTickerOnly && bulkExchangesLeft > 0) {
       for (const { through } of d.byThrough) {
         const dates = weekdaysBetween(through, tradingDay);
         if (dates.length === 0 || dates.length > opts.maxBulkDays) continue;
@@ -78,6 +80,7 @@ export function fitPriceUpdates(demand: ExchangeDemand[], tradingDay: string, bu
     let bulkDates: string[] = [];
     let coversFrom: string | null = null;
     if (best && remaining >= BULK_COST * best.dates.length && assetsLeft >= best.covered) {
+      bulkExchangesLeft--;
       bulkDates = best.dates;
       coversFrom = best.coversFrom;
       calls += BULK_COST * best.dates.length;
@@ -176,14 +179,28 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
   try {
     await touchRun(ctx.pool, executionId, 'check-quota');
     const settings: Settings = await loadSettings(ctx.pool);
-    const { quotaDay, apiReported } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    const { quotaDay, apiReported, plan, limits } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
     const usage = await quotaUsage(ctx.pool, quotaDay);
-    const limit = settings.eodhd_daily_quota - settings.eodhd_quota_buffer;
-    const budget = Math.max(0, limit - usage.used);
+    // The plan's limit for the day (recorded by the reconciliation), else what the settings allow.
+    const callLimit = usage.callLimit ?? limits.callLimit;
+    const budget = Math.max(0, callLimit - usage.used);
+    const entitlements = await loadEntitlements(ctx.pool);
+    // Without bulk in the plan every ticker fetches its own history; once a quota day the
+    // largest exchange asks for its bulk day again (a 403 costs nothing, and falls back).
+    const bulk = mayFetch(entitlements, 'bulk', quotaDay);
+    const off = notInPlan(entitlements);
+    const planFigures = {
+      subscriptionType: plan?.subscriptionType ?? null, subscriptionMode: plan?.subscriptionMode ?? null,
+      dailyRateLimit: plan?.dailyRateLimit ?? null, extraLimit: plan?.extraLimit ?? null,
+      apiLimit: limits.apiLimit, configuredQuota: settings.eodhd_daily_quota, buffer: limits.buffer, callLimit,
+      usedToday: usage.used, budget, notInPlan: off,
+    };
+    await setRunPlan(ctx.pool, executionId, planFigures);
 
     const result = await inTransaction(ctx.pool, async (c) => {
       const price = fitPriceUpdates(await priceDemand(c, executionId), run.as_of, budget, settings.max_price_updates_per_day, {
-        maxBulkDays: settings.max_bulk_days, perTickerOnly: settings.price_update_method === 'per_ticker',
+        maxBulkDays: settings.max_bulk_days, perTickerOnly: settings.price_update_method === 'per_ticker' || bulk === 'no',
+        maxBulkExchanges: bulk === 'probe' ? 1 : undefined,
       });
       for (const f of price.fits) {
         if (f.deferred > 0) await c.query(DEFER_PRICE_UPDATES, [executionId, f.exchange, f.coversFrom, f.taken]);
@@ -205,9 +222,13 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
       const otherCalls = others.reduce((s, o) => s + o.calls, 0);
       const body = {
         executionId, quotaDay,
-        quota: { daily: settings.eodhd_daily_quota, buffer: settings.eodhd_quota_buffer, usedToday: usage.used, apiReported, budget },
+        quota: {
+          apiLimit: limits.apiLimit, configured: settings.eodhd_daily_quota, buffer: limits.buffer, callLimit,
+          usedToday: usage.used, apiReported, budget,
+        },
+        plan: planFigures,
         priceUpdates: {
-          method: settings.price_update_method,
+          method: settings.price_update_method === 'per_ticker' ? 'per_ticker' : bulk === 'no' ? 'per_ticker (bulk not in the plan)' : 'auto',
           assets: price.fits.reduce((s, f) => s + f.taken, 0),
           deferred: price.fits.reduce((s, f) => s + f.deferred, 0),
           estimatedCalls: price.calls,

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import type { PipelineContext } from './context.js';
 import { inTransaction } from './db.js';
 import { stepFailed } from './discover.js';
-import { EodhdError, type EodhdClient } from './eodhd.js';
+import { EodhdError, type EodhdClient, type EodhdErrorKind } from './eodhd.js';
 import type { EodBar, Fundamentals } from './eodhd-schemas.js';
 import { getRun, touchRun, type Execution } from './executions.js';
 import { addDays, utcToday, type Region } from './exchanges.js';
@@ -21,7 +21,9 @@ import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { loadSettings, type Settings } from './settings.js';
 import { claimStep, completeStep, failStep } from './steps.js';
-import { markFundamentals, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow } from './store.js';
+import {
+  markFundamentals, markHistoryLimit, markNotFound, markOutcome, markPrices, recordDetails, upsertFundamentals, upsertPrices, type PriceRow,
+} from './store.js';
 import {
   bulkRowsFor, claimOtherWork, claimPriceUpdates, deferRegion, extendLeases, finishItems, markRegionDone,
   releaseItems, remainingInRegion, retryItemLater, startItem, storeBulkRows, type ClaimedItem,
@@ -29,7 +31,7 @@ import {
 
 type StopReason = 'quota' | 'auth' | null;
 
-interface RegionStats { processed: number; failed: number; retried: number; calls: number; records: number; bulkCalls: number }
+interface RegionStats { processed: number; failed: number; skipped: number; warnings: number; retried: number; calls: number; records: number; bulkCalls: number }
 
 class StopCollection extends Error {
   constructor(readonly reason: 'quota' | 'auth', message: string) { super(message); }
@@ -55,7 +57,7 @@ export async function collectRegion(ctx: PipelineContext, executionId: number, r
 
   const started = Date.now();
   const deadline = started + ctx.collectTimeBudgetMs;
-  const stats: RegionStats = { processed: 0, failed: 0, retried: 0, calls: 0, records: 0, bulkCalls: 0 };
+  const stats: RegionStats = { processed: 0, failed: 0, skipped: 0, warnings: 0, retried: 0, calls: 0, records: 0, bulkCalls: 0 };
   let stop: StopReason = null;
   let outOfTime = false;
   let settings: Settings;
@@ -312,18 +314,31 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
     case 'fundamentals_load': from = null; break;
   }
   const wantFundamentals = item.operation === 'fundamentals_load' || (item.operation === 'bulk_load' && (!item.fundamentals_loaded || item.needs_fundamentals_reprocess));
+  // A whole history (not bars appended to a stored one): its currency becomes the series'.
+  const wholeHistory = from !== null && (item.operation !== 'price_update' || through === null) && (item.operation !== 'bulk_load' || from === historyStart);
 
   let bars: EodBar[] | null = null;
+  let warnings: string[] = [];
   let doc: Fundamentals | null = null;
+  // Outcomes that are not failures: the plan does not include it, or EODHD has no such data.
+  const notes: string[] = [];
+  const notFound: Array<'fundamentals'> = [];
   try {
     if (from !== null && from <= run.as_of) {
       const start = from;
       try {
-        bars = (await api.eod(item.symbol, start, run.as_of)).filter((b) => b.date >= start && b.date <= run.as_of);
+        const h = await api.eod(item.symbol, start, run.as_of);
+        bars = h.bars.filter((b) => b.date >= start && b.date <= run.as_of);
+        warnings = h.warnings;
       } catch (err) {
         if (asStop(err)) throw err;
-        errors.push(`prices: ${errorText(err)}`);
-        transient &&= isTransient(err);
+        // A 404 stays a failure (counted; max_consecutive_failures leaves the ticker out):
+        // one 404 of a listed ticker is not proof that EODHD has no prices for it.
+        if (isKind(err, 'not_in_plan')) notes.push(`prices: ${errorText(err)}`);
+        else {
+          errors.push(`prices: ${errorText(err)}`);
+          transient &&= isTransient(err);
+        }
       }
     }
     if (wantFundamentals) {
@@ -331,8 +346,14 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
         doc = await api.fundamentals(item.symbol);
       } catch (err) {
         if (asStop(err)) throw err;
-        errors.push(`fundamentals: ${errorText(err)}`);
-        transient &&= isTransient(err);
+        if (isKind(err, 'not_in_plan')) notes.push(`fundamentals: ${errorText(err)}`);
+        else if (isKind(err, 'no_data')) {
+          notFound.push('fundamentals');
+          notes.push(`fundamentals: EODHD has no document for ${item.symbol}; not asked again until it reappears in its exchange's list`);
+        } else {
+          errors.push(`fundamentals: ${errorText(err)}`);
+          transient &&= isTransient(err);
+        }
       }
     }
   } catch (err) {
@@ -354,32 +375,52 @@ async function processItem(ctx: PipelineContext, run: Execution, item: ClaimedIt
     }
     return;
   }
+  // Fetched nothing, and not for a failure: the item is skipped with the reason; the asset's
+  // failure count does not move.
+  const skipped = ok && bars === null && doc === null && notes.length > 0;
+  const note = notes.length > 0 ? notes.join('; ').slice(0, 1000) : null;
+  const warning = warnings.length > 0 ? warnings[0]! : null;
+  let limitChanged = false;
   await inTransaction(ctx.pool, async (c) => {
-    const mine = await finishItems(c, [item.id], ok ? 'done' : 'failed', error, ctx.workerId);
+    const mine = await finishItems(c, [item.id], skipped ? 'skipped' : ok ? 'done' : 'failed', error ?? note, ctx.workerId);
     if (mine.length === 0) return; // the lease was lost: another replica owns this item now
     let inserted = 0;
+    for (const what of notFound) await markNotFound(c, item.asset_id, what, run.as_of);
     if (bars) {
       const w = await upsertPrices(c, bars.map((b) => ({ ...b, assetId: item.asset_id })));
       inserted += w.inserted;
       const last = bars.length > 0 ? bars[bars.length - 1]!.date : null;
       // Complete through its last bar; finalize extends that to the run's day once the
       // exchange's day is known to be out (a thin ticker has no bar every day).
-      await markPrices(c, item.asset_id, bars[0]?.date ?? null, last, last ?? through ?? run.as_of, w.inserted + w.updated > 0);
+      await markPrices(c, item.asset_id, bars[0]?.date ?? null, last, last ?? through ?? run.as_of, w.inserted + w.updated > 0, wholeHistory ? item.currency : null);
       if (item.operation === 'adjustment_refresh') await c.query(CLEAR_ADJUSTMENT, [item.asset_id]);
+      // A whole history cut short by the plan is recorded with what was asked and what came.
+      if (wholeHistory || warning) {
+        limitChanged = await markHistoryLimit(c, item.asset_id, warning ? { requestedFrom: from!, receivedFrom: bars[0]?.date ?? null, warning } : null);
+      }
       stats.records += w.inserted;
     }
     if (doc) {
       await upsertFundamentals(c, item.asset_id, doc);
       await markFundamentals(c, item.asset_id);
     }
-    await markOutcome(c, item.asset_id, ok, error, run.execution_id);
+    if (!skipped) await markOutcome(c, item.asset_id, ok, error, run.execution_id);
     await recordDetails(c, [{
-      executionId: run.execution_id, assetId: item.asset_id, operation: item.operation, status: ok ? 'success' : 'failed',
-      recordsInserted: inserted, apiCalls: api.callsCharged, durationMs: performance.now() - started, error,
+      executionId: run.execution_id, assetId: item.asset_id, operation: item.operation, status: skipped ? 'skipped' : ok ? 'success' : 'failed',
+      recordsInserted: inserted, apiCalls: api.callsCharged, durationMs: performance.now() - started, error: error ?? note, warning,
     }]);
-    if (ok) stats.processed++;
+    if (skipped) stats.skipped++;
+    else if (ok) stats.processed++;
     else stats.failed++;
+    if (warning) stats.warnings++;
   });
+  if (limitChanged && warning) {
+    log('warn', 'history_truncated', { execution_id: run.execution_id, symbol: item.symbol, requested_from: from, received_from: bars?.[0]?.date ?? null, warning });
+  }
+}
+
+function isKind(err: unknown, kind: EodhdErrorKind): boolean {
+  return err instanceof EodhdError && err.kind === kind;
 }
 
 async function giveUpItem(ctx: PipelineContext, run: Execution, item: ClaimedItem, maxStarts: number, stats: RegionStats): Promise<void> {

@@ -5,13 +5,19 @@
  * call a day for all exchanges: every day since the last check is read, the actions are
  * kept, and each asset with stored bars before an ex-date is flagged for an
  * adjustment_refresh (its whole history again, 1 call).
+ *
+ * A plan without the calendars (EOD-only plans) falls back to the bulk answers, for the
+ * last few weekdays only; a plan with neither leaves corporate actions unread, and says so.
  */
 import type { Queryable } from './db.js';
-import type { EodhdClient } from './eodhd.js';
+import { EodhdError, type EodhdClient } from './eodhd.js';
 import { addDays } from './exchanges.js';
+import { normaliseCode } from './universe.js';
 
 /** The most days read in one run; a longer gap starts from the newest ones. */
 const MAX_DAYS = 31;
+/** The most days read from the bulk answers in one run (100 calls per exchange, day and kind). */
+const MAX_BULK_DAYS = 3;
 
 const LAST_CHECKED = `SELECT max(day)::text AS day FROM corporate_action_days`;
 
@@ -21,8 +27,8 @@ const STORE_ACTIONS = `
   ON CONFLICT (symbol, date, kind) DO NOTHING`;
 
 const STORE_DAYS = `
-  INSERT INTO corporate_action_days (day, splits, dividends, execution_id)
-  SELECT d, coalesce(sp.n, 0), coalesce(dv.n, 0), $2 FROM unnest($1::date[]) d
+  INSERT INTO corporate_action_days (day, splits, dividends, execution_id, source)
+  SELECT d, coalesce(sp.n, 0), coalesce(dv.n, 0), $2, $3 FROM unnest($1::date[]) d
     LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'split' GROUP BY date) sp ON sp.date = d
     LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'dividend' GROUP BY date) dv ON dv.date = d
   ON CONFLICT (day) DO NOTHING`;
@@ -41,26 +47,81 @@ const FLAG_AFFECTED = `
    WHERE s.asset_id = x.id AND s.prices_loaded AND s.prices_first_date < x.first_action
   RETURNING s.asset_id`;
 
-export interface CorporateActionSync { days: string[]; splits: number; dividends: number; assetsFlagged: number }
+export interface CorporateActionSync {
+  days: string[];
+  splits: number;
+  dividends: number;
+  assetsFlagged: number;
+  /** Where the actions came from; null when they were not read (and `skipped` says why). */
+  source: 'calendar' | 'bulk' | null;
+  skipped?: string;
+}
 
-/** Reads the calendars for every day after the last one read, through `today` (the API's date). */
-export async function syncCorporateActions(q: Queryable, api: EodhdClient, executionId: number, today: string): Promise<CorporateActionSync> {
+export interface CorporateActionSources {
+  /** Whether the plan serves the calendars ('probe': not so far; ask once today). */
+  calendar: 'yes' | 'probe' | 'no';
+  bulk: 'yes' | 'probe' | 'no';
+  /** The exchanges the run covers (the bulk answers are per exchange). */
+  exchanges: readonly string[];
+}
+
+/** Reads the calendars (or, without them, the bulk answers) for every day after the last one read, through `today` (the API's date). */
+export async function syncCorporateActions(q: Queryable, api: EodhdClient, executionId: number, today: string, sources: CorporateActionSources): Promise<CorporateActionSync> {
   const last = (await q.query<{ day: string | null }>(LAST_CHECKED)).rows[0]?.day ?? null;
   let from = last ? addDays(last, 1) : today;
   if (from < addDays(today, -(MAX_DAYS - 1))) from = addDays(today, -(MAX_DAYS - 1));
   const days: string[] = [];
   for (let d = from; d <= today; d = addDays(d, 1)) days.push(d);
-  if (days.length === 0) return { days, splits: 0, dividends: 0, assetsFlagged: 0 };
+  if (days.length === 0) return { days, splits: 0, dividends: 0, assetsFlagged: 0, source: null };
 
+  let rows: Array<{ symbol: string; date: string; kind: 'split' | 'dividend'; detail: string | null }> | null = null;
+  let source: 'calendar' | 'bulk' | null = null;
+  let read = days;
+  if (sources.calendar !== 'no') {
+    try {
+      rows = await fromCalendars(api, days);
+      source = 'calendar';
+    } catch (err) {
+      if (!(err instanceof EodhdError && err.kind === 'not_in_plan')) throw err;
+    }
+  }
+  if (!rows && sources.bulk === 'yes') {
+    read = days.filter((d) => ![0, 6].includes(new Date(`${d}T00:00:00Z`).getUTCDay())).slice(-MAX_BULK_DAYS);
+    rows = await fromBulk(api, read, sources.exchanges);
+    source = 'bulk';
+  }
+  if (!rows) {
+    return { days: [], splits: 0, dividends: 0, assetsFlagged: 0, source: null, skipped: 'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale' };
+  }
+  await q.query(STORE_ACTIONS, [rows.map((r) => r.symbol), rows.map((r) => r.date), rows.map((r) => r.kind), rows.map((r) => r.detail), rows.map(() => executionId)]);
+  const flagged = await q.query(FLAG_AFFECTED, [read]);
+  // Days the bulk answers did not cover (weekends, older days) count as read: nothing to do there.
+  await q.query(STORE_DAYS, [days, executionId, source]);
+  const splits = rows.filter((r) => r.kind === 'split').length;
+  return { days: read, splits, dividends: rows.length - splits, assetsFlagged: flagged.rowCount ?? 0, source };
+}
+
+async function fromCalendars(api: EodhdClient, days: string[]) {
   const splits = (await api.calendarSplits(days[0]!, days[days.length - 1]!)).filter((s) => days.includes(s.date));
   const dividends: Array<{ symbol: string; date: string }> = [];
   for (const d of days) dividends.push(...(await api.calendarDividends(d)));
-  const rows = [
-    ...splits.map((s) => ({ symbol: s.symbol, date: s.date, kind: 'split', detail: s.detail })),
-    ...dividends.map((d) => ({ symbol: d.symbol, date: d.date, kind: 'dividend', detail: null })),
+  return [
+    ...splits.map((s) => ({ symbol: s.symbol, date: s.date, kind: 'split' as const, detail: s.detail })),
+    ...dividends.map((d) => ({ symbol: d.symbol, date: d.date, kind: 'dividend' as const, detail: null })),
   ];
-  await q.query(STORE_ACTIONS, [rows.map((r) => r.symbol), rows.map((r) => r.date), rows.map((r) => r.kind), rows.map((r) => r.detail), rows.map(() => executionId)]);
-  const flagged = await q.query(FLAG_AFFECTED, [days]);
-  await q.query(STORE_DAYS, [days, executionId]);
-  return { days, splits: splits.length, dividends: dividends.length, assetsFlagged: flagged.rowCount ?? 0 };
+}
+
+async function fromBulk(api: EodhdClient, days: string[], exchanges: readonly string[]) {
+  const out: Array<{ symbol: string; date: string; kind: 'split' | 'dividend'; detail: string | null }> = [];
+  for (const day of days) {
+    for (const ex of exchanges) {
+      for (const type of ['splits', 'dividends'] as const) {
+        for (const r of await api.bulkCorporateActions(ex, type, day)) {
+          if (r.date !== day) continue;
+          out.push({ symbol: `${normaliseCode(r.code)}.${ex}`, date: r.date, kind: type === 'splits' ? 'split' : 'dividend', detail: r.detail });
+        }
+      }
+    }
+  }
+  return out;
 }

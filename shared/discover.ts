@@ -14,8 +14,9 @@ import { reconcileQuota } from './reconcile.js';
 import { loadSettings } from './settings.js';
 import { guardStep } from './step-guard.js';
 import { completeStep, ensureStepPending, failStep, STEP_LEASE_SECONDS } from './steps.js';
-import { syncExchange, type ExchangeSync } from './universe.js';
+import { addWatchlist, syncExchange, type ExchangeSync } from './universe.js';
 import { syncCorporateActions, type CorporateActionSync } from './corporate-actions.js';
+import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
 
 export interface RunParameters {
   mode: 'auto' | 'bulk' | 'incremental';
@@ -56,25 +57,39 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     }
 
     const universe: ExchangeSync[] = [];
+    let universeSkipped: string | null = null;
+    let watchlist: { added: number; reactivated: number } | null = null;
     let corporateActions: CorporateActionSync | null = null;
+    const before = await loadEntitlements(ctx.pool);
     if (!params.dryRun) {
       const api = ctx.api(executionId, quotaDay, settings);
       const scope = params.exchanges ?? (params.symbols ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))] : [...EXCHANGES]);
-      for (const ex of scope) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+      if (mayFetch(before, 'symbol_list', quotaDay) !== 'no') {
+        for (const ex of scope) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+      } else {
+        universeSkipped = 'the exchanges\' symbol lists are not in the plan: new listings and delistings are not seen';
+      }
+      if (params.symbols) watchlist = await addWatchlist(ctx.pool, params.symbols, run.as_of);
       if (settings.corporate_actions_enabled) {
         try {
-          corporateActions = await syncCorporateActions(ctx.pool, api, executionId, apiDate ?? run.as_of);
+          corporateActions = await syncCorporateActions(ctx.pool, api, executionId, apiDate ?? run.as_of, {
+            calendar: mayFetch(before, 'calendar', quotaDay), bulk: mayFetch(before, 'bulk', quotaDay), exchanges: scope,
+          });
+          if (corporateActions.skipped) log('warn', 'corporate_actions_skipped', { execution_id: executionId, reason: corporateActions.skipped });
         } catch (err) {
-          if (err instanceof EodhdError && (err.kind === 'auth' || err.kind === 'quota')) throw err;
-          // Not fatal: the days stay unread and the next run reads them.
+          if (err instanceof EodhdError && err.kind === 'auth') throw err;
+          // Not fatal (the day's budget too): the days stay unread and the next run reads them.
           log('warn', 'corporate_actions_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
         }
       }
     }
+    // What this step's own answers taught (a 403 on the lists or calendars) counts already.
+    const entitlements = await loadEntitlements(ctx.pool);
+    const fetch = { prices: mayFetch(entitlements, 'eod', quotaDay), fundamentals: mayFetch(entitlements, 'fundamentals', quotaDay) };
     const result = await inTransaction(ctx.pool, async (c) => {
       const plan = await writePlan(c, {
         executionId, tradingDay: run.as_of, mode: params.mode, exchanges: params.exchanges, symbols: params.symbols,
-        skipExisting: params.skipExisting, settings,
+        skipExisting: params.skipExisting, settings, fetch,
       });
       const excluded = await excludedForFailures(c, settings.max_consecutive_failures, params.exchanges, params.symbols);
       const unknown = params.symbols ? await unknownSymbols(c, params.symbols) : [];
@@ -82,7 +97,8 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       for (const p of plan) totals[p.operation] = (totals[p.operation] ?? 0) + p.assets;
       const body = {
         executionId, asOf: run.as_of, quotaDay, mode: params.mode,
-        universe, corporateActions, plan, totals, excludedForFailures: excluded, unknownSymbols: unknown,
+        universe, universeSkipped, watchlist, corporateActions, plan, totals, excludedForFailures: excluded, unknownSymbols: unknown,
+        fetch, notInPlan: notInPlan(entitlements),
         durationMs: Date.now() - started, next: 'check-quota',
       };
       await completeStep(c, executionId, 'discover-delta', '', body);
@@ -105,9 +121,10 @@ export async function stepFailed(ctx: PipelineContext, executionId: number, step
   const message = err instanceof Error ? err.message : String(err);
   await failStep(ctx.pool, executionId, step, shard, message).catch(() => {});
   if (err instanceof EodhdError && err.kind === 'auth') {
+    // A refused key fails the run: nothing can be fetched until someone changes the key.
     await failRun(ctx.pool, executionId, message).catch(() => {});
     log('error', 'run_failed', { execution_id: executionId, step, error: message });
-    return { status: 502, body: { error: 'api_auth', reason: message, executionId } };
+    return { status: 502, body: { error: 'api_key_refused', reason: message, executionId } };
   }
   log('error', 'step_failed', { execution_id: executionId, step, shard, error: message });
   return { status: 500, body: { error: 'step_failed', reason: message, executionId, step, retry: 'the resume schedule re-drives this step' } };

@@ -14,7 +14,8 @@ export const EodBarSchema = z.object({
   low: price,
   close: price,
   adjusted_close: z.number().finite(),
-  volume: z.number().finite().nonnegative().transform((v) => Math.round(v)),
+  // Kept as given: some exchanges report fractional volumes (1182479.74).
+  volume: z.number().finite().nonnegative(),
 });
 export type EodBar = z.infer<typeof EodBarSchema>;
 
@@ -39,27 +40,49 @@ export const UserSchema = z.object({
   apiRequests: z.number().int().nonnegative(),
   apiRequestsDate: isoDate,
   dailyRateLimit: z.number().int().nonnegative(),
-  extraLimit: z.number().int().nonnegative().optional(),
+  extraLimit: z.number().int().nonnegative().nullish().transform((v) => v ?? 0),
+  subscriptionType: z.string().nullish().transform((v) => v ?? null),
+  subscriptionMode: z.string().nullish().transform((v) => v ?? null),
+  // Display names EODHD does not document: a hint of what the plan includes, no more.
+  availableDataFeeds: z.array(z.string()).nullish().transform((v) => v ?? []),
 });
 export type User = z.infer<typeof UserSchema>;
 
 /** A fundamentals document: an object with a General section; the rest is kept as it came. */
 export const FundamentalsSchema = z.looseObject({
-  General: z.looseObject({ Code: z.string().optional() }),
+  General: z.looseObject({ Code: z.string().optional(), Type: z.string().optional() }),
 });
 export type Fundamentals = z.infer<typeof FundamentalsSchema>;
 
-export function parseRows<T>(schema: z.ZodType<T>, value: unknown): { rows: T[]; dropped: number } {
+/** What /fundamentals answers, with a 200, for a symbol it has no document for: {"error": "Not found"}. */
+export const ErrorBodySchema = z.looseObject({ error: z.string().min(1) });
+
+/** An element among a history's bars that is a message, not a bar (the free plan's "Data is limited by one year ..."). */
+const WarningSchema = z.looseObject({ warning: z.string().min(1) });
+
+export interface ParsedRows<T> { rows: T[]; dropped: number; warnings: string[] }
+
+export function parseRows<T>(schema: z.ZodType<T>, value: unknown): ParsedRows<T> {
   if (!Array.isArray(value)) throw new TypeError(`expected a JSON array, got ${value === null ? 'null' : typeof value}`);
   const rows: T[] = [];
+  const warnings: string[] = [];
   let dropped = 0;
   for (const item of value) {
     const r = schema.safeParse(item);
     if (r.success) rows.push(r.data);
-    else dropped++;
+    else {
+      const w = WarningSchema.safeParse(item);
+      if (w.success) warnings.push(w.data.warning.slice(0, 500));
+      else dropped++;
+    }
   }
-  return { rows, dropped };
+  return { rows, dropped, warnings };
 }
+
+/** A row of the bulk splits answer (type=splits): "2.000000/1.000000". */
+export const BulkSplitRowSchema = z.looseObject({ code: z.string().min(1), date: isoDate, split: z.string().nullish() });
+/** A row of the bulk dividends answer (type=dividends). */
+export const BulkDividendRowSchema = z.looseObject({ code: z.string().min(1), date: isoDate });
 
 export const CalendarSplitsSchema = z.object({
   splits: z.array(z.looseObject({

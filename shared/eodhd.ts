@@ -3,17 +3,33 @@
  * row in the database, make it, settle the row with what it cost. 429 waits
  * for Retry-After; 5xx and timeouts retry with backoff and jitter; 402 and our own budget
  * stop collection (QuotaExhausted); the key never leaves this module unredacted.
+ *
+ * What the plan allows is learnt here: a 403 is recorded as "not in the plan" for the
+ * endpoint's kind (and not asked again by this process that day), a 2xx as "in the plan";
+ * a 401 is a refused key. The rate-limit headers of every answer pace all replicas.
  */
 import { request } from 'undici';
+import { ENDPOINT_KIND, recordAnswer, refusedToday } from './api-plan.js';
 import type { Queryable } from './db.js';
 import { log, redact } from './log.js';
-import { reserveCall, settleCall, type CallOutcome } from './quota.js';
+import { holdRate, reserveCall, settleCall, type CallOutcome } from './quota.js';
 import {
-  BulkEodRowSchema, CalendarDividendsSchema, CalendarSplitsSchema, EodBarSchema, FundamentalsSchema, SymbolListItemSchema, UserSchema,
+  BulkDividendRowSchema, BulkEodRowSchema, BulkSplitRowSchema, CalendarDividendsSchema, CalendarSplitsSchema, EodBarSchema, ErrorBodySchema,
+  FundamentalsSchema, SymbolListItemSchema, UserSchema,
   parseRows, type BulkEodRow, type EodBar, type Fundamentals, type SymbolListItem, type User,
 } from './eodhd-schemas.js';
 
-export type EodhdErrorKind = 'quota' | 'auth' | 'not_found' | 'rate_limited' | 'server' | 'network' | 'bad_response' | 'client';
+/**
+ * not_in_plan: 403, the plan does not include the endpoint. no_data: a 200 whose body is
+ * an error ({"error": "Not found"}: EODHD has no document for the symbol).
+ */
+export type EodhdErrorKind = 'quota' | 'auth' | 'not_in_plan' | 'not_found' | 'no_data' | 'rate_limited' | 'server' | 'network' | 'bad_response' | 'client';
+
+/** One ticker's history as answered, with the warnings the API put among the bars. */
+export interface EodHistory { bars: EodBar[]; warnings: string[]; dropped: number }
+
+/** What to tell a person whose key EODHD refuses. */
+export const KEY_REFUSED = 'EODHD refused the API key (401 Unauthenticated): put a valid key in the eodhd-api-key secret (or EODHD_API_KEY) and start a new run';
 
 export class EodhdError extends Error {
   constructor(readonly kind: EodhdErrorKind, message: string, readonly status: number | null = null) {
@@ -70,13 +86,14 @@ export class EodhdClient {
     };
   }
 
-  /** One ticker's daily bars (1 call). */
-  async eod(symbol: string, from?: string, to?: string): Promise<EodBar[]> {
+  /** One ticker's daily bars (1 call), and any warning the API put among them. */
+  async eod(symbol: string, from?: string, to?: string): Promise<EodHistory> {
     const params: Record<string, string> = { period: 'd', order: 'a' };
     if (from) params.from = from;
     if (to) params.to = to;
     const body = await this.call({ endpoint: 'eod', path: `/eod/${encodeURIComponent(symbol)}`, params, cost: 1, target: symbol, notFoundCost: 1 });
-    return parseRows(EodBarSchema, body).rows;
+    const r = parseRows(EodBarSchema, body);
+    return { bars: r.rows, warnings: r.warnings, dropped: r.dropped };
   }
 
   /** Every ticker of an exchange for its last trading day, or for `date` (100 calls). */
@@ -87,12 +104,21 @@ export class EodhdClient {
     return parseRows(BulkEodRowSchema, body);
   }
 
-  /** The whole fundamentals document (10 calls). */
+  /** The whole fundamentals document (10 calls, also when EODHD has none: {"error": "Not found"}). */
   async fundamentals(symbol: string): Promise<Fundamentals> {
     const body = await this.call({ endpoint: 'fundamentals', path: `/fundamentals/${encodeURIComponent(symbol)}`, cost: 10, target: symbol, notFoundCost: 1 });
     const r = FundamentalsSchema.safeParse(body);
-    if (!r.success) throw new EodhdError('bad_response', `fundamentals of ${symbol}: not a fundamentals document`);
-    return r.data;
+    if (r.success) return r.data;
+    const e = ErrorBodySchema.safeParse(body);
+    if (e.success) throw new EodhdError('no_data', `fundamentals of ${symbol}: EODHD has no document ("${redact(e.data.error).slice(0, 80)}")`, 200);
+    throw new EodhdError('bad_response', `fundamentals of ${symbol}: not a fundamentals document`);
+  }
+
+  /** An exchange's splits or dividends of one day, from the bulk endpoint (100 calls). */
+  async bulkCorporateActions(exchange: string, type: 'splits' | 'dividends', date: string): Promise<Array<{ code: string; date: string; detail: string | null }>> {
+    const body = await this.call({ endpoint: 'bulk-corporate-actions', path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`, params: { type, date }, cost: 100, target: `${exchange}:${type}` });
+    if (type === 'splits') return parseRows(BulkSplitRowSchema, body).rows.map((r) => ({ code: r.code, date: r.date, detail: r.split ?? null }));
+    return parseRows(BulkDividendRowSchema, body).rows.map((r) => ({ code: r.code, date: r.date, detail: null }));
   }
 
   /** The exchange's listed symbols of one type (1 call). */
@@ -134,6 +160,11 @@ export class EodhdClient {
   }
 
   private async call(spec: CallSpec): Promise<unknown> {
+    const kind = ENDPOINT_KIND[spec.endpoint] ?? null;
+    // Refused by the plan earlier today: the answer would be the same.
+    if (kind && refusedToday(this.o.baseUrl, kind, this.o.quotaDay)) {
+      throw new EodhdError('not_in_plan', `${spec.endpoint} ${spec.target ?? ''}: not in the plan (403 earlier today)`.replace(/\s+:/, ':'), 403);
+    }
     let attempt = 0;
     let waitedForRate = 0;
     for (;;) {
@@ -155,6 +186,7 @@ export class EodhdClient {
         // A 200 is charged once its headers arrive, even if the body then breaks off.
         if (status === 200) charged = spec.cost;
         else if (status === 404) charged = spec.notFoundCost ?? 0;
+        await this.observeRate(res.headers);
         const text = await res.body.text();
         if (status === 200) {
           let parsed: unknown;
@@ -165,8 +197,10 @@ export class EodhdClient {
             throw new EodhdError('bad_response', `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`, status);
           }
           await this.settle(callId, { outcome: 'answered', charged, httpStatus: status }, started, null);
+          if (kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'available', null);
           return parsed;
         }
+        if (status === 403 && kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'not_in_plan', `403 on ${spec.endpoint}: ${redact(text.slice(0, 160).replace(/\s+/g, ' '))}`);
         const retryAfter = Number(res.headers['retry-after']);
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
@@ -202,16 +236,39 @@ export class EodhdClient {
     const what = `${spec.endpoint} ${spec.target ?? ''}`.trim();
     const snippet = redact(text.slice(0, 120).replace(/\s+/g, ' '));
     if (status === 402) return new EodhdError('quota', `${what}: the API's daily limit is used up (402)`, status);
-    if (status === 401 || status === 403) return new EodhdError('auth', `${what}: the API refused the key or the endpoint is not in the plan (${status})`, status);
+    if (status === 401) return new EodhdError('auth', KEY_REFUSED, status);
+    if (status === 403) return new EodhdError('not_in_plan', `${what}: not in the plan (403 ${snippet})`, status);
     if (status === 404) return new EodhdError('not_found', `${what}: not found (404 ${snippet})`, status);
     if (status === 429) return new RateLimited(`${what}: per-minute limit (429)`, retryAfter);
     if (status >= 500) return new EodhdError('server', `${what}: server error ${status}`, status);
     return new EodhdError('client', `${what}: HTTP ${status} ${snippet}`, status);
   }
 
+  /**
+   * Paces every replica by what the API says of its per-minute window: the rate never goes
+   * above 95% of X-RateLimit-Limit (whatever the setting says), and when
+   * X-RateLimit-Remaining runs low the next requests of all replicas wait for the window.
+   */
+  private async observeRate(headers: Record<string, string | string[] | undefined>): Promise<void> {
+    const limit = Number(headers['x-ratelimit-limit']);
+    const remaining = Number(headers['x-ratelimit-remaining']);
+    if (!Number.isFinite(limit) || limit <= 0) return;
+    apiRateLimits.set(this.o.baseUrl, limit);
+    const low = Math.max(2, Math.floor(limit * 0.02));
+    if (Number.isFinite(remaining) && remaining <= low) {
+      await holdRate(this.o.db, this.o.quotaDay, ((low + 1 - remaining) * 60) / limit).catch(() => {});
+    }
+  }
+
+  /** Requests per minute: the setting, or 95% of the API's own limit when that is lower. */
+  private requestsPerMinute(): number {
+    const api = apiRateLimits.get(this.o.baseUrl);
+    return api === undefined ? this.o.requestsPerMinute : Math.max(1, Math.min(this.o.requestsPerMinute, Math.floor(api * 0.95)));
+  }
+
   /** Reserves the request's cost and a rate slot, and writes its ledger row; its id. */
   private async reserve(spec: CallSpec): Promise<number> {
-    const interval = 60 / this.o.requestsPerMinute;
+    const interval = 60 / this.requestsPerMinute();
     for (;;) {
       const r = await reserveCall(this.o.db, {
         day: this.o.quotaDay, cost: spec.cost, limit: this.o.callLimit, intervalSeconds: interval, burstSeconds: Math.min(2, interval * 20),
@@ -220,7 +277,7 @@ export class EodhdClient {
         deadlineSeconds: this.o.requestDeadlineMs / 1000 + SETTLE_MARGIN_SECONDS,
       });
       if (r.ok) return r.callId;
-      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${this.o.callLimit} calls would be passed by a call costing ${spec.cost}`);
+      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${r.callLimit} calls (${r.used} used) would be passed by a call costing ${spec.cost}`);
       await this.o.sleep(r.waitMs);
     }
   }
@@ -232,6 +289,9 @@ export class EodhdClient {
     if (!settled) log('warn', 'api_call_settled_late', { call_id: callId, outcome: outcome.outcome });
   }
 }
+
+/** Per API (base URL), its per-minute limit as its last answer to this process said (X-RateLimit-Limit). */
+const apiRateLimits = new Map<string, number>();
 
 /** Time after a request's deadline for its answer to be written before others may settle it. */
 const SETTLE_MARGIN_SECONDS = 5;

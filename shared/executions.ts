@@ -67,18 +67,26 @@ export async function setQuotaDay(q: Queryable, executionId: number, day: string
   await q.query(SET_QUOTA_DAY, [executionId, day]);
 }
 
+const SET_RUN_PLAN = `UPDATE process_executions SET api_plan = $2 WHERE execution_id = $1`;
+
+/** The plan figures a run budgeted with, and what the plan left out. */
+export async function setRunPlan(q: Queryable, executionId: number, plan: object): Promise<void> {
+  await q.query(SET_RUN_PLAN, [executionId, JSON.stringify(plan)]);
+}
+
 const FINISH_RUN = `
   UPDATE process_executions
      SET status = $2, finished_at = now(), last_progress_at = now(), current_step = $3,
          assets_processed = $4, assets_failed = $5, assets_skipped = $6, api_calls_used = $7,
-         error_message = $8
+         error_message = $8, assets_with_warnings = $9
    WHERE execution_id = $1 AND status = 'running'
   RETURNING *`;
 
 export async function finishRun(q: Queryable, executionId: number, f: {
   status: 'success' | 'partial' | 'failed'; step: string; processed: number; failed: number; skipped: number; apiCalls: number; error: string | null;
+  warnings?: number;
 }): Promise<Execution | null> {
-  const { rows } = await q.query<Execution>(FINISH_RUN, [executionId, f.status, f.step, f.processed, f.failed, f.skipped, f.apiCalls, f.error]);
+  const { rows } = await q.query<Execution>(FINISH_RUN, [executionId, f.status, f.step, f.processed, f.failed, f.skipped, f.apiCalls, f.error, f.warnings ?? 0]);
   return rows[0] ?? null;
 }
 

@@ -6,6 +6,7 @@ import type { PipelineContext } from './context.js';
 import { inTransaction } from './db.js';
 import { stepFailed } from './discover.js';
 import { finishRun } from './executions.js';
+import { loadEntitlements, notInPlan } from './api-plan.js';
 import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { callsOfExecution } from './quota.js';
@@ -16,7 +17,8 @@ const TOTALS = `
   SELECT count(*) FILTER (WHERE status = 'success')::int AS processed,
          count(*) FILTER (WHERE status = 'failed')::int AS failed,
          count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
-         count(*) FILTER (WHERE status = 'skipped' AND error_message LIKE 'deferred%')::int AS deferred
+         count(*) FILTER (WHERE status = 'skipped' AND error_message LIKE 'deferred%')::int AS deferred,
+         count(DISTINCT asset_id) FILTER (WHERE warning IS NOT NULL)::int AS warnings
     FROM asset_processing_details WHERE execution_id = $1 AND operation <> 'indicator_calc'`;
 
 const LEFT_OVER_ITEMS = `
@@ -49,9 +51,10 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
     const result = await inTransaction(ctx.pool, async (c) => {
       // The run's row is locked before its ledger is summed: settling requests of unknown
       // outcome (shared/quota.ts) changes a run's ledger and total together under this lock.
-      const runRow = (await c.query<{ stop_reason: string | null; error_message: string | null }>(
-        'SELECT stop_reason, error_message FROM process_executions WHERE execution_id = $1 FOR UPDATE', [executionId])).rows[0]!;
-      const t = (await c.query<{ processed: number; failed: number; skipped: number; deferred: number }>(TOTALS, [executionId])).rows[0]!;
+      const runRow = (await c.query<{ stop_reason: string | null; error_message: string | null; api_plan: Record<string, unknown> | null }>(
+        'SELECT stop_reason, error_message, api_plan FROM process_executions WHERE execution_id = $1 FOR UPDATE', [executionId])).rows[0]!;
+      const t = (await c.query<{ processed: number; failed: number; skipped: number; deferred: number; warnings: number }>(TOTALS, [executionId])).rows[0]!;
+      const off = notInPlan(await loadEntitlements(c));
       const leftOver = (await c.query<{ n: number }>(LEFT_OVER_ITEMS, [executionId])).rows[0]!.n;
       const calls = await callsOfExecution(c, executionId);
       const apiCalls = calls.reduce((s, x) => s + x.calls, 0);
@@ -61,7 +64,7 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         ? 'failed'
         : t.failed > 0 || runRow.stop_reason !== null || leftOver > 0 ? 'partial' : 'success';
       const finished = await finishRun(c, executionId, {
-        status, step: 'calc-indicators', processed: t.processed, failed: t.failed, skipped: t.skipped, apiCalls,
+        status, step: 'calc-indicators', processed: t.processed, failed: t.failed, skipped: t.skipped, warnings: t.warnings, apiCalls,
         error: runRow.error_message ?? (leftOver > 0 ? `${leftOver} work items were still open at finalize` : null),
       });
       await c.query(EXTEND_CHECKED_THROUGH, [executionId]);
@@ -69,7 +72,10 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
       const durationSeconds = finished && finished.finished_at ? (finished.finished_at.getTime() - run.started_at.getTime()) / 1000 : null;
       const body = {
         executionId, status, assetsProcessed: t.processed, assetsFailed: t.failed, assetsSkipped: t.skipped, deferred: t.deferred,
-        apiCallsUsed: apiCalls, apiCallsByEndpoint: calls, durationSeconds, stopReason: runRow.stop_reason, next: 'calc-indicators',
+        // Assets whose answer carried a warning (a history cut short by the plan).
+        assetsWithWarnings: t.warnings,
+        apiCallsUsed: apiCalls, apiCallsByEndpoint: calls, durationSeconds, stopReason: runRow.stop_reason,
+        plan: runRow.api_plan, notInPlan: off, next: 'calc-indicators',
       };
       await completeStep(c, executionId, 'finalize', '', body);
       await ensureStepPending(c, executionId, 'calc-indicators');

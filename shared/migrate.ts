@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { refillFundamentalColumns } from './store.js';
 
 const MIGRATION_LOCK = 727_001;
 
@@ -19,7 +20,7 @@ export function sqlDir(): string {
   throw new Error(`no sql/ folder found near ${here}`);
 }
 
-export interface MigrationResult { applied: string[]; alreadyApplied: number }
+export interface MigrationResult { applied: string[]; alreadyApplied: number; refilledFundamentals: number }
 
 export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationResult> {
   const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
@@ -44,7 +45,9 @@ export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationR
       }
       applied.push(file);
     }
-    return { applied, alreadyApplied: done.size };
+    // Data a new mapping reads differently: filled again from what is stored.
+    const refilled = await refillFundamentalColumns(client);
+    return { applied, alreadyApplied: done.size, refilledFundamentals: refilled };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
     client.release();

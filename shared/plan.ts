@@ -8,8 +8,11 @@
  * Priorities are check-quota's spending order: prices first, then corporate-action
  * refreshes, new histories, new fundamentals, flagged ones, and refreshes oldest first.
  * Assets that failed max_consecutive_failures times in a row are left out until
- * reset_ticker_for_reprocessing brings them back. The unique (execution, asset, operation)
- * key makes a repeated plan a no-op.
+ * reset_ticker_for_reprocessing brings them back; so are prices or fundamentals EODHD
+ * said it does not have for a symbol, until the symbol reappears in its exchange's list.
+ * What the plan does not include is not planned, except one item a quota day that asks
+ * again (a 403 costs nothing). The unique (execution, asset, operation) key makes a
+ * repeated plan a no-op.
  */
 import type { Queryable } from './db.js';
 import type { Settings } from './settings.js';
@@ -28,12 +31,17 @@ export interface PlanScope {
   symbols: string[] | null;
   skipExisting: boolean;
   settings: Settings;
+  /** What the plan lets the run fetch: everything, one item to try again ('probe'), or nothing. */
+  fetch: { prices: 'yes' | 'probe' | 'no'; fundamentals: 'yes' | 'probe' | 'no' };
 }
 
 const SCOPE = `a.is_active
   AND ($2::text[] IS NULL OR a.exchange = ANY($2::text[]))
   AND ($3::text[] IS NULL OR a.symbol = ANY($3::text[]))
   AND coalesce(s.consecutive_failures, 0) < $4`;
+
+const PRICES_KNOWN = `s.prices_not_found_on IS NULL`;
+const FUNDAMENTALS_KNOWN = `(s.fundamentals_not_found_on IS NULL)`;
 
 const INSERT = `INSERT INTO work_items (execution_id, asset_id, region, exchange, operation, priority, estimated_calls)`;
 const NO_DUP = `ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
@@ -42,21 +50,22 @@ const NO_DUP = `ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
 const PLAN_HISTORY_LOADS = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'history_load', ${PRIORITY.history_load}, 1
     FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE} AND $5::date IS NOT NULL
+   WHERE ${SCOPE} AND $5::date IS NOT NULL AND s.prices_not_found_on IS NULL
      AND (NOT coalesce(s.prices_loaded, false) OR (NOT $6 AND s.needs_prices_reprocess))
+   ORDER BY a.id LIMIT $7
   ${NO_DUP}`;
 
 const PLAN_ADJUSTMENT_REFRESHES = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'adjustment_refresh', ${PRIORITY.adjustment_refresh}, 1
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE} AND $5::date IS NOT NULL
+   WHERE ${SCOPE} AND $5::date IS NOT NULL AND ${PRICES_KNOWN}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess AND s.needs_adjustment_refresh
   ${NO_DUP}`;
 
 const PLAN_PRICE_UPDATES = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, 1
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE}
+   WHERE ${SCOPE} AND ${PRICES_KNOWN}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess
      AND coalesce(s.prices_checked_through, s.prices_last_date) < $5::date
      AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
@@ -67,8 +76,9 @@ const PLAN_FUNDAMENTALS = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'fundamentals_load',
          CASE WHEN NOT coalesce(s.fundamentals_loaded, false) THEN ${PRIORITY.fundamentals_new} ELSE ${PRIORITY.fundamentals_flagged} END, 10
     FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE} AND $5::date IS NOT NULL
+   WHERE ${SCOPE} AND $5::date IS NOT NULL AND (s.asset_id IS NULL OR ${FUNDAMENTALS_KNOWN})
      AND (NOT coalesce(s.fundamentals_loaded, false) OR (NOT $6 AND s.needs_fundamentals_reprocess))
+   ORDER BY a.id LIMIT $7
   ${NO_DUP}`;
 
 // Due for refresh: older than the policy's age for its size, or an earnings date passed
@@ -79,7 +89,7 @@ const PLAN_FUNDAMENTALS_REFRESH = `${INSERT}
     FROM (
       SELECT a.id, a.region, a.exchange, f.fetched_at
         FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id JOIN fundamentals f ON f.asset_id = a.id
-       WHERE ${SCOPE} AND s.fundamentals_loaded
+       WHERE ${SCOPE} AND s.fundamentals_loaded AND ${FUNDAMENTALS_KNOWN}
          AND (f.fetched_at < $5::date - make_interval(days => CASE WHEN f.market_cap >= $8::float8 THEN $7::int ELSE $6::int END)
               OR (f.next_earnings_date IS NOT NULL AND f.next_earnings_date >= f.fetched_at::date
                   AND f.next_earnings_date <= $5::date - $9::int))
@@ -107,15 +117,22 @@ export interface PlanCount { operation: string; region: string; assets: number; 
 export async function writePlan(q: Queryable, p: PlanScope): Promise<PlanCount[]> {
   const args = [p.executionId, p.exchanges, p.symbols, p.settings.max_consecutive_failures, p.tradingDay];
   const s = p.settings;
-  if (p.mode !== 'incremental') await q.query(PLAN_HISTORY_LOADS, [...args, p.skipExisting]);
-  if (p.mode !== 'bulk') {
+  // A probe is one item: it asks the API once whether the plan now includes the kind.
+  const prices = p.fetch.prices;
+  const fundamentals = p.fetch.fundamentals;
+  if (prices !== 'no' && p.mode !== 'incremental') await q.query(PLAN_HISTORY_LOADS, [...args, p.skipExisting, prices === 'probe' ? 1 : null]);
+  if (prices === 'yes' && p.mode !== 'bulk') {
     await q.query(PLAN_ADJUSTMENT_REFRESHES, args);
     await q.query(PLAN_PRICE_UPDATES, args);
   }
-  if (p.mode !== 'incremental') await q.query(PLAN_FUNDAMENTALS, [...args, p.skipExisting]);
-  if (p.mode === 'auto' && !p.skipExisting && s.fundamentals_refresh_max_per_day > 0) {
+  let planned = 0;
+  if (fundamentals !== 'no' && p.mode !== 'incremental') {
+    planned = (await q.query(PLAN_FUNDAMENTALS, [...args, p.skipExisting, fundamentals === 'probe' ? 1 : null])).rowCount ?? 0;
+  }
+  const refreshes = fundamentals === 'probe' ? (planned > 0 ? 0 : 1) : fundamentals === 'yes' ? s.fundamentals_refresh_max_per_day : 0;
+  if (p.mode === 'auto' && !p.skipExisting && refreshes > 0) {
     await q.query(PLAN_FUNDAMENTALS_REFRESH, [...args, s.fundamentals_refresh_days, s.fundamentals_refresh_large_days,
-      s.fundamentals_large_market_cap, s.fundamentals_refresh_after_earnings_days, s.fundamentals_refresh_max_per_day]);
+      s.fundamentals_large_market_cap, s.fundamentals_refresh_after_earnings_days, refreshes]);
   }
   await q.query(PLAN_INDICATORS, args);
   return planCounts(q, p.executionId);

@@ -15,6 +15,10 @@ export interface QuotaUsage {
   externalCalls: number;
   apiReported: number | null;
   used: number;
+  /** The API's own limit for the day (dailyRateLimit + extraLimit), when /user was read. */
+  apiDailyLimit: number | null;
+  /** What reservations may reach on the day (set from the plan), when known. */
+  callLimit: number | null;
 }
 
 const ENSURE_DAY = `INSERT INTO api_quota_days (quota_day) VALUES ($1) ON CONFLICT (quota_day) DO NOTHING`;
@@ -31,7 +35,7 @@ const RESERVE = `
        SET reserved_calls = reserved_calls + $2,
            rate_tat = greatest(rate_tat, clock_timestamp()) + make_interval(secs => $4::float8)
      WHERE quota_day = $1
-       AND reserved_calls + external_calls + $2 <= $3
+       AND reserved_calls + external_calls + $2 <= least($3, coalesce(call_limit, $3))
        AND rate_tat <= clock_timestamp() + make_interval(secs => $5::float8)
     RETURNING quota_day)
   INSERT INTO api_calls (quota_day, endpoint, target, cost, reserved, outcome, duration_ms, execution_id, deadline_at)
@@ -39,16 +43,17 @@ const RESERVE = `
   RETURNING id`;
 
 const WHY_NOT = `
-  SELECT reserved_calls + external_calls + $2 > $3 AS over_quota,
+  SELECT reserved_calls + external_calls + $2 > least($3, coalesce(call_limit, $3)) AS over_quota,
+         least($3, coalesce(call_limit, $3)) AS call_limit, reserved_calls + external_calls AS used,
          greatest(0, extract(epoch FROM rate_tat - clock_timestamp()) - $4::float8) AS wait_seconds
     FROM api_quota_days WHERE quota_day = $1`;
 
-export type Reservation = { ok: true; callId: number } | { ok: false; reason: 'quota' } | { ok: false; reason: 'rate'; waitMs: number };
+export type Reservation = { ok: true; callId: number } | { ok: false; reason: 'quota'; callLimit: number; used: number } | { ok: false; reason: 'rate'; waitMs: number };
 
 export interface CallRequest {
   day: string;
   cost: number;
-  /** quota - buffer: what the day's reservations may reach. */
+  /** eodhd_daily_quota - buffer; the day's call_limit (from the plan) wins when smaller. */
   limit: number;
   /** 60 / requests per minute. */
   intervalSeconds: number;
@@ -69,18 +74,27 @@ export async function reserveCall(q: Queryable, r: CallRequest): Promise<Reserva
   for (let attempt = 0; ; attempt++) {
     const res = await q.query<{ id: string }>(RESERVE, [r.day, r.cost, r.limit, r.intervalSeconds, r.burstSeconds, r.endpoint, r.target, r.executionId, r.deadlineSeconds]);
     if (res.rowCount === 1) return { ok: true, callId: Number(res.rows[0]!.id) };
-    const why = await q.query<{ over_quota: boolean; wait_seconds: number }>(WHY_NOT, [r.day, r.cost, r.limit, r.burstSeconds]);
+    const why = await q.query<{ over_quota: boolean; call_limit: number; used: number; wait_seconds: number }>(WHY_NOT, [r.day, r.cost, r.limit, r.burstSeconds]);
     const row = why.rows[0];
     if (!row) {
       await ensureQuotaDay(q, r.day);
       continue;
     }
-    if (row.over_quota) return { ok: false, reason: 'quota' };
+    if (row.over_quota) return { ok: false, reason: 'quota', callLimit: row.call_limit, used: row.used };
     const wait = Number(row.wait_seconds);
     // No wait left: the row moved between the two statements (it was just created, or a
     // slot came free); try again rather than report a wait of nothing.
     if (wait > 0 || attempt >= 20) return { ok: false, reason: 'rate', waitMs: Math.max(1, Math.ceil(wait * 1000)) };
   }
+}
+
+const HOLD_RATE = `
+  UPDATE api_quota_days SET rate_tat = greatest(rate_tat, clock_timestamp() + make_interval(secs => $2::float8))
+   WHERE quota_day = $1`;
+
+/** Holds every replica's next request back for `seconds` (the API said its minute is nearly used up). */
+export async function holdRate(q: Queryable, day: string, seconds: number): Promise<void> {
+  await q.query(HOLD_RATE, [day, seconds]);
 }
 
 export type CallOutcome =
@@ -119,7 +133,7 @@ export async function settleCall(q: Queryable, callId: number, o: CallOutcome, d
 }
 
 const USAGE = `
-  SELECT quota_day, reserved_calls, external_calls, api_reported,
+  SELECT quota_day, reserved_calls, external_calls, api_reported, api_daily_limit, call_limit,
          reserved_calls + external_calls AS used
     FROM api_quota_days WHERE quota_day = $1`;
 
@@ -132,7 +146,10 @@ export async function quotaUsage(q: Queryable, day: string): Promise<QuotaUsage>
 async function readUsage(q: Queryable, day: string): Promise<QuotaUsage> {
   const { rows } = await q.query(USAGE, [day]);
   const r = rows[0];
-  return { quotaDay: day, reservedCalls: r.reserved_calls, externalCalls: r.external_calls, apiReported: r.api_reported, used: r.used };
+  return {
+    quotaDay: day, reservedCalls: r.reserved_calls, externalCalls: r.external_calls, apiReported: r.api_reported, used: r.used,
+    apiDailyLimit: r.api_daily_limit, callLimit: r.call_limit,
+  };
 }
 
 // --- reconciliation with the API's own count (/user apiRequests) ----------------------------

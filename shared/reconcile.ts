@@ -6,6 +6,7 @@
  * whenever such requests are waiting, so that a killed replica's requests are settled the
  * same day (the API's count is only for its current day).
  */
+import { dayLimits, loadPlan, recordPlan, type DayLimits, type PlanFigures } from './api-plan.js';
 import type { PipelineContext } from './context.js';
 import { EodhdError } from './eodhd.js';
 import { utcToday } from './exchanges.js';
@@ -20,6 +21,9 @@ export interface QuotaDayReconciliation {
   /** Requests of unknown outcome settled, what they had reserved, what was attributed to
    * them; and those left for a quiet moment. */
   settled: { calls: number; reserved: number; attributed: number; deferred: number };
+  /** The plan as /user said (or as last read, when /user did not answer), and the day's limits from it. */
+  plan: PlanFigures | null;
+  limits: DayLimits;
 }
 
 /**
@@ -35,18 +39,28 @@ export async function reconcileQuota(ctx: PipelineContext, executionId: number |
     const snapshot = taken ?? await uncertainSnapshot(ctx.pool);
     const user = await ctx.api(executionId, probeDay, settings).user();
     const quotaDay = knownDay ?? user.apiRequestsDate;
+    const plan: PlanFigures = {
+      subscriptionType: user.subscriptionType, subscriptionMode: user.subscriptionMode,
+      dailyRateLimit: user.dailyRateLimit, extraLimit: user.extraLimit, availableDataFeeds: user.availableDataFeeds,
+    };
+    const limits = await recordPlan(ctx.pool, quotaDay, plan, settings);
     // Only the day's own count is comparable with the day's ledger.
-    if (user.apiRequestsDate !== quotaDay) return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: none };
+    if (user.apiRequestsDate !== quotaDay) return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: none, plan, limits };
     const r = await reconcileWithApi(ctx.pool, quotaDay, user.apiRequests, snapshot);
     if (r.settledCalls > 0) {
       log('info', 'api_calls_settled', { execution_id: executionId, quota_day: quotaDay, calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, api_reported: user.apiRequests });
     }
     if (r.unsettledBusy > 0) log('info', 'api_calls_settle_deferred', { execution_id: executionId, quota_day: quotaDay, calls: r.unsettledBusy, reason: 'other requests were in flight' });
-    return { quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, settled: { calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, deferred: r.unsettledBusy } };
+    return {
+      quotaDay, apiReported: user.apiRequests, apiDate: user.apiRequestsDate, plan, limits,
+      settled: { calls: r.settledCalls, reserved: r.settledReserved, attributed: r.settledAttributed, deferred: r.unsettledBusy },
+    };
   } catch (err) {
     if (err instanceof EodhdError && err.kind === 'auth') throw err;
     log('warn', 'user_endpoint_failed', { execution_id: executionId, error: err instanceof Error ? err.message : String(err) });
-    return { quotaDay: probeDay, apiReported: null, apiDate: null, settled: none };
+    // The plan as last read (its limit still holds the day's reservations, via call_limit).
+    const plan = await loadPlan(ctx.pool).catch(() => null);
+    return { quotaDay: probeDay, apiReported: null, apiDate: null, settled: none, plan, limits: dayLimits(settings, plan) };
   }
 }
 

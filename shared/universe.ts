@@ -1,6 +1,8 @@
 /**
  * Keeps `assets` equal to what the exchanges list: new listings added, vanished ones made
- * inactive, returning ones made active again. One exchange-symbol-list call per exchange.
+ * inactive, returning ones made active again (and asked again for what EODHD did not
+ * have). One exchange-symbol-list call per exchange. A listing whose quote currency
+ * changed (GBX <-> GBP) has its whole history fetched again, in the new currency.
  */
 import type pg from 'pg';
 import { EodhdError, type EodhdClient } from './eodhd.js';
@@ -14,6 +16,8 @@ export interface ExchangeSync {
   added: number;
   reactivated: number;
   deactivated: number;
+  /** Listings whose quote currency changed since the last sync. */
+  currencyChanged: number;
   error?: string;
 }
 
@@ -33,19 +37,41 @@ const UPSERT_ASSETS = `
       venue = EXCLUDED.venue, name = coalesce(EXCLUDED.name, assets.name), type = coalesce(EXCLUDED.type, assets.type),
       currency = coalesce(EXCLUDED.currency, assets.currency), isin = coalesce(EXCLUDED.isin, assets.isin),
       country = coalesce(EXCLUDED.country, assets.country), last_seen = greatest(assets.last_seen, EXCLUDED.last_seen),
-      is_active = true,
+      is_active = true, source = 'list',
       updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
     RETURNING id, (xmax = 0) AS inserted, (xmax <> 0 AND NOT (SELECT a.is_active FROM assets a WHERE a.id = assets.id)) AS was_inactive
   ), st AS (
     INSERT INTO asset_processing_state (asset_id) SELECT id FROM up WHERE inserted
     ON CONFLICT (asset_id) DO NOTHING
+  ), back AS (
+    -- Back in its exchange's list: ask EODHD again for what it did not have.
+    UPDATE asset_processing_state SET fundamentals_not_found_on = NULL, prices_not_found_on = NULL, updated_at = now()
+     WHERE asset_id IN (SELECT id FROM up WHERE was_inactive)
+       AND (fundamentals_not_found_on IS NOT NULL OR prices_not_found_on IS NOT NULL)
   )
   SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE was_inactive)::int AS reactivated FROM up`;
 
 const DEACTIVATE_VANISHED = `
   UPDATE assets SET is_active = false, updated_at = now()
-   WHERE exchange = $1 AND is_active AND NOT (symbol = ANY($2::text[]))
+   WHERE exchange = $1 AND is_active AND source = 'list' AND NOT (symbol = ANY($2::text[]))
   RETURNING id`;
+
+// Read before the lists' currencies are written: the stored series is in the old one, so
+// the whole history is fetched again (an adjustment refresh) in the new one.
+const CURRENCY_CHANGES = `
+  WITH listed AS (SELECT * FROM unnest($1::text[], $2::text[]) AS l(symbol, currency)),
+  changed AS (
+    SELECT a.id, a.currency AS old, l.currency AS new FROM assets a JOIN listed l ON l.symbol = a.symbol
+     WHERE l.currency IS NOT NULL AND a.currency IS NOT NULL AND a.currency <> l.currency
+  ), logged AS (
+    INSERT INTO asset_currency_changes (asset_id, seen_on, from_currency, to_currency)
+    SELECT id, $3, old, new FROM changed ON CONFLICT DO NOTHING
+  ), flagged AS (
+    UPDATE asset_processing_state s
+       SET needs_adjustment_refresh = true, adjustment_action_date = coalesce(s.adjustment_action_date, s.prices_first_date), updated_at = now()
+      FROM changed c WHERE s.asset_id = c.id AND s.prices_loaded
+  )
+  SELECT id, old, new FROM changed`;
 
 const ACTIVE_COUNT = `SELECT count(*)::int AS n FROM assets WHERE exchange = $1 AND is_active`;
 
@@ -62,7 +88,7 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
     if (err instanceof EodhdError && (err.kind === 'quota' || err.kind === 'auth')) throw err;
     const message = err instanceof Error ? err.message : String(err);
     log('warn', 'universe_sync_failed', { exchange, error: message });
-    return { exchange, listed: 0, added: 0, reactivated: 0, deactivated: 0, error: message };
+    return { exchange, listed: 0, added: 0, reactivated: 0, deactivated: 0, currencyChanged: 0, error: message };
   }
   const venues = new Set(usVenues.map((v) => v.toUpperCase()));
   const seen = new Map<string, SymbolListItem>();
@@ -74,6 +100,8 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
   }
   const symbols = [...seen.keys()];
   const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
+  const changes = (await pool.query<{ id: number; old: string; new: string }>(CURRENCY_CHANGES, [symbols, col((it) => it.Currency), today])).rows;
+  if (changes.length > 0) log('info', 'currency_changed', { exchange, listings: changes.length, first: changes.slice(0, 5).map((c) => `${c.old}->${c.new}`) });
   const { rows } = await pool.query<{ added: number; reactivated: number }>(UPSERT_ASSETS, [
     symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
     col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
@@ -87,5 +115,41 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
   } else {
     log('warn', 'universe_shrink_refused', { exchange, listed: symbols.length, active });
   }
-  return { exchange, listed: symbols.length, added: rows[0]!.added, reactivated: rows[0]!.reactivated, deactivated };
+  return { exchange, listed: symbols.length, added: rows[0]!.added, reactivated: rows[0]!.reactivated, deactivated, currencyChanged: changes.length };
+}
+
+/** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
+const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
+  US: 'USD', F: 'EUR', XETRA: 'EUR', PA: 'EUR', AS: 'EUR', BR: 'EUR', LS: 'EUR', MC: 'EUR', SW: 'CHF',
+};
+
+const ADD_WATCHLIST = `
+  WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS w(symbol, code, exchange, region, currency)),
+  up AS (
+    INSERT INTO assets (symbol, code, exchange, venue, region, currency, first_seen, last_seen, source)
+    SELECT symbol, code, exchange, NULL, region, currency, $6, $6, 'watchlist' FROM wanted
+    ON CONFLICT (symbol) DO UPDATE SET is_active = true, last_seen = greatest(assets.last_seen, EXCLUDED.last_seen),
+      updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
+     WHERE NOT assets.is_active
+    RETURNING id, (xmax = 0) AS inserted
+  ), st AS (
+    INSERT INTO asset_processing_state (asset_id) SELECT id FROM up WHERE inserted ON CONFLICT (asset_id) DO NOTHING
+  )
+  SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS reactivated FROM up`;
+
+/**
+ * The symbols a run names (a watchlist) become assets even when no list includes them (an
+ * ETF, a venue outside us_venues, a plan without the lists): their prices are asked for,
+ * and a symbol EODHD does not know is marked so.
+ */
+export async function addWatchlist(pool: pg.Pool, symbols: string[], today: string): Promise<{ added: number; reactivated: number }> {
+  const parts = symbols.map((s) => {
+    const dot = s.lastIndexOf('.');
+    const exchange = s.slice(dot + 1) as ExchangeCode;
+    return { symbol: s, code: s.slice(0, dot), exchange, region: REGION_OF[exchange], currency: EXCHANGE_CURRENCY[exchange] ?? null };
+  });
+  const r = (await pool.query<{ added: number; reactivated: number }>(ADD_WATCHLIST, [
+    parts.map((p) => p.symbol), parts.map((p) => p.code), parts.map((p) => p.exchange), parts.map((p) => p.region), parts.map((p) => p.currency), today,
+  ])).rows[0]!;
+  return r;
 }

@@ -19,6 +19,8 @@ export interface ClaimedItem {
   fundamentals_loaded: boolean;
   needs_prices_reprocess: boolean;
   needs_fundamentals_reprocess: boolean;
+  /** The currency the API quotes the listing in (the list's), for a whole history fetched now. */
+  currency: string | null;
 }
 
 const CLAIMABLE = `((status = 'pending' AND (not_before IS NULL OR not_before <= now())) OR (status = 'claimed' AND lease_expires_at < now()))`;
@@ -27,7 +29,7 @@ const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operatio
   coalesce(s.prices_loaded, false) AS prices_loaded, s.prices_first_date, s.prices_last_date, s.prices_checked_through,
   coalesce(s.fundamentals_loaded, false) AS fundamentals_loaded,
   coalesce(s.needs_prices_reprocess, false) AS needs_prices_reprocess,
-  coalesce(s.needs_fundamentals_reprocess, false) AS needs_fundamentals_reprocess`;
+  coalesce(s.needs_fundamentals_reprocess, false) AS needs_fundamentals_reprocess, a.currency`;
 
 // The common end of both claims: lease the rows of \`batch\` and read what processing needs.
 const CLAIM_BATCH = `, claimed AS (
@@ -74,7 +76,7 @@ const FINISH_ITEMS = `
   RETURNING id`;
 
 /** Ends items this owner still holds; returns the ids it really ended (a lost lease ends none). */
-export async function finishItems(q: Queryable, ids: number[], status: 'done' | 'failed', error: string | null, owner: string): Promise<number[]> {
+export async function finishItems(q: Queryable, ids: number[], status: 'done' | 'failed' | 'skipped', error: string | null, owner: string): Promise<number[]> {
   if (ids.length === 0) return [];
   return (await q.query<{ id: number }>(FINISH_ITEMS, [ids, status, error, owner])).rows.map((r) => r.id);
 }
@@ -184,7 +186,7 @@ export async function markRegionDone(q: Queryable, executionId: number, region: 
 
 const BULK_ROWS_INSERT = `
   INSERT INTO bulk_eod_rows (execution_id, exchange, code, date, open, high, low, close, adjusted_close, volume)
-  SELECT $1, $2, * FROM unnest($3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::bigint[])
+  SELECT $1, $2, * FROM unnest($3::text[], $4::date[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
   ON CONFLICT (execution_id, exchange, code, date) DO NOTHING`;
 
 export async function storeBulkRows(q: Queryable, executionId: number, exchange: string, rows: Array<{ code: string; date: string; open: number; high: number; low: number; close: number; adjusted_close: number; volume: number }>): Promise<void> {

@@ -59,9 +59,12 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
     await setSetting(tdb.pool, 'eodhd_daily_quota', 12 + n + 1000);
     await setSetting(tdb.pool, 'eodhd_quota_buffer', 0);
     const id = await p.run();
-    const s = (await q<{ prices: number; fundamentals: number }>(tdb, `SELECT count(*) FILTER (WHERE prices_loaded)::int AS prices, count(*) FILTER (WHERE fundamentals_loaded)::int AS fundamentals FROM asset_processing_state`))[0]!;
+    const s = (await q<{ prices: number; fundamentals: number; no_document: number }>(tdb, `SELECT count(*) FILTER (WHERE prices_loaded)::int AS prices,
+      count(*) FILTER (WHERE fundamentals_loaded)::int AS fundamentals, count(*) FILTER (WHERE fundamentals_not_found_on IS NOT NULL)::int AS no_document
+      FROM asset_processing_state`))[0]!;
     t.is(s.prices, n);
-    t.is(s.fundamentals, 100);
+    // 100 fundamentals requests: documents, and the charged answers "Not found" of warrants and units.
+    t.is(s.fundamentals + s.no_document, 100);
     const run = (await q<{ status: string; api_calls_used: number }>(tdb, 'SELECT * FROM process_executions WHERE execution_id = $1', [id]))[0]!;
     t.is(run.status, 'success', 'deferring by plan is not a failure');
     t.true(run.api_calls_used <= 12 + n + 1000);

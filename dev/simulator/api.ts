@@ -20,7 +20,8 @@ import { EXCHANGES, isExchangeCode, resolveBulkExchange } from './exchanges.js';
 import { applyFilter, type FundamentalsBuilder } from './fundamentals.js';
 import type { EndpointName } from './limits.js';
 import { extendedFrom, type EodBar, type Market } from './market.js';
-import type { Listing, Universe } from './universe.js';
+import { FREE_HISTORY_WARNING, type Plan } from './plans.js';
+import { currencyOn, type Listing, type Universe } from './universe.js';
 
 export interface ApiContext {
   universe: Universe;
@@ -28,7 +29,8 @@ export interface ApiContext {
   actions: CorporateActions;
   fundamentals: FundamentalsBuilder;
   today: number;
-  user(): { apiRequests: number; apiRequestsDate: string; dailyRateLimit: number };
+  plan: Plan;
+  user(): Record<string, unknown>;
 }
 
 export interface ApiAnswer {
@@ -52,6 +54,8 @@ export const errorJson = (status: number, error: string, message: string): ApiAn
   json(status, { status, error, message }, 0, '');
 export const tickerNotFound = (): ApiAnswer =>
   ({ status: 404, body: 'Ticker Not Found.', contentType: TEXT_TYPE, cost: 1, empty: '' });
+/** /fundamentals of a symbol EODHD has no document for: a 200, charged as a document. */
+export const fundamentalsNotFound = (): ApiAnswer => json(200, { error: 'Not found' }, 10, '{}');
 const badRequest = (message: string) => errorJson(400, 'Bad Request', message);
 
 function cell(v: unknown): string {
@@ -113,7 +117,7 @@ export function handle(ctx: ApiContext, endpoint: EndpointName, arg: string, q: 
     case 'div': return divsOf(ctx, arg, q);
     case 'calendar-splits': return calendarSplits(ctx, q);
     case 'calendar-dividends': return calendarDividends(ctx, q);
-    case 'user': return json(200, { name: 'Simulator User', email: 'simulator@example.invalid', subscriptionType: 'commercial', paymentMethod: 'Not Available', ...ctx.user(), extraLimit: 0, inviteToken: null, inviteTokenClicked: 0, subscriptionMode: 'paid' }, 0, '{}');
+    case 'user': return json(200, { name: 'Simulator User', email: 'simulator@example.invalid', paymentMethod: 'Not Available', inviteToken: null, inviteTokenClicked: 0, ...ctx.user() }, 0, '{}');
   }
 }
 
@@ -139,7 +143,7 @@ function aggregate(bars: EodBar[], period: 'w' | 'm'): EodBar[] {
       cur.low = Math.min(cur.low, b.low);
       cur.close = b.close;
       cur.adjusted_close = b.adjusted_close;
-      cur.volume += b.volume;
+      cur.volume = Math.round((cur.volume + b.volume) * 100) / 100;
     }
   }
   if (cur) out.push(cur);
@@ -155,7 +159,12 @@ function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   if (!['d', 'w', 'm'].includes(period)) return badRequest('period must be d, w or m');
   const order = (q.get('order') ?? 'a').toLowerCase();
   if (!['a', 'd'].includes(order)) return badRequest('order must be a or d');
-  let bars = ctx.market.history(l, from ?? l.listDay, to ?? ctx.today, ctx.today);
+  // A plan with limited history (the free one: a year) cuts the range and says so in a
+  // last element among the bars.
+  const earliest = ctx.plan.historyYears === null ? null : ctx.today - Math.round(365.25 * ctx.plan.historyYears);
+  const start = from ?? l.listDay;
+  const cut = earliest !== null && start < earliest && l.listDay < earliest;
+  let bars = ctx.market.history(l, cut ? earliest! : start, to ?? ctx.today, ctx.today);
   if (period !== 'd') bars = aggregate(bars, period as 'w' | 'm');
   if (order === 'd') bars.reverse();
   const filter = q.get('filter');
@@ -165,7 +174,7 @@ function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
     if (!filter.startsWith('last_') || !['date', 'open', 'high', 'low', 'close', 'volume'].includes(field)) return badRequest('unsupported filter');
     return json(200, last ? (last as unknown as Record<string, unknown>)[field] : null, 1);
   }
-  if (wantsJson(q)) return json(200, bars, 1);
+  if (wantsJson(q)) return json(200, cut ? [...bars, { warning: FREE_HISTORY_WARNING }] : bars, 1);
   return csv('Date,Open,High,Low,Close,Adjusted_close,Volume', bars.map((b) => row(b.date, b.open, b.high, b.low, b.close, b.adjusted_close, b.volume)), 1);
 }
 
@@ -258,7 +267,9 @@ function roundDiv(x: number): number {
 
 function fundamentals(ctx: ApiContext, arg: string, q: URLSearchParams, na: boolean): ApiAnswer {
   const l = resolveListing(ctx, arg);
-  if (!l) return tickerNotFound();
+  // Unknown, or a listing EODHD has prices for but no document (warrants, units, rights,
+  // renamed `_old` codes): a 200 whose body is an error, charged as a document.
+  if (!l || !ctx.fundamentals.covers(l)) return fundamentalsNotFound();
   const doc = na ? ctx.fundamentals.buildNA(l, ctx.today) : ctx.fundamentals.build(l, ctx.today);
   const filter = q.get('filter');
   if (filter) {
@@ -277,14 +288,19 @@ function symbolList(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer
   const type = (q.get('type') ?? '').toLowerCase();
   const today = ctx.today;
   const withDelisted = q.get('delisted') === '1';
-  // every simulated ticker is a common stock: other types are empty lists
-  const listings = type && !['common_stock', 'stock'].includes(type)
-    ? []
-    : ctx.universe.listings(code, today).filter((l) => l.listDay <= today && (today < l.delistDay || withDelisted));
-  const rows = listings.map((l) => ({ Code: l.code, Name: l.name, Country: l.country, Exchange: l.venue, Currency: l.currency, Type: 'Common Stock', Isin: l.isin }));
+  const wanted = TYPE_FILTER[type];
+  if (type && !wanted) return badRequest('type must be common_stock, preferred_stock, stock, etf or fund');
+  const listings = ctx.universe.listings(code, today)
+    .filter((l) => l.listDay <= today && (today < l.delistDay || withDelisted) && (!wanted || wanted.includes(l.type)));
+  const rows = listings.map((l) => ({ Code: l.code, Name: l.name, Country: l.country, Exchange: l.venue, Currency: currencyOn(l, today), Type: l.type, Isin: l.isin }));
   if (wantsJson(q)) return json(200, rows, 1);
   return csv('Code,Name,Country,Exchange,Currency,Type,Isin', rows.map((r) => row(r.Code, r.Name, r.Country, r.Exchange, r.Currency, r.Type, r.Isin)), 1);
 }
+
+/** exchange-symbol-list's `type=`: which instrument types it selects (no preferred stocks here). */
+const TYPE_FILTER: Record<string, string[]> = {
+  common_stock: ['Common Stock'], stock: ['Common Stock'], preferred_stock: [], etf: ['ETF'], fund: ['FUND'],
+};
 
 function exchangesList(q: URLSearchParams): ApiAnswer {
   const rows = Object.values(EXCHANGES).map((e) => ({ Name: e.name, Code: e.code, OperatingMIC: e.operatingMIC, Country: e.country, Currency: e.currency, CountryISO2: e.countryISO2, CountryISO3: e.countryISO3 }));

@@ -24,6 +24,7 @@
 //   malformed           200 with a body that does not parse (complete per Content-Length), normal cost
 //   na-fundamentals     fundamentals only: General kept, every other section "NA", cost 10
 //   unknown-ticker      per-ticker endpoints only: 404 "Ticker Not Found.", cost 1
+//                       (fundamentals: 200 {"error":"Not found"}, cost 10, as EODHD answers)
 //   empty               200 with [] / {} / a CSV header only, normal cost
 
 import type { EndpointName } from './limits.js';

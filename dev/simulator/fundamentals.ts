@@ -9,7 +9,12 @@
 //     InsiderTransactions), more often for small and non-US companies;
 //   - financial statement values as strings ("364980000000.00"), some null;
 //   - tickers without dividends or splits: ExDividendDate / LastSplitDate "0000-00-00",
-//     LastSplitFactor "".
+//     LastSplitFactor "";
+//   - numbers as strings, "0" among them (a company that pays nothing), and "" for text;
+//   - no document at all for warrants, units, rights and renamed `_old` codes: the API
+//     answers 200 {"error":"Not found"} (api.ts), charged as a document;
+//   - ETFs and mutual funds: their own General fields and an ETF_Data / MutualFund_Data
+//     section instead of a company's Highlights and Valuation.
 // Fields the OpenAPI schema types (e.g. Highlights.PERatio: number, SplitsDividends.
 // DividendDate: date) only get quirks the schema allows (0, or absence), so documents
 // validate; the other fields get the full set. The "NA" sections are the one deliberate
@@ -28,7 +33,7 @@ import { EXCHANGES } from './exchanges.js';
 import { h3, logUniform, pick, S, u3 } from './hash.js';
 import type { Market } from './market.js';
 import { round4 } from './prices.js';
-import type { Listing } from './universe.js';
+import { currencyOn, NO_FUNDAMENTALS_CODE, unitsPerMajor, type Listing } from './universe.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -61,7 +66,18 @@ const money = (x: number | null): Json => (x === null ? null : x.toFixed(2));
 export class FundamentalsBuilder {
   constructor(private readonly market: Market) {}
 
+  /** Whether EODHD has a document for the listing (else /fundamentals answers {"error":"Not found"}). */
+  covers(l: Listing): boolean {
+    return l.origin !== 'old' && !NO_FUNDAMENTALS_CODE.test(l.code);
+  }
+
   build(l: Listing, today: number): Obj {
+    if (l.type === 'ETF') return this.buildEtf(l, today);
+    if (l.type === 'FUND') return this.buildFund(l, today);
+    return this.buildStock(l, today);
+  }
+
+  private buildStock(l: Listing, today: number): Obj {
     const m = this.market;
     const actions = m.actions;
     const p = l.params;
@@ -71,7 +87,8 @@ export class FundamentalsBuilder {
     const sparse = q(0) < 0.25;                               // a ticker with patchy data
     const small = p.sharesOut * Math.exp(p.mu) / p.major < 3e8;
     const isUS = l.exchange === 'US';
-    const major = p.major;
+    const quoteCurrency = currencyOn(l, today);
+    const major = unitsPerMajor(quoteCurrency);
 
     // ----- prices the document is consistent with
     const lastDay = m.lastDataDay(l, today);
@@ -116,12 +133,12 @@ export class FundamentalsBuilder {
     // quirk helper for fields the schema leaves untyped
     const na = (i: number, v: Json): Json => {
       if (!sparse || q(100 + i) >= 0.5) return v;
-      return pick<Json>([null, 0, 'NA', 'No Data'], q(200 + i));
+      return pick<Json>([null, 0, 'NA', 'No Data', '', '0'], q(200 + i));
     };
     const naDate = (i: number, v: string): string => (sparse && q(100 + i) < 0.5 ? '0000-00-00' : v);
     const zero = (i: number, v: number): number => (sparse && q(100 + i) < 0.35 ? 0 : v);
 
-    const cur = CURRENCY[l.currency] ?? [l.currency, l.currency];
+    const cur = CURRENCY[quoteCurrency] ?? [quoteCurrency, quoteCurrency];
     const exch = EXCHANGES[l.exchange];
     const ipo = l.origin === 'file' && l.listDay < dayOf(1995, 1, 1) && u(9) < 0.5 ? '0000-00-00' : fmtDate(l.listDay);
     const delisted = l.delistDay <= today;
@@ -131,7 +148,7 @@ export class FundamentalsBuilder {
       Type: 'Common Stock',
       Name: l.name,
       Exchange: l.venue,
-      CurrencyCode: l.currency,
+      CurrencyCode: quoteCurrency,
       CurrencyName: cur[0],
       CurrencySymbol: cur[1],
       CountryName: exch.country === 'UK' ? 'United Kingdom' : exch.country,
@@ -236,7 +253,8 @@ export class FundamentalsBuilder {
     };
 
     const SplitsDividends: Obj = {
-      ForwardAnnualDividendRate: round4(divRate),
+      // Some documents write numbers as strings, "0" for a company that pays nothing.
+      ForwardAnnualDividendRate: q(131) < 0.3 ? String(round4(divRate)) : round4(divRate),
       ForwardAnnualDividendYield: divRate && price ? round4(divRate / price) : 0,
       PayoutRatio: eps > 0 && divRate ? round4(divRate / eps) : 0,
       ExDividendDate: lastDiv ? naDate(43, fmtDate(lastDiv.day)) : '0000-00-00',
@@ -378,6 +396,98 @@ export class FundamentalsBuilder {
       outstandingShares,
       Earnings,
       Financials,
+    };
+  }
+
+  /** An exchange-traded fund: General with a Category, Technicals, and ETF_Data. */
+  private buildEtf(l: Listing, today: number): Obj {
+    const u = (i: number) => u3(l.seed, S.fund, i);
+    const quoteCurrency = currencyOn(l, today);
+    const major = unitsPerMajor(quoteCurrency);
+    const m = this.market;
+    const lastDay = m.lastDataDay(l, today);
+    const hist = m.history(l, lastDay - 380, lastDay, today);
+    const y250 = hist.slice(-250);
+    const price = (hist[hist.length - 1]?.close ?? Math.exp(l.params.mu)) / major;
+    const cur = CURRENCY[quoteCurrency] ?? [quoteCurrency, quoteCurrency];
+    const exch = EXCHANGES[l.exchange];
+    const totalAssets = Math.round(logUniform(u(1), 5e8, 5e11));
+    const ret = (i: number, span: number) => (100 * (0.03 + 0.12 * u(10 + i)) * span).toFixed(2);
+    return {
+      General: {
+        Code: l.code, Type: 'ETF', Name: l.name, Exchange: l.venue, CurrencyCode: quoteCurrency, CurrencyName: cur[0], CurrencySymbol: cur[1],
+        CountryName: exch.country === 'UK' ? 'United Kingdom' : exch.country, CountryISO: exch.countryISO2,
+        OpenFigi: 'BBG' + String(h3(l.seed, S.fund, 10)).padStart(9, '0'),
+        Description: `${l.name} seeks to track the performance of its benchmark index.`,
+        Category: pick(['Large Blend', 'Global Large-Cap Blend Equity', 'UK Large-Cap Equity', 'Large Growth'], u(2)),
+        UpdatedAt: fmtDate(today),
+      },
+      Technicals: {
+        Beta: round4(0.85 + 0.3 * u(3)),
+        '52WeekHigh': y250.length ? round4(Math.max(...y250.map((b) => b.high)) / major) : 0,
+        '52WeekLow': y250.length ? round4(Math.min(...y250.map((b) => b.low)) / major) : 0,
+        '50DayMA': round4(price * (0.97 + 0.04 * u(4))),
+        '200DayMA': round4(price * (0.9 + 0.1 * u(5))),
+      },
+      ETF_Data: {
+        ISIN: l.isin ?? '',
+        Company_Name: l.name.split(' ')[0],
+        Domicile: l.exchange === 'US' ? 'United States' : 'Ireland',
+        Index_Name: pick(['S&P 500 TR USD', 'MSCI World NR USD', 'FTSE 100 TR GBP', 'CRSP US Total Market TR USD'], u(6)),
+        // Percent, as a string; "0.00" for an accumulating fund.
+        Yield: l.name.includes('(Acc)') ? '0.00' : (0.8 + 2.2 * u(7)).toFixed(4),
+        Dividend_Paying_Frequency: l.name.includes('(Acc)') ? 'None' : 'Quarterly',
+        Inception_Date: fmtDate(l.listDay),
+        Max_Annual_Mgmt_Charge: (0.05 + 0.4 * u(8)).toFixed(4),
+        Ongoing_Charge: (0.03 + 0.2 * u(8)).toFixed(4),
+        // A fraction, as a string.
+        NetExpenseRatio: (0.0003 + 0.002 * u(8)).toFixed(5),
+        AnnualHoldingsTurnover: (2 + 30 * u(9)).toFixed(5),
+        TotalAssets: totalAssets.toFixed(2),
+        Holdings_Count: 100 + Math.floor(u(20) * 3500),
+        Market_Capitalisation: { Mega: '40.90849', Big: '30.64542', Medium: '19.68254', Small: '6.39806', Micro: '2.14857' },
+        Asset_Allocation: { Cash: { 'Long_%': '0.23903', 'Short_%': '0.02578', 'Net_Assets_%': '0.21325' }, 'Stock US': { 'Long_%': '99.18922', 'Short_%': '0', 'Net_Assets_%': '99.18922' } },
+        MorningStar: { Ratio: String(1 + Math.floor(u(21) * 5)), Category_Benchmark: 'S&P 500 TR USD', Sustainability_Ratio: String(1 + Math.floor(u(22) * 5)) },
+        Performance: {
+          '1y_Volatility': (8 + 10 * u(23)).toFixed(2), '3y_Volatility': (10 + 10 * u(24)).toFixed(2),
+          Returns_YTD: ret(0, 0.9), Returns_1Y: ret(1, 1), Returns_3Y: ret(2, 1), Returns_5Y: ret(3, 1), Returns_10Y: ret(4, 1),
+        },
+      },
+    };
+  }
+
+  /** A mutual fund: General with the fund's family and category, and MutualFund_Data. */
+  private buildFund(l: Listing, today: number): Obj {
+    const u = (i: number) => u3(l.seed, S.fund, i);
+    const m = this.market;
+    const lastDay = m.lastDataDay(l, today);
+    const last = m.history(l, lastDay - 10, lastDay, today).at(-1);
+    const nav = last ? last.close : Math.exp(l.params.mu);
+    const category = pick(['Large Blend', 'Large Growth', 'Large Value'], u(2));
+    return {
+      General: {
+        Code: l.code, Type: 'FUND', Name: l.name, Exchange: l.venue, CurrencyCode: l.currency, CurrencyName: 'US Dollar', CurrencySymbol: '$',
+        CountryName: 'USA', CountryISO: 'US', OpenFigi: 'BBG' + String(h3(l.seed, S.fund, 10)).padStart(9, '0'),
+        ISIN: l.isin, CUSIP: l.isin ? l.isin.slice(2, 11) : null,
+        Fund_Summary: `${l.name} seeks to track the total return of the S&P 500 Index.`,
+        Fund_Family: l.name.split(' ')[0] + ' Funds', Fund_Category: category, Fund_Style: category, Fiscal_Year_End: 'October',
+        // Mutual funds carry a market capitalisation of 0: not available.
+        MarketCapitalization: 0,
+      },
+      MutualFund_Data: {
+        Fund_Category: category, Fund_Style: category,
+        Nav: nav.toFixed(2), Prev_Close_Price: (nav * 0.995).toFixed(2), Update_Date: fmtDate(lastDay),
+        Portfolio_Net_Assets: Math.round(logUniform(u(1), 1e9, 9e11)).toFixed(2),
+        Share_Class_Net_Assets: Math.round(logUniform(u(3), 5e8, 5e11)).toFixed(2),
+        Morning_Star_Rating: 1 + Math.floor(u(4) * 5), Morning_Star_Risk_Rating: 1 + Math.floor(u(5) * 5), Morning_Star_Category: category,
+        Inception_Date: fmtDate(l.listDay), Currency: l.currency, Domicile: 'United States',
+        // Percent, as strings.
+        Yield: (0.8 + 1.5 * u(6)).toFixed(2), Yield_YTD: (10 + 20 * u(7)).toFixed(2), Yield_1Year_YTD: (12 + 20 * u(8)).toFixed(2),
+        Yield_3Year_YTD: (6 + 10 * u(9)).toFixed(2), Yield_5Year_YTD: (8 + 10 * u(10)).toFixed(2),
+        Expense_Ratio: (0.02 + 0.5 * u(11)).toFixed(2), Expense_Ratio_Date: fmtDate(addMonths(today, -6)),
+        Asset_Allocation: { '0': { 'Net_%': '0.34539', 'Long_%': '0.34539', Type: 'Cash', 'Short_%': null, Category_Average: '1.39629', Benchmark: '0.00000' } },
+        Top_Holdings: { '0': { Name: 'Apple Inc', Weight: '6.88%' }, '1': { Name: 'Microsoft Corp', Weight: '6.68%' } },
+      },
     };
   }
 

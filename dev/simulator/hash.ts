@@ -111,6 +111,7 @@ export const S = {
   oldListing: hashString('old-listing'),
   venue: hashString('venue'),
   sample: hashString('sample'),
+  currency: hashString('currency'),
 } as const;
 
 /** mulberry32: small, fast, seeded sequence generator (fault injection only). */

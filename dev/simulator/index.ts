@@ -16,7 +16,7 @@
 import path from 'node:path';
 import type { ApiContext } from './api.js';
 import { CALENDARS } from './calendar.js';
-import { DEFAULT_API_KEY, DEFAULT_DAILY_LIMIT, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TODAY } from './constants.js';
+import { DEFAULT_API_KEY, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TODAY } from './constants.js';
 import { CorporateActions } from './corporate-actions.js';
 import { fmtDate, parseDate } from './dates.js';
 import { EXCHANGES, EXCHANGE_CODES, resolveBulkExchange } from './exchanges.js';
@@ -24,22 +24,29 @@ import { checkFaultConfig, FaultInjector, type FaultConfig } from './faults.js';
 import { FundamentalsBuilder } from './fundamentals.js';
 import { DailyCounter, emptyUsage, MinuteWindow, type Usage } from './limits.js';
 import { Market, type EodBar } from './market.js';
+import { isPlanName, PLANS, type Plan, type PlanName } from './plans.js';
 import { startServer, type ServerCore } from './server.js';
 import { StateStore } from './state.js';
-import { Universe } from './universe.js';
+import { currencyOn, Universe, type InstrumentType } from './universe.js';
 
 export type { EodBar } from './market.js';
 export type { FaultConfig, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
 export type { Usage, EndpointName } from './limits.js';
+export type { InstrumentType } from './universe.js';
+export { PLAN_NAMES, type PlanName } from './plans.js';
 
 export interface SimulatorOptions {
   /** default 'sample' (~330 tickers spread over all files and exchange codes); 'full': all 21,817 */
   universe?: 'sample' | 'full';
   /** accepted api_token; default 'sim-demo-key' */
   apiKey?: string;
-  /** calls per simulated day, cost-weighted; default 100000 */
+  /** the subscription plan: what may be fetched, and its daily limit; default 'all-in-one' */
+  plan?: PlanName;
+  /** calls per simulated day, cost-weighted; default the plan's (100,000; free: 20) */
   dailyLimit?: number;
+  /** calls bought on top of the daily limit (/user extraLimit); default 0 */
+  extraLimit?: number;
   /** requests per rolling minute of real time; default 1000 */
   perMinuteLimit?: number;
   /** simulated current date; default '2026-11-20' */
@@ -62,7 +69,15 @@ export interface Simulator {
   setFaults(f: FaultConfig): void;
   faultsInjected(): Record<string, number>;
   expectedHistory(symbol: string, from?: string, to?: string): EodBar[];
-  symbols(): string[];
+  /** Active common stocks, or active listings of the given types. */
+  symbols(types?: InstrumentType[]): string[];
+  /** Whether the API has a fundamentals document for the symbol. */
+  hasFundamentals(symbol: string): boolean;
+  /** The listing's quote currency today (GBX, GBP, USD, ...), or null when unknown. */
+  currencyOf(symbol: string): string | null;
+  /** Listings the sample forces events on: a split, a delisting, a new listing, a currency switch. */
+  anchors(): { splits: string[]; delisted: string; listed: string; currencySwitch: string };
+  readonly plan: PlanName;
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -72,7 +87,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   let today = parseDate(opts.today ?? DEFAULT_TODAY);
   if (today === null) throw new Error('today must be YYYY-MM-DD');
   const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
-  const dailyLimit = opts.dailyLimit ?? DEFAULT_DAILY_LIMIT;
+  const planName = opts.plan ?? 'all-in-one';
+  if (!isPlanName(planName)) throw new Error(`plan must be one of ${Object.keys(PLANS).join(', ')}`);
+  const plan: Plan = PLANS[planName];
+  const dailyLimit = opts.dailyLimit ?? plan.dailyRateLimit;
+  const extraLimit = opts.extraLimit ?? 0;
+  if (!Number.isInteger(extraLimit) || extraLimit < 0) throw new Error('extraLimit must be a whole number >= 0');
   const perMinuteLimit = opts.perMinuteLimit ?? DEFAULT_PER_MINUTE_LIMIT;
 
   const store = opts.stateFile ? new StateStore(opts.stateFile) : null;
@@ -89,7 +109,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const actions = new CorporateActions(universe);
   const market = new Market(universe, actions);
   const fundamentals = new FundamentalsBuilder(market);
-  const counter = new DailyCounter(dailyLimit, usage0);
+  const counter = new DailyCounter(dailyLimit + extraLimit, usage0);
   const window = new MinuteWindow(perMinuteLimit);
   const faults = new FaultInjector();
   universe.ensureThrough(today);
@@ -98,8 +118,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   store?.saveNow(persisted());
 
   const context = (): ApiContext => ({
-    universe, market, actions, fundamentals, today: today!,
-    user: () => ({ apiRequests: counter.calls, apiRequestsDate: counter.date, dailyRateLimit: dailyLimit }),
+    universe, market, actions, fundamentals, today: today!, plan,
+    user: () => ({
+      apiRequests: counter.calls, apiRequestsDate: counter.date, dailyRateLimit: dailyLimit, extraLimit,
+      subscriptionType: plan.subscriptionType, subscriptionMode: plan.subscriptionMode, availableDataFeeds: plan.availableDataFeeds,
+    }),
   });
 
   const lastTradingDay = (exchange = 'US'): string => {
@@ -126,13 +149,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return market.history(l, a, b, today!);
   };
 
-  const symbols = (): string[] => universe.allMembers(today!)
-    .filter((l) => l.listDay <= today! && today! < l.delistDay)
+  /** Active common stocks (what exchange-symbol-list?type=common_stock lists), or of the given types. */
+  const symbols = (types: InstrumentType[] = ['Common Stock']): string[] => universe.allMembers(today!)
+    .filter((l) => l.listDay <= today! && today! < l.delistDay && types.includes(l.type))
     .map((l) => l.key)
     .sort();
 
+  const hasFundamentals = (symbol: string): boolean => {
+    const l = universe.get(symbol, today!);
+    return l !== undefined && fundamentals.covers(l);
+  };
+
   const core: ServerCore = {
-    apiKey, counter, window, faults,
+    apiKey, counter, window, faults, plan,
     context,
     charged: () => store?.save(persisted()),
     adminState: () => ({
@@ -140,7 +169,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       universe: mode,
       lastTradingDay: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, lastTradingDay(c)])),
       usage: counter.snapshot(),
-      limits: { dailyLimit, perMinuteLimit, perMinuteRemaining: window.remaining() },
+      plan: plan.name,
+      limits: { dailyLimit, extraLimit, perMinuteLimit, perMinuteRemaining: window.remaining() },
       faults: faults.state(),
     }),
     advance,
@@ -165,5 +195,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     faultsInjected: () => faults.injected(),
     expectedHistory,
     symbols,
+    hasFundamentals,
+    currencyOf: (symbol) => {
+      const l = universe.get(symbol, today!);
+      return l ? currencyOn(l, today!) : null;
+    },
+    anchors: () => ({
+      splits: universe.anchorSplits.map((a) => a.key), delisted: universe.anchorDelistKey,
+      listed: universe.anchorListingKey, currencySwitch: universe.anchorCurrencyKey,
+    }),
+    plan: plan.name,
   };
 }

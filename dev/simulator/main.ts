@@ -2,11 +2,13 @@
 //
 //   node dist/dev/simulator/main.js --port 8090 --universe sample --today 2026-11-20 --state-file .sim-state.json
 //
-// Other flags: --host, --api-key, --daily-limit, --per-minute-limit, --shared-dir.
+// Other flags: --host, --api-key, --plan free|eod-only|all-in-one, --daily-limit, --extra-limit,
+// --per-minute-limit, --shared-dir.
 // It prints the base URL; the key is not printed (it is the one you passed, or the
 // documented default). Ctrl-C closes it and saves the state file.
 
-import { startSimulator, type SimulatorOptions } from './index.js';
+import { PLAN_NAMES, startSimulator, type SimulatorOptions } from './index.js';
+import { isPlanName } from './plans.js';
 
 function parseArgs(argv: string[]): SimulatorOptions {
   const o: SimulatorOptions = {};
@@ -32,10 +34,17 @@ function parseArgs(argv: string[]): SimulatorOptions {
       case '--state-file': o.stateFile = value(); break;
       case '--api-key': o.apiKey = value(); break;
       case '--daily-limit': o.dailyLimit = num(flag, value()); break;
+      case '--extra-limit': o.extraLimit = num(flag, value()); break;
+      case '--plan': {
+        const v = value();
+        if (!isPlanName(v)) throw new Error(`--plan is one of ${PLAN_NAMES.join(', ')}`);
+        o.plan = v;
+        break;
+      }
       case '--per-minute-limit': o.perMinuteLimit = num(flag, value()); break;
       case '--shared-dir': o.sharedDir = value(); break;
       case '-h': case '--help':
-        process.stdout.write('usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--state-file F] [--api-key K] [--daily-limit N] [--per-minute-limit N] [--shared-dir D]\n');
+        process.stdout.write('usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n');
         process.exit(0);
         break;
       default: throw new Error(`unknown argument ${a}`);
@@ -55,7 +64,7 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: 8090, ...opts });
   process.stdout.write(
     `EODHD simulator listening on ${sim.url}\n` +
-    `  universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active symbols), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
+    `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
     `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
     `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/faults\n`,
   );

@@ -13,9 +13,9 @@
 import { calendarOf, type CorporateActions } from './corporate-actions.js';
 import { fmtDate } from './dates.js';
 import { S, u3 } from './hash.js';
-import { econLevel, isFlatDay, isGapDay, makeBar, NoiseCache, px, round4, type RawBar } from './prices.js';
+import { DECIMAL_VOLUMES, econLevel, isFlatDay, isGapDay, makeBar, NoiseCache, px, round4, type RawBar } from './prices.js';
 import type { ExchangeCode } from './exchanges.js';
-import type { Listing, Universe } from './universe.js';
+import { currencyOn, unitsPerMajor, type Listing, type Universe } from './universe.js';
 
 export interface EodBar {
   date: string;
@@ -53,7 +53,7 @@ export class Market {
     return {
       day: b.day, open: b.open, close,
       high: Math.max(b.high, close), low: Math.min(b.low, close),
-      volume: Math.max(1, Math.round(b.volume * 0.7)),
+      volume: DECIMAL_VOLUMES.has(l.exchange) ? Math.max(0.01, Math.round(b.volume * 70) / 100) : Math.max(1, Math.round(b.volume * 0.7)),
     };
   }
 
@@ -98,18 +98,22 @@ export class Market {
     return this.published(l, makeBar(l, day, prev, econ, flat, this.actions.mult(l, day)), today);
   }
 
-  /** Bars with adjusted_close, ascending, as /eod answers on `today`. */
+  /**
+   * Bars with adjusted_close, ascending, as /eod answers on `today`: in the listing's quote
+   * currency of `today` (a listing that moved from GBX to GBP is served in pounds all along).
+   */
   history(l: Listing, from: number, to: number, today: number): EodBar[] {
     const raw = this.rawBars(l, from, to, today);
     if (!raw.length) return [];
     const events = this.actions.factorsBetween(l, raw[0].day, today);
+    const scale = quoteScale(l, today);
     const out: EodBar[] = new Array(raw.length);
     let f = 1;
     let ei = events.length - 1;
     for (let i = raw.length - 1; i >= 0; i--) {
       const b = raw[i];
       while (ei >= 0 && events[ei].day > b.day) { f *= events[ei].factor; ei--; }
-      out[i] = toEod(b, f);
+      out[i] = toEod(b, f, scale);
     }
     return out;
   }
@@ -120,7 +124,7 @@ export class Market {
     if (!b) return null;
     let f = 1;
     for (const e of this.actions.factorsBetween(l, day, today)) f *= e.factor;
-    return toEod(b, f);
+    return toEod(b, f, quoteScale(l, today));
   }
 
   /** Bulk rows of one exchange (or US venue) on a trading day, sorted by code. */
@@ -141,16 +145,22 @@ export class Market {
   }
 }
 
-export function toEod(b: RawBar, factor: number): EodBar {
-  return {
-    date: fmtDate(b.day),
-    open: b.open,
-    high: b.high,
-    low: b.low,
-    close: b.close,
-    adjusted_close: factor === 1 ? b.close : Math.max(0.0001, round4(b.close * factor)),
-    volume: b.volume,
-  };
+/** Served units per model unit: 1, or 1/100 (100) for a listing that moved from pence to pounds (back). */
+export function quoteScale(l: Listing, today: number): number {
+  return unitsPerMajor(currencyOn(l, today)) / unitsPerMajor(l.currency);
+}
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+export function toEod(b: RawBar, factor: number, scale = 1): EodBar {
+  const adjusted = factor === 1 ? b.close : Math.max(0.0001, round4(b.close * factor));
+  if (scale !== 1) {
+    return {
+      date: fmtDate(b.day), open: round6(b.open * scale), high: round6(b.high * scale), low: round6(b.low * scale),
+      close: round6(b.close * scale), adjusted_close: round6(adjusted * scale), volume: b.volume,
+    };
+  }
+  return { date: fmtDate(b.day), open: b.open, high: b.high, low: b.low, close: b.close, adjusted_close: adjusted, volume: b.volume };
 }
 
 /** Indicator fields of bulk `filter=extended`, from the last ~250 bars up to `day`. */

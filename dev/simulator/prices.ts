@@ -52,6 +52,9 @@ for (let k = 0; k < OCTAVES; k++) {
   INV_STEP[k] = 1 / 2 ** k;
 }
 
+/** Exchanges whose volumes come with decimals. */
+export const DECIMAL_VOLUMES: ReadonlySet<string> = new Set(['F']);
+
 const DIV_PAYERS: Record<string, number> = { US: 0.35, LSE: 0.55, F: 0.25, XETRA: 0.45, PA: 0.45, AS: 0.45, BR: 0.45, LS: 0.45, MC: 0.5, SW: 0.55 };
 const VOLUME_RANGE: Record<string, [number, number]> = {
   US: [5e3, 3e7], LSE: [2e3, 1e7], F: [10, 2e4], XETRA: [1e3, 3e6],
@@ -213,6 +216,8 @@ export function makeBar(l: Listing, n: number, prevEcon: number, econ: number, f
   const high = Math.max(open, close) * Math.exp(wickHi);
   const low = Math.min(open, close) * Math.exp(-wickLo);
   const move = Math.abs(Math.log(close / open)) / p.sigma;
-  const volume = Math.max(1, Math.round(p.avgVolume * Math.exp(0.6 * gauss3(l.seed, S.vol, n)) * (0.6 + 0.4 * move)));
+  const raw = p.avgVolume * Math.exp(0.6 * gauss3(l.seed, S.vol, n)) * (0.6 + 0.4 * move);
+  // Some exchanges report fractional volumes (EODHD's answers carry 1182479.74).
+  const volume = DECIMAL_VOLUMES.has(l.exchange) ? Math.max(0.01, Math.round(raw * 100) / 100) : Math.max(1, Math.round(raw));
   return { day: n, open: px(open), high: px(high), low: px(low), close: px(close), volume };
 }

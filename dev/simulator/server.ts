@@ -2,13 +2,14 @@
 //
 // Why it is more than a router: the pipeline is tested against what the real API does
 // *around* the data, in this order for every request under /api:
-//   1. api_token must match, else 401 (free, not rate-counted);
+//   1. api_token must match, else 401 `Unauthenticated` as text/html (free, not rate-counted);
 //   2. the per-minute window (real time): past it, 429 + Retry-After (free);
 //   3. unknown path: 404 (free);
-//   4. fault injection may replace or distort the answer (faults.ts);
-//   5. the endpoint's answer and its cost; a cost that would pass the daily limit turns
+//   4. an endpoint the plan does not include: 403 with EODHD's JSON error body (free);
+//   5. fault injection may replace or distort the answer (faults.ts);
+//   6. the endpoint's answer and its cost; a cost that would pass the daily limit turns
 //      the answer into 402 (free); otherwise the cost is charged to the simulated day;
-//   6. every answer carries X-RateLimit-Limit / X-RateLimit-Remaining (per minute).
+//   7. every answer carries X-RateLimit-Limit / X-RateLimit-Remaining (per minute).
 // The api_token is never echoed: not in bodies (calendar links drop it), not in errors,
 // and nothing here logs a URL with its query.
 //
@@ -19,15 +20,17 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorJson, handle, routeOf, tickerNotFound, type ApiAnswer, type ApiContext } from './api.js';
+import { errorJson, fundamentalsNotFound, handle, routeOf, tickerNotFound, type ApiAnswer, type ApiContext } from './api.js';
 import { checkFaultConfig, type FaultConfig, type FaultInjector, type FaultKind } from './faults.js';
 import type { DailyCounter, MinuteWindow } from './limits.js';
+import { NOT_IN_PLAN_ERROR, type Plan } from './plans.js';
 
 export interface ServerCore {
   readonly apiKey: string;
   readonly counter: DailyCounter;
   readonly window: MinuteWindow;
   readonly faults: FaultInjector;
+  readonly plan: Plan;
   context(): ApiContext;
   /** called after every charge (state persistence) */
   charged(): void;
@@ -110,7 +113,8 @@ export async function startServer(core: ServerCore, host: string, port: number):
   function api(res: http.ServerResponse, url: URL): void {
     const q = url.searchParams;
     if (q.get('api_token') !== core.apiKey) {
-      return send(res, errorJson(401, 'Unauthorized', 'Invalid or missing API token.'), rateHeaders());
+      // What the real API answers to a refused key: a bare word, as HTML.
+      return send(res, { status: 401, body: 'Unauthenticated', contentType: 'text/html; charset=UTF-8' }, rateHeaders());
     }
     const route = routeOf(url.pathname.slice('/api'.length));
     const slot = core.window.tryAcquire();
@@ -120,6 +124,9 @@ export async function startServer(core: ServerCore, host: string, port: number):
     }
     const headers = rateHeaders(slot.remaining);
     if (!route) return send(res, errorJson(404, 'Not Found', 'Endpoint not found.'), headers);
+    if (!core.plan.endpoints.has(route.endpoint)) {
+      return send(res, { status: 403, body: JSON.stringify({ error: NOT_IN_PLAN_ERROR, code: 403 }), contentType: 'application/json' }, headers);
+    }
 
     const clean = new URLSearchParams(q);
     clean.delete('api_token');
@@ -143,7 +150,7 @@ export async function startServer(core: ServerCore, host: string, port: number):
     let answer: ApiAnswer;
     try {
       answer = fault === 'unknown-ticker'
-        ? tickerNotFound()
+        ? (route.endpoint === 'fundamentals' ? fundamentalsNotFound() : tickerNotFound())
         : handle(core.context(), route.endpoint, route.arg, q, { naFundamentals: fault === 'na-fundamentals' });
     } catch (e) {
       process.stderr.write(`[eodhd-sim] ${route.endpoint} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);

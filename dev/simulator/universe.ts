@@ -33,7 +33,13 @@ import { EXCHANGES, TICKER_FILES, type ExchangeCode, type FileId, type TickerFil
 import { hashString, h3, pick, S, u2, u3 } from './hash.js';
 import { makePriceParams, type PriceParams } from './prices.js';
 
-export type Origin = 'file' | 'new' | 'old';
+export type Origin = 'file' | 'new' | 'old' | 'fund';
+
+/** What exchange-symbol-list calls a listing's Type (and its `type=` filter selects). */
+export type InstrumentType = 'Common Stock' | 'ETF' | 'FUND';
+
+/** A quote currency that changes on a day: the API restates the whole history in the new one. */
+export interface CurrencySwitch { day: number; to: string }
 
 export interface Listing {
   key: string;              // CODE.EXCH, the EODHD symbol
@@ -43,7 +49,10 @@ export interface Listing {
   file: FileId;
   origin: Origin;
   name: string;
-  currency: string;         // quote currency (GBX for most LSE listings)
+  type: InstrumentType;
+  currency: string;         // quote currency on BASE_DATE (GBX for most LSE listings)
+  /** GBX <-> GBP: from this day the listing quotes (and its history is served) in `to`. */
+  currencySwitch: CurrencySwitch | null;
   country: string;          // exchange country, as the symbol list writes it
   isin: string | null;
   listDay: number;          // first day with a bar
@@ -66,6 +75,7 @@ class LazyListing implements Listing {
   readonly currency: string;
   readonly country: string;
   readonly seed: number;
+  currencySwitch: CurrencySwitch | null;
   private _params?: PriceParams;
   private _name?: string;
   private _isin?: string | null;
@@ -82,13 +92,17 @@ class LazyListing implements Listing {
     public delistDay: number,
     readonly sample: boolean,
     readonly wellKnown: boolean,
+    readonly type: InstrumentType = 'Common Stock',
+    fixed: { venue?: string; currency?: string; name?: string } = {},
   ) {
+    this._name = fixed.name;
     this.key = `${code}.${exchange}`;
-    this.venue = tf.venue ?? exchange;
+    this.venue = fixed.venue ?? tf.venue ?? exchange;
     this.file = tf.id;
     this.seed = hashString(this.key);
-    this.currency = quoteCurrency(exchange, this.seed);
+    this.currency = fixed.currency ?? quoteCurrency(exchange, this.seed);
     this.country = EXCHANGES[exchange].country;
+    this.currencySwitch = currencySwitchOf(exchange, this.currency, this.seed, listDay, delistDay);
   }
 
   get name(): string {
@@ -201,6 +215,49 @@ function issuerCountry(file: FileId, exchange: ExchangeCode, seed: number): stri
   }
 }
 
+/**
+ * About 1.5% of London listings quoted in GBX or GBP switch to the other after BASE_DATE
+ * (EODHD's data for a ticker moves between pence and pounds); the day is hashed.
+ */
+function currencySwitchOf(exchange: ExchangeCode, currency: string, seed: number, listDay: number, delistDay: number): CurrencySwitch | null {
+  if (exchange !== 'LSE' || (currency !== 'GBX' && currency !== 'GBP') || u2(seed, S.currency) >= 0.015) return null;
+  const day = Math.max(listDay, BASE_DAY) + 5 + Math.floor(u2(seed, S.currency + 1) * 700);
+  return day < delistDay ? { day, to: currency === 'GBX' ? 'GBP' : 'GBX' } : null;
+}
+
+/** The listing's quote currency on `day`. */
+export function currencyOn(l: Listing, day: number): string {
+  return l.currencySwitch && day >= l.currencySwitch.day ? l.currencySwitch.to : l.currency;
+}
+
+/** Quote units per major unit of a currency: EODHD's minor units (GBX: pence). */
+export function unitsPerMajor(currency: string): number {
+  return currency === 'GBX' || currency === 'GBp' || currency === 'ZAC' || currency === 'ILA' ? 100 : 1;
+}
+
+/** Codes of warrants, units and rights: EODHD has prices for them but no fundamentals. */
+export const NO_FUNDAMENTALS_CODE = /-(WT|WS|W|U|UN|R|RT)$/;
+
+/**
+ * Exchange-traded and mutual funds: a few real names per exchange (never delisted, in
+ * both universes). exchange-symbol-list shows them with `type=etf` / `type=fund` (or no
+ * type), so a pipeline that asks for common stocks does not see them unless it asks.
+ */
+const FUNDS: Array<{ file: FileId; exchange: ExchangeCode; code: string; type: InstrumentType; venue: string; name: string; currency?: string }> = [
+  { file: 'nyse', exchange: 'US', code: 'SPY', type: 'ETF', venue: 'NYSE ARCA', name: 'SPDR S&P 500 ETF Trust' },
+  { file: 'nyse', exchange: 'US', code: 'VTI', type: 'ETF', venue: 'NYSE ARCA', name: 'Vanguard Total Stock Market Index Fund ETF Shares' },
+  { file: 'nasdaq', exchange: 'US', code: 'QQQ', type: 'ETF', venue: 'NASDAQ', name: 'Invesco QQQ Trust' },
+  { file: 'nyse', exchange: 'US', code: 'SWPPX', type: 'FUND', venue: 'NMFQS', name: 'Schwab S&P 500 Index Fund' },
+  { file: 'nyse', exchange: 'US', code: 'VFIAX', type: 'FUND', venue: 'NMFQS', name: 'Vanguard 500 Index Fund Admiral Shares' },
+  { file: 'lse', exchange: 'LSE', code: 'VUSA', type: 'ETF', venue: 'LSE', name: 'Vanguard S&P 500 UCITS ETF', currency: 'GBP' },
+  { file: 'lse', exchange: 'LSE', code: 'ISF', type: 'ETF', venue: 'LSE', name: 'iShares Core FTSE 100 UCITS ETF', currency: 'GBX' },
+  { file: 'lse', exchange: 'LSE', code: 'CSPX', type: 'ETF', venue: 'LSE', name: 'iShares Core S&P 500 UCITS ETF USD (Acc)', currency: 'USD' },
+  { file: 'xetra', exchange: 'XETRA', code: 'EUNL', type: 'ETF', venue: 'XETRA', name: 'iShares Core MSCI World UCITS ETF' },
+  { file: 'euronext', exchange: 'AS', code: 'IWDA', type: 'ETF', venue: 'AS', name: 'iShares Core MSCI World UCITS ETF USD (Acc)' },
+  { file: 'euronext', exchange: 'PA', code: 'CW8', type: 'ETF', venue: 'PA', name: 'Amundi MSCI World UCITS ETF' },
+  { file: 'six', exchange: 'SW', code: 'CHSPI', type: 'ETF', venue: 'SW', name: 'iShares Core SPI (CH)' },
+];
+
 function quoteCurrency(exchange: ExchangeCode, seed: number): string {
   if (exchange === 'LSE') {
     const u = u2(seed, 11);
@@ -239,6 +296,7 @@ export class Universe {
   readonly anchorSplits: AnchorSplit[] = [];
   anchorDelistKey = '';
   anchorListingKey = '';
+  anchorCurrencyKey = '';
 
   private readonly all: Listing[] = [];
   private readonly byKey = new Map<string, Listing>();
@@ -259,6 +317,16 @@ export class Universe {
     for (const tf of TICKER_FILES) this.loadFile(dir, tf);
     this.chooseAnchors();
     for (const tf of TICKER_FILES) this.makeOldListings(tf);
+    this.makeFunds();
+  }
+
+  private makeFunds(): void {
+    for (const f of FUNDS) {
+      const tf = TICKER_FILES.find((x) => x.id === f.file)!;
+      if (this.taken.get(f.exchange)!.has(f.code)) continue;
+      const listDay = CALENDARS[EXCHANGES[f.exchange].calendar].onOrAfter(dayOf(2010, 1, 4));
+      this.add(new LazyListing(tf, f.code, f.exchange, 'fund', hashString(`${f.code}@fund`), listDay, Infinity, true, true, f.type, { venue: f.venue, currency: f.currency, name: f.name }));
+    }
   }
 
   private add(l: Listing): void {
@@ -322,6 +390,9 @@ export class Universe {
       out.add(dashed[0]);
       if (dashed.length > 2) out.add(dashed[Math.floor(dashed.length / 2)]);
     }
+    // A warrant or unit: EODHD has its prices but no fundamentals.
+    const warrant = codes.find((c) => NO_FUNDAMENTALS_CODE.test(c));
+    if (warrant) out.add(warrant);
     if (tf.id === 'euronext') {
       for (const venue of ['PA', 'AS', 'BR', 'LS'] as ExchangeCode[]) {
         const have = [...out].filter((c) => euronextVenue(c) === venue).length;
@@ -382,6 +453,13 @@ export class Universe {
     if (d) {
       d.delistDay = nth(d, 3);
       this.anchorDelistKey = d.key;
+    }
+    // A London listing that moves from pence to pounds on the fourth trading day.
+    const gbx = this.all.filter((l) => l.sample && l.file === 'lse' && l.currency === 'GBX' && l.origin === 'file' && l.delistDay > BASE_DAY + 90)
+      .sort((a, b) => a.seed - b.seed)[0];
+    if (gbx) {
+      (gbx as LazyListing).currencySwitch = { day: nth(gbx, 4), to: 'GBP' };
+      this.anchorCurrencyKey = gbx.key;
     }
   }
 

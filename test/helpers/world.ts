@@ -3,16 +3,21 @@
  * simulator on its own port, its clock at the same Friday, its per-minute limit out of
  * the way.
  */
-import { startSimulator, type Simulator } from '../../dev/simulator/index.js';
+import { startSimulator, type PlanName, type Simulator } from '../../dev/simulator/index.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const TEST_TODAY = '2026-11-20';
 
 export interface World { tdb: TestDb; sim: Simulator }
 
-export async function openWorld(opts: { universe?: 'sample' | 'full'; apiKey?: string } = {}): Promise<World> {
+export interface WorldOptions { universe?: 'sample' | 'full'; apiKey?: string; plan?: PlanName; dailyLimit?: number; extraLimit?: number }
+
+export async function openWorld(opts: WorldOptions = {}): Promise<World> {
   const tdb = await createTestDb();
-  const sim = await startSimulator({ universe: opts.universe ?? 'sample', today: TEST_TODAY, perMinuteLimit: 100_000, apiKey: opts.apiKey });
+  const sim = await startSimulator({
+    universe: opts.universe ?? 'sample', today: TEST_TODAY, perMinuteLimit: 100_000, apiKey: opts.apiKey,
+    plan: opts.plan, dailyLimit: opts.dailyLimit, extraLimit: opts.extraLimit,
+  });
   return { tdb, sim };
 }
 
@@ -23,7 +28,7 @@ export async function closeWorld(tdb: TestDb | undefined, sim: Simulator | undef
 }
 
 /** A world for the length of fn. */
-export async function withWorld<T>(opts: { universe?: 'sample' | 'full'; apiKey?: string }, fn: (w: World) => Promise<T>): Promise<T> {
+export async function withWorld<T>(opts: WorldOptions, fn: (w: World) => Promise<T>): Promise<T> {
   const w = await openWorld(opts);
   try {
     return await fn(w);
