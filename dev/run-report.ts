@@ -13,10 +13,18 @@ export interface RunSummary {
   callsByEndpoint: Array<{ endpoint: string; requests: number; calls: number }>;
   indicators: { executionId: number; status: string; calculated: number; skipped: number; seconds: number } | null;
   coverage: Array<Record<string, unknown>>;
+  /** The EODHD plan the run budgeted with, and what it leaves out. */
+  plan: {
+    figures: Record<string, unknown> | null;
+    notInPlan: Array<{ kind: string; since: string; source: string; detail: string | null }>;
+    historyLimited: number;
+    withoutFundamentals: number;
+    assetsWithWarnings: number;
+  };
 }
 
 const RUN = `SELECT execution_id, status, as_of, current_step, error_message, started_at, finished_at,
-                    assets_processed, assets_failed, assets_skipped, api_calls_used
+                    assets_processed, assets_failed, assets_skipped, api_calls_used, api_plan, assets_with_warnings
                FROM process_executions WHERE execution_id = $1`;
 const INDICATOR_RUN = `SELECT execution_id, status, assets_processed, assets_skipped, started_at, finished_at
                          FROM process_executions WHERE parent_execution_id = $1 AND process_name = 'calc_indicators'
@@ -75,6 +83,10 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
   const byEndpoint = (await pool.query(`SELECT endpoint, count(*)::int AS requests, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY endpoint ORDER BY endpoint`, [executionId])).rows;
   const ind = (await pool.query(INDICATOR_RUN, [executionId])).rows[0];
   const coverage = (await pool.query('SELECT * FROM get_processing_progress()')).rows;
+  const limits = (await pool.query<{ limited: number; no_document: number }>(`SELECT count(*) FILTER (WHERE s.history_limited)::int AS limited,
+    count(*) FILTER (WHERE s.fundamentals_not_found_on IS NOT NULL)::int AS no_document
+    FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.is_active`)).rows[0]!;
+  const notInPlan = (await pool.query(`SELECT kind, since::text, source, detail FROM api_entitlements WHERE status = 'not_in_plan' ORDER BY kind`)).rows;
   return {
     executionId, status: run.status, asOf: run.as_of,
     durationSeconds: Math.round(((run.finished_at ?? new Date()).getTime() - run.started_at.getTime()) / 100) / 10,
@@ -89,7 +101,24 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
       seconds: Math.round(((ind.finished_at ?? new Date()).getTime() - ind.started_at.getTime()) / 100) / 10,
     } : null,
     coverage,
+    plan: { figures: run.api_plan, notInPlan, historyLimited: limits.limited, withoutFundamentals: limits.no_document, assetsWithWarnings: run.assets_with_warnings },
   };
+}
+
+/** What the plan gave and what it left out, in words. */
+function planLines(s: RunSummary): string[] {
+  const out: string[] = [];
+  const f = s.plan.figures as { subscriptionType?: string | null; apiLimit?: number | null; buffer?: number; callLimit?: number; usedToday?: number; budget?: number } | null;
+  if (f) {
+    out.push(`  EODHD plan: ${f.subscriptionType ?? 'unknown'}, ${f.apiLimit ?? '?'} calls a day; this run's day: limit ${f.callLimit} (${f.buffer} kept back), ${f.usedToday} used before it, budget ${f.budget}`);
+  }
+  for (const x of s.plan.notInPlan) {
+    const why = x.source === 'feeds' ? 'the plan\'s feed list names no such feed' : (x.detail ?? 'refused (403)');
+    out.push(`  Not in the plan: ${x.kind} (since ${x.since}: ${why}); asked again once a day`);
+  }
+  if (s.plan.historyLimited > 0) out.push(`  History cut short by the plan: ${s.plan.historyLimited} assets (fetched whole again after an upgrade)`);
+  if (s.plan.withoutFundamentals > 0) out.push(`  No fundamentals at EODHD: ${s.plan.withoutFundamentals} assets (asked again when they reappear in their exchange's list)`);
+  return out;
 }
 
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
@@ -102,10 +131,12 @@ export function formatSummary(s: RunSummary): string {
   const out: string[] = [];
   out.push(`Run ${s.executionId} for ${s.asOf}: ${s.status.toUpperCase()} in ${s.durationSeconds} s`);
   out.push(`  processed ${s.totals.processed}, failed ${s.totals.failed}, skipped ${s.totals.skipped}, API calls ${s.totals.apiCalls}`);
+  const plan = planLines(s);
+  if (plan.length > 0) out.push('', 'Plan:', ...plan);
   out.push('', 'Per region:', table(s.regions, ['region', 'assets', 'failed', 'deferred', 'apiCalls']));
   out.push('', 'Per step:', table(s.steps.map((x) => ({ step: x.shard ? `${x.step}/${x.shard}` : x.step, status: x.status, seconds: x.seconds ?? '' })), ['step', 'status', 'seconds']));
   out.push('', 'API calls by endpoint:', table(s.callsByEndpoint, ['endpoint', 'requests', 'calls']));
   if (s.indicators) out.push('', `Indicators: run ${s.indicators.executionId} ${s.indicators.status}, ${s.indicators.calculated} assets calculated, ${s.indicators.skipped} with fewer than 200 bars, ${s.indicators.seconds} s`);
-  out.push('', 'Coverage (get_processing_progress()):', table(s.coverage, ['region', 'active_assets', 'with_prices', 'with_fundamentals', 'with_indicators', 'failing']));
+  out.push('', 'Coverage (get_processing_progress()):', table(s.coverage, ['region', 'active_assets', 'with_prices', 'with_full_history', 'with_fundamentals', 'with_indicators', 'failing', 'not_found']));
   return out.join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --days N [--universe full|sample] [--per-ticker-prices] [--json]`
+ * `npm run simulate -- --days N [--universe full|sample] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--json]`
  *
  * N consecutive daily runs against the simulator with the real limits (100,000 calls a
  * day, buffer 10,000, the per-minute limit scaled by --requests-per-minute to compress
@@ -9,6 +9,9 @@
  * 200 bars they need), and how many
  * stored adjusted series differ from the API's after corporate actions.
  * --per-ticker-prices prices every ticker with its own call (the seed's method).
+ * --plan runs against the simulator's EODHD plan of that name (its daily limit and what it
+ * includes); --symbols makes every run a watchlist run (the free plan's default: a few
+ * well-known names), and coverage is then of those symbols.
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
@@ -17,7 +20,10 @@ import { migrate } from '../shared/migrate.js';
 import { setSetting } from '../shared/settings.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { inProcessPipeline } from './in-process.js';
-import { startSimulator, type Simulator } from './simulator/index.js';
+import { PLAN_NAMES, startSimulator, type PlanName, type Simulator } from './simulator/index.js';
+import { isPlanName } from './simulator/plans.js';
+import { SYMBOL_PATTERN } from '../shared/input.js';
+import { FREE_PLAN_WATCHLIST } from './watchlist.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +32,8 @@ const { values } = parseArgs({
     'per-ticker-prices': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     start: { type: 'string', default: '2026-11-02' },
+    plan: { type: 'string', default: 'all-in-one' },
+    symbols: { type: 'string' },
     'requests-per-minute': { type: 'string', default: '30000' },
   },
 });
@@ -37,6 +45,10 @@ if (!Number.isInteger(days) || days < 1 || days > 60) { console.error('--days mu
 if (values.universe !== 'full' && values.universe !== 'sample') { console.error('--universe must be full or sample'); process.exit(2); }
 if (!Number.isInteger(rpm) || rpm < 1) { console.error('--requests-per-minute must be a positive whole number'); process.exit(2); }
 if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start!)) { console.error('--start must be YYYY-MM-DD'); process.exit(2); }
+if (!isPlanName(values.plan)) { console.error(`--plan must be one of ${PLAN_NAMES.join(', ')}`); process.exit(2); }
+const plan: PlanName = values.plan;
+const watchlist = values.symbols ? values.symbols.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean) : plan === 'free' ? FREE_PLAN_WATCHLIST : null;
+if (watchlist && !watchlist.every((x) => SYMBOL_PATTERN.test(x))) { console.error('--symbols takes CODE.EXCHANGE symbols, comma-separated (AAPL.US,BP.LSE)'); process.exit(2); }
 
 export interface DayRow {
   day: number;
@@ -61,6 +73,13 @@ export interface DayRow {
   /** bars stored as first printed that the API has corrected since (not re-read) */
   correctedBarsNotReread: number;
   seconds: number;
+  /** The plan's daily limit (dailyRateLimit + extraLimit) and the day's budget from it. */
+  apiLimit: number | null;
+  budget: number | null;
+  /** Kinds of data the plan does not include (as the API's answers said). */
+  notInPlan: string[];
+  /** Assets whose history the plan cut short. */
+  historyLimited: number;
 }
 
 const DONE_BY_OPERATION = `
@@ -76,7 +95,7 @@ const COVERAGE = `
                            AND s.prices_checked_through >= ($1::jsonb ->> a.exchange)::date)::int AS current_indicators
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
     LEFT JOIN technical_indicators t ON t.asset_id = a.id
-   WHERE a.is_active GROUP BY a.exchange`;
+   WHERE a.is_active AND ($2::text[] IS NULL OR a.symbol = ANY($2::text[])) GROUP BY a.exchange`;
 
 /**
  * Assets with a corporate action so far whose stored adjusted_close differs from the API's
@@ -111,19 +130,19 @@ async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ chec
 
 const pgServer = await startLocalPostgres({ quiet: true });
 const pool = createPool(pgServer.url, 20);
-const sim = await startSimulator({ universe: values.universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9), dailyLimit: 100_000 });
+const sim = await startSimulator({ universe: values.universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9), plan });
 const rows: DayRow[] = [];
 try {
   await migrate(pool);
   const p = await inProcessPipeline(pool, sim.url, { requestsPerMinute: rpm * 0.9 > 1 ? Math.floor(rpm * 0.9) : 1 });
   if (values['per-ticker-prices']) await setSetting(pool, 'price_update_method', 'per_ticker');
   if (!values.json) {
-    console.log(`Simulating ${days} days, ${values.universe} universe, from ${sim.today()}, prices ${values['per-ticker-prices'] ? 'per ticker (the seed\'s method)' : 'bulk or per ticker, whichever is cheaper'}; quota 100,000, buffer 10,000, ${rpm} requests/minute (time compressed)`);
+    console.log(`Simulating ${days} days, ${values.universe} universe${watchlist ? ` (watchlist of ${watchlist.length}: ${watchlist.join(' ')})` : ''}, from ${sim.today()}, plan ${plan}, prices ${values['per-ticker-prices'] ? 'per ticker (the seed\'s method)' : 'bulk or per ticker, whichever is cheaper'}; budget: the plan's limit or 100,000, whichever is less, less a 10% buffer; ${rpm} requests/minute (time compressed)`);
   }
   for (let day = 1; day <= days; day++) {
     if (day > 1) sim.advanceTradingDays(1);
     const t0 = Date.now();
-    const id = await p.run();
+    const id = await p.run(watchlist ? { symbols: watchlist } : {});
     const seconds = (Date.now() - t0) / 1000;
     const run = (await pool.query<{ status: string; as_of: string }>('SELECT status, as_of FROM process_executions WHERE execution_id = $1', [id])).rows[0]!;
     const byEndpoint: Record<string, number> = {};
@@ -131,7 +150,10 @@ try {
     const ops = new Map((await pool.query<{ operation: string; done: number; deferred: number; failed: number }>(DONE_BY_OPERATION, [id])).rows.map((r) => [r.operation, r]));
     const lastDays: Record<string, string> = {};
     for (const ex of ['US', 'LSE', 'F', 'XETRA', 'PA', 'AS', 'BR', 'LS', 'MC', 'SW']) lastDays[ex] = sim.lastTradingDay(ex);
-    const cov = (await pool.query<{ active: number; current_prices: number; fundamentals: number; current_indicators: number }>(COVERAGE, [JSON.stringify(lastDays)])).rows;
+    const cov = (await pool.query<{ active: number; current_prices: number; fundamentals: number; current_indicators: number }>(COVERAGE, [JSON.stringify(lastDays), watchlist])).rows;
+    const off = (await pool.query<{ kind: string }>(`SELECT kind FROM api_entitlements WHERE status = 'not_in_plan' ORDER BY kind`)).rows.map((r) => r.kind);
+    const limited = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM asset_processing_state WHERE history_limited`)).rows[0]!.n;
+    const callLimit = (await pool.query<{ call_limit: number | null; api_daily_limit: number | null }>(`SELECT call_limit, api_daily_limit FROM api_quota_days WHERE quota_day = $1`, [sim.today()])).rows[0];
     const sum = (k: 'active' | 'current_prices' | 'fundamentals' | 'current_indicators') => cov.reduce((s, r) => s + r[k], 0);
     const active = sum('active');
     const pct = (n: number) => Math.round((10_000 * n) / Math.max(1, active)) / 100;
@@ -157,10 +179,14 @@ try {
       adjustedMismatches: adj.mismatches,
       correctedBarsNotReread: adj.correctedBars,
       seconds: Math.round(seconds),
+      apiLimit: callLimit?.api_daily_limit ?? null,
+      budget: callLimit?.call_limit ?? null,
+      notInPlan: off,
+      historyLimited: limited,
     });
     if (!values.json) printRow(rows[rows.length - 1]!, day === 1);
   }
-  if (values.json) console.log(JSON.stringify({ universe: values.universe, perTickerPrices: values['per-ticker-prices'], days: rows }, null, 2));
+  if (values.json) console.log(JSON.stringify({ universe: values.universe, plan, watchlist, perTickerPrices: values['per-ticker-prices'], days: rows }, null, 2));
 } finally {
   await sim.close();
   await pool.end();
@@ -169,12 +195,14 @@ try {
 
 function printRow(r: DayRow, header: boolean): void {
   const cols: Array<[string, string | number]> = [
-    ['day', r.day], ['date', r.date], ['status', r.status], ['calls', r.calls],
+    ['day', r.day], ['date', r.date], ['status', r.status], ['calls', r.calls], ['budget', r.budget ?? ''],
     ['bulk', r.byEndpoint['eod-bulk-last-day'] ?? 0], ['eod', r.byEndpoint.eod ?? 0], ['fundam.', r.byEndpoint.fundamentals ?? 0],
     ['sync', r.byEndpoint['exchange-symbol-list'] ?? 0], ['calendars', (r.byEndpoint['calendar-splits'] ?? 0) + (r.byEndpoint['calendar-dividends'] ?? 0)],
+    ['bulk CA', r.byEndpoint['bulk-corporate-actions'] ?? 0],
     ['histories', r.historiesLoaded], ['price upd', r.priceUpdated], ['fund. loaded', r.fundamentalsLoaded], ['adj. refresh', r.adjustmentRefreshes],
     ['deferred', r.deferred], ['failed', r.failed], ['% prices', r.pctCurrentPrices], ['% fund.', r.pctFundamentals], ['% indic.', r.pctCurrentIndicators], ['<200 bars', r.tooShortForIndicators],
-    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['late fixes', r.correctedBarsNotReread], ['s', r.seconds],
+    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['late fixes', r.correctedBarsNotReread], ['1y only', r.historyLimited],
+    ['not in plan', r.notInPlan.join(',') || '-'], ['s', r.seconds],
   ];
   const w = cols.map(([h, v]) => Math.max(h.length, String(v).length));
   if (header) console.log(cols.map(([h], i) => h.padStart(w[i]!)).join('  '));

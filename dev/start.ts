@@ -4,8 +4,11 @@
  * Run again: the simulator's clock moves to the next trading day and the run brings
  * prices up to it.
  *
- *   npm start -- [--universe sample|full] [--data-dir DIR] [--timeout-minutes N]
- *                [--requests-per-minute N] [--json]
+ *   npm start -- [--universe sample|full] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE]
+ *                [--data-dir DIR] [--timeout-minutes N] [--requests-per-minute N] [--json]
+ *
+ * --plan: the simulator's EODHD plan (default all-in-one); the summary says what the plan
+ * leaves out. --symbols: a watchlist run (the free plan, 20 calls a day, gets a default one).
  *
  * --requests-per-minute raises the simulator's per-minute limit and the pipeline's
  * eodhd_requests_per_minute setting together (default: the real API's 1000 and 900), so
@@ -17,6 +20,10 @@ import { request } from 'undici';
 import { setSetting } from '../shared/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
+import { PLAN_NAMES } from './simulator/index.js';
+import { isPlanName } from './simulator/plans.js';
+import { SYMBOL_PATTERN } from '../shared/input.js';
+import { FREE_PLAN_WATCHLIST } from './watchlist.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,8 +32,20 @@ const { values } = parseArgs({
     'timeout-minutes': { type: 'string', default: '120' },
     json: { type: 'boolean', default: false },
     'requests-per-minute': { type: 'string' },
+    plan: { type: 'string', default: 'all-in-one' },
+    symbols: { type: 'string' },
   },
 });
+if (!isPlanName(values.plan)) {
+  console.error(`--plan must be one of ${PLAN_NAMES.join(', ')}, not ${values.plan}`);
+  process.exit(2);
+}
+const plan = values.plan;
+const symbols = values.symbols ? values.symbols.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean) : plan === 'free' ? FREE_PLAN_WATCHLIST : null;
+if (symbols && (symbols.length === 0 || !symbols.every((x) => SYMBOL_PATTERN.test(x)))) {
+  console.error('--symbols takes CODE.EXCHANGE symbols, comma-separated (AAPL.US,BP.LSE)');
+  process.exit(2);
+}
 if (values.universe !== 'sample' && values.universe !== 'full') {
   console.error(`--universe must be sample or full, not ${values.universe}`);
   process.exit(2);
@@ -37,13 +56,15 @@ if (rpm !== null && !(Number.isInteger(rpm) && rpm > 0)) {
   console.error('--requests-per-minute must be a positive whole number');
   process.exit(2);
 }
-const dataDir = path.resolve(values['data-dir'] ?? path.join('.data', universe));
+// Each plan keeps its own data (a free plan's watchlist and a full load do not mix).
+const dataDir = path.resolve(values['data-dir'] ?? path.join('.data', plan === 'all-in-one' ? universe : `${universe}-${plan}`));
 
 const t0 = Date.now();
-console.log(`Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe)`}, gateway and six functions (data in ${dataDir})`);
+console.log(`Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe, ${plan} plan)`}, gateway and six functions (data in ${dataDir})`);
+if (symbols) console.log(`Watchlist: ${symbols.join(' ')}${values.symbols ? '' : ' (the free plan\'s default; --symbols to choose)'}`);
 const stack = await startLocalStack({
   dataDir, functionLog: 'file', advanceDays: 1,
-  simulator: { universe, today: new Date().toISOString().slice(0, 10), ...(rpm ? { perMinuteLimit: Math.ceil(rpm / 0.9) } : {}) },
+  simulator: { universe, plan, today: new Date().toISOString().slice(0, 10), ...(rpm ? { perMinuteLimit: Math.ceil(rpm / 0.9) } : {}) },
 });
 if (rpm) await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
 let code = 0;
@@ -51,8 +72,11 @@ try {
   if (stack.simulator) console.log(`Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url})`);
   console.log(`Gateway ${stack.gateway.url}; function logs in ${stack.logFile}`);
   // What the cron-connector sends: an empty POST with its two headers.
+  // What the cron-connector sends (an empty POST with its two headers), or a watchlist run.
   const res = await request(`${stack.gateway.url}/function/init-execution`, {
-    method: 'POST', body: '', headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `npm-start-${Date.now()}` },
+    method: 'POST', body: symbols ? JSON.stringify({ symbols }) : '',
+    headers: symbols ? { 'content-type': 'application/json', 'x-call-id': `npm-start-${Date.now()}` }
+      : { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `npm-start-${Date.now()}` },
   });
   let answer = (await res.body.json()) as { executionId?: number; error?: string; reason?: string };
   if (res.statusCode === 409 && answer.executionId) {

@@ -63,6 +63,8 @@ export interface CorporateActionSources {
   bulk: 'yes' | 'probe' | 'no';
   /** The exchanges the run covers (the bulk answers are per exchange). */
   exchanges: readonly string[];
+  /** Calls left today: the bulk answers (200 calls an exchange and day) are read only when they take at most a tenth of it. */
+  budget: number;
 }
 
 /** Reads the calendars (or, without them, the bulk answers) for every day after the last one read, through `today` (the API's date). */
@@ -85,14 +87,18 @@ export async function syncCorporateActions(q: Queryable, api: EodhdClient, execu
       if (!(err instanceof EodhdError && err.kind === 'not_in_plan')) throw err;
     }
   }
+  let skipped = 'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale';
   if (!rows && sources.bulk === 'yes') {
     read = days.filter((d) => ![0, 6].includes(new Date(`${d}T00:00:00Z`).getUTCDay())).slice(-MAX_BULK_DAYS);
-    rows = await fromBulk(api, read, sources.exchanges);
-    source = 'bulk';
+    const cost = read.length * sources.exchanges.length * 2 * 100;
+    if (cost <= sources.budget / 10) {
+      rows = await fromBulk(api, read, sources.exchanges);
+      source = 'bulk';
+    } else {
+      skipped = `the calendars are not in the plan and the bulk splits and dividends (${cost} calls) would take more than a tenth of today's ${sources.budget}: adjusted prices may go stale`;
+    }
   }
-  if (!rows) {
-    return { days: [], splits: 0, dividends: 0, assetsFlagged: 0, source: null, skipped: 'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale' };
-  }
+  if (!rows) return { days: [], splits: 0, dividends: 0, assetsFlagged: 0, source: null, skipped };
   await q.query(STORE_ACTIONS, [rows.map((r) => r.symbol), rows.map((r) => r.date), rows.map((r) => r.kind), rows.map((r) => r.detail), rows.map(() => executionId)]);
   const flagged = await q.query(FLAG_AFFECTED, [read]);
   // Days the bulk answers did not cover (weekends, older days) count as read: nothing to do there.

@@ -11,10 +11,11 @@ import type { FunctionResult } from './function-contract.js';
 import { log } from './log.js';
 import { excludedForFailures, unknownSymbols, writePlan } from './plan.js';
 import { reconcileQuota } from './reconcile.js';
+import { quotaUsage } from './quota.js';
 import { loadSettings } from './settings.js';
 import { guardStep } from './step-guard.js';
 import { completeStep, ensureStepPending, failStep, STEP_LEASE_SECONDS } from './steps.js';
-import { addWatchlist, syncExchange, type ExchangeSync } from './universe.js';
+import { addWatchlist, listsForWatchlist, syncExchange, type ExchangeSync } from './universe.js';
 import { syncCorporateActions, type CorporateActionSync } from './corporate-actions.js';
 import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
 
@@ -49,7 +50,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
   try {
     await touchRun(ctx.pool, executionId, 'discover-delta');
     const settings = await loadSettings(ctx.pool);
-    const { quotaDay, apiDate } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    const { quotaDay, apiDate, limits } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
     await setQuotaDay(ctx.pool, executionId, quotaDay);
     if (!params.asOfExplicit && apiDate) {
       run.as_of = lastWeekdayOnOrBefore(apiDate);
@@ -65,15 +66,19 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       const api = ctx.api(executionId, quotaDay, settings);
       const scope = params.exchanges ?? (params.symbols ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))] : [...EXCHANGES]);
       if (mayFetch(before, 'symbol_list', quotaDay) !== 'no') {
-        for (const ex of scope) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+        // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
+        const lists = params.symbols && !params.exchanges ? await listsForWatchlist(ctx.pool, params.symbols, run.as_of) : scope;
+        for (const ex of lists) universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
       } else {
         universeSkipped = 'the exchanges\' symbol lists are not in the plan: new listings and delistings are not seen';
       }
       if (params.symbols) watchlist = await addWatchlist(ctx.pool, params.symbols, run.as_of);
       if (settings.corporate_actions_enabled) {
         try {
+          const usage = await quotaUsage(ctx.pool, quotaDay);
           corporateActions = await syncCorporateActions(ctx.pool, api, executionId, apiDate ?? run.as_of, {
             calendar: mayFetch(before, 'calendar', quotaDay), bulk: mayFetch(before, 'bulk', quotaDay), exchanges: scope,
+            budget: Math.max(0, (usage.callLimit ?? limits.callLimit) - usage.used),
           });
           if (corporateActions.skipped) log('warn', 'corporate_actions_skipped', { execution_id: executionId, reason: corporateActions.skipped });
         } catch (err) {

@@ -200,7 +200,7 @@ export class EodhdClient {
           if (kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'available', null);
           return parsed;
         }
-        if (status === 403 && kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'not_in_plan', `403 on ${spec.endpoint}: ${redact(text.slice(0, 160).replace(/\s+/g, ' '))}`);
+        if (status === 403 && kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'not_in_plan', `403 on ${spec.endpoint}: ${errorMessage(text)}`);
         const retryAfter = Number(res.headers['retry-after']);
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
@@ -295,6 +295,16 @@ const apiRateLimits = new Map<string, number>();
 
 /** Time after a request's deadline for its answer to be written before others may settle it. */
 const SETTLE_MARGIN_SECONDS = 5;
+
+/** The message of an error body: its JSON `error` or `message`, else its first words. */
+function errorMessage(text: string): string {
+  try {
+    const v = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const m = typeof v.error === 'string' ? v.error : typeof v.message === 'string' ? v.message : null;
+    if (m) return redact(m).slice(0, 160);
+  } catch { /* not JSON */ }
+  return redact(text.slice(0, 160).replace(/\s+/g, ' '));
+}
 
 /** A connection that was never made: the request did not reach the API. */
 function isConnectFailure(err: unknown): boolean {

@@ -118,6 +118,26 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
   return { exchange, listed: symbols.length, added: rows[0]!.added, reactivated: rows[0]!.reactivated, deactivated, currencyChanged: changes.length };
 }
 
+// Per exchange of a watchlist: whether every symbol is already an active asset, and when
+// the exchange's list was last read (the latest last_seen of its listed assets).
+const WATCHLIST_STATE = `
+  SELECT w.exchange, bool_and(a.is_active IS TRUE) AS all_known,
+         (SELECT max(l.last_seen) FROM assets l WHERE l.exchange = w.exchange AND l.source = 'list')::text AS listed_on
+    FROM (SELECT s, split_part(s, '.', array_length(string_to_array(s, '.'), 1)) AS exchange FROM unnest($1::text[]) s) w
+    LEFT JOIN assets a ON a.symbol = w.s
+   GROUP BY w.exchange`;
+
+/**
+ * The exchanges whose lists a watchlist run reads: those with a symbol not yet known, or
+ * whose list was read more than `maxAgeDays` ago. A small plan (the free one: 20 calls a
+ * day) then spends its calls on prices, not on the same lists every day.
+ */
+export async function listsForWatchlist(pool: pg.Pool, symbols: string[], today: string, maxAgeDays = 7): Promise<ExchangeCode[]> {
+  const rows = (await pool.query<{ exchange: ExchangeCode; all_known: boolean; listed_on: string | null }>(WATCHLIST_STATE, [symbols])).rows;
+  const cutoff = new Date(Date.parse(`${today}T00:00:00Z`) - maxAgeDays * 86_400_000).toISOString().slice(0, 10);
+  return rows.filter((r) => !r.all_known || r.listed_on === null || r.listed_on < cutoff).map((r) => r.exchange).sort();
+}
+
 /** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
 const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
   US: 'USD', F: 'EUR', XETRA: 'EUR', PA: 'EUR', AS: 'EUR', BR: 'EUR', LS: 'EUR', MC: 'EUR', SW: 'CHF',
