@@ -10,7 +10,7 @@ import { createPool } from '../shared/db.js';
 import { migrate } from '../shared/migrate.js';
 import type { FunctionName } from '../shared/invoke.js';
 import { startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
-import { startLocalGateway, type LocalGateway } from './gateway.js';
+import { startLocalGateway, type LocalGateway } from './gateway/index.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/index.js';
 
 export interface LocalStackOptions {
@@ -22,7 +22,11 @@ export interface LocalStackOptions {
   advanceDays?: number;
   functionLog?: 'stdout' | 'file';
   env?: Record<string, string>;
-  functionEnv?: Partial<Record<FunctionName, Record<string, string>>>;
+  functionEnv?: Partial<Record<FunctionName | 'resume-runs', Record<string, string>>>;
+  /** Run stack.yml's schedules, as the cron-connector does (npm run serve). */
+  cron?: boolean;
+  /** Liveness of the function processes (default: checked every 10 s, restarted after 3 unanswered checks). */
+  liveness?: { intervalMs: number; misses: number };
 }
 
 export interface LocalStack {
@@ -69,6 +73,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     env: { DATABASE_URL: databaseUrl, EODHD_API_KEY: apiKey, EODHD_BASE_URL: apiBaseUrl, SECRETS_DIR: path.join(o.dataDir, 'no-secrets'), ...(o.env ?? {}) },
     functionEnv: o.functionEnv,
     onLog: logStream ? (_fn, line) => logStream!.write(line + '\n') : undefined,
+    cron: o.cron ?? false,
+    // The admin password of /system/* is generated once and kept beside the data.
+    authDir: path.join(o.dataDir, 'gateway'),
+    liveness: o.liveness,
   });
   return {
     databaseUrl, pool, gateway, simulator, apiBaseUrl, logFile,

@@ -82,7 +82,7 @@ try {
   if (res.statusCode === 409 && answer.executionId) {
     // A run left over from an interrupted start: re-drive it rather than start another.
     console.log(`Run ${answer.executionId} is still open (${answer.reason}); resuming it.`);
-    const r = await request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 0 }) });
+    const r = await request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 0 }), headers: { 'content-type': 'application/json' } });
     await r.body.dump();
   } else if (res.statusCode !== 202 || !answer.executionId) {
     throw new Error(`init-execution answered ${res.statusCode}: ${JSON.stringify(answer)}`);
@@ -92,7 +92,7 @@ try {
   // What resume-runs does on the cluster every 10 minutes: re-drive steps whose
   // invocation was lost (here every minute, for steps idle for 2 minutes).
   const resume = setInterval(() => {
-    request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 2 }) })
+    request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 2 }), headers: { 'content-type': 'application/json' } })
       .then(async (r) => {
         const b = (await r.body.json()) as { redriven?: unknown[] };
         if (b.redriven && b.redriven.length > 0) console.log(`  resume: re-drove ${JSON.stringify(b.redriven)}`);

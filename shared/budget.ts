@@ -28,10 +28,14 @@ export const BULK_COST = 100;
 export const HISTORY_COST = 1;
 export const FUNDAMENTALS_COST = 10;
 
-/** Weekdays d with after < d <= through: the trading days a ticker complete through `after` may miss. */
-export function weekdaysBetween(after: string, through: string): string[] {
+/**
+ * Weekdays d with after < d <= through: the trading days a ticker complete through `after`
+ * may miss; at most `max` of them (the first ones): callers only need to know whether
+ * there are more than a few, and a ticker 50 years behind must not cost 13,000 dates.
+ */
+export function weekdaysBetween(after: string, through: string, max = Infinity): string[] {
   const out: string[] = [];
-  for (let d = addDays(after, 1); d <= through; d = addDays(d, 1)) {
+  for (let d = addDays(after, 1); d <= through && out.length < max; d = addDays(d, 1)) {
     const wd = new Date(`${d}T00:00:00Z`).getUTCDay();
     if (wd !== 0 && wd !== 6) out.push(d);
   }
@@ -68,7 +72,7 @@ export function fitPriceUpdates(demand: ExchangeDemand[], tradingDay: string, bu
     let best: { dates: string[]; coversFrom: string; covered: number; cost: number } | null = null;
     if (!opts.perTickerOnly && bulkExchangesLeft > 0) {
       for (const { through } of d.byThrough) {
-        const dates = weekdaysBetween(through, tradingDay);
+        const dates = weekdaysBetween(through, tradingDay, opts.maxBulkDays + 1);
         if (dates.length === 0 || dates.length > opts.maxBulkDays) continue;
         const covered = d.byThrough.filter((x) => x.through >= through).reduce((s, x) => s + x.assets, 0);
         const cost = BULK_COST * dates.length + (n - covered) * HISTORY_COST;

@@ -44,6 +44,18 @@ export async function closeDb(): Promise<void> {
   if (p) await p.end();
 }
 
+// Connection failures, and PostgreSQL's "shutting down / starting up / cannot connect now".
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+/** Whether an error says the database is away (worth retrying later), not that a statement is wrong. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(e.message ?? '');
+}
+
 /** Runs fn in one transaction: everything it writes lands together or not at all. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   // The pool listens for errors only on idle clients: a checked-out one whose connection

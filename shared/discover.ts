@@ -3,7 +3,7 @@
  * writes the plan as work items and hands the run to check-quota.
  */
 import type { PipelineContext } from './context.js';
-import { inTransaction } from './db.js';
+import { inTransaction, isDatabaseUnavailable } from './db.js';
 import { EodhdError } from './eodhd.js';
 import { failRun, setQuotaDay, touchRun } from './executions.js';
 import { EXCHANGES, lastWeekdayOnOrBefore, type ExchangeCode } from './exchanges.js';
@@ -130,6 +130,10 @@ export async function stepFailed(ctx: PipelineContext, executionId: number, step
     await failRun(ctx.pool, executionId, message).catch(() => {});
     log('error', 'run_failed', { execution_id: executionId, step, error: message });
     return { status: 502, body: { error: 'api_key_refused', reason: message, executionId } };
+  }
+  if (isDatabaseUnavailable(err)) {
+    log('error', 'step_failed', { execution_id: executionId, step, shard, error: message, database: 'unavailable' });
+    return { status: 503, body: { error: 'database_unavailable', reason: `the database does not answer (${message}); the resume schedule re-drives this step once it is back`, executionId, step } };
   }
   log('error', 'step_failed', { execution_id: executionId, step, shard, error: message });
   return { status: 500, body: { error: 'step_failed', reason: message, executionId, step, retry: 'the resume schedule re-drives this step' } };

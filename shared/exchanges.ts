@@ -45,9 +45,16 @@ export function lastWeekdayOnOrBefore(date: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/**
+ * The date `days` after `date`. Dates are four-digit years: past 9999 (or before year 1)
+ * the string form would stop comparing in date order, so that throws instead.
+ */
 export function addDays(date: string, days: number): string {
   const d = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) throw new RangeError(`not a date: ${date}`);
   d.setUTCDate(d.getUTCDate() + days);
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) throw new RangeError(`${date} + ${days} days is outside the years 0001-9999`);
   return d.toISOString().slice(0, 10);
 }
 

@@ -3,12 +3,23 @@
  * turns a raw request body into a value or a 400 with a reason a person can act on.
  */
 import { z } from 'zod';
-import { EXCHANGES, REGIONS } from './exchanges.js';
+import { addDays, EXCHANGES, REGIONS, utcToday } from './exchanges.js';
 import type { FunctionEvent, FunctionResult } from './function-contract.js';
 
 const executionId = z.number({ error: 'executionId must be a number' }).int().positive().max(2 ** 31 - 1);
 const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD')
   .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
+
+/** The earliest trading day a run may be for: EODHD's histories start around here. */
+export const HISTORY_START = '1970-01-01';
+
+/**
+ * A run's trading day: a real date, no earlier than HISTORY_START and no later than the
+ * API's next day (today in UTC + 1: the API's day runs ahead of UTC by at most that), so
+ * that no loop over the days between a stored price and the run's day can run away.
+ */
+const tradingDay = isoDate.refine((d) => d >= HISTORY_START, `must be ${HISTORY_START} or later`)
+  .refine((d) => d <= addDays(utcToday(), 1), { error: () => `must be no later than ${addDays(utcToday(), 1)} (the API's next day at most)` });
 const exchange = z.enum(EXCHANGES, { error: `exchange must be one of ${EXCHANGES.join(', ')}` });
 export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-&]{0,19}\.(US|LSE|F|XETRA|PA|AS|BR|LS|MC|SW)$/;
 const symbol = z.string().regex(SYMBOL_PATTERN, `a symbol is CODE.EXCHANGE with EXCHANGE one of ${EXCHANGES.join(', ')} (e.g. AAPL.US, BRK-B.US)`)
@@ -20,7 +31,7 @@ export const InitExecutionInput = z.strictObject({
   symbols: z.array(symbol).min(1).max(1000).optional(),
   dryRun: z.boolean().default(false),
   skipExisting: z.boolean().default(false),
-  asOf: isoDate.optional(),
+  asOf: tradingDay.optional(),
   /** resume only: how long a run may go without progress before its steps are re-driven. */
   staleMinutes: z.number().int().min(0).max(1440).optional(),
   /** resume only: the same in seconds (tests re-drive within seconds); give one of the two. */
@@ -48,6 +59,12 @@ export type CalcIndicatorsInput = z.infer<typeof CalcIndicatorsInput>;
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
+/** application/json, or a +json type, with any parameters. */
+export function isJson(contentType: string | undefined): boolean {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return t === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(t);
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; response: FunctionResult };
 
 export function badRequest(reason: string, details?: unknown): FunctionResult {
@@ -63,6 +80,16 @@ export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parse
     return { ok: false, response: { status: 405, body: { error: 'method_not_allowed', reason: `use POST with a JSON body, not ${event.method}` }, headers: { allow: 'POST' } } };
   }
   if (event.body.length > MAX_BODY_BYTES) return { ok: false, response: { status: 413, body: { error: 'body_too_large', reason: `the body is ${event.body.length} bytes; the limit is ${MAX_BODY_BYTES}` } } };
+  // Only JSON (or nothing) is read: a web page's form or text/plain post cannot open a run.
+  if (event.body.length > 0 && !isJson(event.headers['content-type'])) {
+    return {
+      ok: false,
+      response: {
+        status: 415,
+        body: { error: 'unsupported_media_type', reason: `send the body as JSON with Content-Type: application/json, not ${event.headers['content-type'] ?? 'no type'} (curl -H 'Content-Type: application/json', faas-cli invoke --content-type application/json)` },
+      },
+    };
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(event.body);

@@ -29,12 +29,25 @@ const RENEW_STEP_LEASE = `
    WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status = 'running' AND attempts = $4`;
 
 /**
+ * The longest a step may hold its lease: past it the lease is no longer renewed, so a step
+ * that never finishes (whatever keeps it busy) lets its lease run out, is re-driven, and is
+ * given up after its attempts, freeing the run's slot, instead of holding it for good.
+ */
+export const STEP_MAX_SECONDS = 30 * 60;
+
+/**
  * Renews the claimed step's lease a third of the way through it, until the returned
- * function is called (the step ended). Renewal failures are left to the next tick.
+ * function is called (the step ended) or STEP_MAX_SECONDS have passed. Renewal failures
+ * are left to the next tick.
  */
 export function holdStepLease(q: Queryable, executionId: number, step: string, shard: string, attempts: number, leaseSeconds: number): () => void {
   const lease = stepLeaseSeconds(leaseSeconds);
+  const until = Date.now() + STEP_MAX_SECONDS * 1000;
   const timer = setInterval(() => {
+    if (Date.now() > until) {
+      clearInterval(timer);
+      return;
+    }
     q.query(RENEW_STEP_LEASE, [executionId, step, shard, attempts, lease]).catch(() => {});
   }, Math.max(500, (lease * 1000) / 3));
   timer.unref();

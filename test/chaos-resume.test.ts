@@ -79,7 +79,7 @@ test.serial('a connection that dies inside a transaction fails the transaction, 
 process.env.FUNCTION_NAME = 'chaos-resume'; // application_name of the pools created here
 
 test.serial('resume takes staleSeconds (or staleMinutes, not both)', async (t) => {
-  const ev = (body: string): FunctionEvent => ({ body: Buffer.from(body), headers: {}, method: 'POST', query: {}, path: '/' });
+  const ev = (body: string): FunctionEvent => ({ body: Buffer.from(body), headers: { 'content-type': 'application/json' }, method: 'POST', query: {}, path: '/' });
   const both = parseInput(ev('{"mode":"resume","staleMinutes":1,"staleSeconds":60}'), InitExecutionInput);
   t.false(both.ok);
   t.true(parseInput(ev('{"mode":"resume","staleSeconds":5}'), InitExecutionInput).ok);

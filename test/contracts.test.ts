@@ -3,6 +3,8 @@
  * reason and changes no row; good input is accepted; a second trigger gets 409.
  */
 import test from 'ava';
+import { addDays } from '../shared/exchanges.js';
+import { fitPriceUpdates, weekdaysBetween } from '../shared/budget.js';
 import type { FunctionEvent, FunctionResult, Handler } from '../shared/function-contract.js';
 import { setInvoker } from '../shared/invoke.js';
 import { closeDb } from '../shared/db.js';
@@ -28,7 +30,7 @@ test.after.always(async () => {
   await tdb.drop();
 });
 
-function event(body: string | Buffer, method = 'POST', headers: Record<string, string> = {}): FunctionEvent {
+function event(body: string | Buffer, method = 'POST', headers: Record<string, string> = { 'content-type': 'application/json' }): FunctionEvent {
   return { body: Buffer.isBuffer(body) ? body : Buffer.from(body), headers, method, query: {}, path: '/' };
 }
 
@@ -53,6 +55,9 @@ const specific: Record<string, string[]> = {
     '{"mode": "turbo"}', '{"mode": 1}', '{"exchanges": ["NYSE"]}', '{"exchanges": ["us"]}', '{"exchanges": []}', '{"exchanges": "US"}',
     '{"symbols": ["AAPL"]}', '{"symbols": ["AAPL.XX"]}', '{"symbols": ["\' OR 1=1 --.US"]}', '{"symbols": []}', '{"dryRun": "yes"}',
     '{"asOf": "2026-13-01"}', '{"asOf": "2026-02-30"}', '{"asOf": "yesterday"}', '{"skipExisting": 1}', '{"staleMinutes": -1}',
+    // Bounds of the trading day: no later than the API's next day, no earlier than the history start.
+    '{"asOf": "9999-12-31", "dryRun": true, "exchanges": ["SW"]}', `{"asOf": "${new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)}"}`,
+    '{"asOf": "1969-12-31"}', '{"asOf": "0001-01-01"}', '{"asOf": "10000-01-01"}',
   ],
   'discover-delta': ['{}', '{"executionId": -1}', '{"executionId": 0}', '{"executionId": 1.5}', '{"executionId": "1"}', '{"executionId": 99999999999}', '{"executionId": null}'],
   'check-quota': ['{}', '{"executionId": -1}', '{"executionId": "abc"}', '{"executionId": []}', '{"executionId": {}}'],
@@ -125,4 +130,28 @@ test.serial('a finished run refuses its steps with 409', async (t) => {
   const r = await handlers['discover-delta']!(event(JSON.stringify({ executionId: id })));
   t.is(r.status, 409);
   t.regex(String((r.body as { reason: string }).reason), /failed/);
+});
+
+test('a non-empty body that is not JSON is 415 for every function, and writes nothing', async (t) => {
+  const before = await rowCounts(tdb.pool);
+  for (const name of NAMES) {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const r = await handlers[name]!(event('{"executionId": 1}', 'POST', { 'content-type': type }));
+      t.is(r.status, 415, `${name} ${type}`);
+      t.regex(String((r.body as { reason: string }).reason), /application\/json/);
+    }
+  }
+  t.deepEqual(await rowCounts(tdb.pool), before);
+});
+
+test('day arithmetic cannot run away: addDays stays within years 1-9999, weekdaysBetween stops at its cap', (t) => {
+  t.is(addDays('2026-12-31', 1), '2027-01-01');
+  t.throws(() => addDays('9999-12-31', 1), { instanceOf: RangeError });
+  t.throws(() => addDays('0001-01-01', -1), { instanceOf: RangeError });
+  t.throws(() => addDays('not-a-date', 1), { instanceOf: RangeError });
+  t.deepEqual(weekdaysBetween('2026-11-20', '2026-11-25'), ['2026-11-23', '2026-11-24', '2026-11-25']);
+  // 1900 to 9999: eleven dates, not three million.
+  t.is(weekdaysBetween('1900-01-01', '9999-12-30', 11).length, 11);
+  const fit = fitPriceUpdates([{ exchange: 'SW', byThrough: [{ through: '1900-01-01', assets: 500 }, { through: '9999-12-29', assets: 500 }] }], '9999-12-30', 10_000, 5_000, { maxBulkDays: 10 });
+  t.is(fit.calls, 100 + 500, 'one bulk day for the current ones, a history each for the others');
 });

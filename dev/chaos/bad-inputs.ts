@@ -12,7 +12,12 @@ export interface BadInput {
   what: string;
   body: string | Buffer;
   method?: string;
+  /** Headers over the scenario's (Content-Type: application/json). */
+  headers?: Record<string, string>;
 }
+
+/** A date `days` from today (UTC): the corpus's bounds move with the clock. */
+const fromToday = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 const j = (v: unknown) => JSON.stringify(v);
 
@@ -74,6 +79,11 @@ function generic(): BadInput[] {
     { what: 'DELETE', body: '{}', method: 'DELETE' },
     { what: 'PATCH', body: '{}', method: 'PATCH' },
     { what: 'OPTIONS', body: '', method: 'OPTIONS' },
+    { what: 'a JSON body sent as text/plain (a web page\'s simple request)', body: j({ executionId: 1 }), headers: { 'content-type': 'text/plain' } },
+    { what: 'a JSON body sent as a form', body: j({ executionId: 1 }), headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    { what: 'a JSON body without a content type', body: j({ executionId: 1 }), headers: { 'content-type': '' } },
+    { what: 'a request from a web page (foreign Origin)', body: '{}', headers: { origin: 'https://evil.example' } },
+    { what: 'a cross-site fetch', body: '{}', headers: { 'sec-fetch-site': 'cross-site' } },
   ];
 }
 
@@ -108,6 +118,15 @@ const specific: Record<FunctionName, BadInput[]> = {
     { what: 'staleMinutes past a day', body: j({ mode: 'resume', staleMinutes: 100_000 }) },
     { what: 'staleSeconds fractional', body: j({ mode: 'resume', staleSeconds: 1.5 }) },
     { what: 'staleMinutes and staleSeconds', body: j({ mode: 'resume', staleMinutes: 1, staleSeconds: 60 }) },
+    // Every bound of the trading day: past them a loop over the days could run away.
+    { what: 'asOf 9999-12-31 (past the API\'s next day; a dry run that once looped for good)', body: j({ asOf: '9999-12-31', dryRun: true, exchanges: ['SW'] }) },
+    { what: 'asOf three days ahead', body: j({ asOf: fromToday(3) }) },
+    { what: 'asOf next year', body: j({ asOf: fromToday(366), mode: 'incremental' }) },
+    { what: 'asOf before the history start', body: j({ asOf: '1969-12-31' }) },
+    { what: 'asOf in year 1', body: j({ asOf: '0001-01-01', dryRun: true }) },
+    { what: 'asOf year 0', body: j({ asOf: '0000-06-15' }) },
+    { what: 'asOf with a five-digit year', body: j({ asOf: '10000-01-01' }) },
+    { what: 'asOf and symbols, asOf far ahead', body: j({ asOf: '2999-01-01', symbols: ['AAPL.US'] }) },
   ],
   'discover-delta': [
     { what: 'empty object', body: '{}' },

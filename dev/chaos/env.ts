@@ -15,7 +15,7 @@ import { createPool } from '../../shared/db.js';
 import type { FunctionName } from '../../shared/invoke.js';
 import { migrate } from '../../shared/migrate.js';
 import type { LocalPostgres } from '../embedded-postgres.js';
-import { startLocalGateway, type DuplicateDelivery, type LocalGateway } from '../gateway.js';
+import { startLocalGateway, type DuplicateDelivery, type LocalGateway } from '../gateway/index.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 
 export interface ChaosConfig {
@@ -127,7 +127,9 @@ export class ScenarioEnv {
   /** POST to a function through the gateway (sync route), keeping the answer for the key check. */
   async call(fn: FunctionName | string, body: string | Buffer, opts: { method?: string; headers?: Record<string, string>; async?: boolean } = {}): Promise<Answer> {
     const res = await request(`${this.gateway.url}/${opts.async ? 'async-function' : 'function'}/${fn}`, {
-      method: (opts.method ?? 'POST') as 'POST', body: opts.method === 'GET' || opts.method === 'HEAD' ? undefined : body, headers: opts.headers ?? {},
+      method: (opts.method ?? 'POST') as 'POST', body: opts.method === 'GET' || opts.method === 'HEAD' ? undefined : body,
+      // JSON, as the chain and curl -H 'Content-Type: application/json' send it, unless the call says otherwise.
+      headers: { ...(body.length > 0 ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) },
       headersTimeout: 120_000, bodyTimeout: 120_000,
     });
     const text = await res.body.text();
@@ -141,7 +143,7 @@ export class ScenarioEnv {
 
   /** What the cron-connector sends: an empty POST with its headers. */
   async trigger(body = ''): Promise<Answer> {
-    return this.call('init-execution', body, { headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `chaos-${this.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` } });
+    return this.call('init-execution', body, { headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `chaos-${this.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, ...(body ? { 'content-type': 'application/json' } : {}) } });
   }
 
   /** Opens a run (202 expected) and returns its id. */

@@ -454,7 +454,7 @@ const badInputs = (): Scenario => ({
         const inputs = badInputsFor(fn);
         for (const input of inputs) {
           r.figures.badInputs++;
-          const a = await env.call(fn, input.body, { method: input.method ?? 'POST', headers: { 'content-type': 'application/json' } });
+          const a = await env.call(fn, input.body, { method: input.method ?? 'POST', headers: { 'content-type': 'application/json', ...input.headers } });
           const reason = a.json?.reason;
           const message = a.json?.message;
           if (!(a.status >= 400 && a.status < 500) || a.json === null) {

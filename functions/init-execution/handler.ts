@@ -8,7 +8,8 @@ import { callIdOf, triggerKindOf } from '../../shared/trigger.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const empty = event.body.toString('utf8').trim() === '';
-  const body = empty && process.env.DEFAULT_MODE === 'resume' ? { ...event, body: Buffer.from('{"mode":"resume"}') } : event;
+  const body = empty && process.env.DEFAULT_MODE === 'resume'
+    ? { ...event, body: Buffer.from('{"mode":"resume"}'), headers: { ...event.headers, 'content-type': 'application/json' } } : event;
   const input = parseInput(body, InitExecutionInput);
   if (!input.ok) return input.response;
   return startRun(defaultContext(), input.value, { callId: callIdOf(event), kind: triggerKindOf(event) });

@@ -11,7 +11,9 @@
 import express from 'express';
 import fs from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { db, isDatabaseUnavailable } from '../../shared/db.js';
 import type { FunctionEvent, Handler } from '../../shared/function-contract.js';
 import { log, redact } from '../../shared/log.js';
 
@@ -35,8 +37,39 @@ app.disable('x-powered-by');
 // all" is the handler's 400 with a reason, not a framework's HTML error page.
 app.use(express.raw({ type: () => true, limit: maxBody }));
 
-app.get('/_/health', (_req, res) => {
-  res.status(200).json({ status: 'ok' });
+// Healthy only when the handler is loaded (it is, by the time this listens), the
+// database answers, and the event loop is not stalled: the longest delay of the event
+// loop over the last window stays under EVENT_LOOP_STALL_MS. A stalled process answers
+// late or not at all, and its supervisor (the local gateway, a liveness probe) restarts it.
+const EVENT_LOOP_STALL_MS = Number(process.env.EVENT_LOOP_STALL_MS ?? 5_000);
+const loop = monitorEventLoopDelay({ resolution: 50 });
+loop.enable();
+let lastWindowMaxMs = 0;
+setInterval(() => { lastWindowMaxMs = loop.max / 1e6; loop.reset(); }, 10_000).unref();
+let dbCheck: { at: number; ok: boolean; reason: string | null; pending: Promise<void> | null } = { at: 0, ok: false, reason: 'not checked yet', pending: null };
+
+async function checkDatabase(): Promise<void> {
+  try {
+    await Promise.race([
+      db().query('SELECT 1'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer in 3 s')), 3_000).unref()),
+    ]);
+    dbCheck = { at: Date.now(), ok: true, reason: null, pending: null };
+  } catch (err) {
+    dbCheck = { at: Date.now(), ok: false, reason: redact(err instanceof Error ? err.message : String(err)), pending: null };
+  }
+}
+
+app.get('/_/health', async (_req, res) => {
+  // The database is asked at most every 5 s; other probes get the last answer.
+  if (Date.now() - dbCheck.at > 5_000) {
+    dbCheck.pending ??= checkDatabase();
+    await dbCheck.pending;
+  }
+  const stalled = Math.max(lastWindowMaxMs, loop.max / 1e6);
+  if (!dbCheck.ok) return res.status(503).json({ status: 'unhealthy', reason: `the database does not answer: ${dbCheck.reason}` });
+  if (stalled > EVENT_LOOP_STALL_MS) return res.status(503).json({ status: 'unhealthy', reason: `the event loop stalled for ${Math.round(stalled)} ms` });
+  return res.status(200).json({ status: 'ok' });
 });
 
 app.all(/.*/, async (req, res) => {
@@ -57,6 +90,11 @@ app.all(/.*/, async (req, res) => {
     res.status(result.status).json(result.body ?? null);
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
+    if (isDatabaseUnavailable(err)) {
+      log('error', 'database_unavailable', { message });
+      res.status(503).set('retry-after', '30').json({ error: 'database_unavailable', reason: `the database does not answer (${message}): try again when it is back` });
+      return;
+    }
     log('error', 'handler_crashed', { message });
     res.status(500).json({ error: 'internal_error', reason: message });
   }
@@ -71,7 +109,13 @@ app.use((err: { status?: number; type?: string; message?: string }, _req: expres
   });
 });
 
-const server = app.listen(port, host, () => {
+const server = app.listen(port, host);
+// A port that cannot be had is fatal: the watchdog would forward to whatever holds it.
+server.on('error', (err: NodeJS.ErrnoException) => {
+  log('error', 'function_listen_failed', { port, host, error: err.code ?? err.message });
+  process.exit(1);
+});
+server.on('listening', () => {
   // The watchdog's readiness check looks for this file.
   try { fs.writeFileSync('/tmp/.lock', String(process.pid)); } catch { /* read-only /tmp: not in a container */ }
   // With PORT=0 the system picks the port: the local gateway reads it from this line.

@@ -1,6 +1,6 @@
 // Minimal OpenAPI response-schema validation for tests.
 //
-// Why hand-written: the EODHD excerpts in ../shared/reference/eodhd-openapi use a small
+// Why hand-written: the EODHD excerpts in test/fixtures/eodhd-openapi use a small
 // subset of JSON Schema (type, including arrays of types and 'null'; properties; items;
 // oneOf; required; enum; format: date; additionalProperties; $ref to files), and the
 // project has no schema validator dependency. A `$ref` to a file that is not in the excerpt
@@ -13,9 +13,36 @@ import { parse } from 'yaml';
 
 export type Schema = { [k: string]: unknown } | boolean;
 
+/** EODHD's published excerpts, copied into the project (test/fixtures/eodhd-openapi, MIT). */
 export function openapiDir(): string {
-  const shared = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
-  return path.join(shared, 'reference', 'eodhd-openapi');
+  return path.resolve('test', 'fixtures', 'eodhd-openapi');
+}
+
+/** The OpenFaaS gateway's API document (test/fixtures/openfaas/gateway-openapi.yml, MIT). */
+export const GATEWAY_OPENAPI = path.resolve('test', 'fixtures', 'openfaas', 'gateway-openapi.yml');
+
+interface Operation { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }
+
+function operation(specFile: string, route: string, method: string): Operation {
+  const doc = loadYaml(specFile) as { paths: Record<string, Record<string, Operation>> };
+  const op = doc.paths[route]?.[method.toLowerCase()];
+  if (!op) throw new Error(`${path.basename(specFile)} has no ${method} ${route}`);
+  return op;
+}
+
+/** The statuses an operation of a single-file OpenAPI document documents. */
+export function documentedStatuses(specFile: string, route: string, method: string): string[] {
+  return Object.keys(operation(specFile, route, method).responses ?? {});
+}
+
+/** The schema of one response of an operation (its first content type's, or the given one's); true when it has none. */
+export function operationResponseSchema(specFile: string, route: string, method: string, status: string, contentType?: string): Schema {
+  const resp = (operation(specFile, route, method).responses ?? {})[status];
+  if (!resp) throw new Error(`${method} ${route} documents no ${status}`);
+  const content = resp.content ?? {};
+  const schema = (contentType ? content[contentType] : Object.values(content)[0])?.schema;
+  if (schema === undefined) return true;
+  return resolveRefs(schema, specFile, loadYaml(specFile), new Set()) as Schema;
 }
 
 const fileCache = new Map<string, unknown>();
@@ -130,6 +157,7 @@ export function validate(schema: Schema, value: unknown, at = ''): string[] {
   const s = schema as Record<string, unknown>;
   const where = at || '/';
   const errs: string[] = [];
+  if (value === null && s.nullable === true) return [];
 
   if (s.type !== undefined) {
     const types = (Array.isArray(s.type) ? s.type : [s.type]) as string[];
@@ -140,6 +168,9 @@ export function validate(schema: Schema, value: unknown, at = ''): string[] {
     errs.push(`${where}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   }
   if (s.format === 'date' && typeof value === 'string' && !isDate(value)) errs.push(`${where}: "${value}" is not a date (YYYY-MM-DD)`);
+  if (s.format === 'date-time' && typeof value === 'string' && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value)))) {
+    errs.push(`${where}: "${value}" is not an RFC 3339 date-time`);
+  }
   if (typeof value === 'number') {
     if (typeof s.minimum === 'number' && value < s.minimum) errs.push(`${where}: ${value} < minimum ${s.minimum}`);
     if (typeof s.maximum === 'number' && value > s.maximum) errs.push(`${where}: ${value} > maximum ${s.maximum}`);
