@@ -69,7 +69,10 @@ const stack = await startLocalStack({
 if (rpm) await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
 let code = 0;
 try {
-  if (stack.simulator) console.log(`Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url})`);
+  if (stack.simulator) {
+    console.log(`Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url}; ${stack.simulator.universeSource === 'files'
+      ? 'the real tickers of the ticker files' : 'a generated universe of the real one\'s shape: no ticker files in ../shared or SHARED_DIR'})`);
+  }
   console.log(`Gateway ${stack.gateway.url}; function logs in ${stack.logFile}`);
   // What the cron-connector sends: an empty POST with its two headers.
   // What the cron-connector sends (an empty POST with its two headers), or a watchlist run.

@@ -5,6 +5,9 @@
  * Every invariant of test/helpers/invariants.ts must find nothing. `npm run test:chaos`
  * runs the full variant (20 kills, more days) and prints the figures.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { formatReport, openSuite, summarise, type OpenSuite } from '../dev/chaos/suite.js';
 import { runScenario, scenarios, type ScenarioResult } from '../dev/chaos/scenarios.js';
@@ -12,15 +15,28 @@ import { runScenario, scenarios, type ScenarioResult } from '../dev/chaos/scenar
 let suite: OpenSuite | null = null;
 const results: ScenarioResult[] = [];
 const started = Date.now();
+// The suite's data (function logs included) stays for a failed scenario's report, and goes when all passed.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'screener-chaos-test-'));
+let failures = 0;
 
 test.before(async (t) => {
   t.timeout(180_000);
-  suite = await openSuite({ short: true });
+  suite = await openSuite({ short: true, dataDir });
 });
 
 test.after.always(async () => {
   await suite?.close();
+  if (failures === 0) fs.rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** What a failed scenario's function processes said: warnings, errors, failed deliveries, and the last lines. */
+function logExcerpt(scenario: string): string {
+  const file = path.join(dataDir, 'logs', `${scenario}.log`);
+  if (!fs.existsSync(file)) return '(no log)';
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const notable = lines.filter((l) => /"level":"(warn|error)"|gateway_async_failed|unresponsive/.test(l)).slice(-25);
+  return [...notable, '--- last lines ---', ...lines.slice(-15)].map((l) => l.slice(0, 400)).join('\n') + `\n(whole log: ${file})`;
+}
 
 for (const s of scenarios(true)) {
   test.serial(`${s.name}: ${s.title}`, async (t) => {
@@ -29,7 +45,11 @@ for (const s of scenarios(true)) {
     results.push(r);
     for (const n of r.notes) t.log(n);
     const failed = r.checks.filter((c) => c.found > 0);
-    for (const c of failed) t.log(`${c.name} [${c.kind}] found ${c.found}: ${c.detail}\n  ${c.examples.slice(0, 3).map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ')}`);
+    for (const c of failed) t.log(`${c.name} [${c.kind}] found ${c.found}: ${c.detail}\n  ${c.examples.slice(0, 12).map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ')}`);
+    if (failed.length > 0 || r.error !== undefined) {
+      failures++;
+      t.log(logExcerpt(s.name));
+    }
     t.is(r.error, undefined);
     t.true(r.checks.length >= 8, `${r.checks.length} checks ran`);
     t.deepEqual(failed.map((c) => c.name), [], 'every invariant holds');

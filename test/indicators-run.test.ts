@@ -13,8 +13,7 @@ import { inProcessPipeline } from '../dev/in-process.js';
 
 interface Series { id: string; bars: { date: string[]; open: number[]; high: number[]; low: number[]; close: number[]; volume: number[] }; expected: Record<string, number | null> | null }
 
-const sharedDir = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
-const fixture = JSON.parse(readFileSync(path.join(sharedDir, 'fixtures', 'indicators-reference.json'), 'utf8')) as { series: Series[] };
+const fixture = JSON.parse(readFileSync(path.resolve('test', 'fixtures', 'talib', 'indicators-reference.json'), 'utf8')) as { series: Series[] };
 
 let tdb: TestDb;
 test.before(async () => { tdb = await createTestDb(); });

@@ -32,8 +32,8 @@ interface Fixture {
   series: FixtureSeries[];
 }
 
-const sharedDir = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
-const fixturePath = path.join(sharedDir, 'fixtures', 'indicators-reference.json');
+// TA-Lib's values, copied into the project (test/fixtures/talib) from the reference fixtures.
+const fixturePath = path.resolve('test', 'fixtures', 'talib', 'indicators-reference.json');
 const fixture = JSON.parse(readFileSync(fixturePath, 'utf8')) as Fixture;
 
 const within = (actual: number, expected: number): boolean =>

@@ -78,6 +78,8 @@ export interface Simulator {
   /** Listings the sample forces events on: a split, a delisting, a new listing, a currency switch. */
   anchors(): { splits: string[]; delisted: string; listed: string; currencySwitch: string };
   readonly plan: PlanName;
+  /** The real ticker files, or a generated universe of their shape (no files beside the project). */
+  readonly universeSource: 'files' | 'generated';
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -167,6 +169,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     adminState: () => ({
       today: fmtDate(today!),
       universe: mode,
+      universeSource: universe.source,
       lastTradingDay: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, lastTradingDay(c)])),
       usage: counter.snapshot(),
       plan: plan.name,
@@ -205,5 +208,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       listed: universe.anchorListingKey, currencySwitch: universe.anchorCurrencyKey,
     }),
     plan: plan.name,
+    universeSource: universe.source,
   };
 }

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: 8090, ...opts });
   process.stdout.write(
     `EODHD simulator listening on ${sim.url}\n` +
-    `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
+    `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
     `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
     `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/faults\n`,
   );

@@ -31,6 +31,7 @@ import { BASE_DAY } from './constants.js';
 import { dayOf } from './dates.js';
 import { EXCHANGES, TICKER_FILES, type ExchangeCode, type FileId, type TickerFile } from './exchanges.js';
 import { hashString, h3, pick, S, u2, u3 } from './hash.js';
+import { generatedCodes } from './generated-tickers.js';
 import { makePriceParams, type PriceParams } from './prices.js';
 
 export type Origin = 'file' | 'new' | 'old' | 'fund';
@@ -290,6 +291,8 @@ export interface AnchorSplit { key: string; day: number; newShares: number; oldS
 
 export class Universe {
   readonly mode: UniverseMode;
+  /** Where the tickers came from: the real files, or generated (no files beside the project). */
+  readonly source: 'files' | 'generated';
   /** Ticker counts per file as read (the 21,817). */
   readonly fileCounts: Record<FileId, number> = {} as Record<FileId, number>;
   /** Events forced into the sample so that short test runs see them. */
@@ -313,8 +316,11 @@ export class Universe {
       this.byExchange.set(c, []);
       this.taken.set(c, new Set());
     }
+    // The real tickers when the files are there (../shared/data/tickers, or SHARED_DIR);
+    // a generated universe of the same shape otherwise (a plain clone).
     const dir = path.join(sharedDir, 'data', 'tickers');
-    for (const tf of TICKER_FILES) this.loadFile(dir, tf);
+    this.source = TICKER_FILES.every((tf) => fs.existsSync(path.join(dir, tf.file))) ? 'files' : 'generated';
+    for (const tf of TICKER_FILES) this.loadFile(this.source === 'files' ? dir : null, tf);
     this.chooseAnchors();
     for (const tf of TICKER_FILES) this.makeOldListings(tf);
     this.makeFunds();
@@ -345,7 +351,9 @@ export class Universe {
     return new LazyListing(tf, code, exchange, origin, hashString(nameSeedKey), listDay, delistDay, sample, wellKnown);
   }
 
-  private loadFile(dir: string, tf: TickerFile): void {
+  /** The file's codes: the real ticker file when there is one, else a generated list of its size. */
+  private codesOf(dir: string | null, tf: TickerFile): string[] {
+    if (dir === null) return generatedCodes(tf.id);
     const text = fs.readFileSync(path.join(dir, tf.file), 'utf8');
     const seen = new Set<string>();
     const codes: string[] = [];
@@ -357,6 +365,11 @@ export class Universe {
       seen.add(code);
       codes.push(code);
     }
+    return codes;
+  }
+
+  private loadFile(dir: string | null, tf: TickerFile): void {
+    const codes = this.codesOf(dir, tf);
     this.fileCounts[tf.id] = codes.length;
     this.fileCodes.set(tf.id, codes);
     const sample = this.sampleOf(tf, codes);
