@@ -8,16 +8,21 @@
  * no STOCHRSI fastD, volatility, slope or 52-week columns; the rest agree to 1e-11.
  */
 import * as ti from 'technicalindicators';
-import { computeIndicators, type IndicatorRow } from '../shared/indicators.js';
 import { mulberry32 } from '../dev/simulator/hash.js';
+import { computeIndicators, type IndicatorRow } from '../shared/indicators.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--assets');
 const ASSETS = at >= 0 ? Number(args[at + 1]) : 1_000;
 const BARS = 500;
 
-
-interface Series { open: number[]; high: number[]; low: number[]; close: number[]; volume: number[] }
+interface Series {
+  open: number[];
+  high: number[];
+  low: number[];
+  close: number[];
+  volume: number[];
+}
 
 function series(i: number): Series {
   const r = mulberry32(0xba5e + i * 104729);
@@ -40,7 +45,16 @@ const last = <T>(a: T[]): T => a[a.length - 1]!;
 function baseline(s: Series): Partial<IndicatorRow> {
   const values = s.close;
   const hlc = { high: s.high, low: s.low, close: s.close };
-  const macd = last(ti.MACD.calculate({ values, fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }));
+  const macd = last(
+    ti.MACD.calculate({
+      values,
+      fastPeriod: 12,
+      slowPeriod: 26,
+      signalPeriod: 9,
+      SimpleMAOscillator: false,
+      SimpleMASignal: false,
+    }),
+  );
   const bb = last(ti.BollingerBands.calculate({ values, period: 20, stdDev: 2 }));
   const st = last(ti.Stochastic.calculate({ ...hlc, period: 14, signalPeriod: 3 }));
   return {
@@ -81,5 +95,14 @@ console.log(`assets: ${ASSETS} x ${BARS} bars`);
 console.log(`shared/indicators.ts (31 columns): ${(ASSETS / oursSeconds).toFixed(0)} assets/s`);
 console.log(`technicalindicators (12 columns):  ${(ASSETS / theirsSeconds).toFixed(0)} assets/s`);
 console.log('largest relative difference per column (tolerance of the TA-Lib fixture: 1e-6):');
-for (const [k, v] of Object.entries(deviation)) console.log(`  ${k.padEnd(12)} ${v.toExponential(2)}${v > 1e-6 ? '  <- outside' : ''}`);
-console.log(JSON.stringify({ bench: 'indicators-baseline', assets: ASSETS, oursAssetsPerSecond: Math.round(ASSETS / oursSeconds), technicalindicatorsAssetsPerSecond: Math.round(ASSETS / theirsSeconds), deviation }));
+for (const [k, v] of Object.entries(deviation))
+  console.log(`  ${k.padEnd(12)} ${v.toExponential(2)}${v > 1e-6 ? '  <- outside' : ''}`);
+console.log(
+  JSON.stringify({
+    bench: 'indicators-baseline',
+    assets: ASSETS,
+    oursAssetsPerSecond: Math.round(ASSETS / oursSeconds),
+    technicalindicatorsAssetsPerSecond: Math.round(ASSETS / theirsSeconds),
+    deviation,
+  }),
+);

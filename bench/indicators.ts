@@ -7,8 +7,9 @@
  * the computeIndicators calls are timed. `--arrays` feeds plain number[] instead of
  * Float64Array, the shape rows decoded from PostgreSQL usually arrive in.
  */
-import { computeIndicators, MAX_BARS, type Bars } from '../shared/indicators.js';
+
 import { mulberry32 } from '../dev/simulator/hash.js';
+import { type Bars, computeIndicators, MAX_BARS } from '../shared/indicators.js';
 
 const args = process.argv.slice(2);
 const useArrays = args.includes('--arrays');
@@ -16,7 +17,6 @@ const assetsArg = args.indexOf('--assets');
 const ASSETS = assetsArg >= 0 ? Number(args[assetsArg + 1]) : 21_817;
 const BARS = MAX_BARS;
 const CHUNK = 1_000;
-
 
 function gaussian(rand: () => number): number {
   // Box-Muller; 1 - rand() keeps the log argument in (0, 1].

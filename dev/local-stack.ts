@@ -6,12 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { checkDatabase, databaseUrlProblem } from '../shared/database-problem.js';
 import { createPool } from '../shared/db.js';
-import { migrate } from '../shared/migrate.js';
 import type { FunctionName } from '../shared/invoke.js';
-import { startLocalPostgres, type LocalPostgres } from './embedded-postgres.js';
-import { startLocalGateway, type LocalGateway } from './gateway/index.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from './simulator/index.js';
+import { migrate } from '../shared/migrate.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { type LocalPostgres, startLocalPostgres } from './embedded-postgres.js';
+import { type LocalGateway, startLocalGateway } from './gateway/index.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from './simulator/index.js';
 
 export interface LocalStackOptions {
   /** Folder for the embedded database, the simulator's clock and the function logs. */
@@ -39,24 +41,50 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/**
+ * Starts everything, or throws an error of one line that says what to do (the data folder
+ * in use, the database unreachable or its URL malformed), leaving nothing running.
+ */
 export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack> {
   fs.mkdirSync(o.dataDir, { recursive: true });
+  const unlock = lockDataDir(o.dataDir);
+  // What has started so far, stopped in reverse order if a later part fails.
+  const started: Array<() => Promise<void>> = [async () => unlock()];
+  try {
+    return await start(o, started, unlock);
+  } catch (err) {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function start(
+  o: LocalStackOptions,
+  started: Array<() => Promise<void>>,
+  unlock: () => void,
+): Promise<LocalStack> {
   let localPg: LocalPostgres | null = null;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     localPg = await startLocalPostgres({ dataDir: path.join(o.dataDir, 'pg'), persistent: true, quiet: true });
+    started.push(() => localPg!.stop());
     databaseUrl = localPg.url;
   }
+  const problem = databaseUrlProblem(databaseUrl);
+  if (problem) throw new Error(problem);
   const pool = createPool(databaseUrl, 5);
+  started.push(() => pool.end());
+  await checkDatabase(pool, databaseUrl);
   await migrate(pool);
 
   let simulator: Simulator | null = null;
-  let apiKey: string = process.env.EODHD_API_KEY ?? "";
+  let apiKey: string = process.env.EODHD_API_KEY ?? '';
   let apiBaseUrl = process.env.EODHD_BASE_URL ?? 'https://eodhd.com/api';
   if (!apiKey) {
     const stateFile = path.join(o.dataDir, 'simulator.json');
     const resumed = fs.existsSync(stateFile);
     simulator = await startSimulator({ stateFile, ...o.simulator });
+    started.push(() => simulator!.close());
     if (resumed && o.advanceDays) simulator.advanceTradingDays(o.advanceDays);
     apiKey = o.simulator?.apiKey ?? 'sim-demo-key';
     apiBaseUrl = simulator.url;
@@ -67,10 +95,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   if (o.functionLog === 'file') {
     logFile = path.join(o.dataDir, 'functions.log');
     logStream = fs.createWriteStream(logFile, { flags: 'a' });
+    started.push(() => new Promise<void>((r) => logStream!.end(() => r())));
   }
   const gateway = await startLocalGateway({
     port: o.gatewayPort,
-    env: { DATABASE_URL: databaseUrl, EODHD_API_KEY: apiKey, EODHD_BASE_URL: apiBaseUrl, SECRETS_DIR: path.join(o.dataDir, 'no-secrets'), ...(o.env ?? {}) },
+    env: {
+      DATABASE_URL: databaseUrl,
+      EODHD_API_KEY: apiKey,
+      EODHD_BASE_URL: apiBaseUrl,
+      SECRETS_DIR: path.join(o.dataDir, 'no-secrets'),
+      ...(o.env ?? {}),
+    },
     functionEnv: o.functionEnv,
     onLog: logStream ? (_fn, line) => logStream!.write(line + '\n') : undefined,
     cron: o.cron ?? false,
@@ -79,13 +114,19 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     liveness: o.liveness,
   });
   return {
-    databaseUrl, pool, gateway, simulator, apiBaseUrl, logFile,
+    databaseUrl,
+    pool,
+    gateway,
+    simulator,
+    apiBaseUrl,
+    logFile,
     close: async () => {
       await gateway.close();
       await pool.end();
       if (simulator) await simulator.close();
       if (localPg) await localPg.stop();
       if (logStream) await new Promise<void>((r) => logStream!.end(() => r()));
+      unlock();
     },
   };
 }

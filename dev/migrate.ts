@@ -1,18 +1,24 @@
 /** `npm run migrate`: applies sql/ to DATABASE_URL. */
+import { checkDatabase } from '../shared/database-problem.js';
 import { createPool } from '../shared/db.js';
 import { migrate } from '../shared/migrate.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
-  console.error('DATABASE_URL is not set: npm run migrate applies the schema to that database (npm start and the tests use an embedded one by themselves)');
+  console.error(
+    'DATABASE_URL is not set: npm run migrate applies the schema to that database (npm start and the tests use an embedded one by themselves)',
+  );
   process.exit(2);
 }
 const pool = createPool(url, 1);
 try {
+  await checkDatabase(pool, url);
   const r = await migrate(pool);
-  console.log(r.applied.length ? `applied ${r.applied.join(', ')}` : `schema up to date (${r.alreadyApplied} migrations)`);
+  console.log(
+    r.applied.length ? `applied ${r.applied.join(', ')}` : `schema up to date (${r.alreadyApplied} migrations)`,
+  );
 } catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(`npm run migrate: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 } finally {
   await pool.end();

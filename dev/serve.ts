@@ -33,7 +33,9 @@ if (!isPlanName(values.plan)) {
 }
 const universe = values.universe;
 const plan = values.plan;
-const dataDir = path.resolve(values['data-dir'] ?? path.join('.data', plan === 'all-in-one' ? universe : `${universe}-${plan}`));
+const dataDir = path.resolve(
+  values['data-dir'] ?? path.join('.data', plan === 'all-in-one' ? universe : `${universe}-${plan}`),
+);
 const port = Number(process.env.PORT ?? 8080);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error(`PORT must be a port number, not ${process.env.PORT}`);
@@ -42,19 +44,33 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({
-    dataDir, gatewayPort: port, functionLog: 'stdout', cron: !values['no-cron'],
-    simulator: { universe, plan, today: new Date().toISOString().slice(0, 10), port: Number(process.env.SIM_PORT ?? 0) || undefined },
+    dataDir,
+    gatewayPort: port,
+    functionLog: 'stdout',
+    cron: !values['no-cron'],
+    simulator: {
+      universe,
+      plan,
+      today: new Date().toISOString().slice(0, 10),
+      port: Number(process.env.SIM_PORT ?? 0) || undefined,
+    },
   });
 } catch (err) {
   console.error(`npm run serve could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
 const c = stack.gateway.credentials;
-console.log(JSON.stringify({
-  event: 'serving', gateway: stack.gateway.url, api: stack.apiBaseUrl.replace(/api_token=[^&]+/, 'api_token=***'),
-  database: stack.databaseUrl.replace(/:[^:@/]+@/, ':***@'), data: dataDir,
-  functions: stack.gateway.functions.map((f) => f.name), schedules: stack.gateway.schedules(),
-}));
+console.log(
+  JSON.stringify({
+    event: 'serving',
+    gateway: stack.gateway.url,
+    api: stack.apiBaseUrl.replace(/api_token=[^&]+/, 'api_token=***'),
+    database: stack.databaseUrl.replace(/:[^:@/]+@/, ':***@'),
+    data: dataDir,
+    functions: stack.gateway.functions.map((f) => f.name),
+    schedules: stack.gateway.schedules(),
+  }),
+);
 if (c.generated) {
   // Printed once: the first start generates it and keeps it beside the data.
   console.log(`Admin password of ${stack.gateway.url}/system/* (faas-cli login -u admin): ${c.password}`);
@@ -62,8 +78,13 @@ if (c.generated) {
 } else if (process.env.OPENFAAS_PASSWORD) {
   console.log(`Admin password of ${stack.gateway.url}/system/*: OPENFAAS_PASSWORD`);
 } else if (c.dir) {
-  console.log(`faas-cli login -g ${stack.gateway.url} -u admin --password-stdin < ${path.join(c.dir, 'basic-auth-password')}`);
+  console.log(
+    `faas-cli login -g ${stack.gateway.url} -u admin --password-stdin < ${path.join(c.dir, 'basic-auth-password')}`,
+  );
 }
-const stop = async () => { await stack.close(); process.exit(0); };
+const stop = async () => {
+  await stack.close();
+  process.exit(0);
+};
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());

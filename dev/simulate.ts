@@ -20,10 +20,9 @@ import { migrate } from '../shared/migrate.js';
 import { setSetting } from '../shared/settings.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { inProcessPipeline } from './in-process.js';
-import { PLAN_NAMES, startSimulator, type PlanName, type Simulator } from './simulator/index.js';
+import { PLAN_NAMES, type PlanName, type Simulator, startSimulator } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
-import { SYMBOL_PATTERN } from '../shared/input.js';
-import { FREE_PLAN_WATCHLIST } from './watchlist.js';
+import { watchlistOf } from './watchlist.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,14 +40,34 @@ const { values } = parseArgs({
 process.env.LOG_LEVEL ??= 'warn';
 const days = Number(values.days);
 const rpm = Number(values['requests-per-minute']);
-if (!Number.isInteger(days) || days < 1 || days > 60) { console.error('--days must be a whole number from 1 to 60'); process.exit(2); }
-if (values.universe !== 'full' && values.universe !== 'sample') { console.error('--universe must be full or sample'); process.exit(2); }
-if (!Number.isInteger(rpm) || rpm < 1) { console.error('--requests-per-minute must be a positive whole number'); process.exit(2); }
-if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start!)) { console.error('--start must be YYYY-MM-DD'); process.exit(2); }
-if (!isPlanName(values.plan)) { console.error(`--plan must be one of ${PLAN_NAMES.join(', ')}`); process.exit(2); }
+if (!Number.isInteger(days) || days < 1 || days > 60) {
+  console.error('--days must be a whole number from 1 to 60');
+  process.exit(2);
+}
+if (values.universe !== 'full' && values.universe !== 'sample') {
+  console.error('--universe must be full or sample');
+  process.exit(2);
+}
+if (!Number.isInteger(rpm) || rpm < 1) {
+  console.error('--requests-per-minute must be a positive whole number');
+  process.exit(2);
+}
+if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start!)) {
+  console.error('--start must be YYYY-MM-DD');
+  process.exit(2);
+}
+if (!isPlanName(values.plan)) {
+  console.error(`--plan must be one of ${PLAN_NAMES.join(', ')}`);
+  process.exit(2);
+}
 const plan: PlanName = values.plan;
-const watchlist = values.symbols ? values.symbols.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean) : plan === 'free' ? FREE_PLAN_WATCHLIST : null;
-if (watchlist && !watchlist.every((x) => SYMBOL_PATTERN.test(x))) { console.error('--symbols takes CODE.EXCHANGE symbols, comma-separated (AAPL.US,BP.LSE)'); process.exit(2); }
+let watchlist: string[] | null;
+try {
+  watchlist = watchlistOf(values.symbols, plan);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 
 export interface DayRow {
   day: number;
@@ -102,8 +121,15 @@ const COVERAGE = `
  * on a bar whose close agrees (a stale adjustment), and bars whose close itself differs
  * (a first print the API corrected later: EODHD's "values corrected weeks later").
  */
-async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ checked: number; mismatches: number; correctedBars: number }> {
-  const symbols = (await pool.query<{ symbol: string }>(`SELECT DISTINCT c.symbol FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol WHERE a.is_active`)).rows.map((r) => r.symbol);
+async function adjustedMismatches(
+  pool: pg.Pool,
+  sim: Simulator,
+): Promise<{ checked: number; mismatches: number; correctedBars: number }> {
+  const symbols = (
+    await pool.query<{ symbol: string }>(
+      `SELECT DISTINCT c.symbol FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol WHERE a.is_active`,
+    )
+  ).rows.map((r) => r.symbol);
   const active = new Set(sim.symbols());
   let checked = 0;
   let mismatches = 0;
@@ -111,15 +137,24 @@ async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ chec
   const off = (a: number, b: number) => Math.abs(a - b) > 1e-6 * Math.max(1, Math.abs(b));
   for (const symbol of symbols) {
     if (!active.has(symbol)) continue;
-    const stored = (await pool.query<{ date: string; close: number; adjusted_close: number }>(
-      `SELECT p.date, p.close, p.adjusted_close FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`, [symbol])).rows;
+    const stored = (
+      await pool.query<{ date: string; close: number; adjusted_close: number }>(
+        `SELECT p.date, p.close, p.adjusted_close FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`,
+        [symbol],
+      )
+    ).rows;
     if (stored.length === 0) continue;
     checked++;
-    const expected = new Map(sim.expectedHistory(symbol, stored[0]!.date, stored[stored.length - 1]!.date).map((b) => [b.date, b]));
+    const expected = new Map(
+      sim.expectedHistory(symbol, stored[0]!.date, stored[stored.length - 1]!.date).map((b) => [b.date, b]),
+    );
     let stale = false;
     for (const r of stored) {
       const e = expected.get(r.date);
-      if (!e) { stale = true; continue; }
+      if (!e) {
+        stale = true;
+        continue;
+      }
       if (off(r.close, e.close)) correctedBars++;
       else if (off(r.adjusted_close, e.adjusted_close)) stale = true;
     }
@@ -130,40 +165,85 @@ async function adjustedMismatches(pool: pg.Pool, sim: Simulator): Promise<{ chec
 
 const pgServer = await startLocalPostgres({ quiet: true });
 const pool = createPool(pgServer.url, 20);
-const sim = await startSimulator({ universe: values.universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9), plan });
+const sim = await startSimulator({
+  universe: values.universe,
+  today: values.start,
+  perMinuteLimit: Math.ceil(rpm / 0.9),
+  plan,
+});
 const rows: DayRow[] = [];
 try {
   await migrate(pool);
   const p = await inProcessPipeline(pool, sim.url, { requestsPerMinute: rpm * 0.9 > 1 ? Math.floor(rpm * 0.9) : 1 });
   if (values['per-ticker-prices']) await setSetting(pool, 'price_update_method', 'per_ticker');
   if (!values.json) {
-    console.log(`Simulating ${days} days, ${values.universe} universe${watchlist ? ` (watchlist of ${watchlist.length}: ${watchlist.join(' ')})` : ''}, from ${sim.today()}, plan ${plan}, prices ${values['per-ticker-prices'] ? 'per ticker (the seed\'s method)' : 'bulk or per ticker, whichever is cheaper'}; budget: the plan's limit or 100,000, whichever is less, less a 10% buffer; ${rpm} requests/minute (time compressed)`);
+    console.log(
+      `Simulating ${days} days, ${values.universe} universe${watchlist ? ` (watchlist of ${watchlist.length}: ${watchlist.join(' ')})` : ''}, from ${sim.today()}, plan ${plan}, prices ${values['per-ticker-prices'] ? "per ticker (the seed's method)" : 'bulk or per ticker, whichever is cheaper'}; budget: the plan's limit or 100,000, whichever is less, less a 10% buffer; ${rpm} requests/minute (time compressed)`,
+    );
   }
   for (let day = 1; day <= days; day++) {
     if (day > 1) sim.advanceTradingDays(1);
     const t0 = Date.now();
     const id = await p.run(watchlist ? { symbols: watchlist } : {});
     const seconds = (Date.now() - t0) / 1000;
-    const run = (await pool.query<{ status: string; as_of: string }>('SELECT status, as_of FROM process_executions WHERE execution_id = $1', [id])).rows[0]!;
+    const run = (
+      await pool.query<{ status: string; as_of: string }>(
+        'SELECT status, as_of FROM process_executions WHERE execution_id = $1',
+        [id],
+      )
+    ).rows[0]!;
     const byEndpoint: Record<string, number> = {};
-    for (const r of (await pool.query<{ endpoint: string; calls: number }>('SELECT endpoint, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY 1', [id])).rows) byEndpoint[r.endpoint] = r.calls;
-    const ops = new Map((await pool.query<{ operation: string; done: number; deferred: number; failed: number }>(DONE_BY_OPERATION, [id])).rows.map((r) => [r.operation, r]));
+    for (const r of (
+      await pool.query<{ endpoint: string; calls: number }>(
+        'SELECT endpoint, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY 1',
+        [id],
+      )
+    ).rows)
+      byEndpoint[r.endpoint] = r.calls;
+    const ops = new Map(
+      (
+        await pool.query<{ operation: string; done: number; deferred: number; failed: number }>(DONE_BY_OPERATION, [id])
+      ).rows.map((r) => [r.operation, r]),
+    );
     const lastDays: Record<string, string> = {};
-    for (const ex of ['US', 'LSE', 'F', 'XETRA', 'PA', 'AS', 'BR', 'LS', 'MC', 'SW']) lastDays[ex] = sim.lastTradingDay(ex);
-    const cov = (await pool.query<{ active: number; current_prices: number; fundamentals: number; current_indicators: number }>(COVERAGE, [JSON.stringify(lastDays), watchlist])).rows;
-    const off = (await pool.query<{ kind: string }>(`SELECT kind FROM api_entitlements WHERE status = 'not_in_plan' ORDER BY kind`)).rows.map((r) => r.kind);
-    const limited = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM asset_processing_state WHERE history_limited`)).rows[0]!.n;
-    const callLimit = (await pool.query<{ call_limit: number | null; api_daily_limit: number | null }>(`SELECT call_limit, api_daily_limit FROM api_quota_days WHERE quota_day = $1`, [sim.today()])).rows[0];
-    const sum = (k: 'active' | 'current_prices' | 'fundamentals' | 'current_indicators') => cov.reduce((s, r) => s + r[k], 0);
+    for (const ex of ['US', 'LSE', 'F', 'XETRA', 'PA', 'AS', 'BR', 'LS', 'MC', 'SW'])
+      lastDays[ex] = sim.lastTradingDay(ex);
+    const cov = (
+      await pool.query<{ active: number; current_prices: number; fundamentals: number; current_indicators: number }>(
+        COVERAGE,
+        [JSON.stringify(lastDays), watchlist],
+      )
+    ).rows;
+    const off = (
+      await pool.query<{ kind: string }>(`SELECT kind FROM api_entitlements WHERE status = 'not_in_plan' ORDER BY kind`)
+    ).rows.map((r) => r.kind);
+    const limited = (
+      await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM asset_processing_state WHERE history_limited`)
+    ).rows[0]!.n;
+    const callLimit = (
+      await pool.query<{ call_limit: number | null; api_daily_limit: number | null }>(
+        `SELECT call_limit, api_daily_limit FROM api_quota_days WHERE quota_day = $1`,
+        [sim.today()],
+      )
+    ).rows[0];
+    const sum = (k: 'active' | 'current_prices' | 'fundamentals' | 'current_indicators') =>
+      cov.reduce((s, r) => s + r[k], 0);
     const active = sum('active');
     const pct = (n: number) => Math.round((10_000 * n) / Math.max(1, active)) / 100;
     const adj = await adjustedMismatches(pool, sim);
-    const short = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
-      WHERE a.is_active AND s.prices_loaded AND (SELECT count(*) FROM (SELECT 1 FROM stock_prices p WHERE p.asset_id = a.id LIMIT 200) x) < 200`)).rows[0]!.n;
+    const short = (
+      await pool.query<{
+        n: number;
+      }>(`SELECT count(*)::int AS n FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+      WHERE a.is_active AND s.prices_loaded AND (SELECT count(*) FROM (SELECT 1 FROM stock_prices p WHERE p.asset_id = a.id LIMIT 200) x) < 200`)
+    ).rows[0]!.n;
     const collect = [...ops.entries()].filter(([k]) => k !== 'indicator_calc');
     rows.push({
-      day, date: run.as_of, status: run.status,
-      calls: Object.values(byEndpoint).reduce((a, b) => a + b, 0), byEndpoint,
+      day,
+      date: run.as_of,
+      status: run.status,
+      calls: Object.values(byEndpoint).reduce((a, b) => a + b, 0),
+      byEndpoint,
       historiesLoaded: ops.get('history_load')?.done ?? 0,
       priceUpdated: ops.get('price_update')?.done ?? 0,
       fundamentalsLoaded: ops.get('fundamentals_load')?.done ?? 0,
@@ -186,7 +266,14 @@ try {
     });
     if (!values.json) printRow(rows[rows.length - 1]!, day === 1);
   }
-  if (values.json) console.log(JSON.stringify({ universe: values.universe, plan, watchlist, perTickerPrices: values['per-ticker-prices'], days: rows }, null, 2));
+  if (values.json)
+    console.log(
+      JSON.stringify(
+        { universe: values.universe, plan, watchlist, perTickerPrices: values['per-ticker-prices'], days: rows },
+        null,
+        2,
+      ),
+    );
 } finally {
   await sim.close();
   await pool.end();
@@ -195,14 +282,32 @@ try {
 
 function printRow(r: DayRow, header: boolean): void {
   const cols: Array<[string, string | number]> = [
-    ['day', r.day], ['date', r.date], ['status', r.status], ['calls', r.calls], ['budget', r.budget ?? ''],
-    ['bulk', r.byEndpoint['eod-bulk-last-day'] ?? 0], ['eod', r.byEndpoint.eod ?? 0], ['fundam.', r.byEndpoint.fundamentals ?? 0],
-    ['sync', r.byEndpoint['exchange-symbol-list'] ?? 0], ['calendars', (r.byEndpoint['calendar-splits'] ?? 0) + (r.byEndpoint['calendar-dividends'] ?? 0)],
+    ['day', r.day],
+    ['date', r.date],
+    ['status', r.status],
+    ['calls', r.calls],
+    ['budget', r.budget ?? ''],
+    ['bulk', r.byEndpoint['eod-bulk-last-day'] ?? 0],
+    ['eod', r.byEndpoint.eod ?? 0],
+    ['fundam.', r.byEndpoint.fundamentals ?? 0],
+    ['sync', r.byEndpoint['exchange-symbol-list'] ?? 0],
+    ['calendars', (r.byEndpoint['calendar-splits'] ?? 0) + (r.byEndpoint['calendar-dividends'] ?? 0)],
     ['bulk CA', r.byEndpoint['bulk-corporate-actions'] ?? 0],
-    ['histories', r.historiesLoaded], ['price upd', r.priceUpdated], ['fund. loaded', r.fundamentalsLoaded], ['adj. refresh', r.adjustmentRefreshes],
-    ['deferred', r.deferred], ['failed', r.failed], ['% prices', r.pctCurrentPrices], ['% fund.', r.pctFundamentals], ['% indic.', r.pctCurrentIndicators], ['<200 bars', r.tooShortForIndicators],
-    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`], ['late fixes', r.correctedBarsNotReread], ['1y only', r.historyLimited],
-    ['not in plan', r.notInPlan.join(',') || '-'], ['s', r.seconds],
+    ['histories', r.historiesLoaded],
+    ['price upd', r.priceUpdated],
+    ['fund. loaded', r.fundamentalsLoaded],
+    ['adj. refresh', r.adjustmentRefreshes],
+    ['deferred', r.deferred],
+    ['failed', r.failed],
+    ['% prices', r.pctCurrentPrices],
+    ['% fund.', r.pctFundamentals],
+    ['% indic.', r.pctCurrentIndicators],
+    ['<200 bars', r.tooShortForIndicators],
+    ['adj. stale', `${r.adjustedMismatches}/${r.adjustedChecked}`],
+    ['late fixes', r.correctedBarsNotReread],
+    ['1y only', r.historyLimited],
+    ['not in plan', r.notInPlan.join(',') || '-'],
+    ['s', r.seconds],
   ];
   const w = cols.map(([h, v]) => Math.max(h.length, String(v).length));
   if (header) console.log(cols.map(([h], i) => h.padStart(w[i]!)).join('  '));

@@ -22,8 +22,7 @@ import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
 import { PLAN_NAMES } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
-import { SYMBOL_PATTERN } from '../shared/input.js';
-import { FREE_PLAN_WATCHLIST } from './watchlist.js';
+import { watchlistOf } from './watchlist.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,9 +40,11 @@ if (!isPlanName(values.plan)) {
   process.exit(2);
 }
 const plan = values.plan;
-const symbols = values.symbols ? values.symbols.split(',').map((x) => x.trim().toUpperCase()).filter(Boolean) : plan === 'free' ? FREE_PLAN_WATCHLIST : null;
-if (symbols && (symbols.length === 0 || !symbols.every((x) => SYMBOL_PATTERN.test(x)))) {
-  console.error('--symbols takes CODE.EXCHANGE symbols, comma-separated (AAPL.US,BP.LSE)');
+let symbols: string[] | null;
+try {
+  symbols = watchlistOf(values.symbols, plan);
+} catch (err) {
+  console.error((err as Error).message);
   process.exit(2);
 }
 if (values.universe !== 'sample' && values.universe !== 'full') {
@@ -57,45 +58,81 @@ if (rpm !== null && !(Number.isInteger(rpm) && rpm > 0)) {
   process.exit(2);
 }
 // Each plan keeps its own data (a free plan's watchlist and a full load do not mix).
-const dataDir = path.resolve(values['data-dir'] ?? path.join('.data', plan === 'all-in-one' ? universe : `${universe}-${plan}`));
+const dataDir = path.resolve(
+  values['data-dir'] ?? path.join('.data', plan === 'all-in-one' ? universe : `${universe}-${plan}`),
+);
 
 const t0 = Date.now();
-console.log(`Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe, ${plan} plan)`}, gateway and six functions (data in ${dataDir})`);
-if (symbols) console.log(`Watchlist: ${symbols.join(' ')}${values.symbols ? '' : ' (the free plan\'s default; --symbols to choose)'}`);
-const stack = await startLocalStack({
-  dataDir, functionLog: 'file', advanceDays: 1,
-  simulator: { universe, plan, today: new Date().toISOString().slice(0, 10), ...(rpm ? { perMinuteLimit: Math.ceil(rpm / 0.9) } : {}) },
-});
+console.log(
+  `Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe, ${plan} plan)`}, gateway and six functions (data in ${dataDir})`,
+);
+if (symbols)
+  console.log(
+    `Watchlist: ${symbols.join(' ')}${values.symbols ? '' : " (the free plan's default; --symbols to choose)"}`,
+  );
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({
+    dataDir,
+    functionLog: 'file',
+    advanceDays: 1,
+    simulator: {
+      universe,
+      plan,
+      today: new Date().toISOString().slice(0, 10),
+      ...(rpm ? { perMinuteLimit: Math.ceil(rpm / 0.9) } : {}),
+    },
+  });
+} catch (err) {
+  console.error(`npm start could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 if (rpm) await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
 let code = 0;
 try {
   if (stack.simulator) {
-    console.log(`Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url}; ${stack.simulator.universeSource === 'files'
-      ? 'the real tickers of the ticker files' : 'a generated universe of the real one\'s shape: no ticker files in ../shared or SHARED_DIR'})`);
+    console.log(
+      `Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url}; ${
+        stack.simulator.universeSource === 'files'
+          ? 'the real tickers of the ticker files'
+          : "a generated universe of the real one's shape: no ticker files in ../shared or SHARED_DIR"
+      })`,
+    );
   }
   console.log(`Gateway ${stack.gateway.url}; function logs in ${stack.logFile}`);
-  // What the cron-connector sends: an empty POST with its two headers.
   // What the cron-connector sends (an empty POST with its two headers), or a watchlist run.
   const res = await request(`${stack.gateway.url}/function/init-execution`, {
-    method: 'POST', body: symbols ? JSON.stringify({ symbols }) : '',
-    headers: symbols ? { 'content-type': 'application/json', 'x-call-id': `npm-start-${Date.now()}` }
+    method: 'POST',
+    body: symbols ? JSON.stringify({ symbols }) : '',
+    headers: symbols
+      ? { 'content-type': 'application/json', 'x-call-id': `npm-start-${Date.now()}` }
       : { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `npm-start-${Date.now()}` },
   });
   let answer = (await res.body.json()) as { executionId?: number; error?: string; reason?: string };
   if (res.statusCode === 409 && answer.executionId) {
     // A run left over from an interrupted start: re-drive it rather than start another.
     console.log(`Run ${answer.executionId} is still open (${answer.reason}); resuming it.`);
-    const r = await request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 0 }), headers: { 'content-type': 'application/json' } });
+    const r = await request(`${stack.gateway.url}/function/init-execution`, {
+      method: 'POST',
+      body: JSON.stringify({ mode: 'resume', staleMinutes: 0 }),
+      headers: { 'content-type': 'application/json' },
+    });
     await r.body.dump();
   } else if (res.statusCode !== 202 || !answer.executionId) {
     throw new Error(`init-execution answered ${res.statusCode}: ${JSON.stringify(answer)}`);
   }
   const executionId = answer.executionId!;
-  console.log(`Run ${executionId} opened; waiting for the chain (init-execution -> discover-delta -> check-quota -> collect-region -> finalize -> calc-indicators)`);
+  console.log(
+    `Run ${executionId} opened; waiting for the chain (init-execution -> discover-delta -> check-quota -> collect-region -> finalize -> calc-indicators)`,
+  );
   // What resume-runs does on the cluster every 10 minutes: re-drive steps whose
   // invocation was lost (here every minute, for steps idle for 2 minutes).
   const resume = setInterval(() => {
-    request(`${stack.gateway.url}/function/init-execution`, { method: 'POST', body: JSON.stringify({ mode: 'resume', staleMinutes: 2 }), headers: { 'content-type': 'application/json' } })
+    request(`${stack.gateway.url}/function/init-execution`, {
+      method: 'POST',
+      body: JSON.stringify({ mode: 'resume', staleMinutes: 2 }),
+      headers: { 'content-type': 'application/json' },
+    })
       .then(async (r) => {
         const b = (await r.body.json()) as { redriven?: unknown[] };
         if (b.redriven && b.redriven.length > 0) console.log(`  resume: re-drove ${JSON.stringify(b.redriven)}`);
@@ -103,7 +140,9 @@ try {
       .catch(() => {});
   }, 60_000);
   try {
-    await waitForChain(stack.pool, executionId, Number(values['timeout-minutes']) * 60_000, (line) => console.log(line));
+    await waitForChain(stack.pool, executionId, Number(values['timeout-minutes']) * 60_000, (line) =>
+      console.log(line),
+    );
   } finally {
     clearInterval(resume);
   }

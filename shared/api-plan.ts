@@ -3,12 +3,16 @@
  * eodhd_daily_quota, less the buffer scaled to it) and what it lets the pipeline fetch.
  * Owns api_plan and api_entitlements, and the day's limits on api_quota_days.
  *
+ * (The day's limits go on api_quota_days through api-ledger.ts.)
+ *
  * Entitlements are learnt from answers: a 403 on a kind of endpoint means "not in the
  * plan" (a 401 is a refused key, which is something else), a 2xx that it is. /user's
  * availableDataFeeds names are not documented, so they are only a hint, used until an
  * answer comes. A kind not in the plan is tried again once a quota day (a 403 costs
  * nothing), so that an upgraded plan is noticed the next day.
  */
+import { setDayLimits } from './api-ledger.js';
+import { refetchLimitedHistories } from './asset-state.js';
 import type { Queryable } from './db.js';
 import { log } from './log.js';
 import type { Settings } from './settings.js';
@@ -51,7 +55,10 @@ export interface DayLimits {
  * The day's limits. A buffer meant for a 100,000-call quota would swallow a 20-call plan
  * whole: it keeps its share of eodhd_daily_quota instead (10% of 20 is 2).
  */
-export function dayLimits(settings: Settings, plan: Pick<PlanFigures, 'dailyRateLimit' | 'extraLimit'> | null): DayLimits {
+export function dayLimits(
+  settings: Settings,
+  plan: Pick<PlanFigures, 'dailyRateLimit' | 'extraLimit'> | null,
+): DayLimits {
   const configured = settings.eodhd_daily_quota;
   const apiLimit = plan ? plan.dailyRateLimit + plan.extraLimit : null;
   const quota = apiLimit === null ? configured : Math.min(configured, apiLimit);
@@ -66,10 +73,6 @@ const SAVE_PLAN = `
   ON CONFLICT (id) DO UPDATE SET subscription_type = EXCLUDED.subscription_type, subscription_mode = EXCLUDED.subscription_mode,
     daily_rate_limit = EXCLUDED.daily_rate_limit, extra_limit = EXCLUDED.extra_limit,
     available_data_feeds = EXCLUDED.available_data_feeds, quota_day = EXCLUDED.quota_day, read_at = now()`;
-
-const SET_DAY_LIMITS = `
-  INSERT INTO api_quota_days (quota_day, api_daily_limit, call_limit) VALUES ($1, $2, $3)
-  ON CONFLICT (quota_day) DO UPDATE SET api_daily_limit = EXCLUDED.api_daily_limit, call_limit = EXCLUDED.call_limit`;
 
 // A hint never overrides what an answer said; it only fills in (or updates) its own rows.
 const APPLY_HINT = `
@@ -87,27 +90,44 @@ const FEED_HINTS: Partial<Record<EntitlementKind, RegExp>> = {
 
 const PLAN_CHANGED = `SELECT (subscription_type, daily_rate_limit) IS DISTINCT FROM ($1::text, $2::int) AS changed FROM api_plan`;
 
-// A history the old plan cut short (the free plan's year) may be whole under the new one.
-const REFETCH_LIMITED_HISTORIES = `
-  UPDATE asset_processing_state SET needs_prices_reprocess = true, updated_at = now()
-   WHERE history_limited AND NOT needs_prices_reprocess`;
-
 /** Records what /user said: the plan, the day's limits, and the feed list as a hint. */
-export async function recordPlan(q: Queryable, quotaDay: string, plan: PlanFigures, settings: Settings): Promise<DayLimits> {
+export async function recordPlan(
+  q: Queryable,
+  quotaDay: string,
+  plan: PlanFigures,
+  settings: Settings,
+): Promise<DayLimits> {
   const limits = dayLimits(settings, plan);
-  const changed = (await q.query<{ changed: boolean }>(PLAN_CHANGED, [plan.subscriptionType, plan.dailyRateLimit])).rows[0]?.changed ?? false;
+  const changed =
+    (await q.query<{ changed: boolean }>(PLAN_CHANGED, [plan.subscriptionType, plan.dailyRateLimit])).rows[0]
+      ?.changed ?? false;
   if (changed) {
-    const r = await q.query(REFETCH_LIMITED_HISTORIES);
-    log('info', 'plan_changed', { subscription_type: plan.subscriptionType, daily_rate_limit: plan.dailyRateLimit, histories_to_refetch: r.rowCount ?? 0 });
+    const refetch = await refetchLimitedHistories(q);
+    log('info', 'plan_changed', {
+      subscription_type: plan.subscriptionType,
+      daily_rate_limit: plan.dailyRateLimit,
+      histories_to_refetch: refetch,
+    });
   }
-  await q.query(SAVE_PLAN, [plan.subscriptionType, plan.subscriptionMode, plan.dailyRateLimit, plan.extraLimit, plan.availableDataFeeds, quotaDay]);
-  await q.query(SET_DAY_LIMITS, [quotaDay, limits.apiLimit, limits.callLimit]);
+  await q.query(SAVE_PLAN, [
+    plan.subscriptionType,
+    plan.subscriptionMode,
+    plan.dailyRateLimit,
+    plan.extraLimit,
+    plan.availableDataFeeds,
+    quotaDay,
+  ]);
+  await setDayLimits(q, quotaDay, limits.apiLimit, limits.callLimit);
   // An empty feed list says nothing.
   if (plan.availableDataFeeds.length > 0) {
     for (const [kind, pattern] of Object.entries(FEED_HINTS) as Array<[EntitlementKind, RegExp]>) {
       const listed = plan.availableDataFeeds.some((f) => pattern.test(f));
-      await q.query(APPLY_HINT, [kind, listed ? 'available' : 'not_in_plan', quotaDay,
-        listed ? 'named in the plan\'s feed list' : 'the plan\'s feed list names no such feed']);
+      await q.query(APPLY_HINT, [
+        kind,
+        listed ? 'available' : 'not_in_plan',
+        quotaDay,
+        listed ? "named in the plan's feed list" : "the plan's feed list names no such feed",
+      ]);
     }
   }
   return limits;
@@ -116,8 +136,24 @@ export async function recordPlan(q: Queryable, quotaDay: string, plan: PlanFigur
 const LOAD_PLAN = `SELECT subscription_type, subscription_mode, daily_rate_limit, extra_limit, available_data_feeds FROM api_plan`;
 
 export async function loadPlan(q: Queryable): Promise<PlanFigures | null> {
-  const r = (await q.query<{ subscription_type: string | null; subscription_mode: string | null; daily_rate_limit: number; extra_limit: number; available_data_feeds: string[] }>(LOAD_PLAN)).rows[0];
-  return r ? { subscriptionType: r.subscription_type, subscriptionMode: r.subscription_mode, dailyRateLimit: r.daily_rate_limit, extraLimit: r.extra_limit, availableDataFeeds: r.available_data_feeds } : null;
+  const r = (
+    await q.query<{
+      subscription_type: string | null;
+      subscription_mode: string | null;
+      daily_rate_limit: number;
+      extra_limit: number;
+      available_data_feeds: string[];
+    }>(LOAD_PLAN)
+  ).rows[0];
+  return r
+    ? {
+        subscriptionType: r.subscription_type,
+        subscriptionMode: r.subscription_mode,
+        dailyRateLimit: r.daily_rate_limit,
+        extraLimit: r.extra_limit,
+        availableDataFeeds: r.available_data_feeds,
+      }
+    : null;
 }
 
 // The kind's status follows the answer; `since` only moves when the status changes.
@@ -137,7 +173,14 @@ const RECORD_ANSWER = `
 const seen = new Map<string, 'available' | 'not_in_plan'>();
 
 /** Records an answer of a kind of endpoint: refused by the plan (403) or served. */
-export async function recordAnswer(q: Queryable, api: string, kind: EntitlementKind, quotaDay: string, status: 'available' | 'not_in_plan', detail: string | null): Promise<void> {
+export async function recordAnswer(
+  q: Queryable,
+  api: string,
+  kind: EntitlementKind,
+  quotaDay: string,
+  status: 'available' | 'not_in_plan',
+  detail: string | null,
+): Promise<void> {
   const key = `${api}|${quotaDay}|${kind}`;
   if (seen.get(key) === status) return;
   seen.set(key, status);
@@ -149,7 +192,14 @@ export function refusedToday(api: string, kind: EntitlementKind, quotaDay: strin
   return seen.get(`${api}|${quotaDay}|${kind}`) === 'not_in_plan';
 }
 
-export interface Entitlement { kind: EntitlementKind; status: 'available' | 'not_in_plan'; source: 'answer' | 'feeds'; since: string; checked_on: string | null; detail: string | null }
+export interface Entitlement {
+  kind: EntitlementKind;
+  status: 'available' | 'not_in_plan';
+  source: 'answer' | 'feeds';
+  since: string;
+  checked_on: string | null;
+  detail: string | null;
+}
 
 const LOAD_ENTITLEMENTS = `SELECT kind, status, source, since::text, checked_on::text, detail FROM api_entitlements`;
 
@@ -162,14 +212,22 @@ export async function loadEntitlements(q: Queryable): Promise<Map<EntitlementKin
  * What a run may plan of a kind: 'yes' (in the plan, or nothing says otherwise), 'probe'
  * (not in the plan, and not tried yet this quota day: try once), 'no'.
  */
-export function mayFetch(e: Map<EntitlementKind, Entitlement>, kind: EntitlementKind, quotaDay: string): 'yes' | 'probe' | 'no' {
+export function mayFetch(
+  e: Map<EntitlementKind, Entitlement>,
+  kind: EntitlementKind,
+  quotaDay: string,
+): 'yes' | 'probe' | 'no' {
   const x = e.get(kind);
   if (!x || x.status === 'available') return 'yes';
   return x.checked_on === null || x.checked_on < quotaDay ? 'probe' : 'no';
 }
 
 /** The kinds not in the plan, with since when and why: for run results and reports. */
-export function notInPlan(e: Map<EntitlementKind, Entitlement>): Array<{ kind: EntitlementKind; since: string; source: string; detail: string | null }> {
-  return [...e.values()].filter((x) => x.status === 'not_in_plan').sort((a, b) => a.kind.localeCompare(b.kind))
+export function notInPlan(
+  e: Map<EntitlementKind, Entitlement>,
+): Array<{ kind: EntitlementKind; since: string; source: string; detail: string | null }> {
+  return [...e.values()]
+    .filter((x) => x.status === 'not_in_plan')
+    .sort((a, b) => a.kind.localeCompare(b.kind))
     .map((x) => ({ kind: x.kind, since: x.since, source: x.source, detail: x.detail }));
 }

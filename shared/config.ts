@@ -42,13 +42,18 @@ export function eodhdBaseUrl(): string {
 
 /** The OpenFaaS gateway the functions chain through (gateway_url, as the templates name it). */
 export function gatewayUrl(): string {
-  return (process.env.gateway_url ?? process.env.GATEWAY_URL ?? 'http://gateway.openfaas.svc.cluster.local:8080').replace(/\/+$/, '');
+  return (
+    process.env.gateway_url ??
+    process.env.GATEWAY_URL ??
+    'http://gateway.openfaas.svc.cluster.local:8080'
+  ).replace(/\/+$/, '');
 }
 
 export function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be a non-negative number, not ${JSON.stringify(raw)}`);
   return n;
 }

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { eodhdApiKey, eodhdBaseUrl, numberFromEnv } from './config.js';
 import { db } from './db.js';
 import { EodhdClient } from './eodhd.js';
-import { invokeAsync, type Invoker } from './invoke.js';
+import { type Invoker, invokeAsync } from './invoke.js';
 import type { Settings } from './settings.js';
 
 export interface PipelineContext {
@@ -29,17 +29,18 @@ export function defaultContext(): PipelineContext {
   const baseUrl = eodhdBaseUrl();
   cached = {
     pool: db(),
-    api: (executionId, quotaDay, settings) => new EodhdClient({
-      baseUrl,
-      apiKey: eodhdApiKey(),
-      db: db(),
-      quotaDay,
-      callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
-      requestsPerMinute: settings.eodhd_requests_per_minute,
-      executionId,
-      headersTimeoutMs: numberFromEnv('EODHD_HEADERS_TIMEOUT_MS', 30_000),
-      bodyTimeoutMs: numberFromEnv('EODHD_BODY_TIMEOUT_MS', 120_000),
-    }),
+    api: (executionId, quotaDay, settings) =>
+      new EodhdClient({
+        baseUrl,
+        apiKey: eodhdApiKey(),
+        db: db(),
+        quotaDay,
+        callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
+        requestsPerMinute: settings.eodhd_requests_per_minute,
+        executionId,
+        headersTimeoutMs: numberFromEnv('EODHD_HEADERS_TIMEOUT_MS', 30_000),
+        bodyTimeoutMs: numberFromEnv('EODHD_BODY_TIMEOUT_MS', 120_000),
+      }),
     invoke: invokeAsync,
     collectTimeBudgetMs: numberFromEnv('COLLECT_TIME_BUDGET_MS', 240_000),
     collectConcurrency: numberFromEnv('COLLECT_CONCURRENCY', 8),

@@ -9,9 +9,10 @@
  * A plan without the calendars (EOD-only plans) falls back to the bulk answers, for the
  * last few weekdays only; a plan with neither leaves corporate actions unread, and says so.
  */
+import { flagForAdjustment } from './asset-state.js';
+import { addDays } from './dates.js';
 import type { Queryable } from './db.js';
-import { EodhdError, type EodhdClient } from './eodhd.js';
-import { addDays } from './exchanges.js';
+import { type EodhdClient, EodhdError } from './eodhd.js';
 import { normaliseCode } from './universe.js';
 
 /** The most days read in one run; a longer gap starts from the newest ones. */
@@ -32,20 +33,6 @@ const STORE_DAYS = `
     LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'split' GROUP BY date) sp ON sp.date = d
     LEFT JOIN (SELECT date, count(*)::int AS n FROM corporate_actions WHERE kind = 'dividend' GROUP BY date) dv ON dv.date = d
   ON CONFLICT (day) DO NOTHING`;
-
-// Only bars before the ex-date change; an asset whose stored history starts on or after
-// it (or that has none yet, and will load the adjusted history) needs nothing.
-const FLAG_AFFECTED = `
-  UPDATE asset_processing_state s
-     SET needs_adjustment_refresh = true,
-         adjustment_action_date = least(coalesce(s.adjustment_action_date, x.first_action), x.first_action),
-         updated_at = now()
-    FROM (SELECT a.id, min(c.date) AS first_action
-            FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol
-           WHERE c.date = ANY($1::date[])
-           GROUP BY a.id) x
-   WHERE s.asset_id = x.id AND s.prices_loaded AND s.prices_first_date < x.first_action
-  RETURNING s.asset_id`;
 
 export interface CorporateActionSync {
   days: string[];
@@ -68,7 +55,13 @@ export interface CorporateActionSources {
 }
 
 /** Reads the calendars (or, without them, the bulk answers) for every day after the last one read, through `today` (the API's date). */
-export async function syncCorporateActions(q: Queryable, api: EodhdClient, executionId: number, today: string, sources: CorporateActionSources): Promise<CorporateActionSync> {
+export async function syncCorporateActions(
+  q: Queryable,
+  api: EodhdClient,
+  executionId: number,
+  today: string,
+  sources: CorporateActionSources,
+): Promise<CorporateActionSync> {
   const last = (await q.query<{ day: string | null }>(LAST_CHECKED)).rows[0]?.day ?? null;
   let from = last ? addDays(last, 1) : today;
   if (from < addDays(today, -(MAX_DAYS - 1))) from = addDays(today, -(MAX_DAYS - 1));
@@ -87,7 +80,8 @@ export async function syncCorporateActions(q: Queryable, api: EodhdClient, execu
       if (!(err instanceof EodhdError && err.kind === 'not_in_plan')) throw err;
     }
   }
-  let skipped = 'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale';
+  let skipped =
+    'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale';
   if (!rows && sources.bulk === 'yes') {
     read = days.filter((d) => ![0, 6].includes(new Date(`${d}T00:00:00Z`).getUTCDay())).slice(-MAX_BULK_DAYS);
     const cost = read.length * sources.exchanges.length * 2 * 100;
@@ -99,12 +93,18 @@ export async function syncCorporateActions(q: Queryable, api: EodhdClient, execu
     }
   }
   if (!rows) return { days: [], splits: 0, dividends: 0, assetsFlagged: 0, source: null, skipped };
-  await q.query(STORE_ACTIONS, [rows.map((r) => r.symbol), rows.map((r) => r.date), rows.map((r) => r.kind), rows.map((r) => r.detail), rows.map(() => executionId)]);
-  const flagged = await q.query(FLAG_AFFECTED, [read]);
+  await q.query(STORE_ACTIONS, [
+    rows.map((r) => r.symbol),
+    rows.map((r) => r.date),
+    rows.map((r) => r.kind),
+    rows.map((r) => r.detail),
+    rows.map(() => executionId),
+  ]);
+  const flagged = await flagForAdjustment(q, read);
   // Days the bulk answers did not cover (weekends, older days) count as read: nothing to do there.
   await q.query(STORE_DAYS, [days, executionId, source]);
   const splits = rows.filter((r) => r.kind === 'split').length;
-  return { days: read, splits, dividends: rows.length - splits, assetsFlagged: flagged.rowCount ?? 0, source };
+  return { days: read, splits, dividends: rows.length - splits, assetsFlagged: flagged, source };
 }
 
 async function fromCalendars(api: EodhdClient, days: string[]) {
@@ -124,7 +124,12 @@ async function fromBulk(api: EodhdClient, days: string[], exchanges: readonly st
       for (const type of ['splits', 'dividends'] as const) {
         for (const r of await api.bulkCorporateActions(ex, type, day)) {
           if (r.date !== day) continue;
-          out.push({ symbol: `${normaliseCode(r.code)}.${ex}`, date: r.date, kind: type === 'splits' ? 'split' : 'dividend', detail: r.detail });
+          out.push({
+            symbol: `${normaliseCode(r.code)}.${ex}`,
+            date: r.date,
+            kind: type === 'splits' ? 'split' : 'dividend',
+            detail: r.detail,
+          });
         }
       }
     }

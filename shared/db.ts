@@ -45,15 +45,32 @@ export async function closeDb(): Promise<void> {
 }
 
 // Connection failures, and PostgreSQL's "shutting down / starting up / cannot connect now".
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE',
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
 
 /** Whether an error says the database is away (worth retrying later), not that a statement is wrong. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(e.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+    e.message ?? '',
+  );
 }
 
 /** Runs fn in one transaction: everything it writes lands together or not at all. */
@@ -66,7 +83,9 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   // client over: with the promise form it would go on a microtask later, after the rest
   // of the network read that freed the client (a FATAL in it found no listener).
   let broken: Error | undefined;
-  const onError = (err: Error) => { broken = err; };
+  const onError = (err: Error) => {
+    broken = err;
+  };
   const client = await new Promise<pg.PoolClient>((resolve, reject) => {
     pool.connect((err, c) => {
       if (err || !c) return reject(err ?? new Error('the pool gave no client'));
@@ -80,7 +99,9 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch((e: unknown) => { broken ??= e instanceof Error ? e : new Error(String(e)); });
+    await client.query('ROLLBACK').catch((e: unknown) => {
+      broken ??= e instanceof Error ? e : new Error(String(e));
+    });
     throw err;
   } finally {
     client.removeListener('error', onError);

@@ -40,11 +40,25 @@ export const UserSchema = z.object({
   apiRequests: z.number().int().nonnegative(),
   apiRequestsDate: isoDate,
   dailyRateLimit: z.number().int().nonnegative(),
-  extraLimit: z.number().int().nonnegative().nullish().transform((v) => v ?? 0),
-  subscriptionType: z.string().nullish().transform((v) => v ?? null),
-  subscriptionMode: z.string().nullish().transform((v) => v ?? null),
+  extraLimit: z
+    .number()
+    .int()
+    .nonnegative()
+    .nullish()
+    .transform((v) => v ?? 0),
+  subscriptionType: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
+  subscriptionMode: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
   // Display names EODHD does not document: a hint of what the plan includes, no more.
-  availableDataFeeds: z.array(z.string()).nullish().transform((v) => v ?? []),
+  availableDataFeeds: z
+    .array(z.string())
+    .nullish()
+    .transform((v) => v ?? []),
 });
 export type User = z.infer<typeof UserSchema>;
 
@@ -60,10 +74,15 @@ export const ErrorBodySchema = z.looseObject({ error: z.string().min(1) });
 /** An element among a history's bars that is a message, not a bar (the free plan's "Data is limited by one year ..."). */
 const WarningSchema = z.looseObject({ warning: z.string().min(1) });
 
-export interface ParsedRows<T> { rows: T[]; dropped: number; warnings: string[] }
+export interface ParsedRows<T> {
+  rows: T[];
+  dropped: number;
+  warnings: string[];
+}
 
 export function parseRows<T>(schema: z.ZodType<T>, value: unknown): ParsedRows<T> {
-  if (!Array.isArray(value)) throw new TypeError(`expected a JSON array, got ${value === null ? 'null' : typeof value}`);
+  if (!Array.isArray(value))
+    throw new TypeError(`expected a JSON array, got ${value === null ? 'null' : typeof value}`);
   const rows: T[] = [];
   const warnings: string[] = [];
   let dropped = 0;
@@ -80,17 +99,23 @@ export function parseRows<T>(schema: z.ZodType<T>, value: unknown): ParsedRows<T
 }
 
 /** A row of the bulk splits answer (type=splits): "2.000000/1.000000". */
-export const BulkSplitRowSchema = z.looseObject({ code: z.string().min(1), date: isoDate, split: z.string().nullish() });
+export const BulkSplitRowSchema = z.looseObject({
+  code: z.string().min(1),
+  date: isoDate,
+  split: z.string().nullish(),
+});
 /** A row of the bulk dividends answer (type=dividends). */
 export const BulkDividendRowSchema = z.looseObject({ code: z.string().min(1), date: isoDate });
 
 export const CalendarSplitsSchema = z.object({
-  splits: z.array(z.looseObject({
-    code: z.string().min(1),
-    split_date: isoDate,
-    old_shares: z.number().nullish(),
-    new_shares: z.number().nullish(),
-  })),
+  splits: z.array(
+    z.looseObject({
+      code: z.string().min(1),
+      split_date: isoDate,
+      old_shares: z.number().nullish(),
+      new_shares: z.number().nullish(),
+    }),
+  ),
 });
 export type CalendarSplits = z.infer<typeof CalendarSplitsSchema>;
 

@@ -9,30 +9,62 @@
  * a 401 is a refused key. The rate-limit headers of every answer pace all replicas.
  */
 import { request } from 'undici';
+import { type CallOutcome, holdRate, reserveCall, settleCall } from './api-ledger.js';
 import { ENDPOINT_KIND, recordAnswer, refusedToday } from './api-plan.js';
 import type { Queryable } from './db.js';
-import { log, redact } from './log.js';
-import { holdRate, reserveCall, settleCall, type CallOutcome } from './quota.js';
 import {
-  BulkDividendRowSchema, BulkEodRowSchema, BulkSplitRowSchema, CalendarDividendsSchema, CalendarSplitsSchema, EodBarSchema, ErrorBodySchema,
-  FundamentalsSchema, SymbolListItemSchema, UserSchema,
-  parseRows, type BulkEodRow, type EodBar, type Fundamentals, type SymbolListItem, type User,
+  BulkDividendRowSchema,
+  type BulkEodRow,
+  BulkEodRowSchema,
+  BulkSplitRowSchema,
+  CalendarDividendsSchema,
+  CalendarSplitsSchema,
+  type EodBar,
+  EodBarSchema,
+  ErrorBodySchema,
+  type Fundamentals,
+  FundamentalsSchema,
+  parseRows,
+  type SymbolListItem,
+  SymbolListItemSchema,
+  type User,
+  UserSchema,
 } from './eodhd-schemas.js';
+import { log, redact } from './log.js';
 
 /**
  * not_in_plan: 403, the plan does not include the endpoint. no_data: a 200 whose body is
  * an error ({"error": "Not found"}: EODHD has no document for the symbol).
  */
-export type EodhdErrorKind = 'quota' | 'auth' | 'not_in_plan' | 'not_found' | 'no_data' | 'rate_limited' | 'server' | 'network' | 'bad_response' | 'client';
+export type EodhdErrorKind =
+  | 'quota'
+  | 'auth'
+  | 'not_in_plan'
+  | 'not_found'
+  | 'no_data'
+  | 'rate_limited'
+  | 'server'
+  | 'network'
+  | 'bad_response'
+  | 'client';
 
 /** One ticker's history as answered, with the warnings the API put among the bars. */
-export interface EodHistory { bars: EodBar[]; warnings: string[]; dropped: number }
+export interface EodHistory {
+  bars: EodBar[];
+  warnings: string[];
+  dropped: number;
+}
 
 /** What to tell a person whose key EODHD refuses. */
-export const KEY_REFUSED = 'EODHD refused the API key (401 Unauthenticated): put a valid key in the eodhd-api-key secret (or EODHD_API_KEY) and start a new run';
+export const KEY_REFUSED =
+  'EODHD refused the API key (401 Unauthenticated): put a valid key in the eodhd-api-key secret (or EODHD_API_KEY) and start a new run';
 
 export class EodhdError extends Error {
-  constructor(readonly kind: EodhdErrorKind, message: string, readonly status: number | null = null) {
+  constructor(
+    readonly kind: EodhdErrorKind,
+    message: string,
+    readonly status: number | null = null,
+  ) {
     super(redact(message));
     this.name = 'EodhdError';
   }
@@ -70,7 +102,10 @@ interface CallSpec {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EodhdClient {
-  private readonly o: Required<Omit<EodhdClientOptions, 'executionId' | 'requestDeadlineMs'>> & { executionId: number | null; requestDeadlineMs: number };
+  private readonly o: Required<Omit<EodhdClientOptions, 'executionId' | 'requestDeadlineMs'>> & {
+    executionId: number | null;
+    requestDeadlineMs: number;
+  };
   /** Calls this client was charged, for the caller's details rows. */
   callsCharged = 0;
 
@@ -91,7 +126,14 @@ export class EodhdClient {
     const params: Record<string, string> = { period: 'd', order: 'a' };
     if (from) params.from = from;
     if (to) params.to = to;
-    const body = await this.call({ endpoint: 'eod', path: `/eod/${encodeURIComponent(symbol)}`, params, cost: 1, target: symbol, notFoundCost: 1 });
+    const body = await this.call({
+      endpoint: 'eod',
+      path: `/eod/${encodeURIComponent(symbol)}`,
+      params,
+      cost: 1,
+      target: symbol,
+      notFoundCost: 1,
+    });
     const r = parseRows(EodBarSchema, body);
     return { bars: r.rows, warnings: r.warnings, dropped: r.dropped };
   }
@@ -100,39 +142,90 @@ export class EodhdClient {
   async bulkEod(exchange: string, date?: string): Promise<{ rows: BulkEodRow[]; dropped: number }> {
     const params: Record<string, string> = {};
     if (date) params.date = date;
-    const body = await this.call({ endpoint: 'eod-bulk-last-day', path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`, params, cost: 100, target: exchange });
+    const body = await this.call({
+      endpoint: 'eod-bulk-last-day',
+      path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`,
+      params,
+      cost: 100,
+      target: exchange,
+    });
     return parseRows(BulkEodRowSchema, body);
   }
 
   /** The whole fundamentals document (10 calls, also when EODHD has none: {"error": "Not found"}). */
   async fundamentals(symbol: string): Promise<Fundamentals> {
-    const body = await this.call({ endpoint: 'fundamentals', path: `/fundamentals/${encodeURIComponent(symbol)}`, cost: 10, target: symbol, notFoundCost: 1 });
+    const body = await this.call({
+      endpoint: 'fundamentals',
+      path: `/fundamentals/${encodeURIComponent(symbol)}`,
+      cost: 10,
+      target: symbol,
+      notFoundCost: 1,
+    });
     const r = FundamentalsSchema.safeParse(body);
     if (r.success) return r.data;
     const e = ErrorBodySchema.safeParse(body);
-    if (e.success) throw new EodhdError('no_data', `fundamentals of ${symbol}: EODHD has no document ("${redact(e.data.error).slice(0, 80)}")`, 200);
+    if (e.success)
+      throw new EodhdError(
+        'no_data',
+        `fundamentals of ${symbol}: EODHD has no document ("${redact(e.data.error).slice(0, 80)}")`,
+        200,
+      );
     throw new EodhdError('bad_response', `fundamentals of ${symbol}: not a fundamentals document`);
   }
 
   /** An exchange's splits or dividends of one day, from the bulk endpoint (100 calls). */
-  async bulkCorporateActions(exchange: string, type: 'splits' | 'dividends', date: string): Promise<Array<{ code: string; date: string; detail: string | null }>> {
-    const body = await this.call({ endpoint: 'bulk-corporate-actions', path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`, params: { type, date }, cost: 100, target: `${exchange}:${type}` });
-    if (type === 'splits') return parseRows(BulkSplitRowSchema, body).rows.map((r) => ({ code: r.code, date: r.date, detail: r.split ?? null }));
+  async bulkCorporateActions(
+    exchange: string,
+    type: 'splits' | 'dividends',
+    date: string,
+  ): Promise<Array<{ code: string; date: string; detail: string | null }>> {
+    const body = await this.call({
+      endpoint: 'bulk-corporate-actions',
+      path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`,
+      params: { type, date },
+      cost: 100,
+      target: `${exchange}:${type}`,
+    });
+    if (type === 'splits')
+      return parseRows(BulkSplitRowSchema, body).rows.map((r) => ({
+        code: r.code,
+        date: r.date,
+        detail: r.split ?? null,
+      }));
     return parseRows(BulkDividendRowSchema, body).rows.map((r) => ({ code: r.code, date: r.date, detail: null }));
   }
 
   /** The exchange's listed symbols of one type (1 call). */
   async exchangeSymbols(exchange: string, type = 'common_stock'): Promise<{ rows: SymbolListItem[]; dropped: number }> {
-    const body = await this.call({ endpoint: 'exchange-symbol-list', path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`, params: { type }, cost: 1, target: exchange });
+    const body = await this.call({
+      endpoint: 'exchange-symbol-list',
+      path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`,
+      params: { type },
+      cost: 1,
+      target: exchange,
+    });
     return parseRows(SymbolListItemSchema, body);
   }
 
   /** Splits of all exchanges with an ex-date in [from, to] (1 call). */
-  async calendarSplits(from: string, to: string): Promise<Array<{ symbol: string; date: string; detail: string | null }>> {
-    const body = await this.call({ endpoint: 'calendar-splits', path: '/calendar/splits', params: { from, to }, cost: 1, target: null });
+  async calendarSplits(
+    from: string,
+    to: string,
+  ): Promise<Array<{ symbol: string; date: string; detail: string | null }>> {
+    const body = await this.call({
+      endpoint: 'calendar-splits',
+      path: '/calendar/splits',
+      params: { from, to },
+      cost: 1,
+      target: null,
+    });
     const r = CalendarSplitsSchema.safeParse(body);
     if (!r.success) throw new EodhdError('bad_response', 'calendar/splits: unexpected answer');
-    return r.data.splits.map((x) => ({ symbol: x.code, date: x.split_date, detail: x.new_shares && x.old_shares ? `${x.new_shares}/${x.old_shares}` : null }));
+    return r.data.splits.map((x) => ({
+      symbol: x.code,
+      date: x.split_date,
+      detail: x.new_shares && x.old_shares ? `${x.new_shares}/${x.old_shares}` : null,
+    }));
   }
 
   /** Dividends of all exchanges with this ex-date (1 call a page of 10,000). */
@@ -140,8 +233,11 @@ export class EodhdClient {
     const out: Array<{ symbol: string; date: string }> = [];
     for (let offset = 0; offset <= 1_000_000; offset += 10_000) {
       const body = await this.call({
-        endpoint: 'calendar-dividends', path: '/calendar/dividends',
-        params: { 'filter[date_eq]': date, 'page[limit]': '10000', 'page[offset]': String(offset) }, cost: 1, target: null,
+        endpoint: 'calendar-dividends',
+        path: '/calendar/dividends',
+        params: { 'filter[date_eq]': date, 'page[limit]': '10000', 'page[offset]': String(offset) },
+        cost: 1,
+        target: null,
       });
       const r = CalendarDividendsSchema.safeParse(body);
       if (!r.success) throw new EodhdError('bad_response', 'calendar/dividends: unexpected answer');
@@ -163,7 +259,11 @@ export class EodhdClient {
     const kind = ENDPOINT_KIND[spec.endpoint] ?? null;
     // Refused by the plan earlier today: the answer would be the same.
     if (kind && refusedToday(this.o.baseUrl, kind, this.o.quotaDay)) {
-      throw new EodhdError('not_in_plan', `${spec.endpoint} ${spec.target ?? ''}: not in the plan (403 earlier today)`.replace(/\s+:/, ':'), 403);
+      throw new EodhdError(
+        'not_in_plan',
+        `${spec.endpoint} ${spec.target ?? ''}: not in the plan (403 earlier today)`.replace(/\s+:/, ':'),
+        403,
+      );
     }
     let attempt = 0;
     let waitedForRate = 0;
@@ -194,27 +294,52 @@ export class EodhdClient {
             parsed = JSON.parse(text);
           } catch {
             // Charged, but unreadable: worth another try.
-            throw new EodhdError('bad_response', `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`, status);
+            throw new EodhdError(
+              'bad_response',
+              `${spec.endpoint} ${spec.target ?? ''}: answer is not JSON (${text.length} bytes)`,
+              status,
+            );
           }
           await this.settle(callId, { outcome: 'answered', charged, httpStatus: status }, started, null);
           if (kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'available', null);
           return parsed;
         }
-        if (status === 403 && kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'not_in_plan', `403 on ${spec.endpoint}: ${errorMessage(text)}`);
+        if (status === 403 && kind)
+          await recordAnswer(
+            this.o.db,
+            this.o.baseUrl,
+            kind,
+            this.o.quotaDay,
+            'not_in_plan',
+            `403 on ${spec.endpoint}: ${errorMessage(text)}`,
+          );
         const retryAfter = Number(res.headers['retry-after']);
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
-        const e = err instanceof EodhdError ? err : new EodhdError('network', `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
+        const e =
+          err instanceof EodhdError
+            ? err
+            : new EodhdError(
+                'network',
+                `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
+              );
         // No answer to a request that went out (a timeout, a dropped socket): the API may
         // have answered and charged it after we stopped waiting, so it stays counted at its
         // reserved cost until the API's own count settles it. Only a request that never
         // left (no connection) is known to have cost nothing.
-        const outcome: CallOutcome = status !== null ? { outcome: 'answered', charged, httpStatus: status }
-          : isConnectFailure(err) ? { outcome: 'not_sent' } : { outcome: 'no_answer' };
+        const outcome: CallOutcome =
+          status !== null
+            ? { outcome: 'answered', charged, httpStatus: status }
+            : isConnectFailure(err)
+              ? { outcome: 'not_sent' }
+              : { outcome: 'no_answer' };
         await this.settle(callId, outcome, started, e.message);
         const retryable = e.kind === 'server' || e.kind === 'network' || e.kind === 'bad_response';
         if (e.kind === 'rate_limited') {
-          const waitMs = Math.min(this.o.maxRetryAfterMs, Math.max(1000, ((e as RateLimited).retryAfterSeconds ?? 5) * 1000));
+          const waitMs = Math.min(
+            this.o.maxRetryAfterMs,
+            Math.max(1000, ((e as RateLimited).retryAfterSeconds ?? 5) * 1000),
+          );
           waitedForRate += waitMs;
           if (waitedForRate > this.o.maxRetryAfterMs * 3) throw e;
           await this.o.sleep(waitMs + Math.random() * 250);
@@ -263,7 +388,9 @@ export class EodhdClient {
   /** Requests per minute: the setting, or 95% of the API's own limit when that is lower. */
   private requestsPerMinute(): number {
     const api = apiRateLimits.get(this.o.baseUrl);
-    return api === undefined ? this.o.requestsPerMinute : Math.max(1, Math.min(this.o.requestsPerMinute, Math.floor(api * 0.95)));
+    return api === undefined
+      ? this.o.requestsPerMinute
+      : Math.max(1, Math.min(this.o.requestsPerMinute, Math.floor(api * 0.95)));
   }
 
   /** Reserves the request's cost and a rate slot, and writes its ledger row; its id. */
@@ -271,13 +398,23 @@ export class EodhdClient {
     const interval = 60 / this.requestsPerMinute();
     for (;;) {
       const r = await reserveCall(this.o.db, {
-        day: this.o.quotaDay, cost: spec.cost, limit: this.o.callLimit, intervalSeconds: interval, burstSeconds: Math.min(2, interval * 20),
-        endpoint: spec.endpoint, target: spec.target, executionId: this.o.executionId,
+        day: this.o.quotaDay,
+        cost: spec.cost,
+        limit: this.o.callLimit,
+        intervalSeconds: interval,
+        burstSeconds: Math.min(2, interval * 20),
+        endpoint: spec.endpoint,
+        target: spec.target,
+        executionId: this.o.executionId,
         // The row's deadline leaves the answer time to be written after the request's own.
         deadlineSeconds: this.o.requestDeadlineMs / 1000 + SETTLE_MARGIN_SECONDS,
       });
       if (r.ok) return r.callId;
-      if (r.reason === 'quota') throw new EodhdError('quota', `the day's budget of ${r.callLimit} calls (${r.used} used) would be passed by a call costing ${spec.cost}`);
+      if (r.reason === 'quota')
+        throw new EodhdError(
+          'quota',
+          `the day's budget of ${r.callLimit} calls (${r.used} used) would be passed by a call costing ${spec.cost}`,
+        );
       await this.o.sleep(r.waitMs);
     }
   }
@@ -302,18 +439,25 @@ function errorMessage(text: string): string {
     const v = JSON.parse(text) as { error?: unknown; message?: unknown };
     const m = typeof v.error === 'string' ? v.error : typeof v.message === 'string' ? v.message : null;
     if (m) return redact(m).slice(0, 160);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return redact(text.slice(0, 160).replace(/\s+/g, ' '));
 }
 
 /** A connection that was never made: the request did not reach the API. */
 function isConnectFailure(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? '';
-  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(
+    code,
+  );
 }
 
 class RateLimited extends EodhdError {
-  constructor(message: string, readonly retryAfterSeconds: number | null) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number | null,
+  ) {
     super('rate_limited', message, 429);
   }
 }

@@ -37,27 +37,3 @@ export const VENUE_OF: Record<Exclude<ExchangeCode, 'US'>, string> = {
   MC: 'BME',
   SW: 'SIX',
 };
-
-/** The latest weekday on or before a date: the trading day a run after the close expects. */
-export function lastWeekdayOnOrBefore(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  while (d.getUTCDay() === 0 || d.getUTCDay() === 6) d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
-}
-
-/**
- * The date `days` after `date`. Dates are four-digit years: past 9999 (or before year 1)
- * the string form would stop comparing in date order, so that throws instead.
- */
-export function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(d.getTime())) throw new RangeError(`not a date: ${date}`);
-  d.setUTCDate(d.getUTCDate() + days);
-  const year = d.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new RangeError(`${date} + ${days} days is outside the years 0001-9999`);
-  return d.toISOString().slice(0, 10);
-}
-
-export function utcToday(): string {
-  return new Date().toISOString().slice(0, 10);
-}

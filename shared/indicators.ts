@@ -633,7 +633,7 @@ export function computeIndicators(bars: Bars, benchmarkCloses?: ArrayLike<number
     );
   }
   if (total < MIN_BARS) return null;
-  const n = total > MAX_BARS ? MAX_BARS : total;
+  const n = Math.min(total, MAX_BARS);
   const off = total - n;
   const { high, low, close, volume } = bars;
   for (let i = 0; i < n; i++) {

@@ -3,12 +3,22 @@
  * turns a raw request body into a value or a 400 with a reason a person can act on.
  */
 import { z } from 'zod';
-import { addDays, EXCHANGES, REGIONS, utcToday } from './exchanges.js';
+import { addDays, utcToday } from './dates.js';
+import { EXCHANGES, REGIONS } from './exchanges.js';
 import type { FunctionEvent, FunctionResult } from './function-contract.js';
 
-const executionId = z.number({ error: 'executionId must be a number' }).int().positive().max(2 ** 31 - 1);
-const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a real date');
+const executionId = z
+  .number({ error: 'executionId must be a number' })
+  .int()
+  .positive()
+  .max(2 ** 31 - 1);
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date YYYY-MM-DD')
+  .refine(
+    (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    'is not a real date',
+  );
 
 /** The earliest trading day a run may be for: EODHD's histories start around here. */
 export const HISTORY_START = '1970-01-01';
@@ -18,27 +28,40 @@ export const HISTORY_START = '1970-01-01';
  * API's next day (today in UTC + 1: the API's day runs ahead of UTC by at most that), so
  * that no loop over the days between a stored price and the run's day can run away.
  */
-const tradingDay = isoDate.refine((d) => d >= HISTORY_START, `must be ${HISTORY_START} or later`)
-  .refine((d) => d <= addDays(utcToday(), 1), { error: () => `must be no later than ${addDays(utcToday(), 1)} (the API's next day at most)` });
+const tradingDay = isoDate
+  .refine((d) => d >= HISTORY_START, `must be ${HISTORY_START} or later`)
+  .refine((d) => d <= addDays(utcToday(), 1), {
+    error: () => `must be no later than ${addDays(utcToday(), 1)} (the API's next day at most)`,
+  });
 const exchange = z.enum(EXCHANGES, { error: `exchange must be one of ${EXCHANGES.join(', ')}` });
 export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-&]{0,19}\.(US|LSE|F|XETRA|PA|AS|BR|LS|MC|SW)$/;
-const symbol = z.string().regex(SYMBOL_PATTERN, `a symbol is CODE.EXCHANGE with EXCHANGE one of ${EXCHANGES.join(', ')} (e.g. AAPL.US, BRK-B.US)`)
+const symbol = z
+  .string()
+  .regex(
+    SYMBOL_PATTERN,
+    `a symbol is CODE.EXCHANGE with EXCHANGE one of ${EXCHANGES.join(', ')} (e.g. AAPL.US, BRK-B.US)`,
+  )
   .transform((s) => s.toUpperCase());
 
-export const InitExecutionInput = z.strictObject({
-  mode: z.enum(['auto', 'bulk', 'incremental', 'resume'], { error: 'mode must be auto, bulk, incremental or resume' }).default('auto'),
-  exchanges: z.array(exchange).min(1).max(EXCHANGES.length).optional(),
-  symbols: z.array(symbol).min(1).max(1000).optional(),
-  dryRun: z.boolean().default(false),
-  skipExisting: z.boolean().default(false),
-  asOf: tradingDay.optional(),
-  /** resume only: how long a run may go without progress before its steps are re-driven. */
-  staleMinutes: z.number().int().min(0).max(1440).optional(),
-  /** resume only: the same in seconds (tests re-drive within seconds); give one of the two. */
-  staleSeconds: z.number().int().min(0).max(86_400).optional(),
-}).refine((v) => v.staleMinutes === undefined || v.staleSeconds === undefined, {
-  message: 'give staleMinutes or staleSeconds, not both', path: ['staleSeconds'],
-});
+export const InitExecutionInput = z
+  .strictObject({
+    mode: z
+      .enum(['auto', 'bulk', 'incremental', 'resume'], { error: 'mode must be auto, bulk, incremental or resume' })
+      .default('auto'),
+    exchanges: z.array(exchange).min(1).max(EXCHANGES.length).optional(),
+    symbols: z.array(symbol).min(1).max(1000).optional(),
+    dryRun: z.boolean().default(false),
+    skipExisting: z.boolean().default(false),
+    asOf: tradingDay.optional(),
+    /** resume only: how long a run may go without progress before its steps are re-driven. */
+    staleMinutes: z.number().int().min(0).max(1440).optional(),
+    /** resume only: the same in seconds (tests re-drive within seconds); give one of the two. */
+    staleSeconds: z.number().int().min(0).max(86_400).optional(),
+  })
+  .refine((v) => v.staleMinutes === undefined || v.staleSeconds === undefined, {
+    message: 'give staleMinutes or staleSeconds, not both',
+    path: ['staleSeconds'],
+  });
 export type InitExecutionInput = z.infer<typeof InitExecutionInput>;
 
 export const ExecutionInput = z.strictObject({ executionId });
@@ -50,11 +73,14 @@ export const CollectRegionInput = z.strictObject({
 });
 export type CollectRegionInput = z.infer<typeof CollectRegionInput>;
 
-export const CalcIndicatorsInput = z.union([
-  z.strictObject({ executionId }),
-  z.strictObject({ symbols: z.array(symbol).min(1).max(25_000) }),
-  z.strictObject({ all: z.literal(true, { error: 'all must be true' }) }),
-], { error: 'give one of {executionId}, {symbols: [...]} or {all: true}' });
+export const CalcIndicatorsInput = z.union(
+  [
+    z.strictObject({ executionId }),
+    z.strictObject({ symbols: z.array(symbol).min(1).max(25_000) }),
+    z.strictObject({ all: z.literal(true, { error: 'all must be true' }) }),
+  ],
+  { error: 'give one of {executionId}, {symbols: [...]} or {all: true}' },
+);
 export type CalcIndicatorsInput = z.infer<typeof CalcIndicatorsInput>;
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -77,16 +103,36 @@ export function badRequest(reason: string, details?: unknown): FunctionResult {
  */
 export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parsed<T> {
   if (event.method !== 'POST' && event.method !== 'PUT') {
-    return { ok: false, response: { status: 405, body: { error: 'method_not_allowed', reason: `use POST with a JSON body, not ${event.method}` }, headers: { allow: 'POST' } } };
+    return {
+      ok: false,
+      response: {
+        status: 405,
+        body: { error: 'method_not_allowed', reason: `use POST with a JSON body, not ${event.method}` },
+        headers: { allow: 'POST' },
+      },
+    };
   }
-  if (event.body.length > MAX_BODY_BYTES) return { ok: false, response: { status: 413, body: { error: 'body_too_large', reason: `the body is ${event.body.length} bytes; the limit is ${MAX_BODY_BYTES}` } } };
+  if (event.body.length > MAX_BODY_BYTES)
+    return {
+      ok: false,
+      response: {
+        status: 413,
+        body: {
+          error: 'body_too_large',
+          reason: `the body is ${event.body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
+        },
+      },
+    };
   // Only JSON (or nothing) is read: a web page's form or text/plain post cannot open a run.
   if (event.body.length > 0 && !isJson(event.headers['content-type'])) {
     return {
       ok: false,
       response: {
         status: 415,
-        body: { error: 'unsupported_media_type', reason: `send the body as JSON with Content-Type: application/json, not ${event.headers['content-type'] ?? 'no type'} (curl -H 'Content-Type: application/json', faas-cli invoke --content-type application/json)` },
+        body: {
+          error: 'unsupported_media_type',
+          reason: `send the body as JSON with Content-Type: application/json, not ${event.headers['content-type'] ?? 'no type'} (curl -H 'Content-Type: application/json', faas-cli invoke --content-type application/json)`,
+        },
       },
     };
   }
@@ -101,11 +147,19 @@ export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parse
     try {
       value = JSON.parse(text);
     } catch (err) {
-      return { ok: false, response: badRequest(`the body is not JSON: ${err instanceof Error ? err.message : 'parse error'}`) };
+      return {
+        ok: false,
+        response: badRequest(`the body is not JSON: ${err instanceof Error ? err.message : 'parse error'}`),
+      };
     }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, response: badRequest(`the body must be a JSON object, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`) };
+    return {
+      ok: false,
+      response: badRequest(
+        `the body must be a JSON object, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+      ),
+    };
   }
   const r = schema.safeParse(value);
   if (!r.success) {

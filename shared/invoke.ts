@@ -7,7 +7,14 @@ import { request } from 'undici';
 import { gatewayUrl } from './config.js';
 import { log } from './log.js';
 
-export const FUNCTION_NAMES = ['init-execution', 'discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators'] as const;
+export const FUNCTION_NAMES = [
+  'init-execution',
+  'discover-delta',
+  'check-quota',
+  'collect-region',
+  'finalize',
+  'calc-indicators',
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export type Invoker = (fn: FunctionName, body: object, callId?: string) => Promise<void>;
@@ -27,7 +34,13 @@ export async function invokeAsync(fn: FunctionName, body: object, callId?: strin
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (callId) headers['x-call-id'] = callId;
-      const res = await request(url, { method: 'POST', body: JSON.stringify(body), headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await request(url, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
       await res.body.dump();
       if (res.statusCode === 202 || res.statusCode === 200) {
         log('info', 'invoked', { target: fn, ...body });

@@ -3,6 +3,8 @@
  * with prefix_logs=false. Every line goes through redact(): the EODHD key travels in the
  * api_token query parameter, so any URL or error text could carry it.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const secrets = new Set<string>();
@@ -19,11 +21,30 @@ export function redact(text: string): string {
   return out;
 }
 
-let context: Record<string, unknown> = {};
+/**
+ * The function a line comes from: the step running in this async context (the step runner
+ * sets it, so in-process runs of several steps tell them apart), else the process's own
+ * (FUNCTION_NAME, as stack.yml and the local gateway set it).
+ */
+const scope = new AsyncLocalStorage<{ function: string }>();
 
-/** Fields added to every later line of this process (e.g. the function's name). */
-export function setLogContext(fields: Record<string, unknown>): void {
-  context = { ...context, ...fields };
+/** Runs fn with every log line it writes naming `fn` as its function. */
+export function withLogFunction<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return scope.run({ function: name }, fn);
+}
+
+/** Log keys are snake_case, whatever the caller's object looked like (executionId -> execution_id). */
+function snake(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** Where lines go (stdout; tests collect them and show them when a test fails). */
+let sink: (line: string) => void = (line) => {
+  process.stdout.write(line + '\n');
+};
+
+export function setLogSink(f: (line: string) => void): void {
+  sink = f;
 }
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -36,6 +57,12 @@ function enabled(level: Level): boolean {
 
 export function log(level: Level, event: string, fields: Record<string, unknown> = {}): void {
   if (!enabled(level)) return;
-  const line = JSON.stringify({ ts: new Date().toISOString(), level, event, ...context, ...fields });
-  process.stdout.write(redact(line) + '\n');
+  const out: Record<string, unknown> = {
+    ts: new Date().toISOString(),
+    level,
+    event,
+    function: scope.getStore()?.function ?? process.env.FUNCTION_NAME ?? 'pipeline',
+  };
+  for (const [k, v] of Object.entries(fields)) out[snake(k)] = v;
+  sink(redact(JSON.stringify(out)));
 }

@@ -1,9 +1,12 @@
 /** `node dist/shared/migrate-cli.js`: applies sql/ to DATABASE_URL (the cluster's migration Job). */
+import { databaseUrl } from './config.js';
+import { checkDatabase } from './database-problem.js';
 import { closeDb, db } from './db.js';
 import { log } from './log.js';
 import { migrate } from './migrate.js';
 
 try {
+  await checkDatabase(db(), databaseUrl());
   const result = await migrate(db());
   log('info', 'migrated', { applied: result.applied, already_applied: result.alreadyApplied });
   await closeDb();

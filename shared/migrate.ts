@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { refillFundamentalColumns } from './store.js';
+import { refillFundamentalColumns } from './fundamentals.js';
 
 const MIGRATION_LOCK = 727_001;
 
@@ -20,16 +20,25 @@ export function sqlDir(): string {
   throw new Error(`no sql/ folder found near ${here}`);
 }
 
-export interface MigrationResult { applied: string[]; alreadyApplied: number; refilledFundamentals: number }
+export interface MigrationResult {
+  applied: string[];
+  alreadyApplied: number;
+  refilledFundamentals: number;
+}
 
 export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationResult> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort();
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await client.query(`CREATE TABLE IF NOT EXISTS public.schema_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await client.query<{ name: string }>('SELECT name FROM public.schema_migrations')).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>('SELECT name FROM public.schema_migrations')).rows.map((r) => r.name),
+    );
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;

@@ -6,18 +6,17 @@
  */
 import type { Queryable } from './db.js';
 
-export type StepClaim =
-  | { state: 'claimed'; attempts: number }
-  | { state: 'done'; result: unknown }
-  | { state: 'busy' };
+export type StepClaim = { state: 'claimed'; attempts: number } | { state: 'done'; result: unknown } | { state: 'busy' };
 
+// started_at and finished_at are read from the clock when the statement runs, not when its
+// transaction began (now()): a step's time is then what it took, not its first transaction's age.
 const CLAIM_STEP = `
   INSERT INTO pipeline_steps AS s (execution_id, step, shard, status, attempts, lease_expires_at, started_at)
-  VALUES ($1, $2, $3, 'running', 1, now() + make_interval(secs => $4::float8), now())
+  VALUES ($1, $2, $3, 'running', 1, now() + make_interval(secs => $4::float8), clock_timestamp())
   ON CONFLICT (execution_id, step, shard) DO UPDATE
      SET status = 'running', attempts = s.attempts + 1,
          lease_expires_at = now() + make_interval(secs => $4::float8),
-         started_at = coalesce(s.started_at, now()), updated_at = now()
+         started_at = coalesce(s.started_at, clock_timestamp()), updated_at = now()
    WHERE s.status IN ('pending', 'failed')
       OR (s.status = 'running' AND s.lease_expires_at < now())
   RETURNING attempts`;
@@ -40,16 +39,26 @@ export const STEP_MAX_SECONDS = 30 * 60;
  * function is called (the step ended) or STEP_MAX_SECONDS have passed. Renewal failures
  * are left to the next tick.
  */
-export function holdStepLease(q: Queryable, executionId: number, step: string, shard: string, attempts: number, leaseSeconds: number): () => void {
+export function holdStepLease(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  shard: string,
+  attempts: number,
+  leaseSeconds: number,
+): () => void {
   const lease = stepLeaseSeconds(leaseSeconds);
   const until = Date.now() + STEP_MAX_SECONDS * 1000;
-  const timer = setInterval(() => {
-    if (Date.now() > until) {
-      clearInterval(timer);
-      return;
-    }
-    q.query(RENEW_STEP_LEASE, [executionId, step, shard, attempts, lease]).catch(() => {});
-  }, Math.max(500, (lease * 1000) / 3));
+  const timer = setInterval(
+    () => {
+      if (Date.now() > until) {
+        clearInterval(timer);
+        return;
+      }
+      q.query(RENEW_STEP_LEASE, [executionId, step, shard, attempts, lease]).catch(() => {});
+    },
+    Math.max(500, (lease * 1000) / 3),
+  );
   timer.unref();
   return () => clearInterval(timer);
 }
@@ -71,7 +80,13 @@ export function stepLeaseSeconds(leaseSeconds: number): number {
   return Number.isFinite(cap) && cap > 0 ? Math.min(leaseSeconds, cap) : leaseSeconds;
 }
 
-export async function claimStep(q: Queryable, executionId: number, step: string, shard: string, leaseSeconds: number): Promise<StepClaim> {
+export async function claimStep(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  shard: string,
+  leaseSeconds: number,
+): Promise<StepClaim> {
   const c = await q.query<{ attempts: number }>(CLAIM_STEP, [executionId, step, shard, stepLeaseSeconds(leaseSeconds)]);
   if (c.rowCount === 1) return { state: 'claimed', attempts: c.rows[0]!.attempts };
   const { rows } = await q.query<{ status: string; result: unknown }>(STEP_ROW, [executionId, step, shard]);
@@ -80,17 +95,41 @@ export async function claimStep(q: Queryable, executionId: number, step: string,
 }
 
 /** A step's row as it stands, without claiming it. */
-export async function stepState(q: Queryable, executionId: number, step: string, shard: string): Promise<{ status: string; result: unknown } | null> {
+export async function stepState(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  shard: string,
+): Promise<{ status: string; result: unknown } | null> {
   return (await q.query<{ status: string; result: unknown }>(STEP_ROW, [executionId, step, shard])).rows[0] ?? null;
 }
 
+// collect-region's replicas share their region's step: each invocation counts as an
+// attempt and marks it running; the region's work items carry the leases.
+const MARK_SHARD_RUNNING = `
+  UPDATE pipeline_steps SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, clock_timestamp()), updated_at = now()
+   WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'`;
+
+export async function markShardRunning(q: Queryable, executionId: number, step: string, shard: string): Promise<void> {
+  await q.query(MARK_SHARD_RUNNING, [executionId, step, shard]);
+}
+
+// A step done without a claim (init-execution's, in the transaction that opens the run)
+// started when that transaction did.
 const COMPLETE_STEP = `
-  UPDATE pipeline_steps SET status = 'done', result = $4, finished_at = now(), updated_at = now(), lease_expires_at = NULL
+  UPDATE pipeline_steps SET status = 'done', result = $4, started_at = coalesce(started_at, now()),
+         finished_at = clock_timestamp(), updated_at = now(), lease_expires_at = NULL
    WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'
   RETURNING 1`;
 
 /** Marks a step done with its result; false when it already was (a duplicate finished first). */
-export async function completeStep(q: Queryable, executionId: number, step: string, shard: string, result: unknown): Promise<boolean> {
+export async function completeStep(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  shard: string,
+  result: unknown,
+): Promise<boolean> {
   const r = await q.query(COMPLETE_STEP, [executionId, step, shard, JSON.stringify(result)]);
   return r.rowCount === 1;
 }
@@ -99,7 +138,13 @@ const FAIL_STEP = `
   UPDATE pipeline_steps SET status = 'failed', error_message = $4, updated_at = now(), lease_expires_at = NULL
    WHERE execution_id = $1 AND step = $2 AND shard = $3 AND status <> 'done'`;
 
-export async function failStep(q: Queryable, executionId: number, step: string, shard: string, error: string): Promise<void> {
+export async function failStep(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  shard: string,
+  error: string,
+): Promise<void> {
   await q.query(FAIL_STEP, [executionId, step, shard, error]);
 }
 
@@ -117,8 +162,51 @@ const STEPS_OF_RUN = `
          extract(epoch FROM finished_at - started_at) * 1000 AS duration_ms
     FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`;
 
-export interface StepRow { step: string; shard: string; status: string; attempts: number; started_at: Date | null; finished_at: Date | null; duration_ms: number | null }
+export interface StepRow {
+  step: string;
+  shard: string;
+  status: string;
+  attempts: number;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}
 
 export async function stepsOfRun(q: Queryable, executionId: number): Promise<StepRow[]> {
   return (await q.query<StepRow>(STEPS_OF_RUN, [executionId])).rows;
+}
+
+// Steps not done whose row has not moved for staleSeconds: pending (the invocation was
+// lost), failed (the step gave up), or running with an expired lease (its process died).
+// The daily run must still be running; calc-indicators runs after the run has finished.
+// A step is given up after 10 attempts, except collect-region: its attempts count every
+// invocation (each continuation, duplicate and re-drive that found its items still leased
+// by a dead replica), not failures, so a long or often-interrupted region reached the cap
+// while it was making progress, and its run then stayed 'running' for good (and every
+// later trigger got 409). Its work items keep their own attempts.
+/**
+ * SQL condition (step alias s, run alias e, $1 = seconds): a step that no live process
+ * holds and that neither it nor its run has moved for that long. resume-runs re-drives
+ * such steps; executions.ts gives up the runs whose stalled step used up its attempts.
+ */
+export const STALLED = `s.status <> 'done'
+     AND s.updated_at < now() - make_interval(secs => $1::float8)
+     AND (s.status IN ('pending', 'failed') OR s.lease_expires_at IS NULL OR s.lease_expires_at < now())
+     AND e.last_progress_at < now() - make_interval(secs => $1::float8)`;
+
+const STALLED_STEPS = `
+  UPDATE pipeline_steps s SET updated_at = now()
+    FROM process_executions e
+   WHERE e.execution_id = s.execution_id AND ${STALLED}
+     AND s.step IN ('discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators')
+     AND (s.attempts < 10 OR s.step = 'collect-region')
+     AND (e.status = 'running' OR s.step = 'calc-indicators')
+  RETURNING s.execution_id, s.step, s.shard`;
+
+/** Steps to re-drive (their rows touched, so that two sweeps do not re-drive them twice at once). */
+export async function stalledSteps(
+  q: Queryable,
+  staleSeconds: number,
+): Promise<Array<{ execution_id: number; step: string; shard: string }>> {
+  return (await q.query<{ execution_id: number; step: string; shard: string }>(STALLED_STEPS, [staleSeconds])).rows;
 }

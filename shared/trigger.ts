@@ -7,5 +7,7 @@ export function callIdOf(event: FunctionEvent): string | null {
 }
 
 export function triggerKindOf(event: FunctionEvent): 'cron' | 'manual' {
-  return event.headers['x-connector'] === 'cron-connector' || event.headers['x-topic'] === 'cron-function' ? 'cron' : 'manual';
+  return event.headers['x-connector'] === 'cron-connector' || event.headers['x-topic'] === 'cron-function'
+    ? 'cron'
+    : 'manual';
 }

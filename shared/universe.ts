@@ -1,13 +1,16 @@
 /**
- * Keeps `assets` equal to what the exchanges list: new listings added, vanished ones made
+ * assets (and asset_currency_changes): every write to them is here. Keeps `assets` equal
+ * to what the exchanges list: new listings added, vanished ones made
  * inactive, returning ones made active again (and asked again for what EODHD did not
  * have). One exchange-symbol-list call per exchange. A listing whose quote currency
  * changed (GBX <-> GBP) has its whole history fetched again, in the new currency.
  */
 import type pg from 'pg';
-import { EodhdError, type EodhdClient } from './eodhd.js';
+import { ensureStates, flagCurrencyRefresh, forgetNotFound } from './asset-state.js';
+import type { Queryable } from './db.js';
+import { type EodhdClient, EodhdError } from './eodhd.js';
 import type { SymbolListItem } from './eodhd-schemas.js';
-import { REGION_OF, VENUE_OF, type ExchangeCode } from './exchanges.js';
+import { type ExchangeCode, REGION_OF, VENUE_OF } from './exchanges.js';
 import { log } from './log.js';
 
 export interface ExchangeSync {
@@ -40,16 +43,8 @@ const UPSERT_ASSETS = `
       is_active = true, source = 'list',
       updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
     RETURNING id, (xmax = 0) AS inserted, (xmax <> 0 AND NOT (SELECT a.is_active FROM assets a WHERE a.id = assets.id)) AS was_inactive
-  ), st AS (
-    INSERT INTO asset_processing_state (asset_id) SELECT id FROM up WHERE inserted
-    ON CONFLICT (asset_id) DO NOTHING
-  ), back AS (
-    -- Back in its exchange's list: ask EODHD again for what it did not have.
-    UPDATE asset_processing_state SET fundamentals_not_found_on = NULL, prices_not_found_on = NULL, updated_at = now()
-     WHERE asset_id IN (SELECT id FROM up WHERE was_inactive)
-       AND (fundamentals_not_found_on IS NOT NULL OR prices_not_found_on IS NOT NULL)
   )
-  SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE was_inactive)::int AS reactivated FROM up`;
+  SELECT id, inserted, was_inactive FROM up`;
 
 const DEACTIVATE_VANISHED = `
   UPDATE assets SET is_active = false, updated_at = now()
@@ -66,10 +61,6 @@ const CURRENCY_CHANGES = `
   ), logged AS (
     INSERT INTO asset_currency_changes (asset_id, seen_on, from_currency, to_currency)
     SELECT id, $3, old, new FROM changed ON CONFLICT DO NOTHING
-  ), flagged AS (
-    UPDATE asset_processing_state s
-       SET needs_adjustment_refresh = true, adjustment_action_date = coalesce(s.adjustment_action_date, s.prices_first_date), updated_at = now()
-      FROM changed c WHERE s.asset_id = c.id AND s.prices_loaded
   )
   SELECT id, old, new FROM changed`;
 
@@ -80,7 +71,13 @@ const ACTIVE_COUNT = `SELECT count(*)::int AS n FROM assets WHERE exchange = $1 
  * stored (a truncated answer), deactivates nothing: losing the universe is worse than
  * keeping a delisted ticker one more day.
  */
-export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: ExchangeCode, usVenues: string[], today: string): Promise<ExchangeSync> {
+export async function syncExchange(
+  pool: pg.Pool,
+  api: EodhdClient,
+  exchange: ExchangeCode,
+  usVenues: string[],
+  today: string,
+): Promise<ExchangeSync> {
   let items: SymbolListItem[];
   try {
     items = (await api.exchangeSymbols(exchange)).rows;
@@ -100,14 +97,43 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
   }
   const symbols = [...seen.keys()];
   const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
-  const changes = (await pool.query<{ id: number; old: string; new: string }>(CURRENCY_CHANGES, [symbols, col((it) => it.Currency), today])).rows;
-  if (changes.length > 0) log('info', 'currency_changed', { exchange, listings: changes.length, first: changes.slice(0, 5).map((c) => `${c.old}->${c.new}`) });
-  const { rows } = await pool.query<{ added: number; reactivated: number }>(UPSERT_ASSETS, [
-    symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
-    col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
-    col((it) => it.Name), col((it) => it.Type), col((it) => it.Currency), col((it) => it.Isin), col((it) => it.Country),
-    symbols, exchange, REGION_OF[exchange], today,
-  ]);
+  const changes = (
+    await pool.query<{ id: number; old: string; new: string }>(CURRENCY_CHANGES, [
+      symbols,
+      col((it) => it.Currency),
+      today,
+    ])
+  ).rows;
+  await flagCurrencyRefresh(
+    pool,
+    changes.map((c) => c.id),
+  );
+  if (changes.length > 0)
+    log('info', 'currency_changed', {
+      exchange,
+      listings: changes.length,
+      first: changes.slice(0, 5).map((c) => `${c.old}->${c.new}`),
+    });
+  const upserted = (
+    await pool.query<{ id: number; inserted: boolean; was_inactive: boolean }>(UPSERT_ASSETS, [
+      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
+      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
+      col((it) => it.Name),
+      col((it) => it.Type),
+      col((it) => it.Currency),
+      col((it) => it.Isin),
+      col((it) => it.Country),
+      symbols,
+      exchange,
+      REGION_OF[exchange],
+      today,
+    ])
+  ).rows;
+  const added = upserted.filter((r) => r.inserted).map((r) => r.id);
+  const back = upserted.filter((r) => r.was_inactive).map((r) => r.id);
+  await ensureStates(pool, added);
+  // Back in its exchange's list: ask EODHD again for what it did not have.
+  await forgetNotFound(pool, back);
   const active = (await pool.query<{ n: number }>(ACTIVE_COUNT, [exchange])).rows[0]!.n;
   let deactivated = 0;
   if (symbols.length >= active * 0.5 || active < 20) {
@@ -115,7 +141,14 @@ export async function syncExchange(pool: pg.Pool, api: EodhdClient, exchange: Ex
   } else {
     log('warn', 'universe_shrink_refused', { exchange, listed: symbols.length, active });
   }
-  return { exchange, listed: symbols.length, added: rows[0]!.added, reactivated: rows[0]!.reactivated, deactivated, currencyChanged: changes.length };
+  return {
+    exchange,
+    listed: symbols.length,
+    added: added.length,
+    reactivated: back.length,
+    deactivated,
+    currencyChanged: changes.length,
+  };
 }
 
 // Per exchange of a watchlist: whether every symbol is already an active asset, and when
@@ -132,15 +165,58 @@ const WATCHLIST_STATE = `
  * whose list was read more than `maxAgeDays` ago. A small plan (the free one: 20 calls a
  * day) then spends its calls on prices, not on the same lists every day.
  */
-export async function listsForWatchlist(pool: pg.Pool, symbols: string[], today: string, maxAgeDays = 7): Promise<ExchangeCode[]> {
-  const rows = (await pool.query<{ exchange: ExchangeCode; all_known: boolean; listed_on: string | null }>(WATCHLIST_STATE, [symbols])).rows;
+export async function listsForWatchlist(
+  pool: pg.Pool,
+  symbols: string[],
+  today: string,
+  maxAgeDays = 7,
+): Promise<ExchangeCode[]> {
+  const rows = (
+    await pool.query<{ exchange: ExchangeCode; all_known: boolean; listed_on: string | null }>(WATCHLIST_STATE, [
+      symbols,
+    ])
+  ).rows;
   const cutoff = new Date(Date.parse(`${today}T00:00:00Z`) - maxAgeDays * 86_400_000).toISOString().slice(0, 10);
-  return rows.filter((r) => !r.all_known || r.listed_on === null || r.listed_on < cutoff).map((r) => r.exchange).sort();
+  return rows
+    .filter((r) => !r.all_known || r.listed_on === null || r.listed_on < cutoff)
+    .map((r) => r.exchange)
+    .sort();
+}
+
+// The asset's quote currency is the list's (prices), not the document's: they differ on
+// London (prices in pence, fundamentals in pounds) and are kept apart.
+const REFRESH_ASSET = `
+  UPDATE assets SET name = coalesce($2, name), isin = coalesce($3, isin), country = coalesce($4, country),
+         sector = $5, industry = $6, type = coalesce(type, $7), updated_at = now()
+   WHERE id = $1`;
+
+/** What a fundamentals document says of the asset: its name, ISIN, country, EODHD's classification and type. */
+export async function refreshAssetFromDocument(
+  q: Queryable,
+  assetId: number,
+  d: {
+    name: string | null;
+    isin: string | null;
+    country: string | null;
+    sector: string | null;
+    industry: string | null;
+    type: string | null;
+  },
+): Promise<void> {
+  await q.query(REFRESH_ASSET, [assetId, d.name, d.isin, d.country, d.sector, d.industry, d.type]);
 }
 
 /** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
 const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
-  US: 'USD', F: 'EUR', XETRA: 'EUR', PA: 'EUR', AS: 'EUR', BR: 'EUR', LS: 'EUR', MC: 'EUR', SW: 'CHF',
+  US: 'USD',
+  F: 'EUR',
+  XETRA: 'EUR',
+  PA: 'EUR',
+  AS: 'EUR',
+  BR: 'EUR',
+  LS: 'EUR',
+  MC: 'EUR',
+  SW: 'CHF',
 };
 
 const ADD_WATCHLIST = `
@@ -152,24 +228,43 @@ const ADD_WATCHLIST = `
       updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
      WHERE NOT assets.is_active
     RETURNING id, (xmax = 0) AS inserted
-  ), st AS (
-    INSERT INTO asset_processing_state (asset_id) SELECT id FROM up WHERE inserted ON CONFLICT (asset_id) DO NOTHING
   )
-  SELECT count(*) FILTER (WHERE inserted)::int AS added, count(*) FILTER (WHERE NOT inserted)::int AS reactivated FROM up`;
+  SELECT id, inserted FROM up`;
 
 /**
  * The symbols a run names (a watchlist) become assets even when no list includes them (an
  * ETF, a venue outside us_venues, a plan without the lists): their prices are asked for,
  * and a symbol EODHD does not know is marked so.
  */
-export async function addWatchlist(pool: pg.Pool, symbols: string[], today: string): Promise<{ added: number; reactivated: number }> {
+export async function addWatchlist(
+  pool: pg.Pool,
+  symbols: string[],
+  today: string,
+): Promise<{ added: number; reactivated: number }> {
   const parts = symbols.map((s) => {
     const dot = s.lastIndexOf('.');
     const exchange = s.slice(dot + 1) as ExchangeCode;
-    return { symbol: s, code: s.slice(0, dot), exchange, region: REGION_OF[exchange], currency: EXCHANGE_CURRENCY[exchange] ?? null };
+    return {
+      symbol: s,
+      code: s.slice(0, dot),
+      exchange,
+      region: REGION_OF[exchange],
+      currency: EXCHANGE_CURRENCY[exchange] ?? null,
+    };
   });
-  const r = (await pool.query<{ added: number; reactivated: number }>(ADD_WATCHLIST, [
-    parts.map((p) => p.symbol), parts.map((p) => p.code), parts.map((p) => p.exchange), parts.map((p) => p.region), parts.map((p) => p.currency), today,
-  ])).rows[0]!;
-  return r;
+  const rows = (
+    await pool.query<{ id: number; inserted: boolean }>(ADD_WATCHLIST, [
+      parts.map((p) => p.symbol),
+      parts.map((p) => p.code),
+      parts.map((p) => p.exchange),
+      parts.map((p) => p.region),
+      parts.map((p) => p.currency),
+      today,
+    ])
+  ).rows;
+  await ensureStates(
+    pool,
+    rows.filter((r) => r.inserted).map((r) => r.id),
+  );
+  return { added: rows.filter((r) => r.inserted).length, reactivated: rows.filter((r) => !r.inserted).length };
 }

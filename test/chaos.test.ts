@@ -2,15 +2,15 @@
  * The chaos suite's --short variant, one ava test per scenario, on real processes (local
  * gateway, six function processes, the simulator) and the suite's own PostgreSQL server
  * (a scenario restarts it, so it is never the one `npm test` shares between files).
- * Every invariant of test/helpers/invariants.ts must find nothing. `npm run test:chaos`
+ * Every invariant of dev/chaos/invariants.ts must find nothing. `npm run test:chaos`
  * runs the full variant (20 kills, more days) and prints the figures.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { formatReport, openSuite, summarise, type OpenSuite } from '../dev/chaos/suite.js';
-import { runScenario, scenarios, type ScenarioResult } from '../dev/chaos/scenarios.js';
+import { runScenario, type ScenarioResult, scenarios } from '../dev/chaos/scenarios.js';
+import { formatReport, type OpenSuite, openSuite, summarise } from '../dev/chaos/suite.js';
 
 let suite: OpenSuite | null = null;
 const results: ScenarioResult[] = [];
@@ -35,7 +35,10 @@ function logExcerpt(scenario: string): string {
   if (!fs.existsSync(file)) return '(no log)';
   const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const notable = lines.filter((l) => /"level":"(warn|error)"|gateway_async_failed|unresponsive/.test(l)).slice(-25);
-  return [...notable, '--- last lines ---', ...lines.slice(-15)].map((l) => l.slice(0, 400)).join('\n') + `\n(whole log: ${file})`;
+  return (
+    [...notable, '--- last lines ---', ...lines.slice(-15)].map((l) => l.slice(0, 400)).join('\n') +
+    `\n(whole log: ${file})`
+  );
 }
 
 for (const s of scenarios(true)) {
@@ -45,20 +48,36 @@ for (const s of scenarios(true)) {
     results.push(r);
     for (const n of r.notes) t.log(n);
     const failed = r.checks.filter((c) => c.found > 0);
-    for (const c of failed) t.log(`${c.name} [${c.kind}] found ${c.found}: ${c.detail}\n  ${c.examples.slice(0, 12).map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ')}`);
+    for (const c of failed)
+      t.log(
+        `${c.name} [${c.kind}] found ${c.found}: ${c.detail}\n  ${c.examples
+          .slice(0, 12)
+          .map((e) => JSON.stringify(e).slice(0, 300))
+          .join('\n  ')}`,
+      );
     if (failed.length > 0 || r.error !== undefined) {
       failures++;
       t.log(logExcerpt(s.name));
     }
     t.is(r.error, undefined);
     t.true(r.checks.length >= 8, `${r.checks.length} checks ran`);
-    t.deepEqual(failed.map((c) => c.name), [], 'every invariant holds');
+    t.deepEqual(
+      failed.map((c) => c.name),
+      [],
+      'every invariant holds',
+    );
     t.is(r.figures.runsCompleted, r.figures.runs, 'every run finished');
   });
 }
 
 test.serial('the figures add up: chaos happened, and nothing was duplicated, lost or overrun', (t) => {
-  const report = summarise(results, { short: true, seed: suite!.ctx.seed, seconds: (Date.now() - started) / 1000, referenceSeconds: suite!.ctx.ref.seconds, logDir: suite!.logDir });
+  const report = summarise(results, {
+    short: true,
+    seed: suite!.ctx.seed,
+    seconds: (Date.now() - started) / 1000,
+    referenceSeconds: suite!.ctx.ref.seconds,
+    logDir: suite!.logDir,
+  });
   t.log(formatReport(report));
   const f = report.figures;
   t.is(f.scenariosRun, scenarios(true).length);
@@ -68,5 +87,15 @@ test.serial('the figures add up: chaos happened, and nothing was duplicated, los
   t.true(f.faultsInjected > 20, 'API faults were injected');
   t.true(f.badInputsTried >= 6 * 50, 'bad inputs were tried');
   t.is(f.conflictsAnswered, 18, 'nine 409s per round of ten triggers');
-  for (const k of ['duplicatesFound', 'lostRowsFound', 'wrongRowsFound', 'quotaOverrunsFound', 'keyLeaksFound', 'booksMismatches', 'writesByBadInputs', 'stalledRuns'] as const) t.is(f[k], 0, k);
+  for (const k of [
+    'duplicatesFound',
+    'lostRowsFound',
+    'wrongRowsFound',
+    'quotaOverrunsFound',
+    'keyLeaksFound',
+    'booksMismatches',
+    'writesByBadInputs',
+    'stalledRuns',
+  ] as const)
+    t.is(f[k], 0, k);
 });

@@ -3,11 +3,11 @@
  * reason and changes no row; good input is accepted; a second trigger gets 409.
  */
 import test from 'ava';
-import { addDays } from '../shared/exchanges.js';
-import { fitPriceUpdates, weekdaysBetween } from '../shared/budget.js';
+import { fitPriceUpdates } from '../shared/check-quota.js';
+import { addDays, weekdaysBetween } from '../shared/dates.js';
+import { closeDb } from '../shared/db.js';
 import type { FunctionEvent, FunctionResult, Handler } from '../shared/function-contract.js';
 import { setInvoker } from '../shared/invoke.js';
-import { closeDb } from '../shared/db.js';
 import { createTestDb, rowCounts, type TestDb } from './helpers/db.js';
 
 let tdb: TestDb;
@@ -21,7 +21,9 @@ test.before(async () => {
   process.env.DATABASE_URL = tdb.url;
   process.env.EODHD_API_KEY = 'test-key-not-used';
   process.env.EODHD_BASE_URL = 'http://127.0.0.1:9/api';
-  setInvoker(async (fn, body) => { invoked.push({ fn, body }); });
+  setInvoker(async (fn, body) => {
+    invoked.push({ fn, body });
+  });
   for (const n of NAMES) handlers[n] = ((await import(`../functions/${n}/handler.js`)) as { default: Handler }).default;
 });
 
@@ -30,7 +32,11 @@ test.after.always(async () => {
   await tdb.drop();
 });
 
-function event(body: string | Buffer, method = 'POST', headers: Record<string, string> = { 'content-type': 'application/json' }): FunctionEvent {
+function event(
+  body: string | Buffer,
+  method = 'POST',
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): FunctionEvent {
   return { body: Buffer.isBuffer(body) ? body : Buffer.from(body), headers, method, query: {}, path: '/' };
 }
 
@@ -52,18 +58,57 @@ const common: Array<[string, string | Buffer, string?]> = [
 
 const specific: Record<string, string[]> = {
   'init-execution': [
-    '{"mode": "turbo"}', '{"mode": 1}', '{"exchanges": ["NYSE"]}', '{"exchanges": ["us"]}', '{"exchanges": []}', '{"exchanges": "US"}',
-    '{"symbols": ["AAPL"]}', '{"symbols": ["AAPL.XX"]}', '{"symbols": ["\' OR 1=1 --.US"]}', '{"symbols": []}', '{"dryRun": "yes"}',
-    '{"asOf": "2026-13-01"}', '{"asOf": "2026-02-30"}', '{"asOf": "yesterday"}', '{"skipExisting": 1}', '{"staleMinutes": -1}',
+    '{"mode": "turbo"}',
+    '{"mode": 1}',
+    '{"exchanges": ["NYSE"]}',
+    '{"exchanges": ["us"]}',
+    '{"exchanges": []}',
+    '{"exchanges": "US"}',
+    '{"symbols": ["AAPL"]}',
+    '{"symbols": ["AAPL.XX"]}',
+    '{"symbols": ["\' OR 1=1 --.US"]}',
+    '{"symbols": []}',
+    '{"dryRun": "yes"}',
+    '{"asOf": "2026-13-01"}',
+    '{"asOf": "2026-02-30"}',
+    '{"asOf": "yesterday"}',
+    '{"skipExisting": 1}',
+    '{"staleMinutes": -1}',
     // Bounds of the trading day: no later than the API's next day, no earlier than the history start.
-    '{"asOf": "9999-12-31", "dryRun": true, "exchanges": ["SW"]}', `{"asOf": "${new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)}"}`,
-    '{"asOf": "1969-12-31"}', '{"asOf": "0001-01-01"}', '{"asOf": "10000-01-01"}',
+    '{"asOf": "9999-12-31", "dryRun": true, "exchanges": ["SW"]}',
+    `{"asOf": "${new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10)}"}`,
+    '{"asOf": "1969-12-31"}',
+    '{"asOf": "0001-01-01"}',
+    '{"asOf": "10000-01-01"}',
   ],
-  'discover-delta': ['{}', '{"executionId": -1}', '{"executionId": 0}', '{"executionId": 1.5}', '{"executionId": "1"}', '{"executionId": 99999999999}', '{"executionId": null}'],
+  'discover-delta': [
+    '{}',
+    '{"executionId": -1}',
+    '{"executionId": 0}',
+    '{"executionId": 1.5}',
+    '{"executionId": "1"}',
+    '{"executionId": 99999999999}',
+    '{"executionId": null}',
+  ],
   'check-quota': ['{}', '{"executionId": -1}', '{"executionId": "abc"}', '{"executionId": []}', '{"executionId": {}}'],
-  'collect-region': ['{"executionId": 1}', '{"region": "us"}', '{"executionId": 1, "region": "asia"}', '{"executionId": 1, "region": "US"}', '{"executionId": 1, "region": null}', '{"executionId": "1", "region": "us"}'],
+  'collect-region': [
+    '{"executionId": 1}',
+    '{"region": "us"}',
+    '{"executionId": 1, "region": "asia"}',
+    '{"executionId": 1, "region": "US"}',
+    '{"executionId": 1, "region": null}',
+    '{"executionId": "1", "region": "us"}',
+  ],
   finalize: ['{}', '{"executionId": true}', '{"executionId": -5}'],
-  'calc-indicators': ['{}', '{"all": false}', '{"all": "true"}', '{"symbols": []}', '{"symbols": ["AAPL"]}', '{"executionId": 1, "all": true}', '{"symbols": ["AAPL.US"], "all": true}'],
+  'calc-indicators': [
+    '{}',
+    '{"all": false}',
+    '{"all": "true"}',
+    '{"symbols": []}',
+    '{"symbols": ["AAPL"]}',
+    '{"executionId": 1, "all": true}',
+    '{"symbols": ["AAPL.US"], "all": true}',
+  ],
 };
 
 function assertRejected(t: import('ava').ExecutionContext, r: FunctionResult, what: string): void {
@@ -88,7 +133,13 @@ for (const name of NAMES) {
 
 test.serial('steps of a run that does not exist answer 404 and write nothing', async (t) => {
   const before = await rowCounts(tdb.pool);
-  for (const [name, body] of [['discover-delta', { executionId: 4242 }], ['check-quota', { executionId: 4242 }], ['collect-region', { executionId: 4242, region: 'us' }], ['finalize', { executionId: 4242 }], ['calc-indicators', { executionId: 4242 }]] as const) {
+  for (const [name, body] of [
+    ['discover-delta', { executionId: 4242 }],
+    ['check-quota', { executionId: 4242 }],
+    ['collect-region', { executionId: 4242, region: 'us' }],
+    ['finalize', { executionId: 4242 }],
+    ['calc-indicators', { executionId: 4242 }],
+  ] as const) {
     const r = await handlers[name]!(event(JSON.stringify(body)));
     t.is(r.status, 404, name);
   }
@@ -98,35 +149,50 @@ test.serial('steps of a run that does not exist answer 404 and write nothing', a
   t.deepEqual(await rowCounts(tdb.pool), before);
 });
 
-test.serial('init-execution opens one run, records the trigger, and a second trigger gets 409 with its id', async (t) => {
-  const cron = await handlers['init-execution']!(event('', 'POST', { 'x-connector': 'cron-connector', 'x-topic': 'cron-function', 'x-call-id': 'call-1' }));
-  t.is(cron.status, 202);
-  const id = (cron.body as { executionId: number }).executionId;
-  t.true(id > 0);
-  t.deepEqual(invoked, [{ fn: 'discover-delta', body: { executionId: id } }]);
-  const row = (await tdb.pool.query('SELECT trigger_kind, call_id, status, parameters FROM process_executions WHERE execution_id = $1', [id])).rows[0];
-  t.is(row.trigger_kind, 'cron');
-  t.is(row.call_id, 'call-1');
-  t.is(row.status, 'running');
-  t.is(row.parameters.mode, 'auto');
+test.serial(
+  'init-execution opens one run, records the trigger, and a second trigger gets 409 with its id',
+  async (t) => {
+    const cron = await handlers['init-execution']!(
+      event('', 'POST', { 'x-connector': 'cron-connector', 'x-topic': 'cron-function', 'x-call-id': 'call-1' }),
+    );
+    t.is(cron.status, 202);
+    const id = (cron.body as { executionId: number }).executionId;
+    t.true(id > 0);
+    t.deepEqual(invoked, [{ fn: 'discover-delta', body: { executionId: id } }]);
+    const row = (
+      await tdb.pool.query(
+        'SELECT trigger_kind, call_id, status, parameters FROM process_executions WHERE execution_id = $1',
+        [id],
+      )
+    ).rows[0];
+    t.is(row.trigger_kind, 'cron');
+    t.is(row.call_id, 'call-1');
+    t.is(row.status, 'running');
+    t.is(row.parameters.mode, 'auto');
 
-  const before = await rowCounts(tdb.pool);
-  const again = await handlers['init-execution']!(event('{"mode": "incremental", "exchanges": ["US", "LSE"]}'));
-  t.is(again.status, 409);
-  t.is((again.body as { executionId: number }).executionId, id);
-  t.deepEqual(await rowCounts(tdb.pool), before);
-  t.is(invoked.length, 1);
+    const before = await rowCounts(tdb.pool);
+    const again = await handlers['init-execution']!(event('{"mode": "incremental", "exchanges": ["US", "LSE"]}'));
+    t.is(again.status, 409);
+    t.is((again.body as { executionId: number }).executionId, id);
+    t.deepEqual(await rowCounts(tdb.pool), before);
+    t.is(invoked.length, 1);
 
-  // A finished run frees the slot.
-  await tdb.pool.query(`UPDATE process_executions SET status = 'success', finished_at = now() WHERE execution_id = $1`, [id]);
-  const third = await handlers['init-execution']!(event('{"mode": "bulk", "symbols": ["aapl.US"], "dryRun": true}'));
-  t.is(third.status, 202);
-  t.deepEqual((third.body as { parameters: { symbols: string[] } }).parameters.symbols, ['AAPL.US']);
-});
+    // A finished run frees the slot.
+    await tdb.pool.query(
+      `UPDATE process_executions SET status = 'success', finished_at = now() WHERE execution_id = $1`,
+      [id],
+    );
+    const third = await handlers['init-execution']!(event('{"mode": "bulk", "symbols": ["aapl.US"], "dryRun": true}'));
+    t.is(third.status, 202);
+    t.deepEqual((third.body as { parameters: { symbols: string[] } }).parameters.symbols, ['AAPL.US']);
+  },
+);
 
 test.serial('a finished run refuses its steps with 409', async (t) => {
   const id = (await tdb.pool.query(`SELECT max(execution_id) AS id FROM process_executions`)).rows[0].id;
-  await tdb.pool.query(`UPDATE process_executions SET status = 'failed', finished_at = now() WHERE execution_id = $1`, [id]);
+  await tdb.pool.query(`UPDATE process_executions SET status = 'failed', finished_at = now() WHERE execution_id = $1`, [
+    id,
+  ]);
   const r = await handlers['discover-delta']!(event(JSON.stringify({ executionId: id })));
   t.is(r.status, 409);
   t.regex(String((r.body as { reason: string }).reason), /failed/);
@@ -152,6 +218,20 @@ test('day arithmetic cannot run away: addDays stays within years 1-9999, weekday
   t.deepEqual(weekdaysBetween('2026-11-20', '2026-11-25'), ['2026-11-23', '2026-11-24', '2026-11-25']);
   // 1900 to 9999: eleven dates, not three million.
   t.is(weekdaysBetween('1900-01-01', '9999-12-30', 11).length, 11);
-  const fit = fitPriceUpdates([{ exchange: 'SW', byThrough: [{ through: '1900-01-01', assets: 500 }, { through: '9999-12-29', assets: 500 }] }], '9999-12-30', 10_000, 5_000, { maxBulkDays: 10 });
+  const fit = fitPriceUpdates(
+    [
+      {
+        exchange: 'SW',
+        byThrough: [
+          { through: '1900-01-01', assets: 500 },
+          { through: '9999-12-29', assets: 500 },
+        ],
+      },
+    ],
+    '9999-12-30',
+    10_000,
+    5_000,
+    { maxBulkDays: 10 },
+  );
   t.is(fit.calls, 100 + 500, 'one bulk day for the current ones, a history each for the others');
 });

@@ -13,23 +13,38 @@ import { TEST_TODAY } from './helpers/world.js';
 const ENTRY = path.resolve('dist', 'templates', 'node20-ts', 'index.js');
 const handler = (name: string) => path.resolve('dist', 'functions', name, 'handler.js');
 
-interface Started { port: number; lines: string[]; exit: Promise<number | null>; stop(): void }
+interface Started {
+  port: number;
+  lines: string[];
+  exit: Promise<number | null>;
+  stop(): void;
+}
 
 /** Starts the entrypoint for a handler; resolves when it listens or exits. */
 function start(env: Record<string, string>): Promise<Started & { exited: boolean }> {
-  const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY], {
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return new Promise((resolve) => {
     let buf = '';
     const onData = (c: Buffer) => {
       buf += c.toString();
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         lines.push(line);
-        if (line.includes('"function_listening"')) resolve({ port: Number(JSON.parse(line).port), lines, exit, stop: () => child.kill('SIGKILL'), exited: false });
+        if (line.includes('"function_listening"'))
+          resolve({
+            port: Number(JSON.parse(line).port),
+            lines,
+            exit,
+            stop: () => child.kill('SIGKILL'),
+            exited: false,
+          });
       }
     };
     child.stdout.on('data', onData);
@@ -43,7 +58,11 @@ test('a function that cannot listen exits non-zero and says why', async (t) => {
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const port = (holder.address() as net.AddressInfo).port;
   try {
-    const s = await start({ PORT: String(port), HANDLER_MODULE: handler('finalize'), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const s = await start({
+      PORT: String(port),
+      HANDLER_MODULE: handler('finalize'),
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
     t.true(s.exited, 'it did not stay up');
     t.is(await s.exit, 1);
     const failed = s.lines.find((l) => l.includes('function_listen_failed'));
@@ -56,13 +75,22 @@ test('a function that cannot listen exits non-zero and says why', async (t) => {
 });
 
 test('with its database away: unhealthy with the reason, and 503 (not 500) to a call', async (t) => {
-  const s = await start({ PORT: '0', HANDLER_MODULE: handler('init-execution'), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', FUNCTION_NAME: 'init-execution' });
+  const s = await start({
+    PORT: '0',
+    HANDLER_MODULE: handler('init-execution'),
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    FUNCTION_NAME: 'init-execution',
+  });
   try {
     t.false(s.exited);
     const h = await request(`http://127.0.0.1:${s.port}/_/health`);
     t.is(h.statusCode, 503);
     t.regex(((await h.body.json()) as { reason: string }).reason, /database does not answer/);
-    const r = await request(`http://127.0.0.1:${s.port}/`, { method: 'POST', body: JSON.stringify({ asOf: TEST_TODAY, dryRun: true }), headers: { 'content-type': 'application/json' } });
+    const r = await request(`http://127.0.0.1:${s.port}/`, {
+      method: 'POST',
+      body: JSON.stringify({ asOf: TEST_TODAY, dryRun: true }),
+      headers: { 'content-type': 'application/json' },
+    });
     t.is(r.statusCode, 503);
     t.is(r.headers['retry-after'], '30');
     const body = (await r.body.json()) as { error: string; reason: string };
@@ -75,10 +103,18 @@ test('with its database away: unhealthy with the reason, and 503 (not 500) to a 
 });
 
 test('a non-empty body must be JSON: 415 with what to send instead', async (t) => {
-  const s = await start({ PORT: '0', HANDLER_MODULE: handler('finalize'), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+  const s = await start({
+    PORT: '0',
+    HANDLER_MODULE: handler('finalize'),
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+  });
   try {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '']) {
-      const r = await request(`http://127.0.0.1:${s.port}/`, { method: 'POST', body: '{"executionId":1}', headers: type ? { 'content-type': type } : {} });
+      const r = await request(`http://127.0.0.1:${s.port}/`, {
+        method: 'POST',
+        body: '{"executionId":1}',
+        headers: type ? { 'content-type': type } : {},
+      });
       t.is(r.statusCode, 415, type);
       t.regex(((await r.body.json()) as { reason: string }).reason, /Content-Type: application\/json/);
     }

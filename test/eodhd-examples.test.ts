@@ -26,7 +26,12 @@ test.before(async () => {
   tdb = await createTestDb();
   server = http.createServer((_req, res) => {
     const body = JSON.stringify(next.body);
-    res.writeHead(next.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-ratelimit-limit': '1000', 'x-ratelimit-remaining': '999' });
+    res.writeHead(next.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-ratelimit-limit': '1000',
+      'x-ratelimit-remaining': '999',
+    });
     res.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -42,8 +47,14 @@ let day = 0;
 function client(): EodhdClient {
   day++;
   return new EodhdClient({
-    baseUrl: base, apiKey: 'example-key', db: tdb.pool, quotaDay: `2026-01-${String(day).padStart(2, '0')}`,
-    callLimit: 1_000_000, requestsPerMinute: 60_000, executionId: null, maxAttempts: 1,
+    baseUrl: base,
+    apiKey: 'example-key',
+    db: tdb.pool,
+    quotaDay: `2026-01-${String(day).padStart(2, '0')}`,
+    callLimit: 1_000_000,
+    requestsPerMinute: 60_000,
+    executionId: null,
+    maxAttempts: 1,
   });
 }
 
@@ -54,7 +65,12 @@ async function replay<T>(status: number, body: unknown, call: (c: EodhdClient) =
 }
 
 /** The example files end with the error body EODHD documents for a refused endpoint: a 403 means "not in the plan". */
-async function notInPlan(t: import('ava').ExecutionContext, body: unknown, kind: string, call: (c: EodhdClient) => Promise<unknown>): Promise<void> {
+async function notInPlan(
+  t: import('ava').ExecutionContext,
+  body: unknown,
+  kind: string,
+  call: (c: EodhdClient) => Promise<unknown>,
+): Promise<void> {
   t.like(body, { code: 403 });
   const err = await t.throwsAsync(replay(403, body, call));
   t.true(err instanceof EodhdError && err.kind === 'not_in_plan', String(err?.message));
@@ -63,10 +79,17 @@ async function notInPlan(t: import('ava').ExecutionContext, body: unknown, kind:
   t.is(e?.source, 'answer');
 }
 
-test.serial('/user: the plan\'s figures and feeds; a 403', async (t) => {
+test.serial("/user: the plan's figures and feeds; a 403", async (t) => {
   const [user, error] = examples('user-details.json');
   const u = await replay(200, user, (c) => c.user());
-  t.like(u, { apiRequests: 5301, apiRequestsDate: '2026-01-25', dailyRateLimit: 100_000, extraLimit: 500, subscriptionType: 'monthly', subscriptionMode: 'paid' });
+  t.like(u, {
+    apiRequests: 5301,
+    apiRequestsDate: '2026-01-25',
+    dailyRateLimit: 100_000,
+    extraLimit: 500,
+    subscriptionType: 'monthly',
+    subscriptionMode: 'paid',
+  });
   t.true(u.availableDataFeeds.includes('EOD Historical Data'));
   t.like(error, { code: 403 });
   const err = await t.throwsAsync(replay(403, error, (c) => c.user()));
@@ -77,7 +100,10 @@ test.serial('/exchange-symbol-list: every row; a 403 is "not in the plan"', asyn
   const [list, error] = examples('exchange-tickers.json');
   const r = await replay(200, list, (c) => c.exchangeSymbols('US'));
   t.is(r.dropped, 0);
-  t.deepEqual(r.rows.map((x) => `${x.Code}:${x.Exchange}:${x.Type}`), ['AAPL:NASDAQ:Common Stock', 'MSFT:NASDAQ:Common Stock', 'SPY:NYSE ARCA:ETF']);
+  t.deepEqual(
+    r.rows.map((x) => `${x.Code}:${x.Exchange}:${x.Type}`),
+    ['AAPL:NASDAQ:Common Stock', 'MSFT:NASDAQ:Common Stock', 'SPY:NYSE ARCA:ETF'],
+  );
   await notInPlan(t, error, 'symbol_list', (c) => c.exchangeSymbols('US'));
 });
 
@@ -86,9 +112,19 @@ test.serial('/eod: every bar; a 403 is "not in the plan"', async (t) => {
   const r = await replay(200, bars, (c) => c.eod('AAPL.US', '2025-01-01'));
   t.is(r.dropped, 0);
   t.deepEqual(r.warnings, []);
-  t.deepEqual(r.bars.map((b) => [b.date, b.close, b.adjusted_close, b.volume]), [['2025-01-02', 184.25, 184.25, 45678900], ['2025-01-03', 186.75, 186.75, 52341200]]);
+  t.deepEqual(
+    r.bars.map((b) => [b.date, b.close, b.adjusted_close, b.volume]),
+    [
+      ['2025-01-02', 184.25, 184.25, 45678900],
+      ['2025-01-03', 186.75, 186.75, 52341200],
+    ],
+  );
   // The free plan's answer: the same bars and a warning element.
-  const warned = await replay(200, [...(bars as unknown[]), { warning: 'Data is limited by one year as you have free subscription.' }], (c) => c.eod('AAPL.US'));
+  const warned = await replay(
+    200,
+    [...(bars as unknown[]), { warning: 'Data is limited by one year as you have free subscription.' }],
+    (c) => c.eod('AAPL.US'),
+  );
   t.is(warned.bars.length, 2);
   t.deepEqual(warned.warnings, ['Data is limited by one year as you have free subscription.']);
   await notInPlan(t, error, 'eod', (c) => c.eod('AAPL.US'));
@@ -97,11 +133,17 @@ test.serial('/eod: every bar; a 403 is "not in the plan"', async (t) => {
 test.serial('/calendar/splits and /calendar/dividends: every row; a 403 is "not in the plan"', async (t) => {
   const [splits, splitsError] = examples('upcoming-splits.json');
   const s = await replay(200, splits, (c) => c.calendarSplits('2025-10-13', '2025-10-20'));
-  t.deepEqual(s, [{ symbol: '0698.HK', date: '2025-10-13', detail: '1/50' }, { symbol: '1449.TW', date: '2025-10-13', detail: '1032/1000' }]);
+  t.deepEqual(s, [
+    { symbol: '0698.HK', date: '2025-10-13', detail: '1/50' },
+    { symbol: '1449.TW', date: '2025-10-13', detail: '1032/1000' },
+  ]);
   await notInPlan(t, splitsError, 'calendar', (c) => c.calendarSplits('2025-10-13', '2025-10-20'));
   const [dividends, dividendsError] = examples('upcoming-dividends.json');
   const d = await replay(200, dividends, (c) => c.calendarDividends('2025-08-11'));
-  t.deepEqual(d.map((x) => x.date), ['2025-08-11', '2025-05-12', '2025-02-10']);
+  t.deepEqual(
+    d.map((x) => x.date),
+    ['2025-08-11', '2025-05-12', '2025-02-10'],
+  );
   await notInPlan(t, dividendsError, 'calendar', (c) => c.calendarDividends('2025-08-11'));
 });
 
@@ -110,27 +152,60 @@ test.serial('/fundamentals, a whole document: the screener columns', async (t) =
   const parsed = await replay(200, doc, (c) => c.fundamentals('AAPL.US'));
   const f = extractFundamentals(parsed, '2025-01-01');
   t.like(f, {
-    instrument_type: null, currency: 'USD', sector: 'Technology', industry: 'Consumer Electronics', gic_sector: null,
-    market_cap: 2_500_000_000_000, pe_ratio: 28.5, forward_pe: 26.2, price_to_book: 41.5, dividend_yield: 0.005,
-    forward_dividend_rate: 1, payout_ratio: 0.15, beta: 1.25, week_52_high: 260.1, analyst_rating: 4.2, shares_outstanding: 15_700_000_000,
+    instrument_type: null,
+    currency: 'USD',
+    sector: 'Technology',
+    industry: 'Consumer Electronics',
+    gic_sector: null,
+    market_cap: 2_500_000_000_000,
+    pe_ratio: 28.5,
+    forward_pe: 26.2,
+    price_to_book: 41.5,
+    dividend_yield: 0.005,
+    forward_dividend_rate: 1,
+    payout_ratio: 0.15,
+    beta: 1.25,
+    week_52_high: 260.1,
+    analyst_rating: 4.2,
+    shares_outstanding: 15_700_000_000,
   });
   await notInPlan(t, error, 'fundamentals', (c) => c.fundamentals('AAPL.US'));
 });
 
-test.serial('/fundamentals, a common stock section by section: EODHD\'s and GICS\'s classifications apart', async (t) => {
+test.serial("/fundamentals, a common stock section by section: EODHD's and GICS's classifications apart", async (t) => {
   const s = examples('fundamentals-common-stock.json') as Array<Record<string, unknown>>;
   // The page shows each section on its own, in the document's order.
   const doc = {
-    General: s[0], Highlights: s[1], Valuation: s[2], SharesStats: s[3], Technicals: s[4], SplitsDividends: s[5], AnalystRatings: s[6],
-    Holders: { ...s[7], ...s[8] }, InsiderTransactions: s[9], outstandingShares: s[10], Earnings: { ...s[11], ...s[12], ...s[14] },
+    General: s[0],
+    Highlights: s[1],
+    Valuation: s[2],
+    SharesStats: s[3],
+    Technicals: s[4],
+    SplitsDividends: s[5],
+    AnalystRatings: s[6],
+    Holders: { ...s[7], ...s[8] },
+    InsiderTransactions: s[9],
+    outstandingShares: s[10],
+    Earnings: { ...s[11], ...s[12], ...s[14] },
     Financials: { Balance_Sheet: s[15], Cash_Flow: s[16], Income_Statement: s[17] },
   };
   const parsed = await replay(200, doc, (c) => c.fundamentals('AAPL.US'));
   const f = extractFundamentals(parsed, '2025-01-01');
   t.like(f, {
-    instrument_type: 'Common Stock', sector: 'Technology', industry: 'Consumer Electronics', gic_sector: 'Information Technology',
-    market_cap: 3_458_400_518_144, pe_ratio: 37.8639, dividend_yield: 0.0043, forward_dividend_yield: 0.0043, payout_ratio: 0.1467,
-    analyst_rating: 4.1064, analyst_target_price: 247.925, ev_to_ebitda: 25.9902, isin: 'US0378331005', name: 'Apple Inc',
+    instrument_type: 'Common Stock',
+    sector: 'Technology',
+    industry: 'Consumer Electronics',
+    gic_sector: 'Information Technology',
+    market_cap: 3_458_400_518_144,
+    pe_ratio: 37.8639,
+    dividend_yield: 0.0043,
+    forward_dividend_yield: 0.0043,
+    payout_ratio: 0.1467,
+    analyst_rating: 4.1064,
+    analyst_target_price: 247.925,
+    ev_to_ebitda: 25.9902,
+    isin: 'US0378331005',
+    name: 'Apple Inc',
   });
   t.is(typeof f.gic_industry, 'string');
   // Section 13 is the other shape of Earnings.Trend the page shows: it parses alike.
@@ -138,46 +213,108 @@ test.serial('/fundamentals, a common stock section by section: EODHD\'s and GICS
   t.is(extractFundamentals(other).sector, 'Technology');
 });
 
-test.serial('/fundamentals of an ETF: category, costs, yield and returns; "Not found" is an answer, not a document', async (t) => {
-  const s = examples('fundamentals-etf.json') as Array<Record<string, unknown>>;
-  const doc = {
-    General: s[0],
-    ETF_Data: {
-      Market_Capitalisation: s[2], Asset_Allocation: s[3], World_Regions: s[4], Sector_Weights: s[5], Fixed_Income: s[6],
-      Top_10_Holdings: s[7], Holdings: s[8], Valuations_Growth: s[9], MorningStar: s[10], Performance: s[11],
-    },
-  };
-  const f = extractFundamentals(await replay(200, doc, (c) => c.fundamentals('VTI.US')));
-  t.like(f, {
-    instrument_type: 'ETF', fund_category: 'Large Blend', sector: null, market_cap: null, pe_ratio: null,
-    morningstar_rating: 3, return_1y: 0.3361, return_3y: 0.089, return_5y: 0.1518, currency: 'USD', name: 'Vanguard Total Stock Market Index Fund ETF Shares',
-  });
-  // The Highlights-like block the page also shows maps like a stock's.
-  t.like(extractFundamentals(await replay(200, { General: s[0], Highlights: s[1] }, (c) => c.fundamentals('VTI.US'))), { market_cap: 3_552_741_949_440, pe_ratio: 35.5662, dividend_yield: 0.0043 });
-  // A filtered answer (filter=General::Type, as the page shows it) is a document too.
-  t.like(extractFundamentals(await replay(200, s[12], (c) => c.fundamentals('VTI.US'))), { instrument_type: 'Common Stock', market_cap: null });
-  const err = await t.throwsAsync(replay(200, s[13], (c) => c.fundamentals('NOSUCH.US')));
-  t.true(err instanceof EodhdError && err.kind === 'no_data', String(err?.message));
-});
+test.serial(
+  '/fundamentals of an ETF: category, costs, yield and returns; "Not found" is an answer, not a document',
+  async (t) => {
+    const s = examples('fundamentals-etf.json') as Array<Record<string, unknown>>;
+    const doc = {
+      General: s[0],
+      ETF_Data: {
+        Market_Capitalisation: s[2],
+        Asset_Allocation: s[3],
+        World_Regions: s[4],
+        Sector_Weights: s[5],
+        Fixed_Income: s[6],
+        Top_10_Holdings: s[7],
+        Holdings: s[8],
+        Valuations_Growth: s[9],
+        MorningStar: s[10],
+        Performance: s[11],
+      },
+    };
+    const f = extractFundamentals(await replay(200, doc, (c) => c.fundamentals('VTI.US')));
+    t.like(f, {
+      instrument_type: 'ETF',
+      fund_category: 'Large Blend',
+      sector: null,
+      market_cap: null,
+      pe_ratio: null,
+      morningstar_rating: 3,
+      return_1y: 0.3361,
+      return_3y: 0.089,
+      return_5y: 0.1518,
+      currency: 'USD',
+      name: 'Vanguard Total Stock Market Index Fund ETF Shares',
+    });
+    // The Highlights-like block the page also shows maps like a stock's.
+    t.like(
+      extractFundamentals(await replay(200, { General: s[0], Highlights: s[1] }, (c) => c.fundamentals('VTI.US'))),
+      { market_cap: 3_552_741_949_440, pe_ratio: 35.5662, dividend_yield: 0.0043 },
+    );
+    // A filtered answer (filter=General::Type, as the page shows it) is a document too.
+    t.like(extractFundamentals(await replay(200, s[12], (c) => c.fundamentals('VTI.US'))), {
+      instrument_type: 'Common Stock',
+      market_cap: null,
+    });
+    const err = await t.throwsAsync(replay(200, s[13], (c) => c.fundamentals('NOSUCH.US')));
+    t.true(err instanceof EodhdError && err.kind === 'no_data', String(err?.message));
+  },
+);
 
-test.serial('/fundamentals of a mutual fund: family and category; its market cap of 0 means "not available"', async (t) => {
-  const s = examples('fundamentals-fund.json') as Array<Record<string, unknown>>;
-  const doc = {
-    General: s[0],
-    MutualFund_Data: { Asset_Allocation: s[1], Value_Growth: s[2], Top_Holdings: s[3], Market_Capitalization: s[4], Sector_Weights: s[5], World_Regions: s[6], Top_Countries: s[7] },
-  };
-  const f = extractFundamentals(await replay(200, doc, (c) => c.fundamentals('SWPPX.US')));
-  t.like(f, { instrument_type: 'FUND', fund_category: 'Large Blend', fund_family: 'Schwab Funds', market_cap: null, isin: 'US8085098551', sector: null });
-  t.like(extractFundamentals(await replay(200, s[8], (c) => c.fundamentals('SWPPX.US'))), { instrument_type: 'Common Stock' });
-  const err = await t.throwsAsync(replay(200, s[9], (c) => c.fundamentals('NOSUCH.US')));
-  t.true(err instanceof EodhdError && err.kind === 'no_data');
-});
+test.serial(
+  '/fundamentals of a mutual fund: family and category; its market cap of 0 means "not available"',
+  async (t) => {
+    const s = examples('fundamentals-fund.json') as Array<Record<string, unknown>>;
+    const doc = {
+      General: s[0],
+      MutualFund_Data: {
+        Asset_Allocation: s[1],
+        Value_Growth: s[2],
+        Top_Holdings: s[3],
+        Market_Capitalization: s[4],
+        Sector_Weights: s[5],
+        World_Regions: s[6],
+        Top_Countries: s[7],
+      },
+    };
+    const f = extractFundamentals(await replay(200, doc, (c) => c.fundamentals('SWPPX.US')));
+    t.like(f, {
+      instrument_type: 'FUND',
+      fund_category: 'Large Blend',
+      fund_family: 'Schwab Funds',
+      market_cap: null,
+      isin: 'US8085098551',
+      sector: null,
+    });
+    t.like(extractFundamentals(await replay(200, s[8], (c) => c.fundamentals('SWPPX.US'))), {
+      instrument_type: 'Common Stock',
+    });
+    const err = await t.throwsAsync(replay(200, s[9], (c) => c.fundamentals('NOSUCH.US')));
+    t.true(err instanceof EodhdError && err.kind === 'no_data');
+  },
+);
 
 test('every example file is replayed above', (t) => {
-  const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
-  t.deepEqual(files, ['exchange-tickers.json', 'fundamentals-common-stock.json', 'fundamentals-data.json', 'fundamentals-etf.json', 'fundamentals-fund.json',
-    'historical-stock-prices.json', 'upcoming-dividends.json', 'upcoming-splits.json', 'user-details.json']);
-  t.is(examples('fundamentals-common-stock.json').length, 18, 'the common-stock page\'s 18 sections are all placed above');
+  const files = fs
+    .readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  t.deepEqual(files, [
+    'exchange-tickers.json',
+    'fundamentals-common-stock.json',
+    'fundamentals-data.json',
+    'fundamentals-etf.json',
+    'fundamentals-fund.json',
+    'historical-stock-prices.json',
+    'upcoming-dividends.json',
+    'upcoming-splits.json',
+    'user-details.json',
+  ]);
+  t.is(
+    examples('fundamentals-common-stock.json').length,
+    18,
+    "the common-stock page's 18 sections are all placed above",
+  );
   t.is(examples('fundamentals-etf.json').length, 14);
   t.is(examples('fundamentals-fund.json').length, 10);
 });

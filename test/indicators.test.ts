@@ -1,15 +1,15 @@
-import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import test from 'ava';
 import { mulberry32 } from '../dev/simulator/hash.js';
 import {
+  type Bars,
   computeIndicators,
   INDICATOR_COLUMNS,
-  MAX_BARS,
-  MIN_BARS,
-  type Bars,
   type IndicatorColumn,
   type IndicatorRow,
+  MAX_BARS,
+  MIN_BARS,
 } from '../shared/indicators.js';
 
 interface FixtureSeries {
@@ -52,7 +52,6 @@ function sliceBars(b: Bars, from: number, to?: number): Bars {
   const s = (a: ArrayLike<number>) => Array.prototype.slice.call(a, from, to) as number[];
   return { open: s(b.open), high: s(b.high), low: s(b.low), close: s(b.close), volume: s(b.volume) };
 }
-
 
 type ArrayBars = { [K in 'open' | 'high' | 'low' | 'close' | 'volume']: number[] };
 
@@ -119,9 +118,27 @@ for (const series of fixture.series) {
 // off by ~5e-12 at the last bar), so only bit-identity catches a seeding regression. The TA-Lib
 // columns use +, -, *, / and sqrt only, all correctly rounded, so bit-identity is portable.
 const TALIB_COLUMNS = [
-  'sma_50', 'sma_200', 'ema_12', 'ema_26', 'wma_20', 'rsi_14', 'stoch_k', 'stoch_d', 'stoch_rsi',
-  'cci_20', 'macd', 'macd_signal', 'macd_histogram', 'dmi_plus', 'dmi_minus', 'adx', 'atr_14',
-  'bb_upper', 'bb_middle', 'bb_lower', 'sar',
+  'sma_50',
+  'sma_200',
+  'ema_12',
+  'ema_26',
+  'wma_20',
+  'rsi_14',
+  'stoch_k',
+  'stoch_d',
+  'stoch_rsi',
+  'cci_20',
+  'macd',
+  'macd_signal',
+  'macd_histogram',
+  'dmi_plus',
+  'dmi_minus',
+  'adx',
+  'atr_14',
+  'bb_upper',
+  'bb_middle',
+  'bb_lower',
+  'sar',
 ] as const satisfies readonly IndicatorColumn[];
 
 test('TA-Lib columns are bit-identical to TA-Lib C (seeding and summation order)', (t) => {

@@ -4,10 +4,10 @@
  * duplicated, the books balance (details = totals, ledger = the simulator's own count).
  */
 import test from 'ava';
+import { type InProcessPipeline, inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
-import { inProcessPipeline, type InProcessPipeline } from '../dev/in-process.js';
 
 let tdb: TestDb;
 let sim: Simulator;
@@ -24,31 +24,52 @@ async function one<T = Record<string, unknown>>(sql: string, args: unknown[] = [
 }
 
 async function checkBooks(t: import('ava').ExecutionContext, executionId: number): Promise<void> {
-  const run = await one<{ status: string; assets_processed: number; assets_failed: number; assets_skipped: number; api_calls_used: number }>(
-    'SELECT * FROM process_executions WHERE execution_id = $1', [executionId]);
-  const d = await one<{ ok: number; failed: number; skipped: number }>(`
+  const run = await one<{
+    status: string;
+    assets_processed: number;
+    assets_failed: number;
+    assets_skipped: number;
+    api_calls_used: number;
+  }>('SELECT * FROM process_executions WHERE execution_id = $1', [executionId]);
+  const d = await one<{ ok: number; failed: number; skipped: number }>(
+    `
     SELECT count(*) FILTER (WHERE status = 'success')::int AS ok, count(*) FILTER (WHERE status = 'failed')::int AS failed,
            count(*) FILTER (WHERE status = 'skipped')::int AS skipped
-      FROM asset_processing_details WHERE execution_id = $1 AND operation <> 'indicator_calc'`, [executionId]);
+      FROM asset_processing_details WHERE execution_id = $1 AND operation <> 'indicator_calc'`,
+    [executionId],
+  );
   t.is(run.assets_processed, d.ok, 'processed = success details');
   t.is(run.assets_failed, d.failed, 'failed = failed details');
   t.is(run.assets_skipped, d.skipped, 'skipped = skipped details');
-  const ledger = await one<{ calls: number }>('SELECT coalesce(sum(cost), 0)::int AS calls FROM api_calls WHERE execution_id = $1', [executionId]);
+  const ledger = await one<{ calls: number }>(
+    'SELECT coalesce(sum(cost), 0)::int AS calls FROM api_calls WHERE execution_id = $1',
+    [executionId],
+  );
   t.is(run.api_calls_used, ledger.calls, 'run calls = ledger');
-  const open = await one<{ n: number }>(`SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND status NOT IN ('done', 'failed', 'deferred', 'skipped')`, [executionId]);
+  const open = await one<{ n: number }>(
+    `SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND status NOT IN ('done', 'failed', 'deferred', 'skipped')`,
+    [executionId],
+  );
   t.is(open.n, 0, 'every work item ended');
-  const dup = await one<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT asset_id, date FROM stock_prices GROUP BY 1, 2 HAVING count(*) > 1) x');
+  const dup = await one<{ n: number }>(
+    'SELECT count(*)::int AS n FROM (SELECT asset_id, date FROM stock_prices GROUP BY 1, 2 HAVING count(*) > 1) x',
+  );
   t.is(dup.n, 0);
 }
 
 test.serial('day 1: the sample universe is loaded: prices, fundamentals, indicators', async (t) => {
   const id = await p.run();
-  const run = await one<{ status: string; as_of: string; quota_day: string }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  const run = await one<{ status: string; as_of: string; quota_day: string }>(
+    'SELECT * FROM process_executions WHERE execution_id = $1',
+    [id],
+  );
   t.is(run.status, 'success');
   t.is(run.as_of, sim.lastTradingDay());
   t.is(run.quota_day, sim.today());
   const symbols = sim.symbols();
-  const assets = await one<{ n: number; regions: number; exchanges: number }>('SELECT count(*)::int AS n, count(DISTINCT region)::int AS regions, count(DISTINCT exchange)::int AS exchanges FROM assets WHERE is_active');
+  const assets = await one<{ n: number; regions: number; exchanges: number }>(
+    'SELECT count(*)::int AS n, count(DISTINCT region)::int AS regions, count(DISTINCT exchange)::int AS exchanges FROM assets WHERE is_active',
+  );
   t.is(assets.n, symbols.length);
   t.is(assets.regions, 4);
   t.is(assets.exchanges, 10);
@@ -65,17 +86,27 @@ test.serial('day 1: the sample universe is loaded: prices, fundamentals, indicat
   t.deepEqual(state.not_found, withoutDocument);
   // Stored history equals what the API answers.
   const sample = symbols[7]!;
-  const stored = (await tdb.pool.query(`SELECT p.date, p.close, p.adjusted_close, p.volume FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`, [sample])).rows;
+  const stored = (
+    await tdb.pool.query(
+      `SELECT p.date, p.close, p.adjusted_close, p.volume FROM stock_prices p JOIN assets a ON a.id = p.asset_id WHERE a.symbol = $1 ORDER BY p.date`,
+      [sample],
+    )
+  ).rows;
   const expected = sim.expectedHistory(sample, stored[0]?.date, run.as_of);
   t.true(stored.length > 200, `${sample}: ${stored.length} bars`);
   t.is(stored.length, expected.length);
-  t.deepEqual(stored.map((r) => [r.date, r.close, r.adjusted_close, Number(r.volume)]), expected.map((b) => [b.date, b.close, b.adjusted_close, b.volume]));
+  t.deepEqual(
+    stored.map((r) => [r.date, r.close, r.adjusted_close, Number(r.volume)]),
+    expected.map((b) => [b.date, b.close, b.adjusted_close, b.volume]),
+  );
   const ind = await one<{ n: number }>('SELECT count(*)::int AS n FROM technical_indicators');
-  const enough = await one<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT asset_id FROM stock_prices GROUP BY asset_id HAVING count(*) >= 200) x');
+  const enough = await one<{ n: number }>(
+    'SELECT count(*)::int AS n FROM (SELECT asset_id FROM stock_prices GROUP BY asset_id HAVING count(*) >= 200) x',
+  );
   t.is(ind.n, enough.n);
   t.true(ind.n > symbols.length * 0.8);
   const ledger = await one<{ calls: number }>('SELECT sum(cost)::int AS calls FROM api_calls');
-  t.is(ledger.calls, sim.usage().calls, 'our ledger = the API\'s count');
+  t.is(ledger.calls, sim.usage().calls, "our ledger = the API's count");
   await checkBooks(t, id);
 });
 
@@ -83,7 +114,11 @@ test.serial('day 2: only price updates, one new bar per asset, no duplicates', a
   const before = await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices');
   sim.advanceTradingDays(1);
   const id = await p.run();
-  const plan = (await tdb.pool.query(`SELECT operation, count(*)::int AS n FROM work_items WHERE execution_id = $1 GROUP BY 1`, [id])).rows;
+  const plan = (
+    await tdb.pool.query(`SELECT operation, count(*)::int AS n FROM work_items WHERE execution_id = $1 GROUP BY 1`, [
+      id,
+    ])
+  ).rows;
   const byOp = Object.fromEntries(plan.map((r) => [r.operation, r.n]));
   t.true((byOp.price_update ?? 0) > 0);
   t.true((byOp.history_load ?? 0) <= 5, `histories only for new listings: ${byOp.history_load}`);
@@ -92,10 +127,15 @@ test.serial('day 2: only price updates, one new bar per asset, no duplicates', a
   t.true(newBars > 0 && newBars <= sim.symbols().length * 1.0 + 5 * 600, `${newBars} new bars`);
   const last = await one<{ d: string }>('SELECT max(date)::text AS d FROM stock_prices');
   t.is(last.d, sim.lastTradingDay());
-  const run = await one<{ status: string; api_calls_used: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  const run = await one<{ status: string; api_calls_used: number }>(
+    'SELECT * FROM process_executions WHERE execution_id = $1',
+    [id],
+  );
   t.is(run.status, 'success');
   t.true(run.api_calls_used < sim.symbols().length * 2, `${run.api_calls_used} calls`);
-  const ledger = await one<{ calls: number }>('SELECT sum(cost)::int AS calls FROM api_calls WHERE quota_day = $1', [sim.today()]);
+  const ledger = await one<{ calls: number }>('SELECT sum(cost)::int AS calls FROM api_calls WHERE quota_day = $1', [
+    sim.today(),
+  ]);
   t.is(ledger.calls, sim.usage().calls);
   await checkBooks(t, id);
 });
@@ -103,10 +143,16 @@ test.serial('day 2: only price updates, one new bar per asset, no duplicates', a
 test.serial('the same day again: nothing to fetch, nothing written twice', async (t) => {
   const before = await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices');
   const id = await p.run();
-  const items = await one<{ n: number }>(`SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`, [id]);
+  const items = await one<{ n: number }>(
+    `SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`,
+    [id],
+  );
   t.is(items.n, 0);
   t.is((await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices')).n, before.n);
-  const run = await one<{ status: string; api_calls_used: number }>('SELECT * FROM process_executions WHERE execution_id = $1', [id]);
+  const run = await one<{ status: string; api_calls_used: number }>(
+    'SELECT * FROM process_executions WHERE execution_id = $1',
+    [id],
+  );
   t.is(run.status, 'success');
   t.true(run.api_calls_used <= 10, `only the universe sync: ${run.api_calls_used}`);
   await checkBooks(t, id);
@@ -115,10 +161,13 @@ test.serial('the same day again: nothing to fetch, nothing written twice', async
 test.serial('duplicate deliveries of every step change nothing', async (t) => {
   sim.advanceTradingDays(1);
   const id = await p.run();
-  const snapshot = async () => (await tdb.pool.query(`SELECT
+  const snapshot = async () =>
+    (
+      await tdb.pool.query(`SELECT
       (SELECT count(*) FROM stock_prices)::int AS prices, (SELECT count(*) FROM asset_processing_details)::int AS details,
       (SELECT count(*) FROM api_calls)::int AS calls, (SELECT count(*) FROM process_executions)::int AS runs,
-      (SELECT count(*) FROM work_items)::int AS items`)).rows[0];
+      (SELECT count(*) FROM work_items)::int AS items`)
+    ).rows[0];
   const before = await snapshot();
   for (const inv of [...p.invocations.filter((i) => (i.body as { executionId?: number }).executionId === id)]) {
     const r = await p.deliver({ fn: inv.fn, body: inv.body });
@@ -130,10 +179,18 @@ test.serial('duplicate deliveries of every step change nothing', async (t) => {
 
 test.serial('a symbol-scoped run touches only those symbols; reset brings a failed ticker back', async (t) => {
   const [a, b] = sim.symbols();
-  await tdb.pool.query(`UPDATE asset_processing_state SET consecutive_failures = 5, last_error_message = 'test' WHERE asset_id = (SELECT id FROM assets WHERE symbol = $1)`, [a]);
+  await tdb.pool.query(
+    `UPDATE asset_processing_state SET consecutive_failures = 5, last_error_message = 'test' WHERE asset_id = (SELECT id FROM assets WHERE symbol = $1)`,
+    [a],
+  );
   sim.advanceTradingDays(1);
   const id = await p.run({ symbols: [a!, b!] });
-  const touched = (await tdb.pool.query(`SELECT a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`, [id])).rows.map((r) => r.symbol);
+  const touched = (
+    await tdb.pool.query(
+      `SELECT a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`,
+      [id],
+    )
+  ).rows.map((r) => r.symbol);
   t.deepEqual(touched, [b]);
   const failed = (await tdb.pool.query('SELECT symbol, excluded FROM v_failed_assets')).rows;
   t.deepEqual(failed, [{ symbol: a, excluded: true }]);
@@ -141,21 +198,48 @@ test.serial('a symbol-scoped run touches only those symbols; reset brings a fail
   t.is(reset.symbol, a);
   t.true(reset.prices);
   const id2 = await p.run({ symbols: [a!] });
-  const item = (await tdb.pool.query(`SELECT operation, status FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`, [id2])).rows;
+  const item = (
+    await tdb.pool.query(
+      `SELECT operation, status FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`,
+      [id2],
+    )
+  ).rows;
   t.deepEqual(item, [{ operation: 'history_load', status: 'done' }]);
-  t.is((await one<{ n: number }>('SELECT consecutive_failures AS n FROM asset_processing_state WHERE asset_id = (SELECT id FROM assets WHERE symbol = $1)', [a])).n, 0);
-  await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing('NOPE.US', 'all')`), { message: /no asset/ });
-  await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing($1, 'everything')`, [a]), { message: /scope/ });
+  t.is(
+    (
+      await one<{ n: number }>(
+        'SELECT consecutive_failures AS n FROM asset_processing_state WHERE asset_id = (SELECT id FROM assets WHERE symbol = $1)',
+        [a],
+      )
+    ).n,
+    0,
+  );
+  await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing('NOPE.US', 'all')`), {
+    message: /no asset/,
+  });
+  await t.throwsAsync(tdb.pool.query(`SELECT * FROM reset_ticker_for_reprocessing($1, 'everything')`, [a]), {
+    message: /scope/,
+  });
 });
 
 test.serial('the views and get_processing_progress() answer', async (t) => {
-  for (const v of ['v_recent_executions', 'v_assets_needing_processing', 'v_today_processing_activity', 'v_ticker_processing_history', 'v_failed_assets', 'v_api_quota_days']) {
+  for (const v of [
+    'v_recent_executions',
+    'v_assets_needing_processing',
+    'v_today_processing_activity',
+    'v_ticker_processing_history',
+    'v_failed_assets',
+    'v_api_quota_days',
+  ]) {
     await t.notThrowsAsync(tdb.pool.query(`SELECT * FROM ${v} LIMIT 5`), v);
   }
   const days = (await tdb.pool.query('SELECT * FROM v_api_quota_days')).rows;
-  const busiest = days.reduce((a, b) => (b.ledger_calls ?? 0) > (a.ledger_calls ?? 0) ? b : a);
+  const busiest = days.reduce((a, b) => ((b.ledger_calls ?? 0) > (a.ledger_calls ?? 0) ? b : a));
   t.true(busiest.ledger_calls > 0);
-  t.true(days.every((d) => d.counter_equals_ledger), JSON.stringify(days));
+  t.true(
+    days.every((d) => d.counter_equals_ledger),
+    JSON.stringify(days),
+  );
   t.is(busiest.answered_calls + busiest.unknown_calls + busiest.reconciled_calls, busiest.ledger_calls);
   t.is(busiest.calls_left, 90_000 - busiest.used);
   const progress = (await tdb.pool.query('SELECT * FROM get_processing_progress()')).rows;

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { startLocalPostgres, type LocalPostgres } from '../dev/embedded-postgres.js';
+import { type LocalPostgres, startLocalPostgres } from '../dev/embedded-postgres.js';
 
 let server: LocalPostgres | null = null;
 let url = process.env.DATABASE_URL;

@@ -2,11 +2,11 @@
 // OpenAPI schemas, costs, limits, errors, determinism, the clock, corporate actions,
 // universe sizes, speed and fault injection.
 
-import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSimulator, type Simulator, type SimulatorOptions, type FaultKind } from '../dev/simulator/index.js';
+import test from 'ava';
+import { type FaultKind, type Simulator, type SimulatorOptions, startSimulator } from '../dev/simulator/index.js';
 import { loadResponseSchema, validate } from './helpers/openapi.js';
 
 const SHARED = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
@@ -17,27 +17,50 @@ function start(opts: SimulatorOptions = {}): Promise<Simulator> {
   return startSimulator({ sharedDir: SHARED, ...opts });
 }
 
-interface Resp { status: number; headers: Headers; text: string; json: any }
+interface Resp {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
+  json: any;
+}
 
-async function get(sim: Simulator, p: string, params: Record<string, string> = {}, key: string | null = KEY): Promise<Resp> {
+async function get(
+  sim: Simulator,
+  p: string,
+  params: Record<string, string> = {},
+  key: string | null = KEY,
+): Promise<Resp> {
   const u = new URL(sim.url + p);
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   if (key !== null) u.searchParams.set('api_token', key);
   const r = await fetch(u);
   const text = await r.text();
+  // biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
   let json: any;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: r.status, headers: r.headers, text, json };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
 async function admin(sim: Simulator, method: 'GET' | 'POST', p: string, body?: unknown): Promise<any> {
   const base = sim.url.replace(/\/api$/, '');
-  const r = await fetch(base + p, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+  const r = await fetch(base + p, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+  });
   return { status: r.status, json: await r.json() };
 }
 
 /** Splits announced for the next weeks (calendar endpoint), without spending the clock. */
-async function upcomingSplits(sim: Simulator): Promise<Array<{ code: string; split_date: string; old_shares: number; new_shares: number }>> {
+async function upcomingSplits(
+  sim: Simulator,
+): Promise<Array<{ code: string; split_date: string; old_shares: number; new_shares: number }>> {
   const to = new Date(Date.parse(sim.today()) + 30 * 86_400_000).toISOString().slice(0, 10);
   const r = await get(sim, '/calendar/splits', { from: sim.today(), to, fmt: 'json' });
   return r.json.splits;
@@ -61,13 +84,29 @@ test('every endpoint answers in the shape of its OpenAPI schema', async (t) => {
       // The published schema says integer volumes; the real API sends decimals for some
       // exchanges (1182479.74), and so does the simulator for Frankfurt.
       const errors = validate(bulkSchema, b.json);
-      const otherThanVolume = (e: string) => /\/\d+\/\w+:/.test(e.replace(/\/\d+\/volume: expected integer, got number;?\s*/g, ''));
+      const otherThanVolume = (e: string) =>
+        /\/\d+\/\w+:/.test(e.replace(/\/\d+\/volume: expected integer, got number;?\s*/g, ''));
       if (ex === 'F') t.false(errors.some(otherThanVolume), `bulk F: ${errors[0]}`);
       else t.deepEqual(errors, [], `bulk ${ex}`);
     }
     const ext = await get(sim, '/eod-bulk-last-day/US', { fmt: 'json', filter: 'extended' });
     t.deepEqual(validate(bulkSchema, ext.json), [], 'bulk extended');
-    for (const f of ['name', 'type', 'MarketCapitalization', 'Beta', 'ema_50d', 'ema_200d', 'hi_250d', 'lo_250d', 'prev_close', 'change', 'change_p', 'avgvol_14d', 'avgvol_50d', 'avgvol_200d']) {
+    for (const f of [
+      'name',
+      'type',
+      'MarketCapitalization',
+      'Beta',
+      'ema_50d',
+      'ema_200d',
+      'hi_250d',
+      'lo_250d',
+      'prev_close',
+      'change',
+      'change_p',
+      'avgvol_14d',
+      'avgvol_50d',
+      'avgvol_200d',
+    ]) {
       t.true(f in ext.json[0], `extended has ${f}`);
     }
 
@@ -90,8 +129,14 @@ test('every endpoint answers in the shape of its OpenAPI schema', async (t) => {
       for (const ex of EXCHANGES) {
         const s = await get(sim, `/eod-bulk-last-day/${ex}`, { fmt: 'json', type: 'splits', date: d });
         const v = await get(sim, `/eod-bulk-last-day/${ex}`, { fmt: 'json', type: 'dividends', date: d });
-        if (s.json.length) { t.deepEqual(validate(bulkSchema, s.json), [], `splits ${ex} ${d}`); splits.push(...s.json); }
-        if (v.json.length) { t.deepEqual(validate(bulkSchema, v.json), [], `dividends ${ex} ${d}`); divs.push(...v.json); }
+        if (s.json.length) {
+          t.deepEqual(validate(bulkSchema, s.json), [], `splits ${ex} ${d}`);
+          splits.push(...s.json);
+        }
+        if (v.json.length) {
+          t.deepEqual(validate(bulkSchema, v.json), [], `dividends ${ex} ${d}`);
+          divs.push(...v.json);
+        }
         if (v.json.length) {
           const c = await get(sim, '/calendar/dividends', { 'filter[date_eq]': d });
           t.deepEqual(validate(loadResponseSchema('calendar_dividends.yaml'), c.json), []);
@@ -111,8 +156,23 @@ test('fundamentals validate, except the "NA" sections the real API also sends', 
   const sim = await start();
   try {
     const schema = loadResponseSchema('fundamentals_ticker.yaml');
-    const sections = ['General', 'Highlights', 'Valuation', 'SharesStats', 'Technicals', 'SplitsDividends', 'AnalystRatings', 'Holders', 'InsiderTransactions', 'ESGScores', 'outstandingShares', 'Earnings', 'Financials'];
-    let clean = 0, quirky = 0;
+    const sections = [
+      'General',
+      'Highlights',
+      'Valuation',
+      'SharesStats',
+      'Technicals',
+      'SplitsDividends',
+      'AnalystRatings',
+      'Holders',
+      'InsiderTransactions',
+      'ESGScores',
+      'outstandingShares',
+      'Earnings',
+      'Financials',
+    ];
+    let clean = 0,
+      quirky = 0;
     const quirkValues = new Set<string>();
     for (const s of sim.symbols().slice(0, 80)) {
       const r = await get(sim, `/fundamentals/${encodeURIComponent(s)}`);
@@ -124,13 +184,34 @@ test('fundamentals validate, except the "NA" sections the real API also sends', 
       }
       t.is(r.status, 200, s);
       t.deepEqual(Object.keys(r.json), sections, s);
-      for (const k of ['Code', 'Type', 'Name', 'Exchange', 'CurrencyCode', 'CountryName', 'CountryISO', 'ISIN', 'Sector', 'Industry', 'GicSector', 'IsDelisted', 'UpdatedAt']) t.true(k in r.json.General, `${s} General.${k}`);
-      for (const k of ['MarketCapitalization', 'PERatio', 'DividendYield', 'EarningsShare']) t.true(k in r.json.Highlights, `${s} Highlights.${k}`);
+      for (const k of [
+        'Code',
+        'Type',
+        'Name',
+        'Exchange',
+        'CurrencyCode',
+        'CountryName',
+        'CountryISO',
+        'ISIN',
+        'Sector',
+        'Industry',
+        'GicSector',
+        'IsDelisted',
+        'UpdatedAt',
+      ])
+        t.true(k in r.json.General, `${s} General.${k}`);
+      for (const k of ['MarketCapitalization', 'PERatio', 'DividendYield', 'EarningsShare'])
+        t.true(k in r.json.Highlights, `${s} Highlights.${k}`);
       const naSections = sections.filter((k) => r.json[k] === 'NA');
       const errors = validate(schema, r.json);
       // the only violations allowed are whole sections sent as the string "NA"
-      t.deepEqual(errors, naSections.map((k) => `/${k}: expected ${k === 'InsiderTransactions' ? 'array' : 'object'}, got string`), s);
-      if (naSections.length) quirky++; else clean++;
+      t.deepEqual(
+        errors,
+        naSections.map((k) => `/${k}: expected ${k === 'InsiderTransactions' ? 'array' : 'object'}, got string`),
+        s,
+      );
+      if (naSections.length) quirky++;
+      else clean++;
       const walk = (v: unknown) => {
         if (v === null) quirkValues.add('null');
         else if (v === 'NA' || v === 'No Data' || v === '0000-00-00') quirkValues.add(v);
@@ -188,7 +269,15 @@ test('costs are charged per endpoint as EODHD documents them', async (t) => {
     t.deepEqual(u.byEndpoint['eod-bulk-last-day'], { requests: 3, calls: 303 });
     t.deepEqual(u.byEndpoint.fundamentals, { requests: 1, calls: 10 });
     t.deepEqual(u.byEndpoint.user, { requests: 1, calls: 0 });
-    for (const ep of ['eod', 'exchange-symbol-list', 'exchanges-list', 'splits', 'div', 'calendar-splits', 'calendar-dividends']) {
+    for (const ep of [
+      'eod',
+      'exchange-symbol-list',
+      'exchanges-list',
+      'splits',
+      'div',
+      'calendar-splits',
+      'calendar-dividends',
+    ]) {
       t.deepEqual(u.byEndpoint[ep], { requests: 1, calls: 1 }, ep);
     }
     const user = await get(sim, '/user');
@@ -247,7 +336,11 @@ test('402 when a request would pass the daily limit; it costs nothing', async (t
   }
   const small = await start({ dailyLimit: 50 });
   try {
-    t.is((await get(small, '/eod-bulk-last-day/US', { fmt: 'json' })).status, 402, 'a 100-call bulk does not fit in 50');
+    t.is(
+      (await get(small, '/eod-bulk-last-day/US', { fmt: 'json' })).status,
+      402,
+      'a 100-call bulk does not fit in 50',
+    );
     t.is((await get(small, '/eod/AAPL.US', { fmt: 'json' })).status, 200);
   } finally {
     await small.close();
@@ -311,7 +404,10 @@ test('calendar/dividends: 422 without a date or symbol filter, pages with page[l
     t.is(r.status, 422);
     t.truthy(r.json.errors.filter);
     t.deepEqual(validate(loadResponseSchema('calendar_dividends.yaml', '422'), r.json), []);
-    t.is((await get(sim, '/calendar/dividends', { 'filter[date_eq]': '2026-11-20', 'page[limit]': '10001' })).status, 422);
+    t.is(
+      (await get(sim, '/calendar/dividends', { 'filter[date_eq]': '2026-11-20', 'page[limit]': '10001' })).status,
+      422,
+    );
     t.is(sim.usage().calls, 0);
     // find a date with at least 2 dividends in the past month
     let date = '';
@@ -319,11 +415,19 @@ test('calendar/dividends: 422 without a date or symbol filter, pages with page[l
     for (let d = Date.parse('2026-11-20'); d > Date.parse('2026-10-01'); d -= 86_400_000) {
       const iso = new Date(d).toISOString().slice(0, 10);
       const c = await get(sim, '/calendar/dividends', { 'filter[date_eq]': iso });
-      if (c.json.meta.total >= 2) { date = iso; total = c.json.meta.total; break; }
+      if (c.json.meta.total >= 2) {
+        date = iso;
+        total = c.json.meta.total;
+        break;
+      }
     }
     t.truthy(date, 'a day with 2+ dividends');
     const p1 = await get(sim, '/calendar/dividends', { 'filter[date_eq]': date, 'page[limit]': '1' });
-    const p2 = await get(sim, '/calendar/dividends', { 'filter[date_eq]': date, 'page[limit]': '1', 'page[offset]': '1' });
+    const p2 = await get(sim, '/calendar/dividends', {
+      'filter[date_eq]': date,
+      'page[limit]': '1',
+      'page[offset]': '1',
+    });
     t.is(p1.json.data.length, 1);
     t.is(p1.json.meta.total, total);
     t.notDeepEqual(p1.json.data[0], p2.json.data[0]);
@@ -367,10 +471,16 @@ test('determinism: two simulators give identical data, and the oracle matches th
     }
     t.deepEqual(a.symbols(), b.symbols());
     t.is((await get(a, '/fundamentals/SAP.XETRA')).text, (await get(b, '/fundamentals/SAP.XETRA')).text);
-    t.is((await get(a, '/exchange-symbol-list/LSE', { fmt: 'json', delisted: '1' })).text, (await get(b, '/exchange-symbol-list/LSE', { fmt: 'json', delisted: '1' })).text);
+    t.is(
+      (await get(a, '/exchange-symbol-list/LSE', { fmt: 'json', delisted: '1' })).text,
+      (await get(b, '/exchange-symbol-list/LSE', { fmt: 'json', delisted: '1' })).text,
+    );
     // oracle = /eod answer; bulk row = last bar of the history
     const bulk = (await get(a, '/eod-bulk-last-day/US', { fmt: 'json' })).json as Array<Record<string, unknown>>;
-    for (const s of a.symbols().filter((x) => x.endsWith('.US')).slice(0, 25)) {
+    for (const s of a
+      .symbols()
+      .filter((x) => x.endsWith('.US'))
+      .slice(0, 25)) {
       const api = (await get(a, `/eod/${encodeURIComponent(s)}`, { fmt: 'json' })).json;
       const oracle = a.expectedHistory(s);
       t.deepEqual(api, oracle, s);
@@ -382,7 +492,10 @@ test('determinism: two simulators give identical data, and the oracle matches th
         t.deepEqual(rest, last, `bulk row of ${s}`);
       }
     }
-    t.deepEqual(a.expectedHistory('AAPL.US', '2026-01-05', '2026-01-09'), (await get(a, '/eod/AAPL.US', { fmt: 'json', from: '2026-01-05', to: '2026-01-09' })).json);
+    t.deepEqual(
+      a.expectedHistory('AAPL.US', '2026-01-05', '2026-01-09'),
+      (await get(a, '/eod/AAPL.US', { fmt: 'json', from: '2026-01-05', to: '2026-01-09' })).json,
+    );
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -391,18 +504,27 @@ test('determinism: two simulators give identical data, and the oracle matches th
 test('prices look real: OHLC bounds, 4 decimals, flat days, gaps, GBX, penny to four digits', async (t) => {
   const sim = await start();
   try {
-    let bars = 0, flat = 0, lo = Infinity, hi = 0;
+    let bars = 0,
+      flat = 0,
+      lo = Infinity,
+      hi = 0;
     let thin = 0;
     for (const s of sim.symbols()) {
       const h = sim.expectedHistory(s, '2024-01-01');
       for (const b of h) {
         bars++;
-        if (!(b.high >= Math.max(b.open, b.close) && b.low <= Math.min(b.open, b.close) && b.low > 0)) t.fail(`${s} ${b.date} OHLC out of bounds`);
-        for (const v of [b.open, b.high, b.low, b.close, b.adjusted_close]) if (Math.round(v * 1e4) / 1e4 !== v) t.fail(`${s} ${b.date} not 4 decimals`);
+        if (!(b.high >= Math.max(b.open, b.close) && b.low <= Math.min(b.open, b.close) && b.low > 0))
+          t.fail(`${s} ${b.date} OHLC out of bounds`);
+        for (const v of [b.open, b.high, b.low, b.close, b.adjusted_close])
+          if (Math.round(v * 1e4) / 1e4 !== v) t.fail(`${s} ${b.date} not 4 decimals`);
         // Frankfurt reports fractional volumes (two decimals), the others whole numbers.
         const whole = s.endsWith('.F') ? Math.round(b.volume * 100) / 100 === b.volume : Number.isInteger(b.volume);
         if (!whole || b.volume < 0) t.fail(`${s} volume ${b.volume}`);
-        if (b.volume === 0) { flat++; if (!(b.open === b.high && b.high === b.low && b.low === b.close)) t.fail(`${s} ${b.date} zero volume but not flat`); }
+        if (b.volume === 0) {
+          flat++;
+          if (!(b.open === b.high && b.high === b.low && b.low === b.close))
+            t.fail(`${s} ${b.date} zero volume but not flat`);
+        }
         lo = Math.min(lo, b.close);
         hi = Math.max(hi, b.close);
       }
@@ -414,11 +536,24 @@ test('prices look real: OHLC bounds, 4 decimals, flat days, gaps, GBX, penny to 
     t.true(lo < 1 && hi > 1000);
     const lse = (await get(sim, '/exchange-symbol-list/LSE', { fmt: 'json' })).json as Array<{ Currency: string }>;
     t.true(lse.filter((x) => x.Currency === 'GBX').length > lse.length * 0.7, 'LSE listings quote mostly in GBX');
-    const us = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json', type: 'common_stock' })).json as Array<{ Exchange: string; Code: string; Isin: string | null }>;
+    const us = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json', type: 'common_stock' })).json as Array<{
+      Exchange: string;
+      Code: string;
+      Isin: string | null;
+    }>;
     t.deepEqual([...new Set(us.map((x) => x.Exchange))].sort(), ['NASDAQ', 'NYSE']);
     // Without a type: ETFs (NYSE ARCA) and mutual funds (NMFQS) too.
-    const everything = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json' })).json as Array<{ Exchange: string; Type: string }>;
-    t.deepEqual([...new Set(everything.map((x) => `${x.Type}@${x.Exchange}`))].sort(), ['Common Stock@NASDAQ', 'Common Stock@NYSE', 'ETF@NASDAQ', 'ETF@NYSE ARCA', 'FUND@NMFQS']);
+    const everything = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json' })).json as Array<{
+      Exchange: string;
+      Type: string;
+    }>;
+    t.deepEqual([...new Set(everything.map((x) => `${x.Type}@${x.Exchange}`))].sort(), [
+      'Common Stock@NASDAQ',
+      'Common Stock@NYSE',
+      'ETF@NASDAQ',
+      'ETF@NYSE ARCA',
+      'FUND@NMFQS',
+    ]);
     t.true(us.some((x) => x.Code === 'BRK-B'));
     t.false(us.some((x) => x.Code.includes('.')));
     // no bars on weekends or holidays
@@ -427,7 +562,11 @@ test('prices look real: OHLC bounds, 4 decimals, flat days, gaps, GBX, penny to 
     const x = sim.expectedHistory('SAP.XETRA', '2025-12-20', '2026-01-05').map((b) => b.date);
     t.false(x.includes('2025-12-24') || x.includes('2025-12-31'));
     // history starts at the listing date
-    const lens = sim.symbols().map((s) => sim.expectedHistory(s)[0]?.date).filter(Boolean).sort();
+    const lens = sim
+      .symbols()
+      .map((s) => sim.expectedHistory(s)[0]?.date)
+      .filter(Boolean)
+      .sort();
     t.true(lens.filter((d) => d < '2015-01-01').length > lens.length * 0.6, 'most histories start before 2015');
   } finally {
     await sim.close();
@@ -456,8 +595,19 @@ test('a split changes earlier adjusted_close while close stays; dividends too', 
     t.truthy(splitBar);
     t.true(splitBar.close / prev.close < 0.75, 'the raw price drops on the split date');
     t.is(splitBar.adjusted_close, splitBar.close);
-    const rows = (await get(sim, `/eod-bulk-last-day/${sp.code.split('.')[1]}`, { fmt: 'json', type: 'splits', date: sp.split_date })).json;
-    t.true(rows.some((r: { code: string; split: string }) => r.code === sp.code.split('.')[0] && r.split === `${sp.new_shares.toFixed(6)}/${sp.old_shares.toFixed(6)}`));
+    const rows = (
+      await get(sim, `/eod-bulk-last-day/${sp.code.split('.')[1]}`, {
+        fmt: 'json',
+        type: 'splits',
+        date: sp.split_date,
+      })
+    ).json;
+    t.true(
+      rows.some(
+        (r: { code: string; split: string }) =>
+          r.code === sp.code.split('.')[0] && r.split === `${sp.new_shares.toFixed(6)}/${sp.old_shares.toFixed(6)}`,
+      ),
+    );
     const sh = (await get(sim, `/splits/${sp.code}`, { fmt: 'json' })).json;
     t.true(sh.some((r: { date: string }) => r.date === sp.split_date));
 
@@ -467,7 +617,10 @@ test('a split changes earlier adjusted_close while close stays; dividends too', 
       const d = sim.advanceTradingDays(1);
       for (const ex of EXCHANGES) {
         const r = (await get(sim, `/eod-bulk-last-day/${ex}`, { fmt: 'json', type: 'dividends', date: d })).json;
-        if (r.length) { div = r[0]; break; }
+        if (r.length) {
+          div = r[0];
+          break;
+        }
       }
     }
     t.truthy(div, 'a dividend within 10 trading days');
@@ -476,7 +629,10 @@ test('a split changes earlier adjusted_close while close stays; dividends too', 
     const i = h.findIndex((b) => b.date >= div!.date);
     const last = h[i - 1];
     const expected = last.close * (1 - div!.unadjustedValue / last.close);
-    t.true(Math.abs(last.adjusted_close - expected) <= 0.0002 + expected * 1e-6, `${sym} ${last.adjusted_close} ~ ${expected}`);
+    t.true(
+      Math.abs(last.adjusted_close - expected) <= 0.0002 + expected * 1e-6,
+      `${sym} ${last.adjusted_close} ~ ${expected}`,
+    );
     const dv = (await get(sim, `/div/${sym}`, { fmt: 'json' })).json;
     t.true(dv.some((r: { date: string }) => r.date === div!.date));
   } finally {
@@ -511,7 +667,7 @@ test('advancing a day moves the last trading day and resets usage; holidays diff
   }
 });
 
-test('state file: a second simulator continues the clock and the day\'s usage', async (t) => {
+test("state file: a second simulator continues the clock and the day's usage", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eodhd-sim-'));
   const stateFile = path.join(dir, 'state.json');
   try {
@@ -539,7 +695,11 @@ test('state file: a second simulator continues the clock and the day\'s usage', 
 test('universe: full is the 21,817 tickers of the files on the default date, then changes slowly', async (t) => {
   const sim = await start({ universe: 'full' });
   try {
-    const count = async (ex: string) => (await get(sim, `/exchange-symbol-list/${ex}`, { fmt: 'json', type: 'common_stock' })).json as Array<{ Code: string; Exchange: string }>;
+    const count = async (ex: string) =>
+      (await get(sim, `/exchange-symbol-list/${ex}`, { fmt: 'json', type: 'common_stock' })).json as Array<{
+        Code: string;
+        Exchange: string;
+      }>;
     const us = await count('US');
     t.is(us.filter((x) => x.Exchange === 'NYSE').length, 2339);
     t.is(us.filter((x) => x.Exchange === 'NASDAQ').length, 4086);
@@ -547,7 +707,10 @@ test('universe: full is the 21,817 tickers of the files on the default date, the
     t.is((await count('F')).length, 10209);
     t.is((await count('XETRA')).length, 691);
     const euronext = await Promise.all(['PA', 'AS', 'BR', 'LS'].map(count));
-    t.is(euronext.reduce((s, l) => s + l.length, 0), 890);
+    t.is(
+      euronext.reduce((s, l) => s + l.length, 0),
+      890,
+    );
     for (const l of euronext) t.true(l.length > 20);
     t.true(euronext[0].length > euronext[1].length, 'mostly Paris');
     t.is((await count('MC')).length, 239);
@@ -574,10 +737,16 @@ test('universe: full is the 21,817 tickers of the files on the default date, the
     t.truthy(gone);
     const code = gone.slice(0, -3);
     t.false((await count('US')).some((x) => x.Code === code));
-    t.true((await get(sim, '/exchange-symbol-list/US', { fmt: 'json', delisted: '1' })).json.some((x: { Code: string }) => x.Code === code));
+    t.true(
+      (await get(sim, '/exchange-symbol-list/US', { fmt: 'json', delisted: '1' })).json.some(
+        (x: { Code: string }) => x.Code === code,
+      ),
+    );
     const gh = (await get(sim, `/eod/${encodeURIComponent(gone)}`, { fmt: 'json' })).json;
     t.true(gh.length > 0 && gh[gh.length - 1].date < sim.lastTradingDay('US'));
-    t.false((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json' })).json.some((r: { code: string }) => r.code === code));
+    t.false(
+      (await get(sim, '/eod-bulk-last-day/US', { fmt: 'json' })).json.some((r: { code: string }) => r.code === code),
+    );
   } finally {
     await sim.close();
   }
@@ -588,15 +757,25 @@ test('sample universe: ~330 tickers from every file and exchange code, with even
   try {
     const syms = sim.symbols();
     t.true(syms.length >= 300 && syms.length <= 380, `${syms.length} symbols`);
-    for (const ex of EXCHANGES) t.true(syms.some((s) => s.endsWith(`.${ex}`)), ex);
+    for (const ex of EXCHANGES)
+      t.true(
+        syms.some((s) => s.endsWith(`.${ex}`)),
+        ex,
+      );
     const us = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json' })).json as Array<{ Exchange: string }>;
     t.true(us.filter((x) => x.Exchange === 'NYSE').length >= 40);
     t.true(us.filter((x) => x.Exchange === 'NASDAQ').length >= 40);
     const before = new Set(syms);
     sim.advanceTradingDays(5);
     const after = sim.symbols();
-    t.true(after.some((s) => !before.has(s)), 'a new listing within days');
-    t.true([...before].some((s) => !after.includes(s)), 'a delisting within days');
+    t.true(
+      after.some((s) => !before.has(s)),
+      'a new listing within days',
+    );
+    t.true(
+      [...before].some((s) => !after.includes(s)),
+      'a delisting within days',
+    );
   } finally {
     await sim.close();
   }
@@ -610,17 +789,28 @@ test('bulk: NYSE/NASDAQ venues, symbols=, CSV rows, eod period and order', async
     const nasdaq = (await get(sim, '/eod-bulk-last-day/NASDAQ', { fmt: 'json' })).json;
     // The rest of US: ETFs on NYSE ARCA and mutual funds (NMFQS).
     const venues = new Set([...nyse, ...nasdaq].map((r: { code: string }) => r.code));
-    const others = ((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json' })).json as Array<{ code: string }>).filter((r) => !venues.has(r.code)).map((r) => r.code);
+    const others = ((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json' })).json as Array<{ code: string }>)
+      .filter((r) => !venues.has(r.code))
+      .map((r) => r.code);
     t.is(nyse.length + nasdaq.length + others.length, all);
-    t.true(others.every((c) => ['SPY', 'VTI', 'SWPPX', 'VFIAX'].includes(c)), others.join(','));
+    t.true(
+      others.every((c) => ['SPY', 'VTI', 'SWPPX', 'VFIAX'].includes(c)),
+      others.join(','),
+    );
     t.true(nasdaq.some((r: { code: string }) => r.code === 'AAPL'));
     t.false(nyse.some((r: { code: string }) => r.code === 'AAPL'));
     t.is(nyse[0].exchange_short_name, 'US');
     const some = (await get(sim, '/eod-bulk-last-day/US', { fmt: 'json', symbols: 'AAPL,MSFT.US' })).json;
-    t.deepEqual(some.map((r: { code: string }) => r.code), ['AAPL', 'MSFT']);
+    t.deepEqual(
+      some.map((r: { code: string }) => r.code),
+      ['AAPL', 'MSFT'],
+    );
     const w = (await get(sim, '/eod/AAPL.US', { fmt: 'json', period: 'w', from: '2026-10-01' })).json;
     const d = sim.expectedHistory('AAPL.US', '2026-10-01');
-    t.is(w.reduce((s: number, b: { volume: number }) => s + b.volume, 0), d.reduce((s, b) => s + b.volume, 0));
+    t.is(
+      w.reduce((s: number, b: { volume: number }) => s + b.volume, 0),
+      d.reduce((s, b) => s + b.volume, 0),
+    );
     t.true(w.length >= 7 && w.length <= 8);
     const m = (await get(sim, '/eod/AAPL.US', { fmt: 'json', period: 'm', from: '2026-01-01' })).json;
     t.is(m.length, 11);
@@ -654,7 +844,9 @@ test.serial('speed: the full US bulk answer and a 750-day history', async (t) =>
     const N = 100;
     for (let i = 0; i < N; i++) bars += sim.expectedHistory(syms[(i * 211) % syms.length], '2023-11-01').length;
     const histMs = (performance.now() - t0) / N;
-    t.log(`full US bulk: ${us.json.length} rows in ${firstMs.toFixed(0)} ms (first call, cold); all 10 exchanges: ${rows} rows in ${allMs.toFixed(0)} ms; 750-day history: ${histMs.toFixed(2)} ms each (${(bars / N).toFixed(0)} bars avg)`);
+    t.log(
+      `full US bulk: ${us.json.length} rows in ${firstMs.toFixed(0)} ms (first call, cold); all 10 exchanges: ${rows} rows in ${allMs.toFixed(0)} ms; 750-day history: ${histMs.toFixed(2)} ms each (${(bars / N).toFixed(0)} bars avg)`,
+    );
     t.true(us.json.length > 6000);
     t.true(firstMs < 5000, `US bulk took ${firstMs} ms`);
     t.true(histMs < 50, `history took ${histMs} ms`);
@@ -725,7 +917,21 @@ test('fault injection: each kind on demand, counted, and costed like the real AP
     const empty = await get(sim, '/exchange-symbol-list/US', { fmt: 'json' });
     t.deepEqual(empty.json, []);
     const counts = sim.faultsInjected();
-    for (const k of ['429', '402', '500', '502', '503', 'timeout', 'slow', 'slow-body', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as FaultKind[]) {
+    for (const k of [
+      '429',
+      '402',
+      '500',
+      '502',
+      '503',
+      'timeout',
+      'slow',
+      'slow-body',
+      'truncated',
+      'malformed',
+      'na-fundamentals',
+      'unknown-ticker',
+      'empty',
+    ] as FaultKind[]) {
       t.is(counts[k], 1, k);
     }
   } finally {

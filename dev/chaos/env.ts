@@ -15,8 +15,8 @@ import { createPool } from '../../shared/db.js';
 import type { FunctionName } from '../../shared/invoke.js';
 import { migrate } from '../../shared/migrate.js';
 import type { LocalPostgres } from '../embedded-postgres.js';
-import { startLocalGateway, type DuplicateDelivery, type LocalGateway } from '../gateway/index.js';
-import { startSimulator, type Simulator } from '../simulator/index.js';
+import { type DuplicateDelivery, type LocalGateway, startLocalGateway } from '../gateway/index.js';
+import { type Simulator, startSimulator } from '../simulator/index.js';
 
 export interface ChaosConfig {
   /** The suite's PostgreSQL server (restartable). */
@@ -47,7 +47,12 @@ export interface EnvOptions {
   ackWaitMs?: number;
 }
 
-export interface Answer { status: number; text: string; json: Record<string, unknown> | null; headers: Record<string, string> }
+export interface Answer {
+  status: number;
+  text: string;
+  json: Record<string, unknown> | null;
+  headers: Record<string, string>;
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -85,13 +90,20 @@ export class ScenarioEnv {
       work_item_lease_seconds: cfg.workItemLeaseSeconds,
       item_retry_delay_seconds: 1,
     });
-    const sim = await startSimulator({ universe: 'sample', today: cfg.today, perMinuteLimit: Math.ceil(cfg.requestsPerMinute / 0.9), apiKey: cfg.apiKey });
+    const sim = await startSimulator({
+      universe: 'sample',
+      today: cfg.today,
+      perMinuteLimit: Math.ceil(cfg.requestsPerMinute / 0.9),
+      apiKey: cfg.apiKey,
+    });
     fs.mkdirSync(cfg.logDir, { recursive: true });
     const logStream = fs.createWriteStream(path.join(cfg.logDir, `${name}.log`), { flags: 'w' });
     const lines: string[] = [];
     const gateway = await startLocalGateway({
       env: {
-        DATABASE_URL: dbUrl, EODHD_API_KEY: cfg.apiKey, EODHD_BASE_URL: sim.url,
+        DATABASE_URL: dbUrl,
+        EODHD_API_KEY: cfg.apiKey,
+        EODHD_BASE_URL: sim.url,
         SECRETS_DIR: path.join(cfg.logDir, 'no-secrets'),
         COLLECT_TIME_BUDGET_MS: String(cfg.collectTimeBudgetMs),
         PIPELINE_STEP_LEASE_MAX_SECONDS: String(cfg.stepLeaseMaxSeconds),
@@ -99,7 +111,10 @@ export class ScenarioEnv {
         EODHD_HEADERS_TIMEOUT_MS: String(cfg.apiTimeoutMs),
         EODHD_BODY_TIMEOUT_MS: String(cfg.apiTimeoutMs),
       },
-      onLog: (fn, line) => { lines.push(line); logStream.write(`${fn}\t${line}\n`); },
+      onLog: (fn, line) => {
+        lines.push(line);
+        logStream.write(`${fn}\t${line}\n`);
+      },
       duplicateDelivery: opts.duplicateDelivery,
       ackWaitMs: opts.ackWaitMs,
     });
@@ -125,17 +140,27 @@ export class ScenarioEnv {
   }
 
   /** POST to a function through the gateway (sync route), keeping the answer for the key check. */
-  async call(fn: FunctionName | string, body: string | Buffer, opts: { method?: string; headers?: Record<string, string>; async?: boolean } = {}): Promise<Answer> {
+  async call(
+    fn: FunctionName | string,
+    body: string | Buffer,
+    opts: { method?: string; headers?: Record<string, string>; async?: boolean } = {},
+  ): Promise<Answer> {
     const res = await request(`${this.gateway.url}/${opts.async ? 'async-function' : 'function'}/${fn}`, {
-      method: (opts.method ?? 'POST') as 'POST', body: opts.method === 'GET' || opts.method === 'HEAD' ? undefined : body,
+      method: (opts.method ?? 'POST') as 'POST',
+      body: opts.method === 'GET' || opts.method === 'HEAD' ? undefined : body,
       // JSON, as the chain and curl -H 'Content-Type: application/json' send it, unless the call says otherwise.
       headers: { ...(body.length > 0 ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) },
-      headersTimeout: 120_000, bodyTimeout: 120_000,
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
     });
     const text = await res.body.text();
     this.answers.push(text);
     let json: Record<string, unknown> | null = null;
-    try { json = JSON.parse(text) as Record<string, unknown>; } catch { /* not JSON */ }
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      /* not JSON */
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers[k] = v;
     return { status: res.statusCode, text, json, headers };
@@ -143,14 +168,22 @@ export class ScenarioEnv {
 
   /** What the cron-connector sends: an empty POST with its headers. */
   async trigger(body = ''): Promise<Answer> {
-    return this.call('init-execution', body, { headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `chaos-${this.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, ...(body ? { 'content-type': 'application/json' } : {}) } });
+    return this.call('init-execution', body, {
+      headers: {
+        'x-topic': 'cron-function',
+        'x-connector': 'cron-connector',
+        'x-call-id': `chaos-${this.name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+    });
   }
 
   /** Opens a run (202 expected) and returns its id. */
   async openRun(body = ''): Promise<number> {
     const a = await this.trigger(body);
     const id = a.json?.executionId;
-    if (a.status !== 202 || typeof id !== 'number') throw new Error(`${this.name}: init-execution answered ${a.status}: ${a.text.slice(0, 300)}`);
+    if (a.status !== 202 || typeof id !== 'number')
+      throw new Error(`${this.name}: init-execution answered ${a.status}: ${a.text.slice(0, 300)}`);
     this.log(`run ${id} opened`);
     return id;
   }
@@ -169,10 +202,17 @@ export class ScenarioEnv {
       this.call('init-execution', JSON.stringify({ mode: 'resume', staleSeconds }))
         .then((a) => {
           const r = (a.json?.redriven ?? []) as Array<{ executionId: number; step: string; shard?: string }>;
-          if (r.length > 0) { this.redriven.push(...r); this.log(`resume re-drove ${JSON.stringify(r)}`); }
+          if (r.length > 0) {
+            this.redriven.push(...r);
+            this.log(`resume re-drove ${JSON.stringify(r)}`);
+          }
         })
-        .catch(() => { /* the gateway or the function is restarting: next time */ })
-        .finally(() => { this.resumeBusy = false; });
+        .catch(() => {
+          /* the gateway or the function is restarting: next time */
+        })
+        .finally(() => {
+          this.resumeBusy = false;
+        });
     }, everyMs);
     this.resumeTimer.unref();
   }
@@ -183,7 +223,9 @@ export class ScenarioEnv {
    * against the API's count. Waits for the deadlines (at most maxWaitMs); null when there
    * was nothing to settle.
    */
-  async settleUnknownCalls(maxWaitMs = 60_000): Promise<{ calls: number; reserved: number; attributed: number } | null> {
+  async settleUnknownCalls(
+    maxWaitMs = 60_000,
+  ): Promise<{ calls: number; reserved: number; attributed: number } | null> {
     const until = Date.now() + maxWaitMs;
     for (;;) {
       const [r] = await this.q<{ waiting: number; wait_ms: number }>(`
@@ -195,7 +237,10 @@ export class ScenarioEnv {
       await sleep(r.wait_ms + 100);
     }
     const a = await this.call('init-execution', JSON.stringify({ mode: 'resume', staleSeconds: 86_400 }));
-    const settled = a.json?.apiCallsSettled as { calls: number; reserved: number; attributed: number } | null | undefined;
+    const settled = a.json?.apiCallsSettled as
+      | { calls: number; reserved: number; attributed: number }
+      | null
+      | undefined;
     if (a.status !== 200) throw new Error(`${this.name}: resume answered ${a.status}: ${a.text.slice(0, 300)}`);
     this.log(`resume settled ${JSON.stringify(settled)}`);
     return settled ?? null;
@@ -216,9 +261,15 @@ export class ScenarioEnv {
       try {
         const [r] = await this.q<{ status: string; calc: string | null }>(
           `SELECT e.status, (SELECT status FROM pipeline_steps s WHERE s.execution_id = e.execution_id AND s.step = 'calc-indicators') AS calc
-             FROM process_executions e WHERE e.execution_id = $1`, [executionId], 5_000);
-        if (r && r.status !== 'running' && (r.calc === 'done' || (r.status === 'failed' && r.calc === null))) return true;
-      } catch { /* the server is restarting */ }
+             FROM process_executions e WHERE e.execution_id = $1`,
+          [executionId],
+          5_000,
+        );
+        if (r && r.status !== 'running' && (r.calc === 'done' || (r.status === 'failed' && r.calc === null)))
+          return true;
+      } catch {
+        /* the server is restarting */
+      }
       await sleep(250);
     }
     return false;
@@ -226,20 +277,29 @@ export class ScenarioEnv {
 
   /** Share of the run's collection items that have ended (for choosing "the middle of a run"). */
   async progress(executionId: number): Promise<{ ended: number; total: number; step: string | null }> {
-    const [r] = await this.q<{ ended: number; total: number; step: string | null }>(`
+    const [r] = await this.q<{ ended: number; total: number; step: string | null }>(
+      `
       SELECT count(*) FILTER (WHERE w.status IN ('done', 'failed', 'deferred', 'skipped'))::int AS ended, count(*)::int AS total,
              (SELECT current_step FROM process_executions WHERE execution_id = $1) AS step
-        FROM work_items w WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`, [executionId], 5_000);
+        FROM work_items w WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`,
+      [executionId],
+      5_000,
+    );
     return r!;
   }
 
   /** The steps of a run as they stand (for a stalled run's report). */
   async stepsOf(executionId: number): Promise<unknown[]> {
-    return this.q(`SELECT step, shard, status, attempts, lease_expires_at > now() AS leased, error_message FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`, [executionId]);
+    return this.q(
+      `SELECT step, shard, status, attempts, lease_expires_at > now() AS leased, error_message FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`,
+      [executionId],
+    );
   }
 
   async restartDatabase(opts: { immediate?: boolean; downMs?: number }): Promise<void> {
-    this.log(`PostgreSQL ${opts.immediate ? 'crash (SIGQUIT)' : 'fast shutdown (SIGINT)'}, down ${opts.downMs ?? 0} ms`);
+    this.log(
+      `PostgreSQL ${opts.immediate ? 'crash (SIGQUIT)' : 'fast shutdown (SIGINT)'}, down ${opts.downMs ?? 0} ms`,
+    );
     await this.cfg.server.restart(opts);
     this.pgRestarts++;
     this.log('PostgreSQL is back');
@@ -259,8 +319,13 @@ export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = e?.code ?? '';
   // 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now, 08xxx connection exceptions.
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'].includes(code) || code.startsWith('08')
-    || /Connection terminated|connection timeout|ECONNREFUSED|the database system is (starting|shutting) up|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'].includes(code) ||
+    code.startsWith('08') ||
+    /Connection terminated|connection timeout|ECONNREFUSED|the database system is (starting|shutting) up|Client has encountered a connection error|terminating connection/i.test(
+      e?.message ?? '',
+    )
+  );
 }
 
 export async function createDatabase(serverUrl: string, name: string): Promise<string> {
@@ -289,7 +354,10 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
 /** Writes settings straight into pipeline_settings (jsonb), whatever keys the settings module knows today. */
 export async function setSettings(pool: pg.Pool, values: Record<string, unknown>): Promise<void> {
   for (const [key, value] of Object.entries(values)) {
-    await pool.query(`INSERT INTO pipeline_settings (key, value, description) VALUES ($1, $2::jsonb, $1)
-                      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [key, JSON.stringify(value)]);
+    await pool.query(
+      `INSERT INTO pipeline_settings (key, value, description) VALUES ($1, $2::jsonb, $1)
+                      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [key, JSON.stringify(value)],
+    );
   }
 }

@@ -4,12 +4,13 @@
  * A scenario's stored prices must equal it (for assets whose work all ended done) or at
  * least agree with it bar by bar (for all others).
  */
-import { inProcessPipeline } from '../in-process.js';
-import { startSimulator } from '../simulator/index.js';
+
 import { createPool } from '../../shared/db.js';
 import { migrate } from '../../shared/migrate.js';
-import { pricesBySymbol, type Bar } from '../../test/helpers/invariants.js';
-import { createDatabase, dropDatabase, type ChaosConfig } from './env.js';
+import { inProcessPipeline } from '../in-process.js';
+import { startSimulator } from '../simulator/index.js';
+import { type ChaosConfig, createDatabase, dropDatabase } from './env.js';
+import { type Bar, pricesBySymbol } from './invariants.js';
 
 export interface Reference {
   /** Stored prices after each day, by symbol. */
@@ -28,7 +29,11 @@ export interface Reference {
 async function capturingStdout<T>(lines: string[], fn: () => Promise<T>): Promise<T> {
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(...String(chunk).split('\n').filter((l) => l.trim()));
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l.trim()),
+    );
     const cb = rest.find((x) => typeof x === 'function') as (() => void) | undefined;
     cb?.();
     return true;
@@ -49,7 +54,12 @@ async function build(cfg: ChaosConfig, days: number): Promise<Reference> {
   const name = `chaos_reference_${Date.now().toString(36)}`;
   const url = await createDatabase(cfg.server.url, name);
   const pool = createPool(url, 8);
-  const sim = await startSimulator({ universe: 'sample', today: cfg.today, perMinuteLimit: Math.ceil(cfg.requestsPerMinute / 0.9), apiKey: cfg.apiKey });
+  const sim = await startSimulator({
+    universe: 'sample',
+    today: cfg.today,
+    perMinuteLimit: Math.ceil(cfg.requestsPerMinute / 0.9),
+    apiKey: cfg.apiKey,
+  });
   try {
     await migrate(pool);
     const p = await inProcessPipeline(pool, sim.url, { apiKey: cfg.apiKey, requestsPerMinute: cfg.requestsPerMinute });
@@ -57,7 +67,10 @@ async function build(cfg: ChaosConfig, days: number): Promise<Reference> {
     for (let day = 0; day < days; day++) {
       if (day > 0) sim.advanceTradingDays(1);
       const id = await p.run();
-      ref.statuses.push((await pool.query<{ status: string }>('SELECT status FROM process_executions WHERE execution_id = $1', [id])).rows[0]!.status);
+      ref.statuses.push(
+        (await pool.query<{ status: string }>('SELECT status FROM process_executions WHERE execution_id = $1', [id]))
+          .rows[0]!.status,
+      );
       ref.calls.push(sim.usage().calls);
       ref.prices.push(await pricesBySymbol(pool));
     }

@@ -2,7 +2,7 @@
  * `npm run test:chaos`: the pipeline on real processes (local gateway, one process per
  * function, embedded PostgreSQL, EODHD simulator) under duplicate delivery, killed
  * processes, a restarted database, API faults, simultaneous triggers and hostile input,
- * each scenario ending with the invariants of test/helpers/invariants.ts. Prints the
+ * each scenario ending with the invariants of dev/chaos/invariants.ts. Prints the
  * figures; exits 1 when any invariant was violated.
  *
  *   npm run test:chaos -- [--short] [--json] [--seed N] [--only NAME[,NAME]] [--keep] [--data-dir DIR] [--verbose]
@@ -34,17 +34,28 @@ if (seed !== undefined && !Number.isInteger(seed)) {
 let code = 0;
 try {
   const report = await runSuite({
-    short: values.short, seed, only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
-    keep: values.keep, dataDir: values['data-dir'], verbose: values.verbose,
-    onScenario: values.json ? undefined : (r) => {
-      const failed = r.checks.filter((c) => c.found > 0).length;
-      console.error(`${failed === 0 ? 'ok  ' : 'FAIL'} ${r.name} (${r.seconds.toFixed(1)} s, ${r.checks.length} checks${failed ? `, ${failed} failed` : ''})`);
-    },
+    short: values.short,
+    seed,
+    only: values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    keep: values.keep,
+    dataDir: values['data-dir'],
+    verbose: values.verbose,
+    onScenario: values.json
+      ? undefined
+      : (r) => {
+          const failed = r.checks.filter((c) => c.found > 0).length;
+          console.error(
+            `${failed === 0 ? 'ok  ' : 'FAIL'} ${r.name} (${r.seconds.toFixed(1)} s, ${r.checks.length} checks${failed ? `, ${failed} failed` : ''})`,
+          );
+        },
   });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   code = report.ok ? 0 : 1;
 } catch (err) {
-  console.error(`chaos suite failed to run: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  console.error(`chaos suite failed to run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   code = 2;
 }
 process.exit(code);

@@ -8,10 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalPostgres } from '../embedded-postgres.js';
-import type { Check, CheckKind } from '../../test/helpers/invariants.js';
 import type { ChaosConfig } from './env.js';
+import type { Check, CheckKind } from './invariants.js';
 import { buildReference } from './reference.js';
-import { runScenario, scenarios, type Scenario, type ScenarioFigures, type ScenarioResult, type SuiteContext } from './scenarios.js';
+import {
+  runScenario,
+  type Scenario,
+  type ScenarioFigures,
+  type ScenarioResult,
+  type SuiteContext,
+  scenarios,
+} from './scenarios.js';
 
 export interface SuiteOptions {
   short: boolean;
@@ -89,17 +96,29 @@ export interface OpenSuite {
  * The suite's world without its scenarios: its PostgreSQL server and the clean reference.
  * runSuite() runs every scenario on it; the ava test (test/chaos.test.ts) one per test.
  */
-export async function openSuite(o: Pick<SuiteOptions, 'short' | 'seed' | 'only' | 'dataDir' | 'keep' | 'verbose'>): Promise<OpenSuite> {
+export async function openSuite(
+  o: Pick<SuiteOptions, 'short' | 'seed' | 'only' | 'dataDir' | 'keep' | 'verbose'>,
+): Promise<OpenSuite> {
   const seed = o.seed ?? 20261120;
   const list = scenarios(o.short).filter((s) => !o.only?.length || o.only.some((x) => s.name.includes(x)));
-  if (list.length === 0) throw new Error(`no scenario matches --only ${o.only?.join(',')}; scenarios: ${scenarios(o.short).map((s) => s.name).join(', ')}`);
+  if (list.length === 0)
+    throw new Error(
+      `no scenario matches --only ${o.only?.join(',')}; scenarios: ${scenarios(o.short)
+        .map((s) => s.name)
+        .join(', ')}`,
+    );
   const base = o.dataDir ? path.resolve(o.dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'screener-chaos-'));
   fs.mkdirSync(base, { recursive: true });
   // As root, PostgreSQL runs as the postgres user, which must reach base/pg/data.
   if (process.getuid?.() === 0) fs.chmodSync(base, 0o755);
   const logDir = path.join(base, 'logs');
   // Durable commits: a scenario crashes the server, and what it acknowledged must survive.
-  const server = await startLocalPostgres({ dataDir: path.join(base, 'pg', 'data'), persistent: o.keep ?? false, quiet: true, durableCommits: true });
+  const server = await startLocalPostgres({
+    dataDir: path.join(base, 'pg', 'data'),
+    persistent: o.keep ?? false,
+    quiet: true,
+    durableCommits: true,
+  });
   const close = async () => {
     await server.stop().catch(() => {});
     if (!o.keep && !o.dataDir) fs.rmSync(base, { recursive: true, force: true });
@@ -121,8 +140,17 @@ export async function openSuite(o: Pick<SuiteOptions, 'short' | 'seed' | 'only' 
     // Every scenario runs two days at most (--short: the kill scenario one), the kill
     // scenario one more when its kills are not all done yet.
     const ref = await buildReference(cfg, o.short ? 2 : 3);
-    if (ref.statuses.some((s) => s !== 'success')) throw new Error(`the clean reference run did not succeed: ${ref.statuses.join(', ')}`);
-    const ctx: SuiteContext = { cfg, ref, short: o.short, seed, resumeEveryMs: 1000, staleSeconds: 3, keepDatabases: o.keep ?? false };
+    if (ref.statuses.some((s) => s !== 'success'))
+      throw new Error(`the clean reference run did not succeed: ${ref.statuses.join(', ')}`);
+    const ctx: SuiteContext = {
+      cfg,
+      ref,
+      short: o.short,
+      seed,
+      resumeEveryMs: 1000,
+      staleSeconds: 3,
+      keepDatabases: o.keep ?? false,
+    };
     return { ctx, scenarios: list, logDir: o.keep || o.dataDir ? logDir : '(removed; --keep keeps it)', close };
   } catch (err) {
     await close();
@@ -144,24 +172,61 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteReport> {
   } finally {
     await suite.close();
   }
-  return summarise(results, { short: o.short, seed: suite.ctx.seed, seconds: (Date.now() - started) / 1000, referenceSeconds: suite.ctx.ref.seconds, logDir: suite.logDir });
+  return summarise(results, {
+    short: o.short,
+    seed: suite.ctx.seed,
+    seconds: (Date.now() - started) / 1000,
+    referenceSeconds: suite.ctx.ref.seconds,
+    logDir: suite.logDir,
+  });
 }
 
 /** The suite's figures that are sums of one scenario figure each. */
 const SUMMED_FIGURES: Array<[keyof SuiteFigures, keyof ScenarioFigures]> = [
-  ['runsCompleted', 'runsCompleted'], ['runsStarted', 'runs'], ['invocationsDeliveredTwice', 'duplicated'],
-  ['processesKilled', 'killed'], ['faultsInjected', 'faults'], ['badInputsTried', 'badInputs'],
-  ['postgresRestarts', 'pgRestarts'], ['asyncCallsLost', 'lostCalls'], ['stepsRedriven', 'redriven'],
-  ['conflictsAnswered', 'conflicts'], ['requestsSettledByApiCount', 'settledRequests'],
-  ['callsReservedBySettled', 'settledReserved'], ['callsAttributedToSettled', 'settledAttributed'],
+  ['runsCompleted', 'runsCompleted'],
+  ['runsStarted', 'runs'],
+  ['invocationsDeliveredTwice', 'duplicated'],
+  ['processesKilled', 'killed'],
+  ['faultsInjected', 'faults'],
+  ['badInputsTried', 'badInputs'],
+  ['postgresRestarts', 'pgRestarts'],
+  ['asyncCallsLost', 'lostCalls'],
+  ['stepsRedriven', 'redriven'],
+  ['conflictsAnswered', 'conflicts'],
+  ['requestsSettledByApiCount', 'settledRequests'],
+  ['callsReservedBySettled', 'settledReserved'],
+  ['callsAttributedToSettled', 'settledAttributed'],
 ];
 
-export function summarise(results: ScenarioResult[], meta: { short: boolean; seed: number; seconds: number; referenceSeconds: number; logDir: string }): SuiteReport {
+export function summarise(
+  results: ScenarioResult[],
+  meta: { short: boolean; seed: number; seconds: number; referenceSeconds: number; logDir: string },
+): SuiteReport {
   const f: SuiteFigures = {
-    scenariosRun: results.length, runsCompleted: 0, runsStarted: 0, invocationsDeliveredTwice: 0, processesKilled: 0, faultsInjected: 0,
-    badInputsTried: 0, postgresRestarts: 0, asyncCallsLost: 0, stepsRedriven: 0, conflictsAnswered: 0, checksRun: 0, checksFailed: 0,
-    duplicatesFound: 0, lostRowsFound: 0, wrongRowsFound: 0, quotaOverrunsFound: 0, keyLeaksFound: 0, booksMismatches: 0,
-    writesByBadInputs: 0, stalledRuns: 0, requestsSettledByApiCount: 0, callsReservedBySettled: 0, callsAttributedToSettled: 0,
+    scenariosRun: results.length,
+    runsCompleted: 0,
+    runsStarted: 0,
+    invocationsDeliveredTwice: 0,
+    processesKilled: 0,
+    faultsInjected: 0,
+    badInputsTried: 0,
+    postgresRestarts: 0,
+    asyncCallsLost: 0,
+    stepsRedriven: 0,
+    conflictsAnswered: 0,
+    checksRun: 0,
+    checksFailed: 0,
+    duplicatesFound: 0,
+    lostRowsFound: 0,
+    wrongRowsFound: 0,
+    quotaOverrunsFound: 0,
+    keyLeaksFound: 0,
+    booksMismatches: 0,
+    writesByBadInputs: 0,
+    stalledRuns: 0,
+    requestsSettledByApiCount: 0,
+    callsReservedBySettled: 0,
+    callsAttributedToSettled: 0,
   };
   const failed: Array<{ scenario: string; check: Check }> = [];
   for (const r of results) {
@@ -175,25 +240,64 @@ export function summarise(results: ScenarioResult[], meta: { short: boolean; see
       }
     }
   }
-  return { ok: f.checksFailed === 0, short: meta.short, seed: meta.seed, seconds: meta.seconds, referenceSeconds: meta.referenceSeconds, figures: f, scenarios: results, failed, logDir: meta.logDir };
+  return {
+    ok: f.checksFailed === 0,
+    short: meta.short,
+    seed: meta.seed,
+    seconds: meta.seconds,
+    referenceSeconds: meta.referenceSeconds,
+    figures: f,
+    scenarios: results,
+    failed,
+    logDir: meta.logDir,
+  };
 }
 
 function table(rows: string[][], header: string[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 export function formatReport(r: SuiteReport): string {
   const f = r.figures;
   const out: string[] = [];
-  out.push(`Chaos suite${r.short ? ' (--short)' : ''}, seed ${r.seed}: ${r.ok ? 'PASSED' : 'FAILED'} in ${r.seconds.toFixed(1)} s (clean reference ${r.referenceSeconds.toFixed(1)} s)`);
+  out.push(
+    `Chaos suite${r.short ? ' (--short)' : ''}, seed ${r.seed}: ${r.ok ? 'PASSED' : 'FAILED'} in ${r.seconds.toFixed(1)} s (clean reference ${r.referenceSeconds.toFixed(1)} s)`,
+  );
   out.push('');
   out.push('Scenarios:');
-  out.push(table(r.scenarios.map((s) => [
-    s.name, s.seconds.toFixed(1), `${s.figures.runsCompleted}/${s.figures.runs}`, String(s.figures.deliveries), String(s.figures.duplicated), String(s.figures.killed),
-    String(s.figures.faults), String(s.figures.badInputs), String(s.figures.redriven), String(s.checks.length), String(s.checks.filter((c) => c.found > 0).length),
-  ]), ['scenario', 'seconds', 'runs', 'deliveries', 'twice', 'killed', 'faults', 'bad inputs', 're-driven', 'checks', 'failed']));
+  out.push(
+    table(
+      r.scenarios.map((s) => [
+        s.name,
+        s.seconds.toFixed(1),
+        `${s.figures.runsCompleted}/${s.figures.runs}`,
+        String(s.figures.deliveries),
+        String(s.figures.duplicated),
+        String(s.figures.killed),
+        String(s.figures.faults),
+        String(s.figures.badInputs),
+        String(s.figures.redriven),
+        String(s.checks.length),
+        String(s.checks.filter((c) => c.found > 0).length),
+      ]),
+      [
+        'scenario',
+        'seconds',
+        'runs',
+        'deliveries',
+        'twice',
+        'killed',
+        'faults',
+        'bad inputs',
+        're-driven',
+        'checks',
+        'failed',
+      ],
+    ),
+  );
   out.push('');
   out.push('Figures:');
   const rows: Array<[string, number, boolean]> = [
@@ -220,7 +324,16 @@ export function formatReport(r: SuiteReport): string {
     ['  calls they had reserved', f.callsReservedBySettled, false],
     ['  calls the API count gave them', f.callsAttributedToSettled, false],
   ];
-  out.push(table(rows.map(([label, v, mustBeZero]) => [label, label.startsWith('runs completed') ? `${v}/${f.runsStarted}` : String(v), mustBeZero ? (v === 0 ? 'ok' : 'FAIL') : '']), ['figure', 'value', '']));
+  out.push(
+    table(
+      rows.map(([label, v, mustBeZero]) => [
+        label,
+        label.startsWith('runs completed') ? `${v}/${f.runsStarted}` : String(v),
+        mustBeZero ? (v === 0 ? 'ok' : 'FAIL') : '',
+      ]),
+      ['figure', 'value', ''],
+    ),
+  );
   for (const s of r.scenarios) {
     if (s.notes.length === 0 && !s.error) continue;
     out.push('');

@@ -9,7 +9,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export interface Credentials { user: string; password: string; generated: boolean; dir: string | null }
+export interface Credentials {
+  user: string;
+  password: string;
+  generated: boolean;
+  dir: string | null;
+}
 
 export function gatewayCredentials(dir: string | null, given?: string): Credentials {
   const user = 'admin';

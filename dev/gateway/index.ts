@@ -23,18 +23,19 @@
  * async call twice (one after the other, or both at once), deliver again a call that
  * outlives ack_wait, lose what is queued (a NATS restart), and kill a function's process.
  */
-import { randomUUID } from 'node:crypto';
+
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cron } from 'croner';
 import { request } from 'undici';
-import { authorized, gatewayCredentials, type Credentials } from './auth.js';
+import { authorized, type Credentials, gatewayCredentials } from './auth.js';
 import { LogStore } from './logs.js';
-import { startProcess, watchLiveness, type FunctionProcess } from './processes.js';
-import { FUNCTION_NAMESPACE, readStack, type FunctionSpec } from './stack.js';
+import { type FunctionProcess, startProcess, watchLiveness } from './processes.js';
+import { FUNCTION_NAMESPACE, type FunctionSpec, readStack } from './stack.js';
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoRoot = path.resolve(distRoot, '..');
@@ -80,7 +81,15 @@ export interface LocalGatewayOptions {
 export type DuplicateDelivery = 'off' | 'sequential' | 'concurrent';
 
 /** redelivery: this is the queue's second delivery of the call (it is not duplicated again). */
-interface QueuedCall { fn: string; body: Buffer; headers: Record<string, string>; callId: string; callbackUrl: string | null; queuedAt: number; redelivery: boolean }
+interface QueuedCall {
+  fn: string;
+  body: Buffer;
+  headers: Record<string, string>;
+  callId: string;
+  callbackUrl: string | null;
+  queuedAt: number;
+  redelivery: boolean;
+}
 
 export interface GatewayStats {
   asyncCalls: number;
@@ -131,10 +140,28 @@ export interface LocalGateway {
 }
 
 /** Headers that belong to one connection, not to the request: never forwarded (undici refuses `expect`). */
-const HOP_BY_HOP = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-authorization', 'proxy-connection', 'authorization']);
+const HOP_BY_HOP = new Set([
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+  'authorization',
+]);
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly body: unknown) { super(typeof body === 'string' ? body : JSON.stringify(body)); }
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(typeof body === 'string' ? body : JSON.stringify(body));
+  }
 }
 
 function isLoopbackHost(host: string): boolean {
@@ -144,7 +171,9 @@ function isLoopbackHost(host: string): boolean {
 
 function gitSha(): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -163,20 +192,41 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   let url = '';
   let inflight = 0;
   let closing = false;
-  const counters = { asyncCalls: 0, syncCalls: 0, delivered: 0, duplicated: 0, failedDeliveries: 0, dropped: 0, killed: 0, livenessKills: 0, cronInvocations: 0 };
+  const counters = {
+    asyncCalls: 0,
+    syncCalls: 0,
+    delivered: 0,
+    duplicated: 0,
+    failedDeliveries: 0,
+    dropped: 0,
+    killed: 0,
+    livenessKills: 0,
+    cronInvocations: 0,
+  };
   let duplicateDelivery: DuplicateDelivery = opts.duplicateDelivery ?? 'off';
   let loseNext = 0;
   let idleWaiters: Array<() => void> = [];
-  const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
   const sha = gitSha();
-  const gatewayLog = (event: string, fields: Record<string, unknown>) => onLog('gateway', JSON.stringify({ ts: new Date().toISOString(), level: 'info', event, function: 'gateway', ...fields }));
+  const gatewayLog = (event: string, fields: Record<string, unknown>) =>
+    onLog(
+      'gateway',
+      JSON.stringify({ ts: new Date().toISOString(), level: 'info', event, function: 'gateway', ...fields }),
+    );
 
   const processEnv = (spec: FunctionSpec): NodeJS.ProcessEnv => ({
-    ...process.env, ...spec.environment, ...opts.env, ...(opts.functionEnv?.[spec.name] ?? {}),
+    ...process.env,
+    ...spec.environment,
+    ...opts.env,
+    ...(opts.functionEnv?.[spec.name] ?? {}),
     HANDLER_MODULE: path.join(distRoot, 'functions', spec.handlerFolder, 'handler.js'),
     // Port 0: the system picks a free port and the process reports it, so no other
     // socket can take it between choosing and listening.
-    PORT: '0', HOST: '127.0.0.1', FUNCTION_NAME: spec.name, gateway_url: url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    FUNCTION_NAME: spec.name,
+    gateway_url: url,
   });
 
   const resolveName = (raw: string): FunctionSpec | null => {
@@ -188,7 +238,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   };
 
   /** Calls a function, waiting (as the gateway does while a pod starts) for it to listen; past exec_timeout: 504. */
-  const callFunction = async (fn: string, method: string, subpath: string, headers: Record<string, string>, body: Buffer) => {
+  const callFunction = async (
+    fn: string,
+    method: string,
+    subpath: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ) => {
     const fp = procs.get(fn)!;
     fp.invocations++;
     fp.active++;
@@ -199,7 +255,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     }
   };
 
-  const callOnce = async (fp: FunctionProcess, method: string, subpath: string, headers: Record<string, string>, body: Buffer) => {
+  const callOnce = async (
+    fp: FunctionProcess,
+    method: string,
+    subpath: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ) => {
     let lastErr: unknown;
     const deadline = Date.now() + fp.spec.execTimeoutMs;
     for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
@@ -207,24 +269,50 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
         if (fp.port === 0) throw Object.assign(new Error('function is starting'), { code: 'ECONNREFUSED' });
         const left = Math.max(1, deadline - Date.now());
         const res = await request(`http://127.0.0.1:${fp.port}${subpath}`, {
-          method: method as 'POST', headers, body: method === 'GET' || method === 'HEAD' ? undefined : body,
-          headersTimeout: left, bodyTimeout: left, signal: AbortSignal.timeout(left),
+          method: method as 'POST',
+          headers,
+          body: method === 'GET' || method === 'HEAD' ? undefined : body,
+          headersTimeout: left,
+          bodyTimeout: left,
+          signal: AbortSignal.timeout(left),
         });
         const out = Buffer.from(await res.body.arrayBuffer());
-        return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? 'application/json'), body: out };
+        return {
+          status: res.statusCode,
+          contentType: String(res.headers['content-type'] ?? 'application/json'),
+          body: out,
+        };
       } catch (err) {
         lastErr = err;
         const code = (err as { code?: string }).code;
         const name = (err as { name?: string }).name;
         if (name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-          return { status: 504, contentType: 'application/json', body: Buffer.from(JSON.stringify({ error: 'timeout', reason: `${fp.spec.name} did not answer within its exec_timeout (${fp.spec.environment.exec_timeout ?? '10s'})` })) };
+          return {
+            status: 504,
+            contentType: 'application/json',
+            body: Buffer.from(
+              JSON.stringify({
+                error: 'timeout',
+                reason: `${fp.spec.name} did not answer within its exec_timeout (${fp.spec.environment.exec_timeout ?? '10s'})`,
+              }),
+            ),
+          };
         }
         // Only "not listening yet" is retried: a call that reached the function is never sent twice here.
         if (code !== 'ECONNREFUSED') break;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    return { status: 502, contentType: 'application/json', body: Buffer.from(JSON.stringify({ error: 'function_unreachable', reason: `${fp.spec.name}: ${String((lastErr as Error)?.message ?? lastErr)}` })) };
+    return {
+      status: 502,
+      contentType: 'application/json',
+      body: Buffer.from(
+        JSON.stringify({
+          error: 'function_unreachable',
+          reason: `${fp.spec.name}: ${String((lastErr as Error)?.message ?? lastErr)}`,
+        }),
+      ),
+    };
   };
 
   const checkIdle = () => {
@@ -240,30 +328,56 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     const started = Date.now();
     if (call.redelivery) counters.duplicated++;
     // ack_wait: a delivery still running after it is delivered again (once), while it runs.
-    const ackTimer = !call.redelivery && opts.ackWaitMs !== undefined
-      ? setTimeout(() => { if (!closing) deliver({ ...call, redelivery: true }); }, opts.ackWaitMs)
-      : null;
+    const ackTimer =
+      !call.redelivery && opts.ackWaitMs !== undefined
+        ? setTimeout(() => {
+            if (!closing) deliver({ ...call, redelivery: true });
+          }, opts.ackWaitMs)
+        : null;
     void callFunction(call.fn, 'POST', '/', { ...call.headers, 'x-call-id': call.callId }, call.body)
       .then(async (res) => {
         if (ackTimer) clearTimeout(ackTimer);
         counters.delivered++;
         if (res.status >= 500) {
           counters.failedDeliveries++;
-          onLog(call.fn, JSON.stringify({ ts: new Date().toISOString(), level: 'warn', event: 'gateway_async_failed', function: call.fn, call_id: call.callId, status: res.status }));
+          onLog(
+            call.fn,
+            JSON.stringify({
+              ts: new Date().toISOString(),
+              level: 'warn',
+              event: 'gateway_async_failed',
+              function: call.fn,
+              call_id: call.callId,
+              status: res.status,
+            }),
+          );
         }
         // The ack was "lost": the queue delivers the call again, after this delivery.
-        if (!call.redelivery && duplicateDelivery === 'sequential' && !closing) queue.unshift({ ...call, redelivery: true });
+        if (!call.redelivery && duplicateDelivery === 'sequential' && !closing)
+          queue.unshift({ ...call, redelivery: true });
         if (call.callbackUrl) {
           await request(call.callbackUrl, {
-            method: 'POST', body: res.body,
+            method: 'POST',
+            body: res.body,
             headers: {
-              'content-type': res.contentType, 'x-function-status': String(res.status), 'x-function-name': call.fn,
-              'x-call-id': call.callId, 'x-duration-seconds': ((Date.now() - started) / 1000).toFixed(3),
+              'content-type': res.contentType,
+              'x-function-status': String(res.status),
+              'x-function-name': call.fn,
+              'x-call-id': call.callId,
+              'x-duration-seconds': ((Date.now() - started) / 1000).toFixed(3),
             },
-          }).then((r) => r.body.dump()).catch(() => { /* callbacks are not retried, as on OpenFaaS */ });
+          })
+            .then((r) => r.body.dump())
+            .catch(() => {
+              /* callbacks are not retried, as on OpenFaaS */
+            });
         }
       })
-      .finally(() => { inflight--; pump(); checkIdle(); });
+      .finally(() => {
+        inflight--;
+        pump();
+        checkIdle();
+      });
   };
 
   const pump = () => {
@@ -275,7 +389,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     }
   };
 
-  const enqueue = (fn: string, body: Buffer, headers: Record<string, string>, callId: string, callbackUrl: string | null): void => {
+  const enqueue = (
+    fn: string,
+    body: Buffer,
+    headers: Record<string, string>,
+    callId: string,
+    callbackUrl: string | null,
+  ): void => {
     counters.asyncCalls++;
     if (loseNext > 0) {
       // Accepted, then lost with the queue: the caller cannot tell.
@@ -288,25 +408,30 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   };
 
   /** Reads the body, refusing it (413) as soon as it passes the limit, before the rest is read. */
-  const readBody = (req: http.IncomingMessage): Promise<Buffer> => new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBody) return reject(tooLarge(declared));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBody) {
-        req.removeAllListeners('data');
-        req.pause();
-        reject(tooLarge(size));
-        return;
-      }
-      chunks.push(c);
+  const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBody) return reject(tooLarge(declared));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBody) {
+          req.removeAllListeners('data');
+          req.pause();
+          reject(tooLarge(size));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-  const tooLarge = (n: number) => new HttpError(413, { error: 'body_too_large', reason: `the body is ${n > maxBody * 10 ? 'over ' + maxBody * 10 : n} bytes; the limit is ${maxBody}` });
+  const tooLarge = (n: number) =>
+    new HttpError(413, {
+      error: 'body_too_large',
+      reason: `the body is ${n > maxBody * 10 ? 'over ' + maxBody * 10 : n} bytes; the limit is ${maxBody}`,
+    });
 
   /** A callback the queue may post to: loopback, or a configured address. */
   const checkCallback = (raw: string | undefined): string | null => {
@@ -318,8 +443,18 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       throw new HttpError(400, { error: 'bad_callback', reason: 'X-Callback-Url is not a URL' });
     }
     const allowed = (opts.callbackHosts ?? []).map((h) => h.toLowerCase());
-    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !(isLoopbackHost(u.hostname) || allowed.includes(u.host.toLowerCase()) || allowed.includes(u.hostname.toLowerCase()))) {
-      throw new HttpError(400, { error: 'bad_callback', reason: `X-Callback-Url may point at loopback or at ${allowed.length ? allowed.join(', ') : 'no other address'} (callbackHosts), not ${u.host}` });
+    if (
+      (u.protocol !== 'http:' && u.protocol !== 'https:') ||
+      !(
+        isLoopbackHost(u.hostname) ||
+        allowed.includes(u.host.toLowerCase()) ||
+        allowed.includes(u.hostname.toLowerCase())
+      )
+    ) {
+      throw new HttpError(400, {
+        error: 'bad_callback',
+        reason: `X-Callback-Url may point at loopback or at ${allowed.length ? allowed.join(', ') : 'no other address'} (callbackHosts), not ${u.host}`,
+      });
     }
     return u.toString();
   };
@@ -359,19 +494,35 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   });
 
   const system = async (req: http.IncomingMessage, res: http.ServerResponse, u: URL): Promise<void> => {
-    const json = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
-    const text = (status: number, body: string) => { res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }); res.end(body); };
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const text = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(body);
+    };
     if (!authorized(req.headers.authorization, credentials)) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="Restricted"', 'content-type': 'text/plain; charset=utf-8' });
-      res.end('Unauthorized: log in with faas-cli login (user admin; the password npm run serve printed, or OPENFAAS_PASSWORD)\n');
+      res.writeHead(401, {
+        'www-authenticate': 'Basic realm="Restricted"',
+        'content-type': 'text/plain; charset=utf-8',
+      });
+      res.end(
+        'Unauthorized: log in with faas-cli login (user admin; the password npm run serve printed, or OPENFAAS_PASSWORD)\n',
+      );
       return;
     }
     const ns = u.searchParams.get('namespace');
-    if (ns && ns !== FUNCTION_NAMESPACE) return text(400, `namespace ${ns} is not valid: this gateway serves ${FUNCTION_NAMESPACE}\n`);
+    if (ns && ns !== FUNCTION_NAMESPACE)
+      return text(400, `namespace ${ns} is not valid: this gateway serves ${FUNCTION_NAMESPACE}\n`);
     const p = u.pathname;
     if (p === '/system/info' && req.method === 'GET') {
       return json(200, {
-        provider: { provider: 'financial-screener local gateway', orchestration: 'local processes', version: { release: version, sha } },
+        provider: {
+          provider: 'financial-screener local gateway',
+          orchestration: 'local processes',
+          version: { release: version, sha },
+        },
         version: { release: version, sha, commit_message: 'local gateway of the financial screener pipeline' },
         arch: process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch,
       });
@@ -379,7 +530,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     if (p === '/system/namespaces' && req.method === 'GET') return json(200, [FUNCTION_NAMESPACE]);
     if (p === '/system/functions') {
       if (req.method === 'GET') return json(200, [...procs.values()].map(functionStatus));
-      return text(400, 'the local gateway runs the functions of stack.yml: change stack.yml and restart npm run serve; deploy to a cluster with faas-cli deploy\n');
+      return text(
+        400,
+        'the local gateway runs the functions of stack.yml: change stack.yml and restart npm run serve; deploy to a cluster with faas-cli deploy\n',
+      );
     }
     const fnMatch = /^\/system\/function\/([^/]+)$/.exec(p);
     if (fnMatch && req.method === 'GET') {
@@ -414,13 +568,19 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     // Headers at once: a follower with no line yet must not wait for the first one to see 200.
     res.flushHeaders();
-    for (const e of logs.query(name, { since, tail: Number.isFinite(tail) ? tail : -1, instance })) res.write(JSON.stringify(e) + '\n');
+    for (const e of logs.query(name, { since, tail: Number.isFinite(tail) ? tail : -1, instance }))
+      res.write(JSON.stringify(e) + '\n');
     if (u.searchParams.get('follow') !== 'true') {
       res.end();
       return;
     }
-    const stop = logs.follow(name, (e) => { if (!instance || e.instance === instance) res.write(JSON.stringify(e) + '\n'); });
-    const end = () => { stop(); res.end(); };
+    const stop = logs.follow(name, (e) => {
+      if (!instance || e.instance === instance) res.write(JSON.stringify(e) + '\n');
+    });
+    const end = () => {
+      stop();
+      res.end();
+    };
     req.on('close', stop);
     // A followed stream ends when the client goes, or after 30 minutes (the gateway's own timeout).
     setTimeout(end, 30 * 60_000).unref();
@@ -428,17 +588,29 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   };
   const closers = new Set<() => void>();
 
-  const invoke = async (req: http.IncomingMessage, res: http.ServerResponse, u: URL, kind: string, target: string, subpath: string): Promise<void> => {
+  const invoke = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    u: URL,
+    kind: string,
+    target: string,
+    subpath: string,
+  ): Promise<void> => {
     const json = (status: number, value: unknown, extra: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...extra });
       res.end(JSON.stringify(value));
     };
     const spec = resolveName(decodeURIComponent(target));
-    if (!spec) return json(404, { error: 'not_found', reason: `no function ${target} in ${FUNCTION_NAMESPACE}; functions: ${functions.map((f) => f.name).join(', ')}` });
+    if (!spec)
+      return json(404, {
+        error: 'not_found',
+        reason: `no function ${target} in ${FUNCTION_NAMESPACE}; functions: ${functions.map((f) => f.name).join(', ')}`,
+      });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !HOP_BY_HOP.has(k)) headers[k] = v;
     if (kind === 'async-function') {
-      if (req.method !== 'POST') return json(405, { error: 'method_not_allowed', reason: 'async calls are POST' }, { allow: 'POST' });
+      if (req.method !== 'POST')
+        return json(405, { error: 'method_not_allowed', reason: 'async calls are POST' }, { allow: 'POST' });
       // Everything that would make the call undeliverable is refused before the 202.
       const callbackUrl = checkCallback(headers['x-callback-url']);
       const body = await readBody(req);
@@ -458,7 +630,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const u = new URL(req.url ?? '/', 'http://gateway');
     const foreign = foreignOrigin(req);
-    if (foreign) throw new HttpError(403, { error: 'forbidden_origin', reason: `requests from web pages (${foreign}) are refused: call the gateway with curl or faas-cli` });
+    if (foreign)
+      throw new HttpError(403, {
+        error: 'forbidden_origin',
+        reason: `requests from web pages (${foreign}) are refused: call the gateway with curl or faas-cli`,
+      });
     if (u.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('OK');
@@ -472,12 +648,20 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) { res.destroy(); return; }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       const status = err instanceof HttpError ? err.status : 500;
-      const body = err instanceof HttpError ? err.body : { error: 'gateway_error', reason: String((err as Error)?.message ?? err) };
+      const body =
+        err instanceof HttpError
+          ? err.body
+          : { error: 'gateway_error', reason: String((err as Error)?.message ?? err) };
       // A body refused part way: answer, then close the connection rather than read the rest.
       res.writeHead(status, { 'content-type': 'application/json', ...(status === 413 ? { connection: 'close' } : {}) });
-      res.end(JSON.stringify(body), () => { if (status === 413) req.destroy(); });
+      res.end(JSON.stringify(body), () => {
+        if (status === 413) req.destroy();
+      });
     });
   });
   // Expect: 100-continue: a body over the limit is refused before the client sends it.
@@ -492,17 +676,37 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     server.emit('request', req, res);
   });
   server.requestTimeout = 0;
+  // Longer than any client's idle timeout: a reused connection is never one being closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   // Listen first (port 0 unless given), then start the functions with this address.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
-      ? new Error(`port ${opts.port} is in use (another npm run serve?): stop it or choose another with PORT=`) : err));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${opts.port} is in use (another npm run serve?): stop it or choose another with PORT=`)
+          : err,
+      ),
+    );
     server.listen(opts.port ?? 0, host, resolve);
   });
   url = `http://${host}:${(server.address() as { port: number }).port}`;
   const processOptions = { distRoot, env: processEnv, logs, onLog, isClosing: () => closing };
   for (const spec of functions) {
-    const fp: FunctionProcess = { spec, port: 0, child: null, instance: '', startedAt: new Date(), restarts: 0, invocations: 0, active: 0, stopping: false, missedHealth: 0, healthy: false };
+    const fp: FunctionProcess = {
+      spec,
+      port: 0,
+      child: null,
+      instance: '',
+      startedAt: new Date(),
+      restarts: 0,
+      invocations: 0,
+      active: 0,
+      stopping: false,
+      missedHealth: 0,
+      healthy: false,
+    };
     procs.set(spec.name, fp);
     startProcess(fp, processOptions);
   }
@@ -515,7 +719,9 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
         const r = await request(`http://127.0.0.1:${fp.port}/_/health`);
         await r.body.dump();
         if (r.statusCode === 200) break;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       if (i > 600) throw new Error(`function ${fp.spec.name} did not become healthy in 30 s: see its log lines above`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -523,7 +729,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
   const liveness = opts.liveness ?? { intervalMs: 10_000, misses: 3 };
   const stopLiveness = watchLiveness(procs, liveness.intervalMs, liveness.misses, (fp) => {
     counters.livenessKills++;
-    gatewayLog('function_unresponsive_killed', { target: fp.spec.name, instance: fp.instance, missed_health_checks: fp.missedHealth });
+    gatewayLog('function_unresponsive_killed', {
+      target: fp.spec.name,
+      instance: fp.instance,
+      missed_health_checks: fp.missedHealth,
+    });
   });
 
   // What the cron-connector does: each function with topic cron-function is invoked on its
@@ -535,7 +745,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       const job = new Cron(spec.schedule, { timezone: 'UTC', protect: true }, () => {
         counters.cronInvocations++;
         gatewayLog('cron_invoked', { target: spec.name, schedule: spec.schedule });
-        enqueue(spec.name, Buffer.alloc(0), { 'x-connector': 'cron-connector', 'x-topic': 'cron-function' }, randomUUID(), null);
+        enqueue(
+          spec.name,
+          Buffer.alloc(0),
+          { 'x-connector': 'cron-connector', 'x-topic': 'cron-function' },
+          randomUUID(),
+          null,
+        );
       });
       crons.push({ fn: spec.name, schedule: spec.schedule, job });
     }
@@ -545,9 +761,16 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     url,
     credentials,
     functions,
-    idle: () => new Promise<void>((resolve) => { idleWaiters.push(resolve); checkIdle(); }),
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      }),
     stats: () => ({
-      ...counters, restarts: [...procs.values()].reduce((s, p) => s + p.restarts, 0), queued: queue.length, inflight,
+      ...counters,
+      restarts: [...procs.values()].reduce((s, p) => s + p.restarts, 0),
+      queued: queue.length,
+      inflight,
     }),
     processOf: (fn) => procs.get(fn)?.child ?? null,
     kill: (fn, signal = 'SIGKILL') => {
@@ -565,9 +788,16 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       checkIdle();
       return n;
     },
-    loseNextAsync: (n) => { loseNext += Math.max(0, Math.floor(n)); },
-    setDuplicateDelivery: (mode) => { duplicateDelivery = mode; },
-    schedules: () => (opts.cron ? crons.map((c) => ({ fn: c.fn, schedule: c.schedule, next: c.job.nextRun()?.toISOString() ?? null })) : null),
+    loseNextAsync: (n) => {
+      loseNext += Math.max(0, Math.floor(n));
+    },
+    setDuplicateDelivery: (mode) => {
+      duplicateDelivery = mode;
+    },
+    schedules: () =>
+      opts.cron
+        ? crons.map((c) => ({ fn: c.fn, schedule: c.schedule, next: c.job.nextRun()?.toISOString() ?? null }))
+        : null,
     close: async () => {
       closing = true;
       for (const c of crons) c.job.stop();
@@ -575,14 +805,21 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       for (const end of closers) end();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.all([...procs.values()].map((fp) => new Promise<void>((resolve) => {
-        fp.stopping = true;
-        const child = fp.child;
-        if (!child) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => { child.kill('SIGKILL'); }, 3000).unref();
-      })));
+      await Promise.all(
+        [...procs.values()].map(
+          (fp) =>
+            new Promise<void>((resolve) => {
+              fp.stopping = true;
+              const child = fp.child;
+              if (!child) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+              setTimeout(() => {
+                child.kill('SIGKILL');
+              }, 3000).unref();
+            }),
+        ),
+      );
     },
   };
 }

@@ -4,7 +4,13 @@
  * since and tail, and followed as they come (the gateway's /system/logs NDJSON stream).
  */
 
-export interface LogEntry { name: string; namespace: string; instance: string; timestamp: string; text: string }
+export interface LogEntry {
+  name: string;
+  namespace: string;
+  instance: string;
+  timestamp: string;
+  text: string;
+}
 
 const LINES_KEPT = 10_000;
 

@@ -5,7 +5,7 @@
  * is killed and started again, as a liveness probe would. Its output lines go to the log
  * store, as a pod's to `faas-cli logs`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { request } from 'undici';
 import type { LogStore } from './logs.js';
@@ -51,12 +51,16 @@ export function startProcess(fp: FunctionProcess, o: ProcessOptions): void {
     stream!.setEncoding('utf8');
     stream!.on('data', (chunk: string) => {
       buf += chunk;
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         if (line.includes('"function_listening"')) {
-          try { fp.port = Number((JSON.parse(line) as { port?: number }).port) || 0; } catch { /* not a log line */ }
+          try {
+            fp.port = Number((JSON.parse(line) as { port?: number }).port) || 0;
+          } catch {
+            /* not a log line */
+          }
         }
         if (line.trim()) {
           o.logs.add(fp.spec.name, fp.instance, line);
@@ -71,16 +75,25 @@ export function startProcess(fp: FunctionProcess, o: ProcessOptions): void {
     fp.healthy = false;
     if (!o.isClosing() && !fp.stopping) {
       fp.restarts++;
-      setTimeout(() => { if (!o.isClosing()) startProcess(fp, o); }, 200);
+      setTimeout(() => {
+        if (!o.isClosing()) startProcess(fp, o);
+      }, 200);
     }
   });
 }
 
 /** One health check: answered (healthy or not), or no answer within timeoutMs. */
-export async function checkHealth(fp: FunctionProcess, timeoutMs: number): Promise<'healthy' | 'unhealthy' | 'no_answer'> {
+export async function checkHealth(
+  fp: FunctionProcess,
+  timeoutMs: number,
+): Promise<'healthy' | 'unhealthy' | 'no_answer'> {
   if (!fp.child || fp.port === 0) return 'no_answer';
   try {
-    const r = await request(`http://127.0.0.1:${fp.port}/_/health`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const r = await request(`http://127.0.0.1:${fp.port}/_/health`, {
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await r.body.dump();
     return r.statusCode === 200 ? 'healthy' : 'unhealthy';
   } catch {
@@ -93,21 +106,30 @@ export async function checkHealth(fp: FunctionProcess, timeoutMs: number): Promi
  * loop is stuck: an endless loop, a blocked call) is killed; the exit handler starts it
  * again. A process that answers "unhealthy" (its database is away) is left alone.
  */
-export function watchLiveness(procs: Map<string, FunctionProcess>, intervalMs: number, misses: number, onKill: (fp: FunctionProcess) => void): () => void {
+export function watchLiveness(
+  procs: Map<string, FunctionProcess>,
+  intervalMs: number,
+  misses: number,
+  onKill: (fp: FunctionProcess) => void,
+): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    void Promise.all([...procs.values()].map(async (fp) => {
-      if (!fp.child || fp.port === 0 || fp.stopping) return;
-      const h = await checkHealth(fp, Math.min(5_000, intervalMs));
-      fp.healthy = h === 'healthy';
-      fp.missedHealth = h === 'no_answer' ? fp.missedHealth + 1 : 0;
-      if (fp.missedHealth >= misses && fp.child) {
-        onKill(fp);
-        fp.child.kill('SIGKILL');
-      }
-    })).finally(() => { running = false; });
+    void Promise.all(
+      [...procs.values()].map(async (fp) => {
+        if (!fp.child || fp.port === 0 || fp.stopping) return;
+        const h = await checkHealth(fp, Math.min(5_000, intervalMs));
+        fp.healthy = h === 'healthy';
+        fp.missedHealth = h === 'no_answer' ? fp.missedHealth + 1 : 0;
+        if (fp.missedHealth >= misses && fp.child) {
+          onKill(fp);
+          fp.child.kill('SIGKILL');
+        }
+      }),
+    ).finally(() => {
+      running = false;
+    });
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -12,11 +12,19 @@ import { z } from 'zod';
 const stringMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 const resources = z.strictObject({ memory: z.string().optional(), cpu: z.string().optional() });
 
-/** A function of the stack, as faas-cli's stack format describes it (the keys this project uses). */
+/**
+ * A function of the stack: every key of faas-cli's stack format (stack/schema.go `Function`),
+ * no other, so that a misspelt key is an error here as it would be silently ignored there.
+ */
 const StackFunction = z.strictObject({
   lang: z.string().min(1),
   handler: z.string().min(1),
   image: z.string().min(1),
+  fprocess: z.string().optional(),
+  skip_build: z.boolean().optional(),
+  platforms: z.string().optional(),
+  build_options: z.array(z.string()).optional(),
+  build_secrets: stringMap.optional(),
   namespace: z.string().optional(),
   build_args: stringMap.optional(),
   environment: stringMap.optional(),
@@ -33,13 +41,29 @@ const StackFunction = z.strictObject({
 export const StackFile = z.strictObject({
   version: z.union([z.literal(1.0), z.literal('1.0')]),
   provider: z.strictObject({ name: z.literal('openfaas'), gateway: z.string().url().optional() }),
-  configuration: z.strictObject({
-    copy: z.array(z.string()).optional(),
-    templates: z.array(z.strictObject({ name: z.string(), source: z.string().optional() })).optional(),
-  }).optional(),
-  functions: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a function name is lower case letters, digits and dashes'), StackFunction),
+  configuration: z
+    .strictObject({
+      copy: z.array(z.string()).optional(),
+      templates: z.array(z.strictObject({ name: z.string(), source: z.string().optional() })).optional(),
+    })
+    .optional(),
+  functions: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a function name is lower case letters, digits and dashes'),
+    StackFunction,
+  ),
 });
 export type StackFile = z.infer<typeof StackFile>;
+
+/** A template's template.yml (faas-cli stack/schema.go `LanguageTemplate`). */
+export const TemplateFile = z.strictObject({
+  language: z.string().min(1),
+  fprocess: z.string().min(1),
+  welcome_message: z.string().optional(),
+  handler_folder: z.string().optional(),
+  mount_ssh: z.boolean().optional(),
+  build_options: z.array(z.strictObject({ name: z.string(), packages: z.array(z.string()) })).optional(),
+});
+export type TemplateFile = z.infer<typeof TemplateFile>;
 
 export const FUNCTION_NAMESPACE = 'openfaas-fn';
 
@@ -64,7 +88,10 @@ export interface FunctionSpec {
 
 /** faas-cli substitutes ${VAR} and ${VAR:-default} from the environment. */
 export function substitute(s: string, env: NodeJS.ProcessEnv = process.env): string {
-  return s.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, dflt: string | undefined) => env[name] || dflt || '');
+  return s.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_, name: string, dflt: string | undefined) => env[name] || dflt || '',
+  );
 }
 
 /** A Go duration (30s, 1m5s, 10m, 1h) in milliseconds. */
@@ -80,20 +107,26 @@ export function goDuration(s: string): number {
   return total;
 }
 
-/** Reads and checks stack.yml; an error names the file and what is wrong, in one line. */
-export function readStack(file: string): FunctionSpec[] {
+/** Reads and checks a YAML file against a schema; an error names the file and what is wrong, in one line. */
+export function loadYaml<T>(file: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = YAML.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   }
-  const r = StackFile.safeParse(raw);
+  const r = schema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
     throw new Error(`${file}: ${i.path.join('.')}: ${i.message}`);
   }
-  return Object.entries(r.data.functions).map(([name, f]) => {
+  return r.data;
+}
+
+/** Reads and checks stack.yml: the functions the local gateway serves. */
+export function readStack(file: string): FunctionSpec[] {
+  const stack = loadYaml(file, StackFile);
+  return Object.entries(stack.functions).map(([name, f]) => {
     const environment = f.environment ?? {};
     const annotations = f.annotations ?? {};
     return {

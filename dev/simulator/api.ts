@@ -13,13 +13,13 @@
 // exchange-symbol-list 1, exchanges-list 1, splits 1, div 1, calendar 1, user 0; an unknown
 // ticker costs 1; other errors cost nothing.
 
-import { splitString, type CorporateActions } from './corporate-actions.js';
 import { CALENDARS } from './calendar.js';
-import { fmtDate, parseDate, weekday, monthIndex } from './dates.js';
+import { type CorporateActions, splitString } from './corporate-actions.js';
+import { fmtDate, monthIndex, parseDate, weekday } from './dates.js';
 import { EXCHANGES, isExchangeCode, resolveBulkExchange } from './exchanges.js';
 import { applyFilter, type FundamentalsBuilder } from './fundamentals.js';
 import type { EndpointName } from './limits.js';
-import { extendedFrom, type EodBar, type Market } from './market.js';
+import { type EodBar, extendedFrom, type Market } from './market.js';
 import { FREE_HISTORY_WARNING, type Plan } from './plans.js';
 import { currencyOn, type Listing, type Universe } from './universe.js';
 
@@ -46,14 +46,29 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const CSV_TYPE = 'text/csv; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-export const json = (status: number, value: unknown, cost = 0, empty = '[]'): ApiAnswer =>
-  ({ status, body: JSON.stringify(value), contentType: JSON_TYPE, cost, empty });
-const csv = (header: string, rows: string[], cost: number): ApiAnswer =>
-  ({ status: 200, body: [header, ...rows].join('\n') + '\n', contentType: CSV_TYPE, cost, empty: header + '\n' });
+export const json = (status: number, value: unknown, cost = 0, empty = '[]'): ApiAnswer => ({
+  status,
+  body: JSON.stringify(value),
+  contentType: JSON_TYPE,
+  cost,
+  empty,
+});
+const csv = (header: string, rows: string[], cost: number): ApiAnswer => ({
+  status: 200,
+  body: [header, ...rows].join('\n') + '\n',
+  contentType: CSV_TYPE,
+  cost,
+  empty: header + '\n',
+});
 export const errorJson = (status: number, error: string, message: string): ApiAnswer =>
   json(status, { status, error, message }, 0, '');
-export const tickerNotFound = (): ApiAnswer =>
-  ({ status: 404, body: 'Ticker Not Found.', contentType: TEXT_TYPE, cost: 1, empty: '' });
+export const tickerNotFound = (): ApiAnswer => ({
+  status: 404,
+  body: 'Ticker Not Found.',
+  contentType: TEXT_TYPE,
+  cost: 1,
+  empty: '',
+});
 /** /fundamentals of a symbol EODHD has no document for: a 200, charged as a document. */
 export const fundamentalsNotFound = (): ApiAnswer => json(200, { error: 'Not found' }, 10, '{}');
 const badRequest = (message: string) => errorJson(400, 'Bad Request', message);
@@ -69,22 +84,35 @@ const row = (...vals: unknown[]) => vals.map(cell).join(',');
 export function routeOf(pathname: string): { endpoint: EndpointName; arg: string } | null {
   const parts = pathname.split('/').filter(Boolean);
   let arg = '';
-  try { arg = parts[1] !== undefined ? decodeURIComponent(parts[1]) : ''; } catch { return null; }
+  try {
+    arg = parts[1] !== undefined ? decodeURIComponent(parts[1]) : '';
+  } catch {
+    return null;
+  }
   const [head] = parts;
   switch (head) {
-    case 'eod': return parts.length === 2 ? { endpoint: 'eod', arg } : null;
-    case 'eod-bulk-last-day': return parts.length === 2 ? { endpoint: 'eod-bulk-last-day', arg } : null;
-    case 'fundamentals': return parts.length === 2 ? { endpoint: 'fundamentals', arg } : null;
-    case 'exchange-symbol-list': return parts.length === 2 ? { endpoint: 'exchange-symbol-list', arg } : null;
-    case 'exchanges-list': return parts.length === 1 ? { endpoint: 'exchanges-list', arg: '' } : null;
-    case 'splits': return parts.length === 2 ? { endpoint: 'splits', arg } : null;
-    case 'div': return parts.length === 2 ? { endpoint: 'div', arg } : null;
+    case 'eod':
+      return parts.length === 2 ? { endpoint: 'eod', arg } : null;
+    case 'eod-bulk-last-day':
+      return parts.length === 2 ? { endpoint: 'eod-bulk-last-day', arg } : null;
+    case 'fundamentals':
+      return parts.length === 2 ? { endpoint: 'fundamentals', arg } : null;
+    case 'exchange-symbol-list':
+      return parts.length === 2 ? { endpoint: 'exchange-symbol-list', arg } : null;
+    case 'exchanges-list':
+      return parts.length === 1 ? { endpoint: 'exchanges-list', arg: '' } : null;
+    case 'splits':
+      return parts.length === 2 ? { endpoint: 'splits', arg } : null;
+    case 'div':
+      return parts.length === 2 ? { endpoint: 'div', arg } : null;
     case 'calendar':
       if (parts.length === 2 && parts[1] === 'splits') return { endpoint: 'calendar-splits', arg: '' };
       if (parts.length === 2 && parts[1] === 'dividends') return { endpoint: 'calendar-dividends', arg: '' };
       return null;
-    case 'user': return parts.length === 1 ? { endpoint: 'user', arg: '' } : null;
-    default: return null;
+    case 'user':
+      return parts.length === 1 ? { endpoint: 'user', arg: '' } : null;
+    default:
+      return null;
   }
 }
 
@@ -106,18 +134,46 @@ function dateParam(q: URLSearchParams, name: string): number | undefined | null 
   return parseDate(v);
 }
 
-export function handle(ctx: ApiContext, endpoint: EndpointName, arg: string, q: URLSearchParams, opts: { naFundamentals?: boolean } = {}): ApiAnswer {
+export function handle(
+  ctx: ApiContext,
+  endpoint: EndpointName,
+  arg: string,
+  q: URLSearchParams,
+  opts: { naFundamentals?: boolean } = {},
+): ApiAnswer {
   switch (endpoint) {
-    case 'eod': return eod(ctx, arg, q);
-    case 'eod-bulk-last-day': return bulk(ctx, arg, q);
-    case 'fundamentals': return fundamentals(ctx, arg, q, !!opts.naFundamentals);
-    case 'exchange-symbol-list': return symbolList(ctx, arg, q);
-    case 'exchanges-list': return exchangesList(q);
-    case 'splits': return splitsOf(ctx, arg, q);
-    case 'div': return divsOf(ctx, arg, q);
-    case 'calendar-splits': return calendarSplits(ctx, q);
-    case 'calendar-dividends': return calendarDividends(ctx, q);
-    case 'user': return json(200, { name: 'Simulator User', email: 'simulator@example.invalid', paymentMethod: 'Not Available', inviteToken: null, inviteTokenClicked: 0, ...ctx.user() }, 0, '{}');
+    case 'eod':
+      return eod(ctx, arg, q);
+    case 'eod-bulk-last-day':
+      return bulk(ctx, arg, q);
+    case 'fundamentals':
+      return fundamentals(ctx, arg, q, !!opts.naFundamentals);
+    case 'exchange-symbol-list':
+      return symbolList(ctx, arg, q);
+    case 'exchanges-list':
+      return exchangesList(q);
+    case 'splits':
+      return splitsOf(ctx, arg, q);
+    case 'div':
+      return divsOf(ctx, arg, q);
+    case 'calendar-splits':
+      return calendarSplits(ctx, q);
+    case 'calendar-dividends':
+      return calendarDividends(ctx, q);
+    case 'user':
+      return json(
+        200,
+        {
+          name: 'Simulator User',
+          email: 'simulator@example.invalid',
+          paymentMethod: 'Not Available',
+          inviteToken: null,
+          inviteTokenClicked: 0,
+          ...ctx.user(),
+        },
+        0,
+        '{}',
+      );
   }
 }
 
@@ -153,7 +209,8 @@ function aggregate(bars: EodBar[], period: 'w' | 'm'): EodBar[] {
 function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   const l = resolveListing(ctx, arg);
   if (!l) return tickerNotFound();
-  const from = dateParam(q, 'from'), to = dateParam(q, 'to');
+  const from = dateParam(q, 'from'),
+    to = dateParam(q, 'to');
   if (from === null || to === null) return badRequest('from/to must be YYYY-MM-DD');
   const period = (q.get('period') ?? 'd').toLowerCase();
   if (!['d', 'w', 'm'].includes(period)) return badRequest('period must be d, w or m');
@@ -171,11 +228,16 @@ function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   if (filter) {
     const last = order === 'd' ? bars[0] : bars[bars.length - 1];
     const field = filter.replace(/^last_/, '');
-    if (!filter.startsWith('last_') || !['date', 'open', 'high', 'low', 'close', 'volume'].includes(field)) return badRequest('unsupported filter');
+    if (!filter.startsWith('last_') || !['date', 'open', 'high', 'low', 'close', 'volume'].includes(field))
+      return badRequest('unsupported filter');
     return json(200, last ? (last as unknown as Record<string, unknown>)[field] : null, 1);
   }
   if (wantsJson(q)) return json(200, cut ? [...bars, { warning: FREE_HISTORY_WARNING }] : bars, 1);
-  return csv('Date,Open,High,Low,Close,Adjusted_close,Volume', bars.map((b) => row(b.date, b.open, b.high, b.low, b.close, b.adjusted_close, b.volume)), 1);
+  return csv(
+    'Date,Open,High,Low,Close,Adjusted_close,Volume',
+    bars.map((b) => row(b.date, b.open, b.high, b.low, b.close, b.adjusted_close, b.volume)),
+    1,
+  );
 }
 
 // ------------------------------------------------------------------ bulk
@@ -196,27 +258,54 @@ function bulk(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
     const listings = ctx.universe.activeOn(ex.exchange, day, today).filter((l) => !ex.venue || l.venue === ex.venue);
     if (type === 'splits') {
       const rows: Array<{ code: string; exchange: string; date: string; split: string }> = [];
-      for (const l of listings) for (const s of ctx.actions.splits(l)) if (s.day === day) rows.push({ code: l.code, exchange: ex.exchange, date: fmtDate(day), split: splitString(s) });
+      for (const l of listings)
+        for (const s of ctx.actions.splits(l))
+          if (s.day === day)
+            rows.push({ code: l.code, exchange: ex.exchange, date: fmtDate(day), split: splitString(s) });
       if (asJson) return json(200, rows, 100);
-      return csv('Code,Ex,Date,Split', rows.map((r) => row(r.code, r.exchange, r.date, r.split)), 100);
+      return csv(
+        'Code,Ex,Date,Split',
+        rows.map((r) => row(r.code, r.exchange, r.date, r.split)),
+        100,
+      );
     }
     const rows = [];
     for (const l of listings) {
       for (const d of ctx.actions.dividendsBetween(l, day, day)) {
         const adj = ctx.actions.splitFactorBetween(l, d.day, today);
         rows.push({
-          code: l.code, exchange: ex.exchange, date: fmtDate(d.day),
-          dividend: roundDiv(d.amount * adj), currency: d.currency,
+          code: l.code,
+          exchange: ex.exchange,
+          date: fmtDate(d.day),
+          dividend: roundDiv(d.amount * adj),
+          currency: d.currency,
           declarationDate: d.declarationDay === null ? null : fmtDate(d.declarationDay),
           recordDate: d.recordDay === null ? null : fmtDate(d.recordDay),
           paymentDate: d.paymentDay === null ? null : fmtDate(d.paymentDay),
-          period: d.period, unadjustedValue: d.amount,
+          period: d.period,
+          unadjustedValue: d.amount,
         });
       }
     }
     if (asJson) return json(200, rows, 100);
-    return csv('Code,Ex,Date,Dividend,Currency,DeclarationDate,RecordDate,PaymentDate,Period,UnadjustedValue',
-      rows.map((r) => row(r.code, r.exchange, r.date, r.dividend, r.currency, r.declarationDate, r.recordDate, r.paymentDate, r.period, r.unadjustedValue)), 100);
+    return csv(
+      'Code,Ex,Date,Dividend,Currency,DeclarationDate,RecordDate,PaymentDate,Period,UnadjustedValue',
+      rows.map((r) =>
+        row(
+          r.code,
+          r.exchange,
+          r.date,
+          r.dividend,
+          r.currency,
+          r.declarationDate,
+          r.recordDate,
+          r.paymentDate,
+          r.period,
+          r.unadjustedValue,
+        ),
+      ),
+      100,
+    );
   }
 
   // eod: a non-trading (or future) date answers the last trading day before it
@@ -225,38 +314,70 @@ function bulk(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   let codes: Set<string> | undefined;
   let cost = 100;
   if (symbolsParam !== null && symbolsParam.trim() !== '') {
-    const list = symbolsParam.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = symbolsParam
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     cost += list.length;
-    codes = new Set(list.map((s) => {
-      const dot = s.lastIndexOf('.');
-      return (dot > 0 ? s.slice(0, dot) : s).toUpperCase();
-    }));
+    codes = new Set(
+      list.map((s) => {
+        const dot = s.lastIndexOf('.');
+        return (dot > 0 ? s.slice(0, dot) : s).toUpperCase();
+      }),
+    );
   }
   const rows = ctx.market.bulk(ex.exchange, ex.venue, day, today, codes);
   const extended = asJson && (q.get('filter') ?? '').toLowerCase() === 'extended';
   if (extended) {
     const memoKey = `extended|${ex.exchange}|${ex.venue}|${day}|${today}|${codes ? [...codes].join(',') : ''}`;
-    const out = ctx.market.memo(memoKey, () => rows.map(({ l, bar }) => {
-      const hist = ctx.market.history(l, day - 370, day, today);
-      const x = extendedFrom(hist.length ? hist : [bar]);
-      return {
-        code: l.code, name: l.name, type: 'Common Stock', exchange_short_name: ex.exchange, date: bar.date,
-        MarketCapitalization: Math.round(ctx.market.sharesOn(l, day) * bar.close / l.params.major),
-        Beta: l.params.beta,
-        open: bar.open, high: bar.high, low: bar.low, close: bar.close, adjusted_close: bar.adjusted_close, volume: bar.volume,
-        ...x,
-      };
-    }));
+    const out = ctx.market.memo(memoKey, () =>
+      rows.map(({ l, bar }) => {
+        const hist = ctx.market.history(l, day - 370, day, today);
+        const x = extendedFrom(hist.length ? hist : [bar]);
+        return {
+          code: l.code,
+          name: l.name,
+          type: 'Common Stock',
+          exchange_short_name: ex.exchange,
+          date: bar.date,
+          MarketCapitalization: Math.round((ctx.market.sharesOn(l, day) * bar.close) / l.params.major),
+          Beta: l.params.beta,
+          open: bar.open,
+          high: bar.high,
+          low: bar.low,
+          close: bar.close,
+          adjusted_close: bar.adjusted_close,
+          volume: bar.volume,
+          ...x,
+        };
+      }),
+    );
     return json(200, out, cost);
   }
   if (asJson) {
-    return json(200, rows.map(({ l, bar }) => ({
-      code: l.code, exchange_short_name: ex.exchange, date: bar.date,
-      open: bar.open, high: bar.high, low: bar.low, close: bar.close, adjusted_close: bar.adjusted_close, volume: bar.volume,
-    })), cost);
+    return json(
+      200,
+      rows.map(({ l, bar }) => ({
+        code: l.code,
+        exchange_short_name: ex.exchange,
+        date: bar.date,
+        open: bar.open,
+        high: bar.high,
+        low: bar.low,
+        close: bar.close,
+        adjusted_close: bar.adjusted_close,
+        volume: bar.volume,
+      })),
+      cost,
+    );
   }
-  return csv('Code,Ex,Date,Open,High,Low,Close,Adjusted_close,Volume',
-    rows.map(({ l, bar }) => row(l.code, ex.exchange, bar.date, bar.open, bar.high, bar.low, bar.close, bar.adjusted_close, bar.volume)), cost);
+  return csv(
+    'Code,Ex,Date,Open,High,Low,Close,Adjusted_close,Volume',
+    rows.map(({ l, bar }) =>
+      row(l.code, ex.exchange, bar.date, bar.open, bar.high, bar.low, bar.close, bar.adjusted_close, bar.volume),
+    ),
+    cost,
+  );
 }
 
 function roundDiv(x: number): number {
@@ -290,28 +411,58 @@ function symbolList(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer
   const withDelisted = q.get('delisted') === '1';
   const wanted = TYPE_FILTER[type];
   if (type && !wanted) return badRequest('type must be common_stock, preferred_stock, stock, etf or fund');
-  const listings = ctx.universe.listings(code, today)
+  const listings = ctx.universe
+    .listings(code, today)
     .filter((l) => l.listDay <= today && (today < l.delistDay || withDelisted) && (!wanted || wanted.includes(l.type)));
-  const rows = listings.map((l) => ({ Code: l.code, Name: l.name, Country: l.country, Exchange: l.venue, Currency: currencyOn(l, today), Type: l.type, Isin: l.isin }));
+  const rows = listings.map((l) => ({
+    Code: l.code,
+    Name: l.name,
+    Country: l.country,
+    Exchange: l.venue,
+    Currency: currencyOn(l, today),
+    Type: l.type,
+    Isin: l.isin,
+  }));
   if (wantsJson(q)) return json(200, rows, 1);
-  return csv('Code,Name,Country,Exchange,Currency,Type,Isin', rows.map((r) => row(r.Code, r.Name, r.Country, r.Exchange, r.Currency, r.Type, r.Isin)), 1);
+  return csv(
+    'Code,Name,Country,Exchange,Currency,Type,Isin',
+    rows.map((r) => row(r.Code, r.Name, r.Country, r.Exchange, r.Currency, r.Type, r.Isin)),
+    1,
+  );
 }
 
 /** exchange-symbol-list's `type=`: which instrument types it selects (no preferred stocks here). */
 const TYPE_FILTER: Record<string, string[]> = {
-  common_stock: ['Common Stock'], stock: ['Common Stock'], preferred_stock: [], etf: ['ETF'], fund: ['FUND'],
+  common_stock: ['Common Stock'],
+  stock: ['Common Stock'],
+  preferred_stock: [],
+  etf: ['ETF'],
+  fund: ['FUND'],
 };
 
 function exchangesList(q: URLSearchParams): ApiAnswer {
-  const rows = Object.values(EXCHANGES).map((e) => ({ Name: e.name, Code: e.code, OperatingMIC: e.operatingMIC, Country: e.country, Currency: e.currency, CountryISO2: e.countryISO2, CountryISO3: e.countryISO3 }));
+  const rows = Object.values(EXCHANGES).map((e) => ({
+    Name: e.name,
+    Code: e.code,
+    OperatingMIC: e.operatingMIC,
+    Country: e.country,
+    Currency: e.currency,
+    CountryISO2: e.countryISO2,
+    CountryISO3: e.countryISO3,
+  }));
   if (wantsJson(q)) return json(200, rows, 1);
-  return csv('Name,Code,OperatingMIC,Country,Currency,CountryISO2,CountryISO3', rows.map((r) => row(r.Name, r.Code, r.OperatingMIC, r.Country, r.Currency, r.CountryISO2, r.CountryISO3)), 1);
+  return csv(
+    'Name,Code,OperatingMIC,Country,Currency,CountryISO2,CountryISO3',
+    rows.map((r) => row(r.Name, r.Code, r.OperatingMIC, r.Country, r.Currency, r.CountryISO2, r.CountryISO3)),
+    1,
+  );
 }
 
 // ------------------------------------------------------------------ one ticker's actions
 
 function rangeOf(ctx: ApiContext, l: Listing, q: URLSearchParams): [number, number] | null {
-  const from = dateParam(q, 'from'), to = dateParam(q, 'to');
+  const from = dateParam(q, 'from'),
+    to = dateParam(q, 'to');
   if (from === null || to === null) return null;
   return [from ?? l.listDay, Math.min(to ?? ctx.today, ctx.today)];
 }
@@ -321,9 +472,16 @@ function splitsOf(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   if (!l) return tickerNotFound();
   const r = rangeOf(ctx, l, q);
   if (!r) return badRequest('from/to must be YYYY-MM-DD');
-  const rows = ctx.actions.splits(l).filter((s) => s.day >= r[0] && s.day <= r[1]).map((s) => ({ date: fmtDate(s.day), split: splitString(s) }));
+  const rows = ctx.actions
+    .splits(l)
+    .filter((s) => s.day >= r[0] && s.day <= r[1])
+    .map((s) => ({ date: fmtDate(s.day), split: splitString(s) }));
   if (wantsJson(q)) return json(200, rows, 1);
-  return csv('Date,Stock Splits', rows.map((s) => row(s.date, s.split)), 1);
+  return csv(
+    'Date,Stock Splits',
+    rows.map((s) => row(s.date, s.split)),
+    1,
+  );
 }
 
 function divsOf(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
@@ -342,28 +500,58 @@ function divsOf(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
     currency: d.currency,
   }));
   if (wantsJson(q)) return json(200, rows, 1);
-  return csv('Date,Dividends', rows.map((d) => row(d.date, d.value)), 1);
+  return csv(
+    'Date,Dividends',
+    rows.map((d) => row(d.date, d.value)),
+    1,
+  );
 }
 
 // ------------------------------------------------------------------ calendars
 
 function calendarSplits(ctx: ApiContext, q: URLSearchParams): ApiAnswer {
-  const from = dateParam(q, 'from'), to = dateParam(q, 'to');
+  const from = dateParam(q, 'from'),
+    to = dateParam(q, 'to');
   if (from === null || to === null) return badRequest('from/to must be YYYY-MM-DD');
-  const a = from ?? ctx.today, b = to ?? ctx.today + 7;
-  const out: Array<{ code: string; split_date: string; optionable: 'Y' | 'N'; old_shares: number; new_shares: number; _d: number }> = [];
+  const a = from ?? ctx.today,
+    b = to ?? ctx.today + 7;
+  const out: Array<{
+    code: string;
+    split_date: string;
+    optionable: 'Y' | 'N';
+    old_shares: number;
+    new_shares: number;
+    _d: number;
+  }> = [];
   if (b >= a) {
     for (const l of ctx.universe.allMembers(ctx.today)) {
       for (const s of ctx.actions.splits(l)) {
         if (s.day < a || s.day > b || s.announceDay > ctx.today || s.day < l.listDay || s.day >= l.delistDay) continue;
-        out.push({ code: l.key, split_date: fmtDate(s.day), optionable: s.optionable ? 'Y' : 'N', old_shares: s.oldShares, new_shares: s.newShares, _d: s.day });
+        out.push({
+          code: l.key,
+          split_date: fmtDate(s.day),
+          optionable: s.optionable ? 'Y' : 'N',
+          old_shares: s.oldShares,
+          new_shares: s.newShares,
+          _d: s.day,
+        });
       }
     }
   }
   out.sort((x, y) => x._d - y._d || (x.code < y.code ? -1 : 1));
   const splits = out.map(({ _d, ...s }) => s);
-  if (wantsJson(q)) return json(200, { type: 'Splits', description: 'Historical and upcoming splits', from: fmtDate(a), to: fmtDate(b), splits }, 1, '{}');
-  return csv('Code,Split_date,Optionable,Old_shares,New_shares', splits.map((s) => row(s.code, s.split_date, s.optionable, s.old_shares, s.new_shares)), 1);
+  if (wantsJson(q))
+    return json(
+      200,
+      { type: 'Splits', description: 'Historical and upcoming splits', from: fmtDate(a), to: fmtDate(b), splits },
+      1,
+      '{}',
+    );
+  return csv(
+    'Code,Split_date,Optionable,Old_shares,New_shares',
+    splits.map((s) => row(s.code, s.split_date, s.optionable, s.old_shares, s.new_shares)),
+    1,
+  );
 }
 
 function calendarDividends(ctx: ApiContext, q: URLSearchParams): ApiAnswer {
@@ -376,14 +564,18 @@ function calendarDividends(ctx: ApiContext, q: URLSearchParams): ApiAnswer {
   }
   const dEq = eq ? parseDate(eq) : undefined;
   if (eq && dEq === null) errors['filter.date_eq'] = ['The filter.date eq is not a valid date.'];
-  const dFrom = dateParam(q, 'filter[date_from]'), dTo = dateParam(q, 'filter[date_to]');
+  const dFrom = dateParam(q, 'filter[date_from]'),
+    dTo = dateParam(q, 'filter[date_to]');
   if (dFrom === null) errors['filter.date_from'] = ['The filter.date from is not a valid date.'];
   if (dTo === null) errors['filter.date_to'] = ['The filter.date to is not a valid date.'];
-  const limitRaw = q.get('page[limit]'), offsetRaw = q.get('page[offset]');
+  const limitRaw = q.get('page[limit]'),
+    offsetRaw = q.get('page[offset]');
   const limit = limitRaw === null ? 1000 : Number(limitRaw);
   const offset = offsetRaw === null ? 0 : Number(offsetRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10000) errors['page.limit'] = ['The page.limit must be between 1 and 10000.'];
-  if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) errors['page.offset'] = ['The page.offset must be between 0 and 1000000.'];
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10000)
+    errors['page.limit'] = ['The page.limit must be between 1 and 10000.'];
+  if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000)
+    errors['page.offset'] = ['The page.offset must be between 0 and 1000000.'];
   if (Object.keys(errors).length) return json(422, { errors }, 0, '{}');
 
   const today = ctx.today;
@@ -411,9 +603,14 @@ function calendarDividends(ctx: ApiContext, q: URLSearchParams): ApiAnswer {
     p.set('page[offset]', String(off));
     return `/api/calendar/dividends?${p.toString()}`;
   };
-  return json(200, {
-    meta: { total: items.length, limit, offset },
-    data: page,
-    links: { self: link(offset), next: offset + limit < items.length ? link(offset + limit) : null },
-  }, 1, '{}');
+  return json(
+    200,
+    {
+      meta: { total: items.length, limit, offset },
+      data: page,
+      links: { self: link(offset), next: offset + limit < items.length ? link(offset + limit) : null },
+    },
+    1,
+    '{}',
+  );
 }

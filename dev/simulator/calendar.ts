@@ -28,12 +28,20 @@ import { dayOf, isWeekend, weekday, yearOf } from './dates.js';
 export type CalendarId = 'US' | 'UK' | 'DE' | 'EU' | 'CH';
 
 function easterSunday(y: number): number {
-  const a = y % 19, b = Math.floor(y / 100), c = y % 100;
-  const d = Math.floor(b / 4), e = b % 4, f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3), h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4), k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const a = y % 19,
+    b = Math.floor(y / 100),
+    c = y % 100;
+  const d = Math.floor(b / 4),
+    e = b % 4,
+    f = Math.floor((b + 8) / 25);
+  const g = Math.floor((b - f + 1) / 3),
+    h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4),
+    k = c % 4,
+    l = (32 + 2 * e + 2 * i - h - k) % 7;
   const m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31), day = ((h + l - 7 * m + 114) % 31) + 1;
+  const month = Math.floor((h + l - 7 * m + 114) / 31),
+    day = ((h + l - 7 * m + 114) % 31) + 1;
   return dayOf(y, month, day);
 }
 
@@ -91,23 +99,45 @@ function holidaysFor(cal: CalendarId, y: number): Set<number> {
       }
       let n = dayOf(y, 12, 27);
       while (extra > 0) {
-        if (!isWeekend(n)) { s.add(n); extra--; }
+        if (!isWeekend(n)) {
+          s.add(n);
+          extra--;
+        }
         n++;
       }
       break;
     }
     case 'DE':
-      fixed(1, 1); s.add(easter - 2); s.add(easter + 1); fixed(5, 1);
-      fixed(12, 24); fixed(12, 25); fixed(12, 26); fixed(12, 31);
+      fixed(1, 1);
+      s.add(easter - 2);
+      s.add(easter + 1);
+      fixed(5, 1);
+      fixed(12, 24);
+      fixed(12, 25);
+      fixed(12, 26);
+      fixed(12, 31);
       break;
     case 'EU':
-      fixed(1, 1); s.add(easter - 2); s.add(easter + 1); fixed(5, 1);
-      fixed(12, 25); fixed(12, 26);
+      fixed(1, 1);
+      s.add(easter - 2);
+      s.add(easter + 1);
+      fixed(5, 1);
+      fixed(12, 25);
+      fixed(12, 26);
       break;
     case 'CH':
-      fixed(1, 1); fixed(1, 2); s.add(easter - 2); s.add(easter + 1);
-      s.add(easter + 39); s.add(easter + 50); fixed(5, 1); fixed(8, 1);
-      fixed(12, 24); fixed(12, 25); fixed(12, 26); fixed(12, 31);
+      fixed(1, 1);
+      fixed(1, 2);
+      s.add(easter - 2);
+      s.add(easter + 1);
+      s.add(easter + 39);
+      s.add(easter + 50);
+      fixed(5, 1);
+      fixed(8, 1);
+      fixed(12, 24);
+      fixed(12, 25);
+      fixed(12, 26);
+      fixed(12, 31);
       break;
   }
   return s;
@@ -130,12 +160,18 @@ class RuleCalendar implements TradingCalendar {
   private readonly years = new Map<number, Set<number>>();
   // Bit cache over days: 0 unknown, 1 closed, 2 open. Covers 1970..2149.
   private readonly known = new Uint8Array(66_000);
-  constructor(readonly id: CalendarId | 'ANY', private readonly members: CalendarId[]) {}
+  constructor(
+    readonly id: CalendarId | 'ANY',
+    private readonly members: CalendarId[],
+  ) {}
 
   private holidays(cal: CalendarId, y: number): Set<number> {
     const key = y * 8 + ['US', 'UK', 'DE', 'EU', 'CH'].indexOf(cal);
     let s = this.years.get(key);
-    if (!s) { s = holidaysFor(cal, y); this.years.set(key, s); }
+    if (!s) {
+      s = holidaysFor(cal, y);
+      this.years.set(key, s);
+    }
     return s;
   }
 
@@ -146,16 +182,29 @@ class RuleCalendar implements TradingCalendar {
     if (!isWeekend(n)) {
       const y = yearOf(n);
       for (const c of this.members) {
-        if (!this.holidays(c, y).has(n)) { open = true; break; }
+        if (!this.holidays(c, y).has(n)) {
+          open = true;
+          break;
+        }
       }
     }
     if (n >= 0 && n < this.known.length) this.known[n] = open ? 2 : 1;
     return open;
   }
-  onOrBefore(n: number): number { while (!this.isTradingDay(n)) n--; return n; }
-  prev(n: number): number { return this.onOrBefore(n - 1); }
-  onOrAfter(n: number): number { while (!this.isTradingDay(n)) n++; return n; }
-  next(n: number): number { return this.onOrAfter(n + 1); }
+  onOrBefore(n: number): number {
+    while (!this.isTradingDay(n)) n--;
+    return n;
+  }
+  prev(n: number): number {
+    return this.onOrBefore(n - 1);
+  }
+  onOrAfter(n: number): number {
+    while (!this.isTradingDay(n)) n++;
+    return n;
+  }
+  next(n: number): number {
+    return this.onOrAfter(n + 1);
+  }
 }
 
 export const CALENDARS: Record<CalendarId | 'ANY', TradingCalendar> = {

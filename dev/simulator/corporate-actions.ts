@@ -28,7 +28,7 @@
 
 import { CALENDARS, type TradingCalendar } from './calendar.js';
 import { BASE_DAY } from './constants.js';
-import { dayOf, isWeekend, ymd, yearOf } from './dates.js';
+import { dayOf, isWeekend, yearOf, ymd } from './dates.js';
 import { EXCHANGES } from './exchanges.js';
 import { h3, pick, S, u2, u3 } from './hash.js';
 import { econLevel, isFlatDay, px, round4, trendLevel } from './prices.js';
@@ -43,8 +43,8 @@ export interface Split {
 }
 
 export interface Dividend {
-  day: number;                 // ex-date
-  amount: number;              // raw (unadjusted), quote currency
+  day: number; // ex-date
+  amount: number; // raw (unadjusted), quote currency
   currency: string;
   declarationDay: number | null;
   recordDay: number | null;
@@ -54,7 +54,10 @@ export interface Dividend {
   knownDay: number;
 }
 
-export interface ActionFactor { day: number; factor: number }
+export interface ActionFactor {
+  day: number;
+  factor: number;
+}
 
 const SPLIT_CHANCE = 1 / 300;
 const SPLIT_HORIZON_YEAR = 2060;
@@ -66,15 +69,48 @@ export function calendarOf(l: Listing): TradingCalendar {
 function splitRatio(l: Listing, year: number): [number, number] {
   const majorPrice = Math.exp(l.params.mu) / l.params.major;
   const u = u3(l.seed, S.splitRatio, year);
-  if (majorPrice > 80) return pick<[number, number]>([[2, 1], [2, 1], [3, 1], [4, 1], [3, 2], [5, 1], [10, 1]], u);
-  if (majorPrice < 1) return pick<[number, number]>([[1, 10], [1, 10], [1, 5], [1, 20], [1, 50]], u);
-  return pick<[number, number]>([[2, 1], [2, 1], [3, 2], [3, 2], [2, 1], [1, 10], [1, 4]], u);
+  if (majorPrice > 80)
+    return pick<[number, number]>(
+      [
+        [2, 1],
+        [2, 1],
+        [3, 1],
+        [4, 1],
+        [3, 2],
+        [5, 1],
+        [10, 1],
+      ],
+      u,
+    );
+  if (majorPrice < 1)
+    return pick<[number, number]>(
+      [
+        [1, 10],
+        [1, 10],
+        [1, 5],
+        [1, 20],
+        [1, 50],
+      ],
+      u,
+    );
+  return pick<[number, number]>(
+    [
+      [2, 1],
+      [2, 1],
+      [3, 2],
+      [3, 2],
+      [2, 1],
+      [1, 10],
+      [1, 4],
+    ],
+    u,
+  );
 }
 
 interface SplitInfo {
   splits: Split[];
-  cum: number[];        // cum[i] = product of old/new of splits[0..i]
-  baseCum: number;      // product up to BASE_DAY
+  cum: number[]; // cum[i] = product of old/new of splits[0..i]
+  baseCum: number; // product up to BASE_DAY
 }
 
 export class CorporateActions {
@@ -96,7 +132,13 @@ export class CorporateActions {
     const splits: Split[] = [];
     const anchors = this.anchors.get(l.key) ?? [];
     for (const a of anchors) {
-      splits.push({ day: a.day, newShares: a.newShares, oldShares: a.oldShares, announceDay: a.day - 21, optionable: l.exchange === 'US' });
+      splits.push({
+        day: a.day,
+        newShares: a.newShares,
+        oldShares: a.oldShares,
+        announceDay: a.day - 21,
+        optionable: l.exchange === 'US',
+      });
     }
     const last = Math.min(SPLIT_HORIZON_YEAR, Number.isFinite(l.delistDay) ? yearOf(l.delistDay) : SPLIT_HORIZON_YEAR);
     for (let y = yearOf(l.listDay) + 1; y <= last; y++) {
@@ -105,11 +147,18 @@ export class CorporateActions {
       if (day <= l.listDay + 200 || day >= l.delistDay) continue;
       if (anchors.some((a) => Math.abs(a.day - day) < 60)) continue;
       const [n, o] = splitRatio(l, y);
-      splits.push({ day, newShares: n, oldShares: o, announceDay: day - 10 - (h3(l.seed, S.splitDay, y) % 30), optionable: l.exchange === 'US' && u2(l.seed, S.splitRatio) < 0.6 });
+      splits.push({
+        day,
+        newShares: n,
+        oldShares: o,
+        announceDay: day - 10 - (h3(l.seed, S.splitDay, y) % 30),
+        optionable: l.exchange === 'US' && u2(l.seed, S.splitRatio) < 0.6,
+      });
     }
     splits.sort((a, b) => a.day - b.day);
     const cum: number[] = [];
-    let c = 1, baseCum = 1;
+    let c = 1,
+      baseCum = 1;
     for (const s of splits) {
       c *= s.oldShares / s.newShares;
       cum.push(c);
@@ -160,8 +209,9 @@ export class CorporateActions {
     const out: Dividend[] = [];
     // ex-dates can slip past the end of their month (jitter, holidays): start a month early
     for (let mi = y0 * 12 + m0 - 2; mi <= y1 * 12 + m1 - 1; mi++) {
-      if ((((mi % 12) - p.divMonth) % interval + interval) % interval !== 0) continue;
-      const y = Math.floor(mi / 12), m = (mi % 12) + 1;
+      if (((((mi % 12) - p.divMonth) % interval) + interval) % interval !== 0) continue;
+      const y = Math.floor(mi / 12),
+        m = (mi % 12) + 1;
       const jitter = (h3(l.seed, S.divDay, mi) % 5) - 2;
       const ex = cal.onOrAfter(dayOf(y, m, Math.min(28, Math.max(1, p.divDom + jitter))));
       if (ex < first || ex > lastDay) continue;
@@ -181,8 +231,8 @@ export class CorporateActions {
     amount = amount >= 1 ? Math.round(amount * 100) / 100 : round4(amount);
     if (amount <= 0) amount = 0.0001;
     const m = h3(l.seed, S.divMeta, mi);
-    const sparse = (m & 0xff) < (yearOf(ex) < 2012 ? 100 : 20);    // missing dates
-    let decl = ex - 15 - (m >>> 8) % 26;
+    const sparse = (m & 0xff) < (yearOf(ex) < 2012 ? 100 : 20); // missing dates
+    let decl = ex - 15 - ((m >>> 8) % 26);
     while (isWeekend(decl)) decl--;
     const pay = cal.onOrAfter(ex + 10 + ((m >>> 16) % 25));
     return {
@@ -191,7 +241,7 @@ export class CorporateActions {
       currency: l.currency,
       declarationDay: sparse ? null : decl,
       recordDay: sparse ? null : cal.next(ex),
-      paymentDay: sparse && (m & 0x100) ? null : pay,
+      paymentDay: sparse && m & 0x100 ? null : pay,
       period: sparse ? null : p.divFreq === 4 ? 'Quarterly' : p.divFreq === 2 ? 'SemiAnnual' : 'Annual',
       knownDay: sparse ? ex - 7 : decl,
     };
@@ -213,7 +263,8 @@ export class CorporateActions {
     for (const s of this.splitInfo(l).splits) {
       if (s.day > after && s.day <= upTo) out.push({ day: s.day, factor: s.oldShares / s.newShares });
     }
-    for (const d of this.dividendsBetween(l, after + 1, upTo)) out.push({ day: d.day, factor: this.dividendFactor(l, d) });
+    for (const d of this.dividendsBetween(l, after + 1, upTo))
+      out.push({ day: d.day, factor: this.dividendFactor(l, d) });
     out.sort((a, b) => a.day - b.day);
     return out;
   }

@@ -18,7 +18,9 @@ export function parseDate(s: string | null | undefined): number | null {
   if (!s) return null;
   const m = DATE_RE.exec(s);
   if (!m) return null;
-  const y = +m[1], mo = +m[2], d = +m[3];
+  const y = +m[1],
+    mo = +m[2],
+    d = +m[3];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || y < 1900) return null;
   const n = dayOf(y, mo, d);
   const back = new Date(n * DAY_MS);
@@ -69,7 +71,8 @@ export function monthIndex(n: number): number {
 export function addMonths(n: number, months: number): number {
   const [y, m, d] = ymd(n);
   const t = y * 12 + (m - 1) + months;
-  const ny = Math.floor(t / 12), nm = (t % 12) + 1;
+  const ny = Math.floor(t / 12),
+    nm = (t % 12) + 1;
   const last = new Date(Date.UTC(ny, nm, 0)).getUTCDate();
   return dayOf(ny, nm, Math.min(d, last));
 }

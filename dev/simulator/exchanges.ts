@@ -13,25 +13,115 @@ export type FileId = 'nyse' | 'nasdaq' | 'lse' | 'frankfurt' | 'xetra' | 'eurone
 export interface ExchangeInfo {
   code: ExchangeCode;
   name: string;
-  country: string;        // as exchange-symbol-list writes it ("USA", "UK", ...)
+  country: string; // as exchange-symbol-list writes it ("USA", "UK", ...)
   countryISO2: string;
   countryISO3: string;
-  currency: string;       // the exchange's currency (LSE listings are mostly quoted in GBX)
+  currency: string; // the exchange's currency (LSE listings are mostly quoted in GBX)
   operatingMIC: string;
   calendar: CalendarId;
 }
 
 export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
-  US: { code: 'US', name: 'USA Stocks', country: 'USA', countryISO2: 'US', countryISO3: 'USA', currency: 'USD', operatingMIC: 'XNAS, XNYS', calendar: 'US' },
-  LSE: { code: 'LSE', name: 'London Exchange', country: 'UK', countryISO2: 'GB', countryISO3: 'GBR', currency: 'GBP', operatingMIC: 'XLON', calendar: 'UK' },
-  F: { code: 'F', name: 'Frankfurt Exchange', country: 'Germany', countryISO2: 'DE', countryISO3: 'DEU', currency: 'EUR', operatingMIC: 'XFRA', calendar: 'DE' },
-  XETRA: { code: 'XETRA', name: 'XETRA Stock Exchange', country: 'Germany', countryISO2: 'DE', countryISO3: 'DEU', currency: 'EUR', operatingMIC: 'XETR', calendar: 'DE' },
-  PA: { code: 'PA', name: 'Euronext Paris', country: 'France', countryISO2: 'FR', countryISO3: 'FRA', currency: 'EUR', operatingMIC: 'XPAR', calendar: 'EU' },
-  AS: { code: 'AS', name: 'Euronext Amsterdam', country: 'Netherlands', countryISO2: 'NL', countryISO3: 'NLD', currency: 'EUR', operatingMIC: 'XAMS', calendar: 'EU' },
-  BR: { code: 'BR', name: 'Euronext Brussels', country: 'Belgium', countryISO2: 'BE', countryISO3: 'BEL', currency: 'EUR', operatingMIC: 'XBRU', calendar: 'EU' },
-  LS: { code: 'LS', name: 'Euronext Lisbon', country: 'Portugal', countryISO2: 'PT', countryISO3: 'PRT', currency: 'EUR', operatingMIC: 'XLIS', calendar: 'EU' },
-  MC: { code: 'MC', name: 'Madrid Exchange', country: 'Spain', countryISO2: 'ES', countryISO3: 'ESP', currency: 'EUR', operatingMIC: 'BMEX', calendar: 'EU' },
-  SW: { code: 'SW', name: 'SIX Swiss Exchange', country: 'Switzerland', countryISO2: 'CH', countryISO3: 'CHE', currency: 'CHF', operatingMIC: 'XSWX', calendar: 'CH' },
+  US: {
+    code: 'US',
+    name: 'USA Stocks',
+    country: 'USA',
+    countryISO2: 'US',
+    countryISO3: 'USA',
+    currency: 'USD',
+    operatingMIC: 'XNAS, XNYS',
+    calendar: 'US',
+  },
+  LSE: {
+    code: 'LSE',
+    name: 'London Exchange',
+    country: 'UK',
+    countryISO2: 'GB',
+    countryISO3: 'GBR',
+    currency: 'GBP',
+    operatingMIC: 'XLON',
+    calendar: 'UK',
+  },
+  F: {
+    code: 'F',
+    name: 'Frankfurt Exchange',
+    country: 'Germany',
+    countryISO2: 'DE',
+    countryISO3: 'DEU',
+    currency: 'EUR',
+    operatingMIC: 'XFRA',
+    calendar: 'DE',
+  },
+  XETRA: {
+    code: 'XETRA',
+    name: 'XETRA Stock Exchange',
+    country: 'Germany',
+    countryISO2: 'DE',
+    countryISO3: 'DEU',
+    currency: 'EUR',
+    operatingMIC: 'XETR',
+    calendar: 'DE',
+  },
+  PA: {
+    code: 'PA',
+    name: 'Euronext Paris',
+    country: 'France',
+    countryISO2: 'FR',
+    countryISO3: 'FRA',
+    currency: 'EUR',
+    operatingMIC: 'XPAR',
+    calendar: 'EU',
+  },
+  AS: {
+    code: 'AS',
+    name: 'Euronext Amsterdam',
+    country: 'Netherlands',
+    countryISO2: 'NL',
+    countryISO3: 'NLD',
+    currency: 'EUR',
+    operatingMIC: 'XAMS',
+    calendar: 'EU',
+  },
+  BR: {
+    code: 'BR',
+    name: 'Euronext Brussels',
+    country: 'Belgium',
+    countryISO2: 'BE',
+    countryISO3: 'BEL',
+    currency: 'EUR',
+    operatingMIC: 'XBRU',
+    calendar: 'EU',
+  },
+  LS: {
+    code: 'LS',
+    name: 'Euronext Lisbon',
+    country: 'Portugal',
+    countryISO2: 'PT',
+    countryISO3: 'PRT',
+    currency: 'EUR',
+    operatingMIC: 'XLIS',
+    calendar: 'EU',
+  },
+  MC: {
+    code: 'MC',
+    name: 'Madrid Exchange',
+    country: 'Spain',
+    countryISO2: 'ES',
+    countryISO3: 'ESP',
+    currency: 'EUR',
+    operatingMIC: 'BMEX',
+    calendar: 'EU',
+  },
+  SW: {
+    code: 'SW',
+    name: 'SIX Swiss Exchange',
+    country: 'Switzerland',
+    countryISO2: 'CH',
+    countryISO3: 'CHE',
+    currency: 'CHF',
+    operatingMIC: 'XSWX',
+    calendar: 'CH',
+  },
 };
 
 export const EXCHANGE_CODES = Object.keys(EXCHANGES) as ExchangeCode[];

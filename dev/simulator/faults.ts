@@ -27,10 +27,24 @@
 //                       (fundamentals: 200 {"error":"Not found"}, cost 10, as EODHD answers)
 //   empty               200 with [] / {} / a CSV header only, normal cost
 
-import type { EndpointName } from './limits.js';
 import { mulberry32 } from './hash.js';
+import type { EndpointName } from './limits.js';
 
-export const FAULT_KINDS = ['429', '402', '500', '502', '503', 'timeout', 'slow', 'slow-body', 'truncated', 'malformed', 'na-fundamentals', 'unknown-ticker', 'empty'] as const;
+export const FAULT_KINDS = [
+  '429',
+  '402',
+  '500',
+  '502',
+  '503',
+  'timeout',
+  'slow',
+  'slow-body',
+  'truncated',
+  'malformed',
+  'na-fundamentals',
+  'unknown-ticker',
+  'empty',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultConfig {
@@ -48,10 +62,14 @@ const PER_TICKER: EndpointName[] = ['eod', 'fundamentals', 'splits', 'div'];
 
 export function faultApplies(kind: FaultKind, endpoint: EndpointName): boolean {
   switch (kind) {
-    case 'na-fundamentals': return endpoint === 'fundamentals';
-    case 'unknown-ticker': return PER_TICKER.includes(endpoint);
-    case 'empty': return endpoint !== 'user';
-    default: return true;
+    case 'na-fundamentals':
+      return endpoint === 'fundamentals';
+    case 'unknown-ticker':
+      return PER_TICKER.includes(endpoint);
+    case 'empty':
+      return endpoint !== 'user';
+    default:
+      return true;
   }
 }
 
@@ -59,19 +77,24 @@ export function faultApplies(kind: FaultKind, endpoint: EndpointName): boolean {
 export function checkFaultConfig(c: unknown): FaultConfig {
   if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new Error('fault config must be an object');
   const f = c as Record<string, unknown>;
-  const isKind = (k: unknown): k is FaultKind => typeof k === 'string' && (FAULT_KINDS as readonly string[]).includes(k);
-  if (f.rate !== undefined && (typeof f.rate !== 'number' || !(f.rate >= 0 && f.rate <= 1))) throw new Error('rate must be a number in 0..1');
-  if (f.kinds !== undefined && (!Array.isArray(f.kinds) || !f.kinds.every(isKind))) throw new Error(`kinds must be a list of ${FAULT_KINDS.join(', ')}`);
+  const isKind = (k: unknown): k is FaultKind =>
+    typeof k === 'string' && (FAULT_KINDS as readonly string[]).includes(k);
+  if (f.rate !== undefined && (typeof f.rate !== 'number' || !(f.rate >= 0 && f.rate <= 1)))
+    throw new Error('rate must be a number in 0..1');
+  if (f.kinds !== undefined && (!Array.isArray(f.kinds) || !f.kinds.every(isKind)))
+    throw new Error(`kinds must be a list of ${FAULT_KINDS.join(', ')}`);
   if (f.once !== undefined) {
     if (!Array.isArray(f.once)) throw new Error('once must be a list');
     for (const o of f.once) {
-      if (!o || typeof o !== 'object' || !isKind((o as { kind?: unknown }).kind)) throw new Error('once entries need a valid kind');
+      if (!o || typeof o !== 'object' || !isKind((o as { kind?: unknown }).kind))
+        throw new Error('once entries need a valid kind');
       const p = (o as { path?: unknown }).path;
       if (p !== undefined && typeof p !== 'string') throw new Error('once[].path must be a string');
     }
   }
   for (const k of ['seed', 'slowMs', 'timeoutMs']) {
-    if (f[k] !== undefined && (typeof f[k] !== 'number' || !Number.isFinite(f[k]) || (f[k] as number) < 0)) throw new Error(`${k} must be a non-negative number`);
+    if (f[k] !== undefined && (typeof f[k] !== 'number' || !Number.isFinite(f[k]) || (f[k] as number) < 0))
+      throw new Error(`${k} must be a non-negative number`);
   }
   return f as FaultConfig;
 }
@@ -88,8 +111,12 @@ export class FaultInjector {
     this.pendingOnce = [...(config.once ?? [])];
   }
 
-  get slowMs(): number { return this.config.slowMs ?? 1500; }
-  get timeoutMs(): number { return this.config.timeoutMs ?? 30_000; }
+  get slowMs(): number {
+    return this.config.slowMs ?? 1500;
+  }
+  get timeoutMs(): number {
+    return this.config.timeoutMs ?? 30_000;
+  }
 
   /** The fault for this request, if any (and count it). `target` must not contain the api_token. */
   pick(endpoint: EndpointName, target: string): FaultKind | null {
@@ -101,7 +128,9 @@ export class FaultInjector {
     const rate = this.config.rate ?? 0;
     if (rate <= 0) return null;
     if (this.rng() >= rate) return null;
-    const kinds = (this.config.kinds?.length ? this.config.kinds : [...FAULT_KINDS]).filter((k) => faultApplies(k, endpoint));
+    const kinds = (this.config.kinds?.length ? this.config.kinds : [...FAULT_KINDS]).filter((k) =>
+      faultApplies(k, endpoint),
+    );
     const r = this.rng();
     if (!kinds.length) return null;
     return this.hit(kinds[Math.floor(r * kinds.length)]);
@@ -116,7 +145,11 @@ export class FaultInjector {
     return { ...this.counts };
   }
 
-  state(): { config: FaultConfig; pendingOnce: Array<{ kind: FaultKind; path?: string }>; injected: Record<string, number> } {
+  state(): {
+    config: FaultConfig;
+    pendingOnce: Array<{ kind: FaultKind; path?: string }>;
+    injected: Record<string, number>;
+  } {
     return { config: structuredClone(this.config), pendingOnce: [...this.pendingOnce], injected: this.injected() };
   }
 }

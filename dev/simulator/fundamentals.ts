@@ -33,33 +33,115 @@ import { EXCHANGES } from './exchanges.js';
 import { h3, logUniform, pick, S, u3 } from './hash.js';
 import type { Market } from './market.js';
 import { round4 } from './prices.js';
-import { currencyOn, NO_FUNDAMENTALS_CODE, unitsPerMajor, type Listing } from './universe.js';
+import { currencyOn, type Listing, NO_FUNDAMENTALS_CODE, unitsPerMajor } from './universe.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 
 const SECTORS: Array<{ sector: string; gic: string; industries: string[]; gicIndustry: string[] }> = [
-  { sector: 'Technology', gic: 'Information Technology', industries: ['Software - Application', 'Semiconductors', 'Consumer Electronics', 'IT Services'], gicIndustry: ['Software', 'Semiconductors & Semiconductor Equipment', 'Technology Hardware, Storage & Peripherals', 'IT Services'] },
-  { sector: 'Healthcare', gic: 'Health Care', industries: ['Biotechnology', 'Drug Manufacturers - General', 'Medical Devices'], gicIndustry: ['Biotechnology', 'Pharmaceuticals', 'Health Care Equipment & Supplies'] },
-  { sector: 'Financial Services', gic: 'Financials', industries: ['Banks - Regional', 'Asset Management', 'Insurance - Diversified'], gicIndustry: ['Banks', 'Capital Markets', 'Insurance'] },
-  { sector: 'Consumer Cyclical', gic: 'Consumer Discretionary', industries: ['Auto Manufacturers', 'Specialty Retail', 'Restaurants'], gicIndustry: ['Automobiles', 'Specialty Retail', 'Hotels, Restaurants & Leisure'] },
-  { sector: 'Industrials', gic: 'Industrials', industries: ['Aerospace & Defense', 'Specialty Industrial Machinery', 'Railroads'], gicIndustry: ['Aerospace & Defense', 'Machinery', 'Ground Transportation'] },
-  { sector: 'Communication Services', gic: 'Communication Services', industries: ['Telecom Services', 'Internet Content & Information'], gicIndustry: ['Diversified Telecommunication Services', 'Interactive Media & Services'] },
-  { sector: 'Consumer Defensive', gic: 'Consumer Staples', industries: ['Packaged Foods', 'Beverages - Brewers', 'Household & Personal Products'], gicIndustry: ['Food Products', 'Beverages', 'Household Products'] },
-  { sector: 'Energy', gic: 'Energy', industries: ['Oil & Gas Integrated', 'Oil & Gas E&P'], gicIndustry: ['Oil, Gas & Consumable Fuels', 'Energy Equipment & Services'] },
-  { sector: 'Basic Materials', gic: 'Materials', industries: ['Gold', 'Specialty Chemicals', 'Steel'], gicIndustry: ['Metals & Mining', 'Chemicals', 'Metals & Mining'] },
-  { sector: 'Real Estate', gic: 'Real Estate', industries: ['REIT - Diversified', 'Real Estate Services'], gicIndustry: ['Diversified REITs', 'Real Estate Management & Development'] },
-  { sector: 'Utilities', gic: 'Utilities', industries: ['Utilities - Regulated Electric', 'Utilities - Renewable'], gicIndustry: ['Electric Utilities', 'Independent Power and Renewable Electricity Producers'] },
+  {
+    sector: 'Technology',
+    gic: 'Information Technology',
+    industries: ['Software - Application', 'Semiconductors', 'Consumer Electronics', 'IT Services'],
+    gicIndustry: [
+      'Software',
+      'Semiconductors & Semiconductor Equipment',
+      'Technology Hardware, Storage & Peripherals',
+      'IT Services',
+    ],
+  },
+  {
+    sector: 'Healthcare',
+    gic: 'Health Care',
+    industries: ['Biotechnology', 'Drug Manufacturers - General', 'Medical Devices'],
+    gicIndustry: ['Biotechnology', 'Pharmaceuticals', 'Health Care Equipment & Supplies'],
+  },
+  {
+    sector: 'Financial Services',
+    gic: 'Financials',
+    industries: ['Banks - Regional', 'Asset Management', 'Insurance - Diversified'],
+    gicIndustry: ['Banks', 'Capital Markets', 'Insurance'],
+  },
+  {
+    sector: 'Consumer Cyclical',
+    gic: 'Consumer Discretionary',
+    industries: ['Auto Manufacturers', 'Specialty Retail', 'Restaurants'],
+    gicIndustry: ['Automobiles', 'Specialty Retail', 'Hotels, Restaurants & Leisure'],
+  },
+  {
+    sector: 'Industrials',
+    gic: 'Industrials',
+    industries: ['Aerospace & Defense', 'Specialty Industrial Machinery', 'Railroads'],
+    gicIndustry: ['Aerospace & Defense', 'Machinery', 'Ground Transportation'],
+  },
+  {
+    sector: 'Communication Services',
+    gic: 'Communication Services',
+    industries: ['Telecom Services', 'Internet Content & Information'],
+    gicIndustry: ['Diversified Telecommunication Services', 'Interactive Media & Services'],
+  },
+  {
+    sector: 'Consumer Defensive',
+    gic: 'Consumer Staples',
+    industries: ['Packaged Foods', 'Beverages - Brewers', 'Household & Personal Products'],
+    gicIndustry: ['Food Products', 'Beverages', 'Household Products'],
+  },
+  {
+    sector: 'Energy',
+    gic: 'Energy',
+    industries: ['Oil & Gas Integrated', 'Oil & Gas E&P'],
+    gicIndustry: ['Oil, Gas & Consumable Fuels', 'Energy Equipment & Services'],
+  },
+  {
+    sector: 'Basic Materials',
+    gic: 'Materials',
+    industries: ['Gold', 'Specialty Chemicals', 'Steel'],
+    gicIndustry: ['Metals & Mining', 'Chemicals', 'Metals & Mining'],
+  },
+  {
+    sector: 'Real Estate',
+    gic: 'Real Estate',
+    industries: ['REIT - Diversified', 'Real Estate Services'],
+    gicIndustry: ['Diversified REITs', 'Real Estate Management & Development'],
+  },
+  {
+    sector: 'Utilities',
+    gic: 'Utilities',
+    industries: ['Utilities - Regulated Electric', 'Utilities - Renewable'],
+    gicIndustry: ['Electric Utilities', 'Independent Power and Renewable Electricity Producers'],
+  },
 ];
 
 const CURRENCY: Record<string, [string, string]> = {
-  USD: ['US Dollar', '$'], GBX: ['British Pence', 'p'], GBP: ['British Pound', '£'], EUR: ['Euro', '€'], CHF: ['Swiss Franc', 'CHF'],
+  USD: ['US Dollar', '$'],
+  GBX: ['British Pence', 'p'],
+  GBP: ['British Pound', '£'],
+  EUR: ['Euro', '€'],
+  CHF: ['Swiss Franc', 'CHF'],
 };
 
 const FIRST = ['James', 'Maria', 'Robert', 'Anna', 'Peter', 'Laura', 'Thomas', 'Sofia', 'Daniel', 'Claire'];
 const LAST = ['Smith', 'Muller', 'Dubois', 'Jansen', 'Garcia', 'Rossi', 'Keller', 'Silva', 'Brown', 'Weber'];
-const INSTITUTIONS = ['Vanguard Group Inc', 'BlackRock Inc', 'State Street Corp', 'Norges Bank', 'Fidelity (FMR)', 'Capital Research Global Investors', 'Amundi', 'UBS Asset Management', 'Deka Investment', 'Geode Capital Management'];
-const FUNDS = ['Vanguard Total Stock Mkt Idx Inv', 'iShares Core MSCI EAFE ETF', 'SPDR S&P 500 ETF Trust', 'Xtrackers DAX UCITS ETF', 'Amundi MSCI World', 'Fidelity 500 Index'];
+const INSTITUTIONS = [
+  'Vanguard Group Inc',
+  'BlackRock Inc',
+  'State Street Corp',
+  'Norges Bank',
+  'Fidelity (FMR)',
+  'Capital Research Global Investors',
+  'Amundi',
+  'UBS Asset Management',
+  'Deka Investment',
+  'Geode Capital Management',
+];
+const FUNDS = [
+  'Vanguard Total Stock Mkt Idx Inv',
+  'iShares Core MSCI EAFE ETF',
+  'SPDR S&P 500 ETF Trust',
+  'Xtrackers DAX UCITS ETF',
+  'Amundi MSCI World',
+  'Fidelity 500 Index',
+];
 
 const money = (x: number | null): Json => (x === null ? null : x.toFixed(2));
 
@@ -84,8 +166,8 @@ export class FundamentalsBuilder {
     const seed = l.seed;
     const u = (i: number) => u3(seed, S.fund, i);
     const q = (i: number) => u3(seed, S.quirk, i);
-    const sparse = q(0) < 0.25;                               // a ticker with patchy data
-    const small = p.sharesOut * Math.exp(p.mu) / p.major < 3e8;
+    const sparse = q(0) < 0.25; // a ticker with patchy data
+    const small = (p.sharesOut * Math.exp(p.mu)) / p.major < 3e8;
     const isUS = l.exchange === 'US';
     const quoteCurrency = currencyOn(l, today);
     const major = unitsPerMajor(quoteCurrency);
@@ -94,12 +176,15 @@ export class FundamentalsBuilder {
     const lastDay = m.lastDataDay(l, today);
     const hist = m.history(l, lastDay - 380, lastDay, today);
     const last = hist[hist.length - 1];
-    const priceQ = last ? last.close : Math.exp(p.mu);           // quote units
-    const price = priceQ / major;                                 // currency major units
+    const priceQ = last ? last.close : Math.exp(p.mu); // quote units
+    const price = priceQ / major; // currency major units
     const shares = m.sharesOn(l, Math.min(today, lastDay));
     const mcap = Math.round(shares * price);
     const y250 = hist.slice(-250);
-    const ma = (k: number) => { const t = hist.slice(-k); return t.length ? round4(t.reduce((s, b) => s + b.close, 0) / t.length / major) : 0; };
+    const ma = (k: number) => {
+      const t = hist.slice(-k);
+      return t.length ? round4(t.reduce((s, b) => s + b.close, 0) / t.length / major) : 0;
+    };
 
     // ----- a small, coherent income model
     const sec = pick(SECTORS, u(1));
@@ -113,7 +198,7 @@ export class FundamentalsBuilder {
     const pe = eps > 0 ? round4(price / eps) : 0;
     const growth = -0.1 + 0.35 * u(6);
     const ebitda = revenue * (margin + 0.08 + 0.1 * u(7));
-    const bookValue = (mcap / logUniform(u(8), 0.5, 8)) / Math.max(1, shares);
+    const bookValue = mcap / logUniform(u(8), 0.5, 8) / Math.max(1, shares);
 
     // ----- dividends and splits, as of today
     const divs = actions.dividendsBetween(l, l.listDay, today).filter((d) => d.day <= today);
@@ -159,7 +244,9 @@ export class FundamentalsBuilder {
       PrimaryTicker: l.key,
       CUSIP: isUS && l.isin ? l.isin.slice(2, 11) : null,
       CIK: isUS ? na(3, String(h3(seed, S.fund, 12) % 2_000_000)) : null,
-      EmployerIdNumber: isUS ? na(4, `${10 + (h3(seed, S.fund, 13) % 89)}-${1_000_000 + (h3(seed, S.fund, 14) % 8_999_999)}`) : null,
+      EmployerIdNumber: isUS
+        ? na(4, `${10 + (h3(seed, S.fund, 13) % 89)}-${1_000_000 + (h3(seed, S.fund, 14) % 8_999_999)}`)
+        : null,
       FiscalYearEnd: 'December',
       IPODate: sparse && q(105) < 0.5 ? '0000-00-00' : ipo,
       InternationalDomestic: isUS ? 'Domestic' : 'International/Domestic',
@@ -173,10 +260,20 @@ export class FundamentalsBuilder {
       IsDelisted: delisted,
       Description: `${l.name} operates in the ${sec.industries[si].toLowerCase()} industry. It is listed on ${exch.name}.`,
       Address: na(8, `${1 + (h3(seed, S.fund, 15) % 999)} Market Street, ${exch.country}`),
-      AddressData: { Street: `${1 + (h3(seed, S.fund, 15) % 999)} Market Street`, City: 'Capital City', State: null, Country: exch.country, ZIP: String(10000 + (h3(seed, S.fund, 16) % 89999)) },
+      AddressData: {
+        Street: `${1 + (h3(seed, S.fund, 15) % 999)} Market Street`,
+        City: 'Capital City',
+        State: null,
+        Country: exch.country,
+        ZIP: String(10000 + (h3(seed, S.fund, 16) % 89999)),
+      },
       Listings: {},
       Officers: {
-        '0': { Name: `${pick(FIRST, u(20))} ${pick(LAST, u(21))}`, Title: 'Chief Executive Officer', YearBorn: na(9, String(1955 + Math.floor(u(22) * 25))) },
+        '0': {
+          Name: `${pick(FIRST, u(20))} ${pick(LAST, u(21))}`,
+          Title: 'Chief Executive Officer',
+          YearBorn: na(9, String(1955 + Math.floor(u(22) * 25))),
+        },
         '1': { Name: `${pick(FIRST, u(23))} ${pick(LAST, u(24))}`, Title: 'Chief Financial Officer', YearBorn: 'NA' },
       },
       Phone: na(10, `+${1 + (h3(seed, S.fund, 17) % 98)} ${100000000 + (h3(seed, S.fund, 18) % 899999999)}`),
@@ -329,25 +426,38 @@ export class FundamentalsBuilder {
     const quarterDates = [1, 2, 3, 4, 5, 6, 7, 8].map((k) => quarterEnd(today, k)).filter((d) => d >= l.listDay);
     const sharesAt = (d: number) => Math.round(m.sharesOn(l, d) * (1 - 0.01 * ((today - d) / 365) * u(45)));
     const outstandingShares: Obj = {
-      annual: annualDates.map((d) => ({ date: fmtDate(d), dateFormatted: fmtDate(d), sharesMln: (sharesAt(d) / 1e6).toFixed(4), shares: sharesAt(d) })),
-      quarterly: quarterDates.map((d) => ({ date: fmtDate(d), dateFormatted: fmtDate(d), sharesMln: (sharesAt(d) / 1e6).toFixed(4), shares: sharesAt(d) })),
+      annual: annualDates.map((d) => ({
+        date: fmtDate(d),
+        dateFormatted: fmtDate(d),
+        sharesMln: (sharesAt(d) / 1e6).toFixed(4),
+        shares: sharesAt(d),
+      })),
+      quarterly: quarterDates.map((d) => ({
+        date: fmtDate(d),
+        dateFormatted: fmtDate(d),
+        sharesMln: (sharesAt(d) / 1e6).toFixed(4),
+        shares: sharesAt(d),
+      })),
     };
 
-    const epsAt = (d: number, k: number) => round4((eps / 4) * (1 + growth) ** (-(today - d) / 365) * (0.8 + 0.4 * u3(seed, S.fund, 500 + k)));
-    const history = quarterDates.map((d, k) => {
-      const actual = epsAt(d, k);
-      const est = round4(actual * (0.9 + 0.2 * u3(seed, S.fund, 520 + k)));
-      return {
-        reportDate: fmtDate(d + 25 + (h3(seed, S.fund, 540 + k) % 20)),
-        date: fmtDate(d),
-        beforeAfterMarket: pick(['BeforeMarket', 'AfterMarket'], u3(seed, S.fund, 560 + k)),
-        currency: l.currency === 'GBX' ? 'GBP' : l.currency,
-        epsActual: actual,
-        epsEstimate: sparse && k > 5 ? null : est,
-        epsDifference: round4(actual - est),
-        surprisePercent: est ? round4(((actual - est) / Math.abs(est)) * 100) : null,
-      } as Obj;
-    }).filter((h) => parseDay(h.reportDate as string) <= today);
+    const epsAt = (d: number, k: number) =>
+      round4((eps / 4) * (1 + growth) ** (-(today - d) / 365) * (0.8 + 0.4 * u3(seed, S.fund, 500 + k)));
+    const history = quarterDates
+      .map((d, k) => {
+        const actual = epsAt(d, k);
+        const est = round4(actual * (0.9 + 0.2 * u3(seed, S.fund, 520 + k)));
+        return {
+          reportDate: fmtDate(d + 25 + (h3(seed, S.fund, 540 + k) % 20)),
+          date: fmtDate(d),
+          beforeAfterMarket: pick(['BeforeMarket', 'AfterMarket'], u3(seed, S.fund, 560 + k)),
+          currency: l.currency === 'GBX' ? 'GBP' : l.currency,
+          epsActual: actual,
+          epsEstimate: sparse && k > 5 ? null : est,
+          epsDifference: round4(actual - est),
+          surprisePercent: est ? round4(((actual - est) / Math.abs(est)) * 100) : null,
+        } as Obj;
+      })
+      .filter((h) => parseDay(h.reportDate as string) <= today);
     const Earnings: Obj = {
       History: history,
       Trend: ['0q', '+1q', '0y', '+1y'].map((period, k) => ({
@@ -361,21 +471,74 @@ export class FundamentalsBuilder {
       Annual: annualDates.map((d, k) => ({ date: fmtDate(d), epsActual: round4(eps * (1 + growth) ** -(k + 1)) })),
     };
 
-    const statements = (dates: number[], scale: number, kind: 'bs' | 'is' | 'cf') => dates.map((d, k) => {
-      const g = (1 + growth) ** (-(today - d) / 365) * (0.9 + 0.2 * u3(seed, S.fund, 600 + k)) * scale;
-      const rev = revenue * g;
-      const ni = rev * margin;
-      const blank = (i: number, v: number): Json => (sparse && u3(seed, S.quirk, 700 + k * 16 + i) < 0.15 ? null : money(v));
-      const base: Obj = { date: fmtDate(d), filing_date: fmtDate(d + 30 + (h3(seed, S.fund, 620 + k) % 45)), currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency };
-      if (kind === 'is') return { ...base, totalRevenue: money(rev), costOfRevenue: blank(1, rev * 0.6), grossProfit: blank(2, rev * 0.4), operatingIncome: blank(3, rev * (margin + 0.05)), ebitda: blank(4, rev * (margin + 0.12)), incomeBeforeTax: blank(5, ni * 1.25), incomeTaxExpense: blank(6, ni * 0.25), netIncome: money(ni), researchDevelopment: blank(7, rev * 0.05), sellingGeneralAdministrative: blank(8, rev * 0.15) };
-      if (kind === 'cf') return { ...base, totalCashFromOperatingActivities: money(ni * 1.3 + rev * 0.05), capitalExpenditures: blank(1, -rev * 0.06), freeCashFlow: blank(2, ni * 1.3 - rev * 0.01), dividendsPaid: blank(3, -divRate * shares * (scale < 1 ? 0.25 : 1)), netIncome: money(ni), changeInCash: blank(4, rev * 0.02 * (u3(seed, S.fund, 640 + k) - 0.5)) };
-      const assets = revenue * 1.5 * g / scale;
-      return { ...base, totalAssets: money(assets), totalLiab: money(assets * 0.55), totalStockholderEquity: money(assets * 0.45), cash: blank(1, assets * 0.1), shortTermInvestments: blank(2, assets * 0.03), netReceivables: blank(3, assets * 0.08), inventory: blank(4, assets * 0.06), totalCurrentAssets: blank(5, assets * 0.3), totalCurrentLiabilities: blank(6, assets * 0.2), longTermDebt: blank(7, assets * 0.25), commonStockSharesOutstanding: money(sharesAt(d)) };
-    });
+    const statements = (dates: number[], scale: number, kind: 'bs' | 'is' | 'cf') =>
+      dates.map((d, k) => {
+        const g = (1 + growth) ** (-(today - d) / 365) * (0.9 + 0.2 * u3(seed, S.fund, 600 + k)) * scale;
+        const rev = revenue * g;
+        const ni = rev * margin;
+        const blank = (i: number, v: number): Json =>
+          sparse && u3(seed, S.quirk, 700 + k * 16 + i) < 0.15 ? null : money(v);
+        const base: Obj = {
+          date: fmtDate(d),
+          filing_date: fmtDate(d + 30 + (h3(seed, S.fund, 620 + k) % 45)),
+          currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
+        };
+        if (kind === 'is')
+          return {
+            ...base,
+            totalRevenue: money(rev),
+            costOfRevenue: blank(1, rev * 0.6),
+            grossProfit: blank(2, rev * 0.4),
+            operatingIncome: blank(3, rev * (margin + 0.05)),
+            ebitda: blank(4, rev * (margin + 0.12)),
+            incomeBeforeTax: blank(5, ni * 1.25),
+            incomeTaxExpense: blank(6, ni * 0.25),
+            netIncome: money(ni),
+            researchDevelopment: blank(7, rev * 0.05),
+            sellingGeneralAdministrative: blank(8, rev * 0.15),
+          };
+        if (kind === 'cf')
+          return {
+            ...base,
+            totalCashFromOperatingActivities: money(ni * 1.3 + rev * 0.05),
+            capitalExpenditures: blank(1, -rev * 0.06),
+            freeCashFlow: blank(2, ni * 1.3 - rev * 0.01),
+            dividendsPaid: blank(3, -divRate * shares * (scale < 1 ? 0.25 : 1)),
+            netIncome: money(ni),
+            changeInCash: blank(4, rev * 0.02 * (u3(seed, S.fund, 640 + k) - 0.5)),
+          };
+        const assets = (revenue * 1.5 * g) / scale;
+        return {
+          ...base,
+          totalAssets: money(assets),
+          totalLiab: money(assets * 0.55),
+          totalStockholderEquity: money(assets * 0.45),
+          cash: blank(1, assets * 0.1),
+          shortTermInvestments: blank(2, assets * 0.03),
+          netReceivables: blank(3, assets * 0.08),
+          inventory: blank(4, assets * 0.06),
+          totalCurrentAssets: blank(5, assets * 0.3),
+          totalCurrentLiabilities: blank(6, assets * 0.2),
+          longTermDebt: blank(7, assets * 0.25),
+          commonStockSharesOutstanding: money(sharesAt(d)),
+        };
+      });
     const Financials: Obj = {
-      Balance_Sheet: { currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency, annual: statements(annualDates, 1, 'bs'), quarterly: statements(quarterDates, 0.25, 'bs') },
-      Income_Statement: { currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency, annual: statements(annualDates, 1, 'is'), quarterly: statements(quarterDates, 0.25, 'is') },
-      Cash_Flow: { currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency, annual: statements(annualDates, 1, 'cf'), quarterly: statements(quarterDates, 0.25, 'cf') },
+      Balance_Sheet: {
+        currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
+        annual: statements(annualDates, 1, 'bs'),
+        quarterly: statements(quarterDates, 0.25, 'bs'),
+      },
+      Income_Statement: {
+        currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
+        annual: statements(annualDates, 1, 'is'),
+        quarterly: statements(quarterDates, 0.25, 'is'),
+      },
+      Cash_Flow: {
+        currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
+        annual: statements(annualDates, 1, 'cf'),
+        quarterly: statements(quarterDates, 0.25, 'cf'),
+      },
     };
 
     // whole sections as the string "NA"
@@ -415,8 +578,15 @@ export class FundamentalsBuilder {
     const ret = (i: number, span: number) => (100 * (0.03 + 0.12 * u(10 + i)) * span).toFixed(2);
     return {
       General: {
-        Code: l.code, Type: 'ETF', Name: l.name, Exchange: l.venue, CurrencyCode: quoteCurrency, CurrencyName: cur[0], CurrencySymbol: cur[1],
-        CountryName: exch.country === 'UK' ? 'United Kingdom' : exch.country, CountryISO: exch.countryISO2,
+        Code: l.code,
+        Type: 'ETF',
+        Name: l.name,
+        Exchange: l.venue,
+        CurrencyCode: quoteCurrency,
+        CurrencyName: cur[0],
+        CurrencySymbol: cur[1],
+        CountryName: exch.country === 'UK' ? 'United Kingdom' : exch.country,
+        CountryISO: exch.countryISO2,
         OpenFigi: 'BBG' + String(h3(l.seed, S.fund, 10)).padStart(9, '0'),
         Description: `${l.name} seeks to track the performance of its benchmark index.`,
         Category: pick(['Large Blend', 'Global Large-Cap Blend Equity', 'UK Large-Cap Equity', 'Large Growth'], u(2)),
@@ -433,7 +603,10 @@ export class FundamentalsBuilder {
         ISIN: l.isin ?? '',
         Company_Name: l.name.split(' ')[0],
         Domicile: l.exchange === 'US' ? 'United States' : 'Ireland',
-        Index_Name: pick(['S&P 500 TR USD', 'MSCI World NR USD', 'FTSE 100 TR GBP', 'CRSP US Total Market TR USD'], u(6)),
+        Index_Name: pick(
+          ['S&P 500 TR USD', 'MSCI World NR USD', 'FTSE 100 TR GBP', 'CRSP US Total Market TR USD'],
+          u(6),
+        ),
         // Percent, as a string; "0.00" for an accumulating fund.
         Yield: l.name.includes('(Acc)') ? '0.00' : (0.8 + 2.2 * u(7)).toFixed(4),
         Dividend_Paying_Frequency: l.name.includes('(Acc)') ? 'None' : 'Quarterly',
@@ -445,12 +618,30 @@ export class FundamentalsBuilder {
         AnnualHoldingsTurnover: (2 + 30 * u(9)).toFixed(5),
         TotalAssets: totalAssets.toFixed(2),
         Holdings_Count: 100 + Math.floor(u(20) * 3500),
-        Market_Capitalisation: { Mega: '40.90849', Big: '30.64542', Medium: '19.68254', Small: '6.39806', Micro: '2.14857' },
-        Asset_Allocation: { Cash: { 'Long_%': '0.23903', 'Short_%': '0.02578', 'Net_Assets_%': '0.21325' }, 'Stock US': { 'Long_%': '99.18922', 'Short_%': '0', 'Net_Assets_%': '99.18922' } },
-        MorningStar: { Ratio: String(1 + Math.floor(u(21) * 5)), Category_Benchmark: 'S&P 500 TR USD', Sustainability_Ratio: String(1 + Math.floor(u(22) * 5)) },
+        Market_Capitalisation: {
+          Mega: '40.90849',
+          Big: '30.64542',
+          Medium: '19.68254',
+          Small: '6.39806',
+          Micro: '2.14857',
+        },
+        Asset_Allocation: {
+          Cash: { 'Long_%': '0.23903', 'Short_%': '0.02578', 'Net_Assets_%': '0.21325' },
+          'Stock US': { 'Long_%': '99.18922', 'Short_%': '0', 'Net_Assets_%': '99.18922' },
+        },
+        MorningStar: {
+          Ratio: String(1 + Math.floor(u(21) * 5)),
+          Category_Benchmark: 'S&P 500 TR USD',
+          Sustainability_Ratio: String(1 + Math.floor(u(22) * 5)),
+        },
         Performance: {
-          '1y_Volatility': (8 + 10 * u(23)).toFixed(2), '3y_Volatility': (10 + 10 * u(24)).toFixed(2),
-          Returns_YTD: ret(0, 0.9), Returns_1Y: ret(1, 1), Returns_3Y: ret(2, 1), Returns_5Y: ret(3, 1), Returns_10Y: ret(4, 1),
+          '1y_Volatility': (8 + 10 * u(23)).toFixed(2),
+          '3y_Volatility': (10 + 10 * u(24)).toFixed(2),
+          Returns_YTD: ret(0, 0.9),
+          Returns_1Y: ret(1, 1),
+          Returns_3Y: ret(2, 1),
+          Returns_5Y: ret(3, 1),
+          Returns_10Y: ret(4, 1),
         },
       },
     };
@@ -466,26 +657,58 @@ export class FundamentalsBuilder {
     const category = pick(['Large Blend', 'Large Growth', 'Large Value'], u(2));
     return {
       General: {
-        Code: l.code, Type: 'FUND', Name: l.name, Exchange: l.venue, CurrencyCode: l.currency, CurrencyName: 'US Dollar', CurrencySymbol: '$',
-        CountryName: 'USA', CountryISO: 'US', OpenFigi: 'BBG' + String(h3(l.seed, S.fund, 10)).padStart(9, '0'),
-        ISIN: l.isin, CUSIP: l.isin ? l.isin.slice(2, 11) : null,
+        Code: l.code,
+        Type: 'FUND',
+        Name: l.name,
+        Exchange: l.venue,
+        CurrencyCode: l.currency,
+        CurrencyName: 'US Dollar',
+        CurrencySymbol: '$',
+        CountryName: 'USA',
+        CountryISO: 'US',
+        OpenFigi: 'BBG' + String(h3(l.seed, S.fund, 10)).padStart(9, '0'),
+        ISIN: l.isin,
+        CUSIP: l.isin ? l.isin.slice(2, 11) : null,
         Fund_Summary: `${l.name} seeks to track the total return of the S&P 500 Index.`,
-        Fund_Family: l.name.split(' ')[0] + ' Funds', Fund_Category: category, Fund_Style: category, Fiscal_Year_End: 'October',
+        Fund_Family: l.name.split(' ')[0] + ' Funds',
+        Fund_Category: category,
+        Fund_Style: category,
+        Fiscal_Year_End: 'October',
         // Mutual funds carry a market capitalisation of 0: not available.
         MarketCapitalization: 0,
       },
       MutualFund_Data: {
-        Fund_Category: category, Fund_Style: category,
-        Nav: nav.toFixed(2), Prev_Close_Price: (nav * 0.995).toFixed(2), Update_Date: fmtDate(lastDay),
+        Fund_Category: category,
+        Fund_Style: category,
+        Nav: nav.toFixed(2),
+        Prev_Close_Price: (nav * 0.995).toFixed(2),
+        Update_Date: fmtDate(lastDay),
         Portfolio_Net_Assets: Math.round(logUniform(u(1), 1e9, 9e11)).toFixed(2),
         Share_Class_Net_Assets: Math.round(logUniform(u(3), 5e8, 5e11)).toFixed(2),
-        Morning_Star_Rating: 1 + Math.floor(u(4) * 5), Morning_Star_Risk_Rating: 1 + Math.floor(u(5) * 5), Morning_Star_Category: category,
-        Inception_Date: fmtDate(l.listDay), Currency: l.currency, Domicile: 'United States',
+        Morning_Star_Rating: 1 + Math.floor(u(4) * 5),
+        Morning_Star_Risk_Rating: 1 + Math.floor(u(5) * 5),
+        Morning_Star_Category: category,
+        Inception_Date: fmtDate(l.listDay),
+        Currency: l.currency,
+        Domicile: 'United States',
         // Percent, as strings.
-        Yield: (0.8 + 1.5 * u(6)).toFixed(2), Yield_YTD: (10 + 20 * u(7)).toFixed(2), Yield_1Year_YTD: (12 + 20 * u(8)).toFixed(2),
-        Yield_3Year_YTD: (6 + 10 * u(9)).toFixed(2), Yield_5Year_YTD: (8 + 10 * u(10)).toFixed(2),
-        Expense_Ratio: (0.02 + 0.5 * u(11)).toFixed(2), Expense_Ratio_Date: fmtDate(addMonths(today, -6)),
-        Asset_Allocation: { '0': { 'Net_%': '0.34539', 'Long_%': '0.34539', Type: 'Cash', 'Short_%': null, Category_Average: '1.39629', Benchmark: '0.00000' } },
+        Yield: (0.8 + 1.5 * u(6)).toFixed(2),
+        Yield_YTD: (10 + 20 * u(7)).toFixed(2),
+        Yield_1Year_YTD: (12 + 20 * u(8)).toFixed(2),
+        Yield_3Year_YTD: (6 + 10 * u(9)).toFixed(2),
+        Yield_5Year_YTD: (8 + 10 * u(10)).toFixed(2),
+        Expense_Ratio: (0.02 + 0.5 * u(11)).toFixed(2),
+        Expense_Ratio_Date: fmtDate(addMonths(today, -6)),
+        Asset_Allocation: {
+          '0': {
+            'Net_%': '0.34539',
+            'Long_%': '0.34539',
+            Type: 'Cash',
+            'Short_%': null,
+            Category_Average: '1.39629',
+            Benchmark: '0.00000',
+          },
+        },
         Top_Holdings: { '0': { Name: 'Apple Inc', Weight: '6.88%' }, '1': { Name: 'Microsoft Corp', Weight: '6.68%' } },
       },
     };
@@ -508,15 +731,18 @@ function parseDay(s: string): number {
 /** End of the k-th calendar quarter before the one containing `today` (k = 0: current; negative: future). */
 function quarterEnd(today: number, k: number): number {
   const [y, mo] = ymd(today);
-  const q = Math.floor((mo - 1) / 3) - k;           // quarter index relative to year y
+  const q = Math.floor((mo - 1) / 3) - k; // quarter index relative to year y
   const yy = y + Math.floor(q / 4);
   const qq = ((q % 4) + 4) % 4;
-  return dayOf(yy, qq * 3 + 4, 1) - 1;              // day before the first day of the next quarter
+  return dayOf(yy, qq * 3 + 4, 1) - 1; // day before the first day of the next quarter
 }
 
 /** Apply EODHD's `filter=` to a document: one section (or `A::B` path) gives its value; several give an object keyed by them. */
 export function applyFilter(doc: Obj, filter: string): Json | undefined {
-  const parts = filter.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = filter
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const get = (path: string): Json | undefined => {
     let v: Json | undefined = doc;
     for (const k of path.split('::')) {
@@ -530,7 +756,10 @@ export function applyFilter(doc: Obj, filter: string): Json | undefined {
   let any = false;
   for (const part of parts) {
     const v = get(part);
-    if (v !== undefined) { out[part] = v; any = true; }
+    if (v !== undefined) {
+      out[part] = v;
+      any = true;
+    }
   }
   return any ? out : undefined;
 }

@@ -7,12 +7,19 @@
 // and the names tests and examples use (AAPL, BRK-B, SAP, ASML, ...) are always there.
 // Deterministic: every clone generates the same universe.
 
-import { hashString, h3, S } from './hash.js';
 import type { FileId } from './exchanges.js';
+import { h3, hashString, S } from './hash.js';
 
 /** Sizes of the real files (October 2025). */
 export const FILE_SIZES: Record<FileId, number> = {
-  nyse: 2339, nasdaq: 4086, lse: 3145, frankfurt: 10209, xetra: 691, euronext: 890, bme: 239, six: 218,
+  nyse: 2339,
+  nasdaq: 4086,
+  lse: 3145,
+  frankfurt: 10209,
+  xetra: 691,
+  euronext: 890,
+  bme: 239,
+  six: 218,
 };
 
 /** Real codes every generated file starts with: the well-known names, and the dash shapes EODHD uses. */
@@ -34,7 +41,8 @@ function code(file: FileId, seed: number, i: number): string {
   const r = (k: number) => h3(seed, i, k);
   const pick = (alphabet: string, k: number) => alphabet[r(k) % alphabet.length];
   switch (file) {
-    case 'frankfurt': case 'xetra': {
+    case 'frankfurt':
+    case 'xetra': {
       const len = 3 + (r(0) % 2);
       let s = '';
       for (let k = 0; k < len; k++) s += pick(k === 0 && r(9) % 3 === 0 ? '0123456789' : ALNUM, k + 1);

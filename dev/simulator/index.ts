@@ -19,22 +19,22 @@ import { CALENDARS } from './calendar.js';
 import { DEFAULT_API_KEY, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TODAY } from './constants.js';
 import { CorporateActions } from './corporate-actions.js';
 import { fmtDate, parseDate } from './dates.js';
-import { EXCHANGES, EXCHANGE_CODES, resolveBulkExchange } from './exchanges.js';
-import { checkFaultConfig, FaultInjector, type FaultConfig } from './faults.js';
+import { EXCHANGE_CODES, EXCHANGES, resolveBulkExchange } from './exchanges.js';
+import { checkFaultConfig, type FaultConfig, FaultInjector } from './faults.js';
 import { FundamentalsBuilder } from './fundamentals.js';
 import { DailyCounter, emptyUsage, MinuteWindow, type Usage } from './limits.js';
-import { Market, type EodBar } from './market.js';
+import { type EodBar, Market } from './market.js';
 import { isPlanName, PLANS, type Plan, type PlanName } from './plans.js';
-import { startServer, type ServerCore } from './server.js';
+import { type ServerCore, startServer } from './server.js';
 import { StateStore } from './state.js';
-import { currencyOn, Universe, type InstrumentType } from './universe.js';
+import { currencyOn, type InstrumentType, Universe } from './universe.js';
 
-export type { EodBar } from './market.js';
 export type { FaultConfig, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
-export type { Usage, EndpointName } from './limits.js';
-export type { InstrumentType } from './universe.js';
+export type { EndpointName, Usage } from './limits.js';
+export type { EodBar } from './market.js';
 export { PLAN_NAMES, type PlanName } from './plans.js';
+export type { InstrumentType } from './universe.js';
 
 export interface SimulatorOptions {
   /** default 'sample' (~330 tickers spread over all files and exchange codes); 'full': all 21,817 */
@@ -120,10 +120,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   store?.saveNow(persisted());
 
   const context = (): ApiContext => ({
-    universe, market, actions, fundamentals, today: today!, plan,
+    universe,
+    market,
+    actions,
+    fundamentals,
+    today: today!,
+    plan,
     user: () => ({
-      apiRequests: counter.calls, apiRequestsDate: counter.date, dailyRateLimit: dailyLimit, extraLimit,
-      subscriptionType: plan.subscriptionType, subscriptionMode: plan.subscriptionMode, availableDataFeeds: plan.availableDataFeeds,
+      apiRequests: counter.calls,
+      apiRequestsDate: counter.date,
+      dailyRateLimit: dailyLimit,
+      extraLimit,
+      subscriptionType: plan.subscriptionType,
+      subscriptionMode: plan.subscriptionMode,
+      availableDataFeeds: plan.availableDataFeeds,
     }),
   });
 
@@ -152,10 +162,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   /** Active common stocks (what exchange-symbol-list?type=common_stock lists), or of the given types. */
-  const symbols = (types: InstrumentType[] = ['Common Stock']): string[] => universe.allMembers(today!)
-    .filter((l) => l.listDay <= today! && today! < l.delistDay && types.includes(l.type))
-    .map((l) => l.key)
-    .sort();
+  const symbols = (types: InstrumentType[] = ['Common Stock']): string[] =>
+    universe
+      .allMembers(today!)
+      .filter((l) => l.listDay <= today! && today! < l.delistDay && types.includes(l.type))
+      .map((l) => l.key)
+      .sort();
 
   const hasFundamentals = (symbol: string): boolean => {
     const l = universe.get(symbol, today!);
@@ -163,7 +175,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 
   const core: ServerCore = {
-    apiKey, counter, window, faults, plan,
+    apiKey,
+    counter,
+    window,
+    faults,
+    plan,
     context,
     charged: () => store?.save(persisted()),
     adminState: () => ({
@@ -204,8 +220,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return l ? currencyOn(l, today!) : null;
     },
     anchors: () => ({
-      splits: universe.anchorSplits.map((a) => a.key), delisted: universe.anchorDelistKey,
-      listed: universe.anchorListingKey, currencySwitch: universe.anchorCurrencyKey,
+      splits: universe.anchorSplits.map((a) => a.key),
+      delisted: universe.anchorDelistKey,
+      listed: universe.anchorListingKey,
+      currencySwitch: universe.anchorCurrencyKey,
     }),
     plan: plan.name,
     universeSource: universe.source,

@@ -12,10 +12,21 @@
 // its outcome (including 402, 404, 429 and injected faults); `calls` is what was charged.
 
 export type EndpointName =
-  | 'eod' | 'eod-bulk-last-day' | 'fundamentals' | 'exchange-symbol-list' | 'exchanges-list'
-  | 'splits' | 'div' | 'calendar-splits' | 'calendar-dividends' | 'user';
+  | 'eod'
+  | 'eod-bulk-last-day'
+  | 'fundamentals'
+  | 'exchange-symbol-list'
+  | 'exchanges-list'
+  | 'splits'
+  | 'div'
+  | 'calendar-splits'
+  | 'calendar-dividends'
+  | 'user';
 
-export interface EndpointUsage { requests: number; calls: number }
+export interface EndpointUsage {
+  requests: number;
+  calls: number;
+}
 
 export interface Usage {
   date: string;
@@ -30,12 +41,19 @@ export function emptyUsage(date: string): Usage {
 
 export class DailyCounter {
   private u: Usage;
-  constructor(readonly limit: number, initial: Usage) {
+  constructor(
+    readonly limit: number,
+    initial: Usage,
+  ) {
     this.u = structuredClone(initial);
   }
 
-  get date(): string { return this.u.date; }
-  get calls(): number { return this.u.calls; }
+  get date(): string {
+    return this.u.date;
+  }
+  get calls(): number {
+    return this.u.calls;
+  }
 
   /** A new simulated day: the counter starts from zero. */
   reset(date: string): void {
@@ -71,7 +89,11 @@ export class MinuteWindow {
   private stamps: number[] = [];
   private head = 0;
 
-  constructor(readonly limit: number, private readonly windowMs = 60_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly limit: number,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private prune(t: number): void {
     const cutoff = t - this.windowMs;

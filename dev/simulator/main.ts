@@ -7,7 +7,7 @@
 // It prints the base URL; the key is not printed (it is the one you passed, or the
 // documented default). Ctrl-C closes it and saves the state file.
 
-import { PLAN_NAMES, startSimulator, type SimulatorOptions } from './index.js';
+import { PLAN_NAMES, type SimulatorOptions, startSimulator } from './index.js';
 import { isPlanName } from './plans.js';
 
 function parseArgs(argv: string[]): SimulatorOptions {
@@ -22,32 +22,54 @@ function parseArgs(argv: string[]): SimulatorOptions {
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--port': o.port = num(flag, value()); break;
-      case '--host': o.host = value(); break;
+      case '--port':
+        o.port = num(flag, value());
+        break;
+      case '--host':
+        o.host = value();
+        break;
       case '--universe': {
         const v = value();
         if (v !== 'sample' && v !== 'full') throw new Error('--universe is sample or full');
         o.universe = v;
         break;
       }
-      case '--today': o.today = value(); break;
-      case '--state-file': o.stateFile = value(); break;
-      case '--api-key': o.apiKey = value(); break;
-      case '--daily-limit': o.dailyLimit = num(flag, value()); break;
-      case '--extra-limit': o.extraLimit = num(flag, value()); break;
+      case '--today':
+        o.today = value();
+        break;
+      case '--state-file':
+        o.stateFile = value();
+        break;
+      case '--api-key':
+        o.apiKey = value();
+        break;
+      case '--daily-limit':
+        o.dailyLimit = num(flag, value());
+        break;
+      case '--extra-limit':
+        o.extraLimit = num(flag, value());
+        break;
       case '--plan': {
         const v = value();
         if (!isPlanName(v)) throw new Error(`--plan is one of ${PLAN_NAMES.join(', ')}`);
         o.plan = v;
         break;
       }
-      case '--per-minute-limit': o.perMinuteLimit = num(flag, value()); break;
-      case '--shared-dir': o.sharedDir = value(); break;
-      case '-h': case '--help':
-        process.stdout.write('usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n');
+      case '--per-minute-limit':
+        o.perMinuteLimit = num(flag, value());
+        break;
+      case '--shared-dir':
+        o.sharedDir = value();
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(
+          'usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n',
+        );
         process.exit(0);
         break;
-      default: throw new Error(`unknown argument ${a}`);
+      default:
+        throw new Error(`unknown argument ${a}`);
     }
   }
   return o;
@@ -64,15 +86,18 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: 8090, ...opts });
   process.stdout.write(
     `EODHD simulator listening on ${sim.url}\n` +
-    `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
-    `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
-    `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/faults\n`,
+      `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
+      `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
+      `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/faults\n`,
   );
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    sim.close().then(() => process.exit(0), () => process.exit(1));
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -10,22 +10,25 @@
 // by 0.4% and 70% of its volume; from 14 days after its date the API serves the final
 // values. A pipeline that never re-reads recent history keeps the wrong print.
 
-import { calendarOf, type CorporateActions } from './corporate-actions.js';
+import type { EodBar } from '../../shared/eodhd-schemas.js';
+import { type CorporateActions, calendarOf } from './corporate-actions.js';
 import { fmtDate } from './dates.js';
-import { S, u3 } from './hash.js';
-import { DECIMAL_VOLUMES, econLevel, isFlatDay, isGapDay, makeBar, NoiseCache, px, round4, type RawBar } from './prices.js';
 import type { ExchangeCode } from './exchanges.js';
-import { currencyOn, unitsPerMajor, type Listing, type Universe } from './universe.js';
+import { S, u3 } from './hash.js';
+import {
+  DECIMAL_VOLUMES,
+  econLevel,
+  isFlatDay,
+  isGapDay,
+  makeBar,
+  NoiseCache,
+  px,
+  type RawBar,
+  round4,
+} from './prices.js';
+import { currencyOn, type Listing, type Universe, unitsPerMajor } from './universe.js';
 
-export interface EodBar {
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  adjusted_close: number;
-  volume: number;
-}
+export type { EodBar };
 
 const CORRECTION_SHARE = 0.002;
 const CORRECTION_DAYS = 14;
@@ -33,7 +36,10 @@ const CORRECTION_DAYS = 14;
 export class Market {
   private readonly memoMap = new Map<string, unknown>();
 
-  constructor(readonly universe: Universe, readonly actions: CorporateActions) {}
+  constructor(
+    readonly universe: Universe,
+    readonly actions: CorporateActions,
+  ) {}
 
   /** Small memo for expensive answers that depend only on (request, today): bulk extended. */
   memo<T>(key: string, fn: () => T): T {
@@ -51,9 +57,14 @@ export class Market {
     if (u >= CORRECTION_SHARE) return b;
     const close = px(b.close * (u < CORRECTION_SHARE / 2 ? 1.004 : 0.996));
     return {
-      day: b.day, open: b.open, close,
-      high: Math.max(b.high, close), low: Math.min(b.low, close),
-      volume: DECIMAL_VOLUMES.has(l.exchange) ? Math.max(0.01, Math.round(b.volume * 70) / 100) : Math.max(1, Math.round(b.volume * 0.7)),
+      day: b.day,
+      open: b.open,
+      close,
+      high: Math.max(b.high, close),
+      low: Math.min(b.low, close),
+      volume: DECIMAL_VOLUMES.has(l.exchange)
+        ? Math.max(0.01, Math.round(b.volume * 70) / 100)
+        : Math.max(1, Math.round(b.volume * 0.7)),
     };
   }
 
@@ -112,7 +123,10 @@ export class Market {
     let ei = events.length - 1;
     for (let i = raw.length - 1; i >= 0; i--) {
       const b = raw[i];
-      while (ei >= 0 && events[ei].day > b.day) { f *= events[ei].factor; ei--; }
+      while (ei >= 0 && events[ei].day > b.day) {
+        f *= events[ei].factor;
+        ei--;
+      }
       out[i] = toEod(b, f, scale);
     }
     return out;
@@ -128,7 +142,13 @@ export class Market {
   }
 
   /** Bulk rows of one exchange (or US venue) on a trading day, sorted by code. */
-  bulk(exchange: ExchangeCode, venue: string | null, day: number, today: number, codes?: Set<string>): Array<{ l: Listing; bar: EodBar }> {
+  bulk(
+    exchange: ExchangeCode,
+    venue: string | null,
+    day: number,
+    today: number,
+    codes?: Set<string>,
+  ): Array<{ l: Listing; bar: EodBar }> {
     const out: Array<{ l: Listing; bar: EodBar }> = [];
     for (const l of this.universe.activeOn(exchange, day, today)) {
       if (venue && l.venue !== venue) continue;
@@ -156,11 +176,24 @@ export function toEod(b: RawBar, factor: number, scale = 1): EodBar {
   const adjusted = factor === 1 ? b.close : Math.max(0.0001, round4(b.close * factor));
   if (scale !== 1) {
     return {
-      date: fmtDate(b.day), open: round6(b.open * scale), high: round6(b.high * scale), low: round6(b.low * scale),
-      close: round6(b.close * scale), adjusted_close: round6(adjusted * scale), volume: b.volume,
+      date: fmtDate(b.day),
+      open: round6(b.open * scale),
+      high: round6(b.high * scale),
+      low: round6(b.low * scale),
+      close: round6(b.close * scale),
+      adjusted_close: round6(adjusted * scale),
+      volume: b.volume,
     };
   }
-  return { date: fmtDate(b.day), open: b.open, high: b.high, low: b.low, close: b.close, adjusted_close: adjusted, volume: b.volume };
+  return {
+    date: fmtDate(b.day),
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    adjusted_close: adjusted,
+    volume: b.volume,
+  };
 }
 
 /** Indicator fields of bulk `filter=extended`, from the last ~250 bars up to `day`. */
@@ -188,7 +221,10 @@ export function extendedFrom(bars: EodBar[]): Extended {
   const last = bars[n - 1];
   const prev = n > 1 ? bars[n - 2].close : last.open;
   const tail = (k: number) => bars.slice(Math.max(0, n - k));
-  const avg = (k: number) => { const t = tail(k); return Math.round((t.reduce((s, b) => s + b.volume, 0) / t.length) * 100) / 100; };
+  const avg = (k: number) => {
+    const t = tail(k);
+    return Math.round((t.reduce((s, b) => s + b.volume, 0) / t.length) * 100) / 100;
+  };
   const y = tail(250);
   return {
     ema_50d: ema(50),

@@ -25,25 +25,68 @@ export interface Plan {
   historyYears: number | null;
 }
 
-const EOD_FEEDS = ['EOD Historical Data', 'Exchanges List API', 'Dividends Data Feed', 'Split Data Feed', 'Bulk Splits and Dividends API', 'dividends'];
+const EOD_FEEDS = [
+  'EOD Historical Data',
+  'Exchanges List API',
+  'Dividends Data Feed',
+  'Split Data Feed',
+  'Bulk Splits and Dividends API',
+  'dividends',
+];
 
 export const PLANS: Record<PlanName, Plan> = {
   free: {
-    name: 'free', subscriptionType: 'free', subscriptionMode: 'free', dailyRateLimit: 20,
+    name: 'free',
+    subscriptionType: 'free',
+    subscriptionMode: 'free',
+    dailyRateLimit: 20,
     availableDataFeeds: ['EOD Historical Data', 'Exchanges List API'],
     endpoints: new Set<EndpointName>(['eod', 'exchange-symbol-list', 'exchanges-list', 'user']),
     historyYears: 1,
   },
   'eod-only': {
-    name: 'eod-only', subscriptionType: 'monthly', subscriptionMode: 'paid', dailyRateLimit: 100_000,
+    name: 'eod-only',
+    subscriptionType: 'monthly',
+    subscriptionMode: 'paid',
+    dailyRateLimit: 100_000,
     availableDataFeeds: EOD_FEEDS,
-    endpoints: new Set<EndpointName>(['eod', 'eod-bulk-last-day', 'exchange-symbol-list', 'exchanges-list', 'splits', 'div', 'user']),
+    endpoints: new Set<EndpointName>([
+      'eod',
+      'eod-bulk-last-day',
+      'exchange-symbol-list',
+      'exchanges-list',
+      'splits',
+      'div',
+      'user',
+    ]),
     historyYears: null,
   },
   'all-in-one': {
-    name: 'all-in-one', subscriptionType: 'monthly', subscriptionMode: 'paid', dailyRateLimit: 100_000,
-    availableDataFeeds: [...EOD_FEEDS, 'Fundamental Data Feed', 'Calendar Data Feed', 'News API', 'Search API', 'Live (delayed) Data API', 'Technical Indicators API'],
-    endpoints: new Set<EndpointName>(['eod', 'eod-bulk-last-day', 'fundamentals', 'exchange-symbol-list', 'exchanges-list', 'splits', 'div', 'calendar-splits', 'calendar-dividends', 'user']),
+    name: 'all-in-one',
+    subscriptionType: 'monthly',
+    subscriptionMode: 'paid',
+    dailyRateLimit: 100_000,
+    availableDataFeeds: [
+      ...EOD_FEEDS,
+      'Fundamental Data Feed',
+      'Calendar Data Feed',
+      'News API',
+      'Search API',
+      'Live (delayed) Data API',
+      'Technical Indicators API',
+    ],
+    endpoints: new Set<EndpointName>([
+      'eod',
+      'eod-bulk-last-day',
+      'fundamentals',
+      'exchange-symbol-list',
+      'exchanges-list',
+      'splits',
+      'div',
+      'calendar-splits',
+      'calendar-dividends',
+      'user',
+    ]),
     historyYears: null,
   },
 };
@@ -56,4 +99,5 @@ export function isPlanName(v: unknown): v is PlanName {
 export const FREE_HISTORY_WARNING = 'Data is limited by one year as you have free subscription.';
 
 /** EODHD's 403 body for an endpoint the plan does not include. */
-export const NOT_IN_PLAN_ERROR = 'You are not authorized to use this API endpoint with your current subscription. Please upgrade your plan.';
+export const NOT_IN_PLAN_ERROR =
+  'You are not authorized to use this API endpoint with your current subscription. Please upgrade your plan.';

@@ -20,32 +20,32 @@
 //   more zero-volume flat candles (O = H = L = C = previous close, volume 0); liquid
 //   tickers get a flat candle on ~0.3% of days.
 
-import type { Listing } from './universe.js';
 import { BASE_DAY } from './constants.js';
 import { gauss3, logUniform, S, sym3, u2, u3 } from './hash.js';
+import type { Listing } from './universe.js';
 
 export interface PriceParams {
-  mu: number;           // log of the close on BASE_DATE (quote units), before later splits
-  sigma: number;        // daily log volatility
-  drift: number;        // annual log drift
-  noiseAtBase: number;  // octave sum on BASE_DATE, subtracted to pin the level there
+  mu: number; // log of the close on BASE_DATE (quote units), before later splits
+  sigma: number; // daily log volatility
+  drift: number; // annual log drift
+  noiseAtBase: number; // octave sum on BASE_DATE, subtracted to pin the level there
   avgVolume: number;
   thin: boolean;
-  gapProb: number;      // share of trading days without a bar
-  flatProb: number;     // share of zero-volume flat candles
-  major: number;        // quote units per currency major unit (100 for GBX)
-  sharesOut: number;    // shares outstanding on BASE_DATE
+  gapProb: number; // share of trading days without a bar
+  flatProb: number; // share of zero-volume flat candles
+  major: number; // quote units per currency major unit (100 for GBX)
+  sharesOut: number; // shares outstanding on BASE_DATE
   beta: number;
   divFreq: 0 | 1 | 2 | 4;
-  divYield: number;     // annual
-  divMonth: number;     // first ex-dividend month offset (0 .. 12/freq - 1)
-  divDom: number;       // day of month of the ex-date, before jitter and holiday shift
+  divYield: number; // annual
+  divMonth: number; // first ex-dividend month offset (0 .. 12/freq - 1)
+  divDom: number; // day of month of the ex-date, before jitter and holiday shift
 }
 
 const OCTAVES = 13;
 const AMP = new Float64Array(OCTAVES);
 const STEP = new Float64Array(OCTAVES);
-const INV_STEP = new Float64Array(OCTAVES);   // exact: powers of two
+const INV_STEP = new Float64Array(OCTAVES); // exact: powers of two
 for (let k = 0; k < OCTAVES; k++) {
   AMP[k] = 0.5 * Math.sqrt(2 ** k) * (k > 8 ? 0.7 ** (k - 8) : 1);
   STEP[k] = 2 ** k;
@@ -55,10 +55,29 @@ for (let k = 0; k < OCTAVES; k++) {
 /** Exchanges whose volumes come with decimals. */
 export const DECIMAL_VOLUMES: ReadonlySet<string> = new Set(['F']);
 
-const DIV_PAYERS: Record<string, number> = { US: 0.35, LSE: 0.55, F: 0.25, XETRA: 0.45, PA: 0.45, AS: 0.45, BR: 0.45, LS: 0.45, MC: 0.5, SW: 0.55 };
+const DIV_PAYERS: Record<string, number> = {
+  US: 0.35,
+  LSE: 0.55,
+  F: 0.25,
+  XETRA: 0.45,
+  PA: 0.45,
+  AS: 0.45,
+  BR: 0.45,
+  LS: 0.45,
+  MC: 0.5,
+  SW: 0.55,
+};
 const VOLUME_RANGE: Record<string, [number, number]> = {
-  US: [5e3, 3e7], LSE: [2e3, 1e7], F: [10, 2e4], XETRA: [1e3, 3e6],
-  PA: [500, 3e6], AS: [500, 3e6], BR: [300, 1e6], LS: [300, 1e6], MC: [500, 3e6], SW: [300, 2e6],
+  US: [5e3, 3e7],
+  LSE: [2e3, 1e7],
+  F: [10, 2e4],
+  XETRA: [1e3, 3e6],
+  PA: [500, 3e6],
+  AS: [500, 3e6],
+  BR: [300, 1e6],
+  LS: [300, 1e6],
+  MC: [500, 3e6],
+  SW: [300, 2e6],
 };
 
 export function makePriceParams(l: Listing): PriceParams {
@@ -218,6 +237,8 @@ export function makeBar(l: Listing, n: number, prevEcon: number, econ: number, f
   const move = Math.abs(Math.log(close / open)) / p.sigma;
   const raw = p.avgVolume * Math.exp(0.6 * gauss3(l.seed, S.vol, n)) * (0.6 + 0.4 * move);
   // Some exchanges report fractional volumes (EODHD's answers carry 1182479.74).
-  const volume = DECIMAL_VOLUMES.has(l.exchange) ? Math.max(0.01, Math.round(raw * 100) / 100) : Math.max(1, Math.round(raw));
+  const volume = DECIMAL_VOLUMES.has(l.exchange)
+    ? Math.max(0.01, Math.round(raw * 100) / 100)
+    : Math.max(1, Math.round(raw));
   return { day: n, open: px(open), high: px(high), low: px(low), close: px(close), volume };
 }

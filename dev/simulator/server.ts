@@ -20,7 +20,15 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorJson, fundamentalsNotFound, handle, routeOf, tickerNotFound, type ApiAnswer, type ApiContext } from './api.js';
+import {
+  type ApiAnswer,
+  type ApiContext,
+  errorJson,
+  fundamentalsNotFound,
+  handle,
+  routeOf,
+  tickerNotFound,
+} from './api.js';
 import { checkFaultConfig, type FaultConfig, type FaultInjector, type FaultKind } from './faults.js';
 import type { DailyCounter, MinuteWindow } from './limits.js';
 import { NOT_IN_PLAN_ERROR, type Plan } from './plans.js';
@@ -56,11 +64,18 @@ export async function startServer(core: ServerCore, host: string, port: number):
   let closing = false;
 
   const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => { pending.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      pending.delete(t);
+      fn();
+    }, ms);
     pending.add(t);
   };
 
-  const send = (res: http.ServerResponse, a: Pick<ApiAnswer, 'status' | 'body' | 'contentType'>, headers: Record<string, string | number>) => {
+  const send = (
+    res: http.ServerResponse,
+    a: Pick<ApiAnswer, 'status' | 'body' | 'contentType'>,
+    headers: Record<string, string | number>,
+  ) => {
     if (res.destroyed || res.writableEnded) return;
     res.writeHead(a.status, { 'Content-Type': a.contentType, 'Content-Length': Buffer.byteLength(a.body), ...headers });
     res.end(a.body);
@@ -71,24 +86,36 @@ export async function startServer(core: ServerCore, host: string, port: number):
     'X-RateLimit-Remaining': remaining ?? core.window.remaining(),
   });
 
-  const readBody = (req: http.IncomingMessage) => new Promise<string>((resolve, reject) => {
-    let s = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { s += c; if (s.length > 1e6) reject(new Error('body too large')); });
-    req.on('end', () => resolve(s));
-    req.on('error', reject);
-  });
+  const readBody = (req: http.IncomingMessage) =>
+    new Promise<string>((resolve, reject) => {
+      let s = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        s += c;
+        if (s.length > 1e6) reject(new Error('body too large'));
+      });
+      req.on('end', () => resolve(s));
+      req.on('error', reject);
+    });
 
   async function admin(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const ok = (v: unknown) => send(res, { status: 200, body: JSON.stringify(v), contentType: 'application/json; charset=utf-8' }, {});
-    const bad = (status: number, message: string) => send(res, errorJson(status, status === 404 ? 'Not Found' : 'Bad Request', message), {});
+    const ok = (v: unknown) =>
+      send(res, { status: 200, body: JSON.stringify(v), contentType: 'application/json; charset=utf-8' }, {});
+    const bad = (status: number, message: string) =>
+      send(res, errorJson(status, status === 404 ? 'Not Found' : 'Bad Request', message), {});
     const p = url.pathname;
     if (req.method === 'GET' && p === '/__sim/state') return ok(core.adminState());
     if (req.method === 'GET' && p === '/__sim/symbols') return ok(core.symbols());
     if (req.method === 'GET' && p === '/__sim/expected-history') {
       const symbol = url.searchParams.get('symbol');
       if (!symbol) return bad(400, 'symbol is required');
-      return ok(core.expectedHistory(symbol, url.searchParams.get('from') ?? undefined, url.searchParams.get('to') ?? undefined));
+      return ok(
+        core.expectedHistory(
+          symbol,
+          url.searchParams.get('from') ?? undefined,
+          url.searchParams.get('to') ?? undefined,
+        ),
+      );
     }
     if (req.method === 'POST' && p === '/__sim/advance') {
       const days = Number(url.searchParams.get('days') ?? '1');
@@ -110,22 +137,33 @@ export async function startServer(core: ServerCore, host: string, port: number):
     return bad(404, 'unknown admin route');
   }
 
-  function api(res: http.ServerResponse, url: URL): void {
+  function api(res: http.ServerResponse, url: URL) {
     const q = url.searchParams;
     if (q.get('api_token') !== core.apiKey) {
       // What the real API answers to a refused key: a bare word, as HTML.
-      return send(res, { status: 401, body: 'Unauthenticated', contentType: 'text/html; charset=UTF-8' }, rateHeaders());
+      return send(
+        res,
+        { status: 401, body: 'Unauthenticated', contentType: 'text/html; charset=UTF-8' },
+        rateHeaders(),
+      );
     }
     const route = routeOf(url.pathname.slice('/api'.length));
     const slot = core.window.tryAcquire();
     if (route) core.counter.countRequest(route.endpoint);
     if (!slot.ok) {
-      return send(res, errorJson(429, 'Too Many Requests', 'Per-minute request limit exceeded.'), { ...rateHeaders(0), 'Retry-After': slot.retryAfter });
+      return send(res, errorJson(429, 'Too Many Requests', 'Per-minute request limit exceeded.'), {
+        ...rateHeaders(0),
+        'Retry-After': slot.retryAfter,
+      });
     }
     const headers = rateHeaders(slot.remaining);
     if (!route) return send(res, errorJson(404, 'Not Found', 'Endpoint not found.'), headers);
     if (!core.plan.endpoints.has(route.endpoint)) {
-      return send(res, { status: 403, body: JSON.stringify({ error: NOT_IN_PLAN_ERROR, code: 403 }), contentType: 'application/json' }, headers);
+      return send(
+        res,
+        { status: 403, body: JSON.stringify({ error: NOT_IN_PLAN_ERROR, code: 403 }), contentType: 'application/json' },
+        headers,
+      );
     }
 
     const clean = new URLSearchParams(q);
@@ -134,26 +172,40 @@ export async function startServer(core: ServerCore, host: string, port: number):
     const fault: FaultKind | null = core.faults.pick(route.endpoint, target);
 
     switch (fault) {
-      case '429': return send(res, errorJson(429, 'Too Many Requests', 'Too many requests.'), { ...headers, 'X-RateLimit-Remaining': 0, 'Retry-After': 2 });
-      case '402': return send(res, errorJson(402, 'Payment Required', 'Daily API requests limit exceeded.'), headers);
-      case '500': return send(res, errorJson(500, 'Internal Server Error', 'Internal Server Error'), headers);
-      case '502': case '503': {
+      case '429':
+        return send(res, errorJson(429, 'Too Many Requests', 'Too many requests.'), {
+          ...headers,
+          'X-RateLimit-Remaining': 0,
+          'Retry-After': 2,
+        });
+      case '402':
+        return send(res, errorJson(402, 'Payment Required', 'Daily API requests limit exceeded.'), headers);
+      case '500':
+        return send(res, errorJson(500, 'Internal Server Error', 'Internal Server Error'), headers);
+      case '502':
+      case '503': {
         const status = Number(fault);
         return send(res, { status, body: HTML_ERRORS[status], contentType: 'text/html' }, headers);
       }
       case 'timeout':
         later(core.faults.timeoutMs, () => res.destroy());
         return;
-      default: break;
+      default:
+        break;
     }
 
     let answer: ApiAnswer;
     try {
-      answer = fault === 'unknown-ticker'
-        ? (route.endpoint === 'fundamentals' ? fundamentalsNotFound() : tickerNotFound())
-        : handle(core.context(), route.endpoint, route.arg, q, { naFundamentals: fault === 'na-fundamentals' });
+      answer =
+        fault === 'unknown-ticker'
+          ? route.endpoint === 'fundamentals'
+            ? fundamentalsNotFound()
+            : tickerNotFound()
+          : handle(core.context(), route.endpoint, route.arg, q, { naFundamentals: fault === 'na-fundamentals' });
     } catch (e) {
-      process.stderr.write(`[eodhd-sim] ${route.endpoint} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.stderr.write(
+        `[eodhd-sim] ${route.endpoint} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
       return send(res, errorJson(500, 'Internal Server Error', 'Internal Server Error'), headers);
     }
     if (answer.cost > 0 && core.counter.wouldExceed(answer.cost)) {
@@ -164,7 +216,11 @@ export async function startServer(core: ServerCore, host: string, port: number):
 
     if (answer.status === 200) {
       if (fault === 'empty') answer = { ...answer, body: answer.empty };
-      if (fault === 'malformed') answer = { ...answer, body: answer.body.slice(0, Math.max(1, Math.floor(answer.body.length * 0.6))) + '\u0000<!-- cut -->"' };
+      if (fault === 'malformed')
+        answer = {
+          ...answer,
+          body: answer.body.slice(0, Math.max(1, Math.floor(answer.body.length * 0.6))) + '\u0000<!-- cut -->"',
+        };
       if (fault === 'truncated') {
         const full = Buffer.from(answer.body);
         res.writeHead(200, { 'Content-Type': answer.contentType, 'Content-Length': full.length, ...headers });
@@ -198,7 +254,10 @@ export async function startServer(core: ServerCore, host: string, port: number):
   }
 
   const server = http.createServer((req, res) => {
-    if (closing) { res.destroy(); return; }
+    if (closing) {
+      res.destroy();
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://simulator');
@@ -212,23 +271,30 @@ export async function startServer(core: ServerCore, host: string, port: number):
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) return api(res, url);
     send(res, errorJson(404, 'Not Found', 'Not found.'), {});
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than any client's idle timeout (undici's is 4 s): a client must never reuse a
+  // connection the server is closing at that moment (a "fetch failed" on a busy machine).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
   return {
     url: `http://${hostForUrl}:${addr.port}/api`,
-    close: () => new Promise<void>((resolve) => {
-      closing = true;
-      for (const t of pending) clearTimeout(t);
-      pending.clear();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        for (const t of pending) clearTimeout(t);
+        pending.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

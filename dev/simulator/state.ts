@@ -37,8 +37,18 @@ export class StateStore {
       const s = JSON.parse(text) as PersistedState;
       if (typeof s?.today !== 'string' || parseDate(s.today) === null) return null;
       const u = s.usage;
-      const usageOk = u && typeof u.date === 'string' && typeof u.calls === 'number' && typeof u.requests === 'number' && u.byEndpoint && typeof u.byEndpoint === 'object';
-      return { version: 1, today: s.today, usage: usageOk ? u : { date: s.today, calls: 0, requests: 0, byEndpoint: {} } };
+      const usageOk =
+        u &&
+        typeof u.date === 'string' &&
+        typeof u.calls === 'number' &&
+        typeof u.requests === 'number' &&
+        u.byEndpoint &&
+        typeof u.byEndpoint === 'object';
+      return {
+        version: 1,
+        today: s.today,
+        usage: usageOk ? u : { date: s.today, calls: 0, requests: 0, byEndpoint: {} },
+      };
     } catch {
       return null;
     }
@@ -59,7 +69,10 @@ export class StateStore {
   }
 
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (!this.latest) return;
     fs.mkdirSync(path.dirname(path.resolve(this.file)), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;

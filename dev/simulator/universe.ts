@@ -29,9 +29,9 @@ import path from 'node:path';
 import { CALENDARS } from './calendar.js';
 import { BASE_DAY } from './constants.js';
 import { dayOf } from './dates.js';
-import { EXCHANGES, TICKER_FILES, type ExchangeCode, type FileId, type TickerFile } from './exchanges.js';
-import { hashString, h3, pick, S, u2, u3 } from './hash.js';
+import { EXCHANGES, type ExchangeCode, type FileId, TICKER_FILES, type TickerFile } from './exchanges.js';
 import { generatedCodes } from './generated-tickers.js';
+import { h3, hashString, pick, S, u2, u3 } from './hash.js';
 import { makePriceParams, type PriceParams } from './prices.js';
 
 export type Origin = 'file' | 'new' | 'old' | 'fund';
@@ -40,27 +40,30 @@ export type Origin = 'file' | 'new' | 'old' | 'fund';
 export type InstrumentType = 'Common Stock' | 'ETF' | 'FUND';
 
 /** A quote currency that changes on a day: the API restates the whole history in the new one. */
-export interface CurrencySwitch { day: number; to: string }
+export interface CurrencySwitch {
+  day: number;
+  to: string;
+}
 
 export interface Listing {
-  key: string;              // CODE.EXCH, the EODHD symbol
+  key: string; // CODE.EXCH, the EODHD symbol
   code: string;
   exchange: ExchangeCode;
-  venue: string;            // exchange-symbol-list `Exchange` (NYSE / NASDAQ for US)
+  venue: string; // exchange-symbol-list `Exchange` (NYSE / NASDAQ for US)
   file: FileId;
   origin: Origin;
   name: string;
   type: InstrumentType;
-  currency: string;         // quote currency on BASE_DATE (GBX for most LSE listings)
+  currency: string; // quote currency on BASE_DATE (GBX for most LSE listings)
   /** GBX <-> GBP: from this day the listing quotes (and its history is served) in `to`. */
   currencySwitch: CurrencySwitch | null;
-  country: string;          // exchange country, as the symbol list writes it
+  country: string; // exchange country, as the symbol list writes it
   isin: string | null;
-  listDay: number;          // first day with a bar
-  delistDay: number;        // first day without (Infinity when never)
+  listDay: number; // first day with a bar
+  delistDay: number; // first day without (Infinity when never)
   seed: number;
   sample: boolean;
-  wellKnown: boolean;       // a famous name: never a penny stock
+  wellKnown: boolean; // a famous name: never a penny stock
   params: PriceParams;
 }
 
@@ -112,7 +115,10 @@ class LazyListing implements Listing {
 
   get isin(): string | null {
     if (this._isin === undefined) {
-      this._isin = u2(this.companySeed, 13) < 0.07 ? null : makeIsin(this.companySeed, issuerCountry(this.file, this.exchange, this.companySeed));
+      this._isin =
+        u2(this.companySeed, 13) < 0.07
+          ? null
+          : makeIsin(this.companySeed, issuerCountry(this.file, this.exchange, this.companySeed));
     }
     return this._isin;
   }
@@ -125,10 +131,10 @@ class LazyListing implements Listing {
 export type UniverseMode = 'sample' | 'full';
 
 export const SAMPLE_PER_FILE = 40;
-const DELIST_HAZARD = 0.03;      // per year, for file and new tickers after BASE_DATE
-const LISTING_RATE = 0.03;       // new listings per year, as a share of the file's size
-const OLD_SHARE = 0.02;          // synthetic tickers delisted before BASE_DATE
-const NEW_SAMPLE_SHARE = 0.1;    // share of new listings that join the sample universe
+const DELIST_HAZARD = 0.03; // per year, for file and new tickers after BASE_DATE
+const LISTING_RATE = 0.03; // new listings per year, as a share of the file's size
+const OLD_SHARE = 0.02; // synthetic tickers delisted before BASE_DATE
+const NEW_SAMPLE_SHARE = 0.1; // share of new listings that join the sample universe
 const WELL_KNOWN: Partial<Record<FileId, string[]>> = {
   nasdaq: ['AAPL', 'MSFT', 'GOOGL'],
   nyse: ['BRK-B', 'BRK-A'],
@@ -141,10 +147,36 @@ const WELL_KNOWN: Partial<Record<FileId, string[]>> = {
 };
 // Real venues of a few Euronext names; the rest is hashed.
 const EURONEXT_VENUE: Record<string, ExchangeCode> = {
-  ASML: 'AS', HEIA: 'AS', INGA: 'AS', PHIA: 'AS', AD: 'AS', UNA: 'AS', PRX: 'AS', ADYEN: 'AS',
-  ABI: 'BR', UCB: 'BR', KBC: 'BR', SOLB: 'BR', ACKB: 'BR', GBLB: 'BR', AGS: 'BR',
-  EDP: 'LS', GALP: 'LS', BCP: 'LS', JMT: 'LS', NOS: 'LS', SON: 'LS', EDPR: 'LS',
-  MC: 'PA', AIR: 'PA', ORA: 'PA', BNP: 'PA', SAN: 'PA', TTE: 'PA', OR: 'PA', AI: 'PA',
+  ASML: 'AS',
+  HEIA: 'AS',
+  INGA: 'AS',
+  PHIA: 'AS',
+  AD: 'AS',
+  UNA: 'AS',
+  PRX: 'AS',
+  ADYEN: 'AS',
+  ABI: 'BR',
+  UCB: 'BR',
+  KBC: 'BR',
+  SOLB: 'BR',
+  ACKB: 'BR',
+  GBLB: 'BR',
+  AGS: 'BR',
+  EDP: 'LS',
+  GALP: 'LS',
+  BCP: 'LS',
+  JMT: 'LS',
+  NOS: 'LS',
+  SON: 'LS',
+  EDPR: 'LS',
+  MC: 'PA',
+  AIR: 'PA',
+  ORA: 'PA',
+  BNP: 'PA',
+  SAN: 'PA',
+  TTE: 'PA',
+  OR: 'PA',
+  AI: 'PA',
 };
 
 /** Euronext venue from a uniform draw: mostly Paris, then Amsterdam, Brussels, Lisbon. */
@@ -158,9 +190,80 @@ function euronextVenue(code: string): ExchangeCode {
 
 // ---------------------------------------------------------------- names and ISINs
 
-const SYL1 = ['Al', 'Bel', 'Cor', 'Dyn', 'Ev', 'Fal', 'Gen', 'Hal', 'Ion', 'Jun', 'Kel', 'Lum', 'Mer', 'Nor', 'Or', 'Pax', 'Quin', 'Ros', 'Sol', 'Tor', 'Ul', 'Ver', 'Wes', 'Xan', 'Yor', 'Zen', 'Ar', 'Bra', 'Cal', 'Del'];
-const SYL2 = ['tra', 'dex', 'vo', 'gen', 'ra', 'lix', 'na', 'tek', 'cor', 'mont', 'ver', 'ia', 'on', 'ex', 'is', 'ara', 'ford', 'ton'];
-const WORDS = ['', '', '', 'Holdings', 'Group', 'Technologies', 'Resources', 'Pharma', 'Energy', 'Capital', 'Bank', 'Industries', 'Systems', 'Brands', 'Therapeutics', 'Minerals', 'Logistics', 'Media', 'Foods', 'Properties'];
+const SYL1 = [
+  'Al',
+  'Bel',
+  'Cor',
+  'Dyn',
+  'Ev',
+  'Fal',
+  'Gen',
+  'Hal',
+  'Ion',
+  'Jun',
+  'Kel',
+  'Lum',
+  'Mer',
+  'Nor',
+  'Or',
+  'Pax',
+  'Quin',
+  'Ros',
+  'Sol',
+  'Tor',
+  'Ul',
+  'Ver',
+  'Wes',
+  'Xan',
+  'Yor',
+  'Zen',
+  'Ar',
+  'Bra',
+  'Cal',
+  'Del',
+];
+const SYL2 = [
+  'tra',
+  'dex',
+  'vo',
+  'gen',
+  'ra',
+  'lix',
+  'na',
+  'tek',
+  'cor',
+  'mont',
+  'ver',
+  'ia',
+  'on',
+  'ex',
+  'is',
+  'ara',
+  'ford',
+  'ton',
+];
+const WORDS = [
+  '',
+  '',
+  '',
+  'Holdings',
+  'Group',
+  'Technologies',
+  'Resources',
+  'Pharma',
+  'Energy',
+  'Capital',
+  'Bank',
+  'Industries',
+  'Systems',
+  'Brands',
+  'Therapeutics',
+  'Minerals',
+  'Logistics',
+  'Media',
+  'Foods',
+  'Properties',
+];
 const SUFFIX: Record<string, string[]> = {
   US: ['Inc', 'Corp', 'Co', 'Ltd', 'Inc.', 'Corporation'],
   GB: ['PLC', 'plc', 'Group PLC'],
@@ -190,7 +293,10 @@ function isinCheckDigit(body: string): number {
   let sum = 0;
   for (let i = digits.length - 1, dbl = true; i >= 0; i--, dbl = !dbl) {
     let d = digits.charCodeAt(i) - 48;
-    if (dbl) { d *= 2; if (d > 9) d -= 9; }
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
     sum += d;
   }
   return (10 - (sum % 10)) % 10;
@@ -206,13 +312,21 @@ function makeIsin(seed: number, prefix: string): string {
 function issuerCountry(file: FileId, exchange: ExchangeCode, seed: number): string {
   const u = u2(seed, S.isin);
   switch (file) {
-    case 'nyse': case 'nasdaq': return u < 0.92 ? 'US' : pick(['CA', 'KY', 'BM', 'IE', 'GB'], u2(seed, 7));
-    case 'lse': return u < 0.85 ? 'GB' : pick(['JE', 'GG', 'IE', 'IM'], u2(seed, 7));
-    case 'frankfurt': return u < 0.35 ? 'DE' : pick(['US', 'US', 'US', 'CA', 'GB', 'CN', 'JP', 'AU', 'FR', 'CH', 'KY'], u2(seed, 7));
-    case 'xetra': return u < 0.85 ? 'DE' : pick(['AT', 'LU', 'NL', 'US'], u2(seed, 7));
-    case 'bme': return 'ES';
-    case 'six': return 'CH';
-    case 'euronext': return ({ PA: 'FR', AS: 'NL', BR: 'BE', LS: 'PT' } as Record<string, string>)[exchange] ?? 'FR';
+    case 'nyse':
+    case 'nasdaq':
+      return u < 0.92 ? 'US' : pick(['CA', 'KY', 'BM', 'IE', 'GB'], u2(seed, 7));
+    case 'lse':
+      return u < 0.85 ? 'GB' : pick(['JE', 'GG', 'IE', 'IM'], u2(seed, 7));
+    case 'frankfurt':
+      return u < 0.35 ? 'DE' : pick(['US', 'US', 'US', 'CA', 'GB', 'CN', 'JP', 'AU', 'FR', 'CH', 'KY'], u2(seed, 7));
+    case 'xetra':
+      return u < 0.85 ? 'DE' : pick(['AT', 'LU', 'NL', 'US'], u2(seed, 7));
+    case 'bme':
+      return 'ES';
+    case 'six':
+      return 'CH';
+    case 'euronext':
+      return ({ PA: 'FR', AS: 'NL', BR: 'BE', LS: 'PT' } as Record<string, string>)[exchange] ?? 'FR';
   }
 }
 
@@ -220,7 +334,13 @@ function issuerCountry(file: FileId, exchange: ExchangeCode, seed: number): stri
  * About 1.5% of London listings quoted in GBX or GBP switch to the other after BASE_DATE
  * (EODHD's data for a ticker moves between pence and pounds); the day is hashed.
  */
-function currencySwitchOf(exchange: ExchangeCode, currency: string, seed: number, listDay: number, delistDay: number): CurrencySwitch | null {
+function currencySwitchOf(
+  exchange: ExchangeCode,
+  currency: string,
+  seed: number,
+  listDay: number,
+  delistDay: number,
+): CurrencySwitch | null {
   if (exchange !== 'LSE' || (currency !== 'GBX' && currency !== 'GBP') || u2(seed, S.currency) >= 0.015) return null;
   const day = Math.max(listDay, BASE_DAY) + 5 + Math.floor(u2(seed, S.currency + 1) * 700);
   return day < delistDay ? { day, to: currency === 'GBX' ? 'GBP' : 'GBX' } : null;
@@ -244,17 +364,77 @@ export const NO_FUNDAMENTALS_CODE = /-(WT|WS|W|U|UN|R|RT)$/;
  * both universes). exchange-symbol-list shows them with `type=etf` / `type=fund` (or no
  * type), so a pipeline that asks for common stocks does not see them unless it asks.
  */
-const FUNDS: Array<{ file: FileId; exchange: ExchangeCode; code: string; type: InstrumentType; venue: string; name: string; currency?: string }> = [
+const FUNDS: Array<{
+  file: FileId;
+  exchange: ExchangeCode;
+  code: string;
+  type: InstrumentType;
+  venue: string;
+  name: string;
+  currency?: string;
+}> = [
   { file: 'nyse', exchange: 'US', code: 'SPY', type: 'ETF', venue: 'NYSE ARCA', name: 'SPDR S&P 500 ETF Trust' },
-  { file: 'nyse', exchange: 'US', code: 'VTI', type: 'ETF', venue: 'NYSE ARCA', name: 'Vanguard Total Stock Market Index Fund ETF Shares' },
+  {
+    file: 'nyse',
+    exchange: 'US',
+    code: 'VTI',
+    type: 'ETF',
+    venue: 'NYSE ARCA',
+    name: 'Vanguard Total Stock Market Index Fund ETF Shares',
+  },
   { file: 'nasdaq', exchange: 'US', code: 'QQQ', type: 'ETF', venue: 'NASDAQ', name: 'Invesco QQQ Trust' },
   { file: 'nyse', exchange: 'US', code: 'SWPPX', type: 'FUND', venue: 'NMFQS', name: 'Schwab S&P 500 Index Fund' },
-  { file: 'nyse', exchange: 'US', code: 'VFIAX', type: 'FUND', venue: 'NMFQS', name: 'Vanguard 500 Index Fund Admiral Shares' },
-  { file: 'lse', exchange: 'LSE', code: 'VUSA', type: 'ETF', venue: 'LSE', name: 'Vanguard S&P 500 UCITS ETF', currency: 'GBP' },
-  { file: 'lse', exchange: 'LSE', code: 'ISF', type: 'ETF', venue: 'LSE', name: 'iShares Core FTSE 100 UCITS ETF', currency: 'GBX' },
-  { file: 'lse', exchange: 'LSE', code: 'CSPX', type: 'ETF', venue: 'LSE', name: 'iShares Core S&P 500 UCITS ETF USD (Acc)', currency: 'USD' },
-  { file: 'xetra', exchange: 'XETRA', code: 'EUNL', type: 'ETF', venue: 'XETRA', name: 'iShares Core MSCI World UCITS ETF' },
-  { file: 'euronext', exchange: 'AS', code: 'IWDA', type: 'ETF', venue: 'AS', name: 'iShares Core MSCI World UCITS ETF USD (Acc)' },
+  {
+    file: 'nyse',
+    exchange: 'US',
+    code: 'VFIAX',
+    type: 'FUND',
+    venue: 'NMFQS',
+    name: 'Vanguard 500 Index Fund Admiral Shares',
+  },
+  {
+    file: 'lse',
+    exchange: 'LSE',
+    code: 'VUSA',
+    type: 'ETF',
+    venue: 'LSE',
+    name: 'Vanguard S&P 500 UCITS ETF',
+    currency: 'GBP',
+  },
+  {
+    file: 'lse',
+    exchange: 'LSE',
+    code: 'ISF',
+    type: 'ETF',
+    venue: 'LSE',
+    name: 'iShares Core FTSE 100 UCITS ETF',
+    currency: 'GBX',
+  },
+  {
+    file: 'lse',
+    exchange: 'LSE',
+    code: 'CSPX',
+    type: 'ETF',
+    venue: 'LSE',
+    name: 'iShares Core S&P 500 UCITS ETF USD (Acc)',
+    currency: 'USD',
+  },
+  {
+    file: 'xetra',
+    exchange: 'XETRA',
+    code: 'EUNL',
+    type: 'ETF',
+    venue: 'XETRA',
+    name: 'iShares Core MSCI World UCITS ETF',
+  },
+  {
+    file: 'euronext',
+    exchange: 'AS',
+    code: 'IWDA',
+    type: 'ETF',
+    venue: 'AS',
+    name: 'iShares Core MSCI World UCITS ETF USD (Acc)',
+  },
   { file: 'euronext', exchange: 'PA', code: 'CW8', type: 'ETF', venue: 'PA', name: 'Amundi MSCI World UCITS ETF' },
   { file: 'six', exchange: 'SW', code: 'CHSPI', type: 'ETF', venue: 'SW', name: 'iShares Core SPI (CH)' },
 ];
@@ -271,11 +451,26 @@ function quoteCurrency(exchange: ExchangeCode, seed: number): string {
 
 function makeCode(exchange: ExchangeCode, seed: number, attempt: number): string {
   const r = (i: number) => h3(seed, attempt * 31 + i, S.newListing);
-  let len: number, alphabet: string, firstDigitOk = false;
+  let len: number,
+    alphabet: string,
+    firstDigitOk = false;
   switch (exchange) {
-    case 'F': case 'XETRA': len = 3 + (r(0) % 2); alphabet = ALNUM; firstDigitOk = true; break;
-    case 'PA': case 'AS': case 'BR': case 'LS': len = 3 + (r(0) % 3); alphabet = LETTERS; break;
-    default: len = 3 + (r(0) % 2); alphabet = LETTERS;
+    case 'F':
+    case 'XETRA':
+      len = 3 + (r(0) % 2);
+      alphabet = ALNUM;
+      firstDigitOk = true;
+      break;
+    case 'PA':
+    case 'AS':
+    case 'BR':
+    case 'LS':
+      len = 3 + (r(0) % 3);
+      alphabet = LETTERS;
+      break;
+    default:
+      len = 3 + (r(0) % 2);
+      alphabet = LETTERS;
   }
   let s = '';
   for (let i = 0; i < len; i++) {
@@ -287,7 +482,12 @@ function makeCode(exchange: ExchangeCode, seed: number, attempt: number): string
 
 // ---------------------------------------------------------------- the universe
 
-export interface AnchorSplit { key: string; day: number; newShares: number; oldShares: number }
+export interface AnchorSplit {
+  key: string;
+  day: number;
+  newShares: number;
+  oldShares: number;
+}
 
 export class Universe {
   readonly mode: UniverseMode;
@@ -331,7 +531,21 @@ export class Universe {
       const tf = TICKER_FILES.find((x) => x.id === f.file)!;
       if (this.taken.get(f.exchange)!.has(f.code)) continue;
       const listDay = CALENDARS[EXCHANGES[f.exchange].calendar].onOrAfter(dayOf(2010, 1, 4));
-      this.add(new LazyListing(tf, f.code, f.exchange, 'fund', hashString(`${f.code}@fund`), listDay, Infinity, true, true, f.type, { venue: f.venue, currency: f.currency, name: f.name }));
+      this.add(
+        new LazyListing(
+          tf,
+          f.code,
+          f.exchange,
+          'fund',
+          hashString(`${f.code}@fund`),
+          listDay,
+          Infinity,
+          true,
+          true,
+          f.type,
+          { venue: f.venue, currency: f.currency, name: f.name },
+        ),
+      );
     }
   }
 
@@ -345,7 +559,16 @@ export class Universe {
     }
   }
 
-  private makeListing(tf: TickerFile, code: string, origin: Origin, nameSeedKey: string, listDay: number, delistDay: number, sample: boolean, exchangeOverride?: ExchangeCode): Listing {
+  private makeListing(
+    tf: TickerFile,
+    code: string,
+    origin: Origin,
+    nameSeedKey: string,
+    listDay: number,
+    delistDay: number,
+    sample: boolean,
+    exchangeOverride?: ExchangeCode,
+  ): Listing {
     const exchange = exchangeOverride ?? tf.exchange ?? euronextVenue(code);
     const wellKnown = origin === 'file' && (WELL_KNOWN[tf.id] ?? []).includes(code);
     return new LazyListing(tf, code, exchange, origin, hashString(nameSeedKey), listDay, delistDay, sample, wellKnown);
@@ -360,7 +583,7 @@ export class Universe {
     for (const raw of text.split(/\r?\n/)) {
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;
-      const code = line.replace(/\./g, '-');   // EODHD: BRK.B is BRK-B
+      const code = line.replace(/\./g, '-'); // EODHD: BRK.B is BRK-B
       if (seen.has(code)) continue;
       seen.add(code);
       codes.push(code);
@@ -380,7 +603,8 @@ export class Universe {
       const s = hashString(`${tf.id}:${code}`);
       const c = cal(code);
       // Listing day: 75% between 1990 and 2014, 15% 2015 to 2.5 years ago, 10% recent IPOs.
-      const u = u2(s, S.listing), v = u2(s, S.listing + 1);
+      const u = u2(s, S.listing),
+        v = u2(s, S.listing + 1);
       const lo = u < 0.75 ? dayOf(1990, 1, 2) : u < 0.9 ? dayOf(2015, 1, 2) : BASE_DAY - 900;
       const hi = u < 0.75 ? dayOf(2014, 12, 31) : u < 0.9 ? BASE_DAY - 900 : BASE_DAY - 20;
       const listDay = c.onOrAfter(lo + Math.floor(v * (hi - lo)));
@@ -438,7 +662,8 @@ export class Universe {
       } else {
         exchange = tf.exchange ?? euronextVenue(`old${i}`);
         let attempt = 0;
-        do code = makeCode(exchange, s, attempt++); while (this.taken.get(exchange)!.has(code));
+        do code = makeCode(exchange, s, attempt++);
+        while (this.taken.get(exchange)!.has(code));
         nameKey = `${code}@old:${tf.id}`;
       }
       if (this.taken.get(exchange)!.has(code)) continue;
@@ -454,12 +679,23 @@ export class Universe {
   private chooseAnchors(): void {
     const eligible = (files: FileId[]) =>
       this.all
-        .filter((l) => l.sample && files.includes(l.file) && l.listDay < dayOf(2012, 1, 1) && !l.params.thin && l.delistDay > BASE_DAY + 90)
+        .filter(
+          (l) =>
+            l.sample &&
+            files.includes(l.file) &&
+            l.listDay < dayOf(2012, 1, 1) &&
+            !l.params.thin &&
+            l.delistDay > BASE_DAY + 90,
+        )
         .sort((a, b) => a.seed - b.seed);
     const us = eligible(['nasdaq', 'nyse']);
     const eu = eligible(['xetra', 'lse']);
     const cal = (l: Listing) => CALENDARS[EXCHANGES[l.exchange].calendar];
-    const nth = (l: Listing, k: number) => { let d = BASE_DAY; for (let i = 0; i < k; i++) d = cal(l).next(d); return d; };
+    const nth = (l: Listing, k: number) => {
+      let d = BASE_DAY;
+      for (let i = 0; i < k; i++) d = cal(l).next(d);
+      return d;
+    };
     if (us[0]) this.anchorSplits.push({ key: us[0].key, day: nth(us[0], 2), newShares: 2, oldShares: 1 });
     if (eu[0]) this.anchorSplits.push({ key: eu[0].key, day: nth(eu[0], 6), newShares: 1, oldShares: 10 });
     const d = us[1];
@@ -468,7 +704,11 @@ export class Universe {
       this.anchorDelistKey = d.key;
     }
     // A London listing that moves from pence to pounds on the fourth trading day.
-    const gbx = this.all.filter((l) => l.sample && l.file === 'lse' && l.currency === 'GBX' && l.origin === 'file' && l.delistDay > BASE_DAY + 90)
+    const gbx = this.all
+      .filter(
+        (l) =>
+          l.sample && l.file === 'lse' && l.currency === 'GBX' && l.origin === 'file' && l.delistDay > BASE_DAY + 90,
+      )
       .sort((a, b) => a.seed - b.seed)[0];
     if (gbx) {
       (gbx as LazyListing).currencySwitch = { day: nth(gbx, 4), to: 'GBP' };
@@ -492,14 +732,25 @@ export class Universe {
         for (let i = 0; i < count; i++) {
           const s = h3(fseed, d, i);
           const exchange = tf.exchange ?? hashedVenue(u2(s, S.venue));
-          let attempt = 0, code: string;
-          do code = makeCode(exchange, s, attempt++); while (this.taken.get(exchange)!.has(code));
+          let attempt = 0,
+            code: string;
+          do code = makeCode(exchange, s, attempt++);
+          while (this.taken.get(exchange)!.has(code));
           const c = CALENDARS[EXCHANGES[exchange].calendar];
           const w = u2(s, S.delist);
           const years = -Math.log(1 - w) / DELIST_HAZARD;
           const delistDay = years > 80 ? Infinity : c.onOrAfter(d + 30 + Math.floor(years * 365.25));
           const sample = (anchor && i === 0) || u2(s, S.sample) < NEW_SAMPLE_SHARE;
-          const l = this.makeListing(tf, code, 'new', `${code}@new:${tf.id}:${d}`, c.onOrAfter(d), delistDay, sample, exchange);
+          const l = this.makeListing(
+            tf,
+            code,
+            'new',
+            `${code}@new:${tf.id}:${d}`,
+            c.onOrAfter(d),
+            delistDay,
+            sample,
+            exchange,
+          );
           this.add(l);
           if (anchor && i === 0) this.anchorListingKey = l.key;
         }

@@ -1,7 +1,8 @@
 // calc-indicators: the 31 indicator columns for a run's changed assets, given symbols, or all.
+
+import { calcIndicators } from '../../shared/calc-indicators.js';
 import { defaultContext } from '../../shared/context.js';
 import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { calcIndicators } from '../../shared/indicator-run.js';
 import { CalcIndicatorsInput, parseInput } from '../../shared/input.js';
 import { callIdOf } from '../../shared/trigger.js';
 

@@ -1,5 +1,5 @@
 // check-quota: fits the plan into today's API budget, defers the rest, fans out collect-region.
-import { checkQuota } from '../../shared/budget.js';
+import { checkQuota } from '../../shared/check-quota.js';
 import { defaultContext } from '../../shared/context.js';
 import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
 import { ExecutionInput, parseInput } from '../../shared/input.js';

@@ -1,5 +1,5 @@
 // collect-region: fetches and stores its region's planned work; the last region invokes finalize.
-import { collectRegion } from '../../shared/collect.js';
+import { collectRegion } from '../../shared/collect-region.js';
 import { defaultContext } from '../../shared/context.js';
 import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
 import { CollectRegionInput, parseInput } from '../../shared/input.js';

@@ -1,6 +1,6 @@
 // discover-delta: syncs the universe, writes the plan as work items, invokes check-quota.
 import { defaultContext } from '../../shared/context.js';
-import { discoverDelta } from '../../shared/discover.js';
+import { discoverDelta } from '../../shared/discover-delta.js';
 import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
 import { ExecutionInput, parseInput } from '../../shared/input.js';
 

@@ -8,11 +8,12 @@
  * 200 with "Error: ..."), and every answer is JSON with the handler's status, because the
  * queue-worker reports that status to callbacks in X-Function-Status.
  */
-import express from 'express';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import express from 'express';
 import { db, isDatabaseUnavailable } from '../../shared/db.js';
 import type { FunctionEvent, Handler } from '../../shared/function-contract.js';
 import { log, redact } from '../../shared/log.js';
@@ -45,8 +46,16 @@ const EVENT_LOOP_STALL_MS = Number(process.env.EVENT_LOOP_STALL_MS ?? 5_000);
 const loop = monitorEventLoopDelay({ resolution: 50 });
 loop.enable();
 let lastWindowMaxMs = 0;
-setInterval(() => { lastWindowMaxMs = loop.max / 1e6; loop.reset(); }, 10_000).unref();
-let dbCheck: { at: number; ok: boolean; reason: string | null; pending: Promise<void> | null } = { at: 0, ok: false, reason: 'not checked yet', pending: null };
+setInterval(() => {
+  lastWindowMaxMs = loop.max / 1e6;
+  loop.reset();
+}, 10_000).unref();
+let dbCheck: { at: number; ok: boolean; reason: string | null; pending: Promise<void> | null } = {
+  at: 0,
+  ok: false,
+  reason: 'not checked yet',
+  pending: null,
+};
 
 async function checkDatabase(): Promise<void> {
   try {
@@ -56,7 +65,12 @@ async function checkDatabase(): Promise<void> {
     ]);
     dbCheck = { at: Date.now(), ok: true, reason: null, pending: null };
   } catch (err) {
-    dbCheck = { at: Date.now(), ok: false, reason: redact(err instanceof Error ? err.message : String(err)), pending: null };
+    dbCheck = {
+      at: Date.now(),
+      ok: false,
+      reason: redact(err instanceof Error ? err.message : String(err)),
+      pending: null,
+    };
   }
 }
 
@@ -67,8 +81,12 @@ app.get('/_/health', async (_req, res) => {
     await dbCheck.pending;
   }
   const stalled = Math.max(lastWindowMaxMs, loop.max / 1e6);
-  if (!dbCheck.ok) return res.status(503).json({ status: 'unhealthy', reason: `the database does not answer: ${dbCheck.reason}` });
-  if (stalled > EVENT_LOOP_STALL_MS) return res.status(503).json({ status: 'unhealthy', reason: `the event loop stalled for ${Math.round(stalled)} ms` });
+  if (!dbCheck.ok)
+    return res.status(503).json({ status: 'unhealthy', reason: `the database does not answer: ${dbCheck.reason}` });
+  if (stalled > EVENT_LOOP_STALL_MS)
+    return res
+      .status(503)
+      .json({ status: 'unhealthy', reason: `the event loop stalled for ${Math.round(stalled)} ms` });
   return res.status(200).json({ status: 'ok' });
 });
 
@@ -79,9 +97,7 @@ app.all(/.*/, async (req, res) => {
       Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]),
     ),
     method: req.method,
-    query: Object.fromEntries(
-      Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    ),
+    query: Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string')),
     path: req.path,
   };
   try {
@@ -92,7 +108,13 @@ app.all(/.*/, async (req, res) => {
     const message = redact(err instanceof Error ? err.message : String(err));
     if (isDatabaseUnavailable(err)) {
       log('error', 'database_unavailable', { message });
-      res.status(503).set('retry-after', '30').json({ error: 'database_unavailable', reason: `the database does not answer (${message}): try again when it is back` });
+      res
+        .status(503)
+        .set('retry-after', '30')
+        .json({
+          error: 'database_unavailable',
+          reason: `the database does not answer (${message}): try again when it is back`,
+        });
       return;
     }
     log('error', 'handler_crashed', { message });
@@ -101,13 +123,21 @@ app.all(/.*/, async (req, res) => {
 });
 
 // Body-parser failures (too large, aborted) answer JSON with their 4xx status.
-app.use((err: { status?: number; type?: string; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-  const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
-  res.status(status).json({
-    error: err.type === 'entity.too.large' ? 'body_too_large' : 'bad_request',
-    reason: err.type === 'entity.too.large' ? `the request body exceeds ${maxBody}` : redact(err.message ?? 'bad request'),
-  });
-});
+app.use(
+  (
+    err: { status?: number; type?: string; message?: string },
+    _req: express.Request,
+    res: express.Response,
+    _next: express.NextFunction,
+  ) => {
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    res.status(status).json({
+      error: err.type === 'entity.too.large' ? 'body_too_large' : 'bad_request',
+      reason:
+        err.type === 'entity.too.large' ? `the request body exceeds ${maxBody}` : redact(err.message ?? 'bad request'),
+    });
+  },
+);
 
 const server = app.listen(port, host);
 // A port that cannot be had is fatal: the watchdog would forward to whatever holds it.
@@ -117,7 +147,11 @@ server.on('error', (err: NodeJS.ErrnoException) => {
 });
 server.on('listening', () => {
   // The watchdog's readiness check looks for this file.
-  try { fs.writeFileSync('/tmp/.lock', String(process.pid)); } catch { /* read-only /tmp: not in a container */ }
+  try {
+    fs.writeFileSync('/tmp/.lock', String(process.pid));
+  } catch {
+    /* read-only /tmp: not in a container */
+  }
   // With PORT=0 the system picks the port: the local gateway reads it from this line.
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;

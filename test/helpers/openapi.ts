@@ -21,7 +21,9 @@ export function openapiDir(): string {
 /** The OpenFaaS gateway's API document (test/fixtures/openfaas/gateway-openapi.yml, MIT). */
 export const GATEWAY_OPENAPI = path.resolve('test', 'fixtures', 'openfaas', 'gateway-openapi.yml');
 
-interface Operation { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }
+interface Operation {
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
 
 function operation(specFile: string, route: string, method: string): Operation {
   const doc = loadYaml(specFile) as { paths: Record<string, Record<string, Operation>> };
@@ -36,8 +38,14 @@ export function documentedStatuses(specFile: string, route: string, method: stri
 }
 
 /** The schema of one response of an operation (its first content type's, or the given one's); true when it has none. */
-export function operationResponseSchema(specFile: string, route: string, method: string, status: string, contentType?: string): Schema {
-  const resp = (operation(specFile, route, method).responses ?? {})[status];
+export function operationResponseSchema(
+  specFile: string,
+  route: string,
+  method: string,
+  status: string,
+  contentType?: string,
+): Schema {
+  const resp = operation(specFile, route, method).responses?.[status];
   if (!resp) throw new Error(`${method} ${route} documents no ${status}`);
   const content = resp.content ?? {};
   const schema = (contentType ? content[contentType] : Object.values(content)[0])?.schema;
@@ -61,7 +69,8 @@ function pointer(doc: unknown, ptr: string): unknown {
   let cur: unknown = doc;
   for (const raw of ptr.replace(/^\//, '').split('/')) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (cur && typeof cur === 'object' && key in (cur as Record<string, unknown>)) cur = (cur as Record<string, unknown>)[key];
+    if (cur && typeof cur === 'object' && key in (cur as Record<string, unknown>))
+      cur = (cur as Record<string, unknown>)[key];
     else return undefined;
   }
   return cur;
@@ -76,8 +85,8 @@ function resolveRefs(node: unknown, file: string, root: unknown, seen: Set<strin
     const [filePart, ptr = ''] = obj.$ref.split('#');
     const target = filePart ? path.resolve(path.dirname(file), filePart) : file;
     const key = `${target}#${ptr}`;
-    if (seen.has(key)) return {};                       // recursive schema: stop, accept
-    if (filePart && !fs.existsSync(target)) return {};  // not published: accept anything
+    if (seen.has(key)) return {}; // recursive schema: stop, accept
+    if (filePart && !fs.existsSync(target)) return {}; // not published: accept anything
     const doc = filePart ? loadYaml(target) : root;
     const sub = pointer(doc, ptr);
     if (sub === undefined) return {};
@@ -103,7 +112,8 @@ export function loadResponseSchema(pathFile: string, status = '200'): Schema {
   const doc = loadYaml(file) as Record<string, Record<string, Record<string, unknown>>>;
   const [route] = Object.keys(doc);
   const op = doc[route].get ?? Object.values(doc[route])[0];
-  const responses = (op as { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }).responses ?? {};
+  const responses =
+    (op as { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }).responses ?? {};
   const resp = responses[status];
   if (!resp) throw new Error(`${path.basename(file)} has no ${status} response`);
   const schema = resp.content?.['application/json']?.schema;
@@ -128,14 +138,22 @@ function typeOf(v: unknown): string {
 
 function matchesType(v: unknown, t: string): boolean {
   switch (t) {
-    case 'null': return v === null;
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number' && Number.isFinite(v);
-    case 'integer': return typeof v === 'number' && Number.isInteger(v);
-    case 'boolean': return typeof v === 'boolean';
-    case 'array': return Array.isArray(v);
-    case 'object': return v !== null && typeof v === 'object' && !Array.isArray(v);
-    default: return true;
+    case 'null':
+      return v === null;
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'array':
+      return Array.isArray(v);
+    case 'object':
+      return v !== null && typeof v === 'object' && !Array.isArray(v);
+    default:
+      return true;
   }
 }
 
@@ -162,13 +180,19 @@ export function validate(schema: Schema, value: unknown, at = ''): string[] {
   if (s.type !== undefined) {
     const types = (Array.isArray(s.type) ? s.type : [s.type]) as string[];
     if (s.nullable === true) types.push('null');
-    if (!types.some((t) => matchesType(value, t))) return [`${where}: expected ${types.join(' or ')}, got ${typeOf(value)}`];
+    if (!types.some((t) => matchesType(value, t)))
+      return [`${where}: expected ${types.join(' or ')}, got ${typeOf(value)}`];
   }
   if (Array.isArray(s.enum) && !s.enum.some((e) => deepEqual(e, value))) {
     errs.push(`${where}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   }
-  if (s.format === 'date' && typeof value === 'string' && !isDate(value)) errs.push(`${where}: "${value}" is not a date (YYYY-MM-DD)`);
-  if (s.format === 'date-time' && typeof value === 'string' && (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value)))) {
+  if (s.format === 'date' && typeof value === 'string' && !isDate(value))
+    errs.push(`${where}: "${value}" is not a date (YYYY-MM-DD)`);
+  if (
+    s.format === 'date-time' &&
+    typeof value === 'string' &&
+    (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value)))
+  ) {
     errs.push(`${where}: "${value}" is not an RFC 3339 date-time`);
   }
   if (typeof value === 'number') {
@@ -184,16 +208,18 @@ export function validate(schema: Schema, value: unknown, at = ''): string[] {
     }
     for (const [k, v] of Object.entries(obj)) {
       if (k in props) errs.push(...validate(props[k], v, `${at}/${k}`));
-      else if (s.additionalProperties !== undefined) errs.push(...validate(s.additionalProperties as Schema, v, `${at}/${k}`));
+      else if (s.additionalProperties !== undefined)
+        errs.push(...validate(s.additionalProperties as Schema, v, `${at}/${k}`));
     }
   }
   if (Array.isArray(value) && s.items !== undefined) {
-    value.forEach((v, i) => errs.push(...validate(s.items as Schema, v, `${at}/${i}`)));
+    for (const [i, v] of value.entries()) errs.push(...validate(s.items as Schema, v, `${at}/${i}`));
   }
   if (Array.isArray(s.allOf)) for (const sub of s.allOf as Schema[]) errs.push(...validate(sub, value, at));
   if (Array.isArray(s.anyOf)) {
     const results = (s.anyOf as Schema[]).map((sub) => validate(sub, value, at));
-    if (!results.some((r) => r.length === 0)) errs.push(`${where}: matches none of anyOf (${results.map((r) => r[0]).join('; ')})`);
+    if (!results.some((r) => r.length === 0))
+      errs.push(`${where}: matches none of anyOf (${results.map((r) => r[0]).join('; ')})`);
   }
   if (Array.isArray(s.oneOf)) {
     const results = (s.oneOf as Schema[]).map((sub) => validate(sub, value, at));

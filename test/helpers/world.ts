@@ -3,20 +3,34 @@
  * simulator on its own port, its clock at the same Friday, its per-minute limit out of
  * the way.
  */
-import { startSimulator, type PlanName, type Simulator } from '../../dev/simulator/index.js';
+import { type PlanName, type Simulator, startSimulator } from '../../dev/simulator/index.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export const TEST_TODAY = '2026-11-20';
 
-export interface World { tdb: TestDb; sim: Simulator }
+export interface World {
+  tdb: TestDb;
+  sim: Simulator;
+}
 
-export interface WorldOptions { universe?: 'sample' | 'full'; apiKey?: string; plan?: PlanName; dailyLimit?: number; extraLimit?: number }
+export interface WorldOptions {
+  universe?: 'sample' | 'full';
+  apiKey?: string;
+  plan?: PlanName;
+  dailyLimit?: number;
+  extraLimit?: number;
+}
 
 export async function openWorld(opts: WorldOptions = {}): Promise<World> {
   const tdb = await createTestDb();
   const sim = await startSimulator({
-    universe: opts.universe ?? 'sample', today: TEST_TODAY, perMinuteLimit: 100_000, apiKey: opts.apiKey,
-    plan: opts.plan, dailyLimit: opts.dailyLimit, extraLimit: opts.extraLimit,
+    universe: opts.universe ?? 'sample',
+    today: TEST_TODAY,
+    perMinuteLimit: 100_000,
+    apiKey: opts.apiKey,
+    plan: opts.plan,
+    dailyLimit: opts.dailyLimit,
+    extraLimit: opts.extraLimit,
   });
   return { tdb, sim };
 }

@@ -9,6 +9,7 @@
  * collection work, so these keep holding when operations are renamed or added.
  */
 import type pg from 'pg';
+import type { EodBar } from '../../shared/eodhd-schemas.js';
 
 export type CheckKind = 'duplicates' | 'lost' | 'wrong' | 'overrun' | 'books' | 'leak' | 'written' | 'liveness';
 
@@ -43,7 +44,13 @@ const DUPLICATE_PRICES = `
 /** No (asset, date) is stored twice in stock_prices. */
 export async function noDuplicatePrices(q: Q): Promise<Check> {
   const r = await rows<{ symbol: string; date: string; n: number }>(q, DUPLICATE_PRICES);
-  return check('noDuplicatePrices', 'duplicates', r.reduce((s, x) => s + x.n - 1, 0), 'rows of stock_prices beyond the first per (asset, date)', r);
+  return check(
+    'noDuplicatePrices',
+    'duplicates',
+    r.reduce((s, x) => s + x.n - 1, 0),
+    'rows of stock_prices beyond the first per (asset, date)',
+    r,
+  );
 }
 
 const DUPLICATE_DETAILS = `
@@ -55,8 +62,16 @@ const DUPLICATE_DETAILS = `
 
 /** Every collection operation on an asset is recorded once per run: nothing was done (or counted) twice. */
 export async function noDuplicateDetails(q: Q, executionIds: number[] | null = null): Promise<Check> {
-  const r = await rows<{ execution_id: number; symbol: string; operation: string; n: number }>(q, DUPLICATE_DETAILS, [executionIds]);
-  return check('noDuplicateDetails', 'duplicates', r.reduce((s, x) => s + x.n - 1, 0), 'asset_processing_details rows beyond the first per (run, asset, operation)', r);
+  const r = await rows<{ execution_id: number; symbol: string; operation: string; n: number }>(q, DUPLICATE_DETAILS, [
+    executionIds,
+  ]);
+  return check(
+    'noDuplicateDetails',
+    'duplicates',
+    r.reduce((s, x) => s + x.n - 1, 0),
+    'asset_processing_details rows beyond the first per (run, asset, operation)',
+    r,
+  );
 }
 
 const DUPLICATE_RUNS = `
@@ -69,7 +84,13 @@ const DUPLICATE_RUNS = `
 /** A daily run hands over to at most one finished child run (calc-indicators): a duplicate delivery opened no second one. */
 export async function oneChildRunPerRun(q: Q, executionIds: number[] | null = null): Promise<Check> {
   const r = await rows<{ parent_execution_id: number; n: number; runs: number[] }>(q, DUPLICATE_RUNS, [executionIds]);
-  return check('oneChildRunPerRun', 'duplicates', r.reduce((s, x) => s + x.n - 1, 0), 'finished child runs beyond the first per daily run', r);
+  return check(
+    'oneChildRunPerRun',
+    'duplicates',
+    r.reduce((s, x) => s + x.n - 1, 0),
+    'finished child runs beyond the first per daily run',
+    r,
+  );
 }
 
 // --- every planned item ends ------------------------------------------------------------
@@ -83,7 +104,13 @@ const OPEN_ITEMS = `
 /** Every planned work item of a finished run (and its indicator step) ended done, failed, deferred or skipped. */
 export async function workItemsEnded(q: Q, executionId: number): Promise<Check> {
   const r = await rows<{ operation: string; status: string; n: number; example: string }>(q, OPEN_ITEMS, [executionId]);
-  return check('workItemsEnded', 'lost', r.reduce((s, x) => s + x.n, 0), `work items of run ${executionId} still pending or claimed`, r);
+  return check(
+    'workItemsEnded',
+    'lost',
+    r.reduce((s, x) => s + x.n, 0),
+    `work items of run ${executionId} still pending or claimed`,
+    r,
+  );
 }
 
 // --- the books ----------------------------------------------------------------------------
@@ -102,14 +129,31 @@ const RUN_TOTALS = `
 
 /** The run's totals equal the sums of its details rows (collection operations), and its API calls the ledger's. */
 export async function runTotalsMatchDetails(q: Q, executionId: number): Promise<Check> {
-  const [r] = await rows<{ status: string; assets_processed: number; assets_failed: number; assets_skipped: number; api_calls_used: number; ok: number; failed: number; skipped: number; calls: number }>(q, RUN_TOTALS, [executionId]);
+  const [r] = await rows<{
+    status: string;
+    assets_processed: number;
+    assets_failed: number;
+    assets_skipped: number;
+    api_calls_used: number;
+    ok: number;
+    failed: number;
+    skipped: number;
+    calls: number;
+  }>(q, RUN_TOTALS, [executionId]);
   if (!r) return check('runTotalsMatchDetails', 'books', 1, `run ${executionId} does not exist`);
   const diffs: unknown[] = [];
   if (r.assets_processed !== r.ok) diffs.push({ column: 'assets_processed', run: r.assets_processed, details: r.ok });
   if (r.assets_failed !== r.failed) diffs.push({ column: 'assets_failed', run: r.assets_failed, details: r.failed });
-  if (r.assets_skipped !== r.skipped) diffs.push({ column: 'assets_skipped', run: r.assets_skipped, details: r.skipped });
+  if (r.assets_skipped !== r.skipped)
+    diffs.push({ column: 'assets_skipped', run: r.assets_skipped, details: r.skipped });
   if (r.api_calls_used !== r.calls) diffs.push({ column: 'api_calls_used', run: r.api_calls_used, ledger: r.calls });
-  return check('runTotalsMatchDetails', 'books', diffs.length, `totals of run ${executionId} (${r.status}) against its details and the API ledger`, diffs);
+  return check(
+    'runTotalsMatchDetails',
+    'books',
+    diffs.length,
+    `totals of run ${executionId} (${r.status}) against its details and the API ledger`,
+    diffs,
+  );
 }
 
 // --- the API ledger and the quota -----------------------------------------------------------
@@ -155,8 +199,15 @@ export async function ledgerOfDay(q: Q, quotaDay: string): Promise<LedgerFigures
  */
 export async function apiLedgerMatchesApi(q: Q, quotaDay: string, apiCalls: number): Promise<Check> {
   const l = await ledgerOfDay(q, quotaDay);
-  return check('apiLedgerMatchesApi', 'lost', Math.abs(apiCalls - l.ledger), `${quotaDay}: ledger ${l.ledger} calls in ${l.requests} requests (${l.unsettled} unsettled), the API charged ${apiCalls}`,
-    l.ledger === apiCalls ? [] : [{ ledger: l.ledger, known: l.known, unsettled: l.unsettled, api: apiCalls, reserved: l.reserved }]);
+  return check(
+    'apiLedgerMatchesApi',
+    'lost',
+    Math.abs(apiCalls - l.ledger),
+    `${quotaDay}: ledger ${l.ledger} calls in ${l.requests} requests (${l.unsettled} unsettled), the API charged ${apiCalls}`,
+    l.ledger === apiCalls
+      ? []
+      : [{ ledger: l.ledger, known: l.known, unsettled: l.unsettled, api: apiCalls, reserved: l.reserved }],
+  );
 }
 
 /**
@@ -167,8 +218,13 @@ export async function apiLedgerMatchesApi(q: Q, quotaDay: string, apiCalls: numb
 export async function apiLedgerBoundsApi(q: Q, quotaDay: string, apiCalls: number): Promise<Check> {
   const l = await ledgerOfDay(q, quotaDay);
   const over = Math.max(0, l.known - apiCalls) + Math.max(0, apiCalls - l.ledger) + Math.abs(l.counter - l.ledger);
-  return check('apiLedgerBoundsApi', 'books', over, `${quotaDay}: known ${l.known} <= API ${apiCalls} <= ledger ${l.ledger} = counter ${l.counter}`,
-    over === 0 ? [] : [{ known: l.known, api: apiCalls, ledger: l.ledger, counter: l.counter, unsettled: l.unsettled }]);
+  return check(
+    'apiLedgerBoundsApi',
+    'books',
+    over,
+    `${quotaDay}: known ${l.known} <= API ${apiCalls} <= ledger ${l.ledger} = counter ${l.counter}`,
+    over === 0 ? [] : [{ known: l.known, api: apiCalls, ledger: l.ledger, counter: l.counter, unsettled: l.unsettled }],
+  );
 }
 
 /** What the API charged on the quota day, and what we reserved, stayed within quota - buffer. */
@@ -177,13 +233,18 @@ export async function quotaNotOverrun(q: Q, quotaDay: string, apiCalls: number, 
   const max = limit ?? s.quota - s.buffer;
   const l = await ledgerOfDay(q, quotaDay);
   const over = Math.max(0, apiCalls - max) + Math.max(0, l.ledger - max);
-  return check('quotaNotOverrun', 'overrun', over, `${quotaDay}: API charged ${apiCalls}, ledger ${l.ledger}, limit (quota - buffer) ${max}`,
-    over === 0 ? [] : [{ api: apiCalls, ledger: l.ledger, reserved: l.reserved, limit: max }]);
+  return check(
+    'quotaNotOverrun',
+    'overrun',
+    over,
+    `${quotaDay}: API charged ${apiCalls}, ledger ${l.ledger}, limit (quota - buffer) ${max}`,
+    over === 0 ? [] : [{ api: apiCalls, ledger: l.ledger, reserved: l.reserved, limit: max }],
+  );
 }
 
 // --- the stored data ----------------------------------------------------------------------
 
-export interface Bar { date: string; open: number; high: number; low: number; close: number; adjusted_close: number; volume: number }
+export type Bar = EodBar;
 
 const PRICES_OF = `
   SELECT a.symbol, p.date::text AS date, p.open, p.high, p.low, p.close, p.adjusted_close, p.volume
@@ -197,7 +258,8 @@ export async function pricesBySymbol(q: Q, symbols: string[] | null = null): Pro
   for (const r of await rows<Bar & { symbol: string }>(q, PRICES_OF, [symbols])) {
     let list = out.get(r.symbol);
     if (!list) out.set(r.symbol, (list = []));
-    list.push({ date: r.date, open: r.open, high: r.high, low: r.low, close: r.close, adjusted_close: r.adjusted_close, volume: Number(r.volume) });
+    const { symbol: _, ...bar } = r;
+    list.push(bar);
   }
   return out;
 }
@@ -216,7 +278,14 @@ export async function cleanAssets(q: Q, executionIds: number[]): Promise<string[
 }
 
 function sameBar(a: Bar, b: Bar): boolean {
-  return a.open === b.open && a.high === b.high && a.low === b.low && a.close === b.close && a.adjusted_close === b.adjusted_close && a.volume === b.volume;
+  return (
+    a.open === b.open &&
+    a.high === b.high &&
+    a.low === b.low &&
+    a.close === b.close &&
+    a.adjusted_close === b.adjusted_close &&
+    a.volume === b.volume
+  );
 }
 
 /**
@@ -225,7 +294,11 @@ function sameBar(a: Bar, b: Bar): boolean {
  * an asset whose work all ended done has every bar the reference has (else rows were lost).
  * Returns two checks: pricesAreRight (wrong) and noLostPrices (lost).
  */
-export function comparePrices(stored: Map<string, Bar[]>, reference: Map<string, Bar[]>, complete: Iterable<string>): [Check, Check] {
+export function comparePrices(
+  stored: Map<string, Bar[]>,
+  reference: Map<string, Bar[]>,
+  complete: Iterable<string>,
+): [Check, Check] {
   let wrong = 0;
   const wrongEx: unknown[] = [];
   for (const [symbol, bars] of stored) {
@@ -246,12 +319,30 @@ export function comparePrices(stored: Map<string, Bar[]>, reference: Map<string,
     const have = new Set((stored.get(symbol) ?? []).map((b) => b.date));
     const missing = (reference.get(symbol) ?? []).filter((b) => !have.has(b.date));
     lost += missing.length;
-    if (missing.length > 0 && lostEx.length < 5) lostEx.push({ symbol, missing: missing.length, first: missing[0]!.date, last: missing[missing.length - 1]!.date });
+    if (missing.length > 0 && lostEx.length < 5)
+      lostEx.push({
+        symbol,
+        missing: missing.length,
+        first: missing[0]!.date,
+        last: missing[missing.length - 1]!.date,
+      });
   }
   const storedRows = [...stored.values()].reduce((s, b) => s + b.length, 0);
   return [
-    check('pricesAreRight', 'wrong', wrong, `${storedRows} stored bars of ${stored.size} assets against the reference`, wrongEx),
-    check('noLostPrices', 'lost', lost, `${compared} assets whose work all ended done have every bar of the reference`, lostEx),
+    check(
+      'pricesAreRight',
+      'wrong',
+      wrong,
+      `${storedRows} stored bars of ${stored.size} assets against the reference`,
+      wrongEx,
+    ),
+    check(
+      'noLostPrices',
+      'lost',
+      lost,
+      `${compared} assets whose work all ended done have every bar of the reference`,
+      lostEx,
+    ),
   ];
 }
 
@@ -266,14 +357,24 @@ export async function apiKeyNowhere(q: Q, key: string, texts: Iterable<string> =
   const hits: unknown[] = [];
   let found = 0;
   for (const { table_name } of await rows<{ table_name: string }>(q, TABLES)) {
-    const [h] = await rows<{ n: number }>(q, `SELECT count(*)::int AS n FROM financial_screener.${table_name} x WHERE strpos(x::text, $1) > 0`, [key]);
-    if (h!.n > 0) { found += h!.n; hits.push({ table: table_name, rows: h!.n }); }
+    const [h] = await rows<{ n: number }>(
+      q,
+      `SELECT count(*)::int AS n FROM financial_screener.${table_name} x WHERE strpos(x::text, $1) > 0`,
+      [key],
+    );
+    if (h!.n > 0) {
+      found += h!.n;
+      hits.push({ table: table_name, rows: h!.n });
+    }
   }
   let lines = 0;
   for (const t of texts) {
     lines++;
     // The key itself, and any api_token value that is not redacted.
-    if (t.includes(key) || /api_token=(?!\*\*\*)[^&\s"']+/.test(t)) { found++; if (hits.length < 5) hits.push({ text: t.slice(0, 300) }); }
+    if (t.includes(key) || /api_token=(?!\*\*\*)[^&\s"']+/.test(t)) {
+      found++;
+      if (hits.length < 5) hits.push({ text: t.slice(0, 300) });
+    }
   }
   return check('apiKeyNowhere', 'leak', found, `every row of every table and ${lines} log lines and answers`, hits);
 }
@@ -284,7 +385,10 @@ export async function apiKeyNowhere(q: Q, key: string, texts: Iterable<string> =
 export async function tableFingerprints(q: Q): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const { table_name } of await rows<{ table_name: string }>(q, TABLES)) {
-    const [r] = await rows<{ n: number; h: string | null }>(q, `SELECT count(*)::int AS n, md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))) AS h FROM financial_screener.${table_name} x`);
+    const [r] = await rows<{ n: number; h: string | null }>(
+      q,
+      `SELECT count(*)::int AS n, md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))) AS h FROM financial_screener.${table_name} x`,
+    );
     out[table_name] = `${r!.n}:${r!.h ?? ''}`;
   }
   return out;
@@ -293,7 +397,13 @@ export async function tableFingerprints(q: Q): Promise<Record<string, string>> {
 /** No table changed between two fingerprints. */
 export function nothingWritten(name: string, before: Record<string, string>, after: Record<string, string>): Check {
   const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((t) => before[t] !== after[t]);
-  return check(name, 'written', changed.length, `${Object.keys(before).length} tables compared before and after`, changed.map((t) => ({ table: t, before: before[t], after: after[t] })));
+  return check(
+    name,
+    'written',
+    changed.length,
+    `${Object.keys(before).length} tables compared before and after`,
+    changed.map((t) => ({ table: t, before: before[t], after: after[t] })),
+  );
 }
 
 // --- all at once -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 /**
- * The API-call ledger and the per-day budget. A request's cost is reserved, and its ledger
+ * api_calls and api_quota_days: the API-call ledger and the per-day budget; every write to
+ * the two tables is here. A request's cost is reserved, and its ledger
  * row written, by one conditional statement before the request is made, so replicas running
  * at once can never together pass quota - buffer, and no request goes out unrecorded. The
  * answer settles the row (errors cost nothing, so their reservation comes back); a request
@@ -7,7 +8,8 @@
  * later against the API's own count. The same statement spaces requests for the per-minute
  * limit (GCRA), across all replicas.
  */
-import { inTransaction, type Db, type Queryable } from './db.js';
+import { type Db, inTransaction, type Queryable } from './db.js';
+import { lockRunsOfCalls, resumFinishedRuns } from './executions.js';
 
 export interface QuotaUsage {
   quotaDay: string;
@@ -48,7 +50,10 @@ const WHY_NOT = `
          greatest(0, extract(epoch FROM rate_tat - clock_timestamp()) - $4::float8) AS wait_seconds
     FROM api_quota_days WHERE quota_day = $1`;
 
-export type Reservation = { ok: true; callId: number } | { ok: false; reason: 'quota'; callLimit: number; used: number } | { ok: false; reason: 'rate'; waitMs: number };
+export type Reservation =
+  | { ok: true; callId: number }
+  | { ok: false; reason: 'quota'; callLimit: number; used: number }
+  | { ok: false; reason: 'rate'; waitMs: number };
 
 export interface CallRequest {
   day: string;
@@ -72,9 +77,22 @@ export interface CallRequest {
  */
 export async function reserveCall(q: Queryable, r: CallRequest): Promise<Reservation> {
   for (let attempt = 0; ; attempt++) {
-    const res = await q.query<{ id: string }>(RESERVE, [r.day, r.cost, r.limit, r.intervalSeconds, r.burstSeconds, r.endpoint, r.target, r.executionId, r.deadlineSeconds]);
+    const res = await q.query<{ id: string }>(RESERVE, [
+      r.day,
+      r.cost,
+      r.limit,
+      r.intervalSeconds,
+      r.burstSeconds,
+      r.endpoint,
+      r.target,
+      r.executionId,
+      r.deadlineSeconds,
+    ]);
     if (res.rowCount === 1) return { ok: true, callId: Number(res.rows[0]!.id) };
-    const why = await q.query<{ over_quota: boolean; call_limit: number; used: number; wait_seconds: number }>(WHY_NOT, [r.day, r.cost, r.limit, r.burstSeconds]);
+    const why = await q.query<{ over_quota: boolean; call_limit: number; used: number; wait_seconds: number }>(
+      WHY_NOT,
+      [r.day, r.cost, r.limit, r.burstSeconds],
+    );
     const row = why.rows[0];
     if (!row) {
       await ensureQuotaDay(q, r.day);
@@ -125,10 +143,23 @@ const SETTLE = `
   SELECT count(*)::int AS settled FROM row`;
 
 /** Records what became of a request; false when the row was no longer waiting for it. */
-export async function settleCall(q: Queryable, callId: number, o: CallOutcome, durationMs: number, error: string | null): Promise<boolean> {
+export async function settleCall(
+  q: Queryable,
+  callId: number,
+  o: CallOutcome,
+  durationMs: number,
+  error: string | null,
+): Promise<boolean> {
   const cost = o.outcome === 'answered' ? o.charged : o.outcome === 'not_sent' ? 0 : null;
   const status = o.outcome === 'answered' ? o.httpStatus : null;
-  const r = await q.query<{ settled: number }>(SETTLE, [callId, cost, o.outcome, status, Math.round(durationMs), error]);
+  const r = await q.query<{ settled: number }>(SETTLE, [
+    callId,
+    cost,
+    o.outcome,
+    status,
+    Math.round(durationMs),
+    error,
+  ]);
   return r.rows[0]?.settled === 1;
 }
 
@@ -147,8 +178,13 @@ async function readUsage(q: Queryable, day: string): Promise<QuotaUsage> {
   const { rows } = await q.query(USAGE, [day]);
   const r = rows[0];
   return {
-    quotaDay: day, reservedCalls: r.reserved_calls, externalCalls: r.external_calls, apiReported: r.api_reported, used: r.used,
-    apiDailyLimit: r.api_daily_limit, callLimit: r.call_limit,
+    quotaDay: day,
+    reservedCalls: r.reserved_calls,
+    externalCalls: r.external_calls,
+    apiReported: r.api_reported,
+    used: r.used,
+    apiDailyLimit: r.api_daily_limit,
+    callLimit: r.call_limit,
   };
 }
 
@@ -171,7 +207,10 @@ async function readUsage(q: Queryable, day: string): Promise<QuotaUsage> {
 //    spending less.
 
 /** Per day: the known ledger total, the unsettled requests past their deadline, and what tells a quiet day. */
-export type UncertainSnapshot = Map<string, { known: number; callIds: number[]; inFlight: number; fingerprint: string }>;
+export type UncertainSnapshot = Map<
+  string,
+  { known: number; callIds: number[]; inFlight: number; fingerprint: string }
+>;
 
 // The /user calls of the reconciliation itself (free) are left out of the fingerprint.
 const FINGERPRINT = `count(*) FILTER (WHERE endpoint <> 'user') || ':' || coalesce(max(id) FILTER (WHERE endpoint <> 'user'), 0)
@@ -195,16 +234,20 @@ const DAY_FINGERPRINT = `SELECT ${FINGERPRINT} AS fingerprint FROM api_calls WHE
 
 /** Taken before the API is asked for its count (see above). */
 export async function uncertainSnapshot(q: Queryable): Promise<UncertainSnapshot> {
-  const { rows } = await q.query<{ day: string; known: number; call_ids: Array<string | number>; in_flight: number; fingerprint: string }>(UNCERTAIN_SNAPSHOT);
-  return new Map(rows.map((r) => [r.day, { known: r.known, callIds: r.call_ids.map(Number), inFlight: r.in_flight, fingerprint: r.fingerprint }]));
+  const { rows } = await q.query<{
+    day: string;
+    known: number;
+    call_ids: Array<string | number>;
+    in_flight: number;
+    fingerprint: string;
+  }>(UNCERTAIN_SNAPSHOT);
+  return new Map(
+    rows.map((r) => [
+      r.day,
+      { known: r.known, callIds: r.call_ids.map(Number), inFlight: r.in_flight, fingerprint: r.fingerprint },
+    ]),
+  );
 }
-
-// Runs are locked first, in id order (finalize locks its run before it sums the ledger),
-// so that a run's total and its ledger rows change together.
-const LOCK_RUNS_OF_CALLS = `
-  SELECT execution_id FROM process_executions
-   WHERE execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
-   ORDER BY execution_id FOR UPDATE`;
 
 // 'sent' first (a process died waiting: the API most likely received the request), then
 // 'no_answer', oldest first. Only the day's total is exact; the shares are an estimate.
@@ -222,13 +265,6 @@ const ATTRIBUTE = `
    WHERE c.id = u.id`;
 
 const LOWER_COUNTER = `UPDATE api_quota_days SET reserved_calls = reserved_calls - $2 WHERE quota_day = $1`;
-
-// A run finalize has already summed gets its total again from the ledger.
-const RESUM_FINISHED_RUNS = `
-  UPDATE process_executions e
-     SET api_calls_used = (SELECT coalesce(sum(cost), 0) FROM api_calls WHERE execution_id = e.execution_id)
-   WHERE e.execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
-     AND EXISTS (SELECT 1 FROM pipeline_steps s WHERE s.execution_id = e.execution_id AND s.step = 'finalize' AND s.status = 'done')`;
 
 const RECONCILE_EXTERNAL = `
   UPDATE api_quota_days
@@ -251,16 +287,26 @@ export interface Reconciliation extends QuotaUsage {
  * Brings the day's counter in line with the API's count `apiRequests`. `snapshot` must
  * have been taken before the API was asked (without one, nothing is settled).
  */
-export async function reconcileWithApi(pool: Db, day: string, apiRequests: number, snapshot?: UncertainSnapshot): Promise<Reconciliation> {
+export async function reconcileWithApi(
+  pool: Db,
+  day: string,
+  apiRequests: number,
+  snapshot?: UncertainSnapshot,
+): Promise<Reconciliation> {
   await ensureQuotaDay(pool, day);
   const before = snapshot?.get(day);
   const settled = await inTransaction(pool, async (c) => {
-    let calls = 0, reserved = 0, attributed = 0, busy = 0;
-    const quiet = before !== undefined && before.inFlight === 0
-      && (await c.query<{ fingerprint: string }>(DAY_FINGERPRINT, [day])).rows[0]?.fingerprint === before.fingerprint;
+    let calls = 0,
+      reserved = 0,
+      attributed = 0,
+      busy = 0;
+    const quiet =
+      before !== undefined &&
+      before.inFlight === 0 &&
+      (await c.query<{ fingerprint: string }>(DAY_FINGERPRINT, [day])).rows[0]?.fingerprint === before.fingerprint;
     if (before && before.callIds.length > 0 && !quiet) busy = before.callIds.length;
     if (before && before.callIds.length > 0 && quiet) {
-      await c.query(LOCK_RUNS_OF_CALLS, [before.callIds]);
+      await lockRunsOfCalls(c, before.callIds);
       const rows = (await c.query<{ id: number; cost: number }>(UNCERTAIN_CALLS, [before.callIds])).rows;
       let left = Math.max(0, apiRequests - before.known);
       const shares = rows.map((r) => {
@@ -274,7 +320,10 @@ export async function reconcileWithApi(pool: Db, day: string, apiRequests: numbe
         reserved = rows.reduce((a, r) => a + r.cost, 0);
         attributed = shares.reduce((a, b) => a + b, 0);
         await c.query(LOWER_COUNTER, [day, reserved - attributed]);
-        await c.query(RESUM_FINISHED_RUNS, [rows.map((r) => r.id)]);
+        await resumFinishedRuns(
+          c,
+          rows.map((r) => r.id),
+        );
       }
     }
     await c.query(RECONCILE_EXTERNAL, [day, apiRequests]);
@@ -287,6 +336,23 @@ const CALLS_OF_EXECUTION = `
   SELECT endpoint, count(*)::int AS requests, coalesce(sum(cost), 0)::int AS calls
     FROM api_calls WHERE execution_id = $1 GROUP BY endpoint ORDER BY endpoint`;
 
-export async function callsOfExecution(q: Queryable, executionId: number): Promise<Array<{ endpoint: string; requests: number; calls: number }>> {
+export async function callsOfExecution(
+  q: Queryable,
+  executionId: number,
+): Promise<Array<{ endpoint: string; requests: number; calls: number }>> {
   return (await q.query(CALLS_OF_EXECUTION, [executionId])).rows;
+}
+
+const SET_DAY_LIMITS = `
+  INSERT INTO api_quota_days (quota_day, api_daily_limit, call_limit) VALUES ($1, $2, $3)
+  ON CONFLICT (quota_day) DO UPDATE SET api_daily_limit = EXCLUDED.api_daily_limit, call_limit = EXCLUDED.call_limit`;
+
+/** The day's limits from the plan: the API's own, and what reservations may reach. */
+export async function setDayLimits(
+  q: Queryable,
+  day: string,
+  apiLimit: number | null,
+  callLimit: number,
+): Promise<void> {
+  await q.query(SET_DAY_LIMITS, [day, apiLimit, callLimit]);
 }

@@ -1,0 +1,198 @@
+/**
+ * asset_processing_state: the per-asset state machine (what is loaded, through when, what
+ * must be fetched again, failures). Every write to the table is here; the steps call these
+ * inside their own transactions.
+ */
+import type { Queryable } from './db.js';
+
+const STATE_PRICES = `
+  UPDATE asset_processing_state SET
+    prices_loaded = true,
+    prices_first_date = CASE WHEN $2::date IS NULL THEN prices_first_date ELSE least(coalesce(prices_first_date, $2::date), $2::date) END,
+    prices_last_date = CASE WHEN $3::date IS NULL THEN prices_last_date ELSE greatest(coalesce(prices_last_date, $3::date), $3::date) END,
+    prices_checked_through = greatest(coalesce(prices_checked_through, $4::date), $4::date),
+    prices_last_updated_at = CASE WHEN $5 THEN now() ELSE prices_last_updated_at END,
+    prices_currency = coalesce($6, prices_currency),
+    needs_prices_reprocess = false,
+    updated_at = now()
+  WHERE asset_id = $1`;
+
+/**
+ * Records that an asset's prices were fetched through checkedThrough; changed = rows were
+ * written; currency: the currency of a whole history just fetched (null: bars appended).
+ */
+export async function markPrices(
+  q: Queryable,
+  assetId: number,
+  firstDate: string | null,
+  lastDate: string | null,
+  checkedThrough: string,
+  changed: boolean,
+  currency: string | null = null,
+): Promise<void> {
+  await q.query(STATE_PRICES, [assetId, firstDate, lastDate, checkedThrough, changed, currency]);
+}
+
+// Only a change is written (and reported): the same warning on every run is one event.
+const STATE_HISTORY_LIMIT = `
+  UPDATE asset_processing_state SET history_limited = $2, history_requested_from = $3, history_received_from = $4,
+         history_warning = $5, updated_at = now()
+   WHERE asset_id = $1 AND (history_limited, history_warning) IS DISTINCT FROM ($2, $5)
+  RETURNING 1`;
+
+/**
+ * Records whether a whole history came cut short (the API's warning, what was asked, what
+ * came) or complete; true when that changed.
+ */
+export async function markHistoryLimit(
+  q: Queryable,
+  assetId: number,
+  limit: { requestedFrom: string; receivedFrom: string | null; warning: string } | null,
+): Promise<boolean> {
+  const r = await q.query(STATE_HISTORY_LIMIT, [
+    assetId,
+    limit !== null,
+    limit?.requestedFrom ?? null,
+    limit?.receivedFrom ?? null,
+    limit?.warning ?? null,
+  ]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+const STATE_NOT_FOUND = {
+  prices: `UPDATE asset_processing_state SET prices_not_found_on = $2, updated_at = now() WHERE asset_id = $1`,
+  fundamentals: `UPDATE asset_processing_state SET fundamentals_not_found_on = $2, updated_at = now() WHERE asset_id = $1`,
+} as const;
+
+/** EODHD does not know the symbol's prices or fundamentals: not asked again until the symbol reappears in its list. */
+export async function markNotFound(
+  q: Queryable,
+  assetId: number,
+  what: keyof typeof STATE_NOT_FOUND,
+  day: string,
+): Promise<void> {
+  await q.query(STATE_NOT_FOUND[what], [assetId, day]);
+}
+
+const STATE_FUNDAMENTALS = `
+  UPDATE asset_processing_state SET fundamentals_loaded = true, fundamentals_loaded_at = now(),
+         needs_fundamentals_reprocess = false, updated_at = now()
+   WHERE asset_id = $1`;
+
+export async function markFundamentals(q: Queryable, assetId: number): Promise<void> {
+  await q.query(STATE_FUNDAMENTALS, [assetId]);
+}
+
+const STATE_OUTCOME = `
+  UPDATE asset_processing_state SET
+    consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
+    last_error_message = CASE WHEN $2 THEN last_error_message ELSE $3 END,
+    last_error_at = CASE WHEN $2 THEN last_error_at ELSE now() END,
+    last_execution_id = $4, updated_at = now()
+  WHERE asset_id = $1`;
+
+/** A success resets the failure count; a failure increments it and keeps the message. */
+export async function markOutcome(
+  q: Queryable,
+  assetId: number,
+  ok: boolean,
+  error: string | null,
+  executionId: number,
+): Promise<void> {
+  await q.query(STATE_OUTCOME, [assetId, ok, error, executionId]);
+}
+
+const CLEAR_ADJUSTMENT = `
+  UPDATE asset_processing_state SET needs_adjustment_refresh = false, adjustment_action_date = NULL, updated_at = now()
+   WHERE asset_id = $1`;
+
+/** An adjustment refresh is done: the stored series is the API's current one. */
+export async function clearAdjustment(q: Queryable, assetId: number): Promise<void> {
+  await q.query(CLEAR_ADJUSTMENT, [assetId]);
+}
+
+// Only bars before the ex-date change; an asset whose stored history starts on or after
+// it (or that has none yet, and will load the adjusted history) needs nothing.
+const FLAG_AFFECTED = `
+  UPDATE asset_processing_state s
+     SET needs_adjustment_refresh = true,
+         adjustment_action_date = least(coalesce(s.adjustment_action_date, x.first_action), x.first_action),
+         updated_at = now()
+    FROM (SELECT a.id, min(c.date) AS first_action
+            FROM corporate_actions c JOIN assets a ON a.symbol = c.symbol
+           WHERE c.date = ANY($1::date[])
+           GROUP BY a.id) x
+   WHERE s.asset_id = x.id AND s.prices_loaded AND s.prices_first_date < x.first_action
+  RETURNING s.asset_id`;
+
+/** Flags the assets with stored bars before an ex-date among these days for an adjustment refresh; how many. */
+export async function flagForAdjustment(q: Queryable, days: string[]): Promise<number> {
+  return (await q.query(FLAG_AFFECTED, [days])).rowCount ?? 0;
+}
+
+// A ticker fetched through the run's day that has no bar on it, on an exchange where other
+// tickers do: that day is out and the ticker simply did not trade. Its series is complete
+// through the day, and it is not fetched again for it.
+const EXTEND_CHECKED_THROUGH = `
+  WITH run AS (SELECT as_of FROM process_executions WHERE execution_id = $1),
+  published AS (
+    SELECT DISTINCT a.exchange FROM stock_prices p JOIN assets a ON a.id = p.asset_id
+     WHERE p.date = (SELECT as_of FROM run)
+  )
+  UPDATE asset_processing_state s SET prices_checked_through = run.as_of, updated_at = now()
+    FROM work_items w JOIN assets a ON a.id = w.asset_id, run
+   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('price_update', 'history_load', 'adjustment_refresh', 'bulk_load')
+     AND s.asset_id = w.asset_id AND s.prices_loaded
+     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < run.as_of)
+     AND a.exchange IN (SELECT exchange FROM published)`;
+
+/** After a run: its fetched tickers without a bar on its day are complete through the day, where the exchange published it. */
+export async function extendCheckedThrough(q: Queryable, executionId: number): Promise<void> {
+  await q.query(EXTEND_CHECKED_THROUGH, [executionId]);
+}
+
+const MARK_CALCULATED = `
+  UPDATE asset_processing_state SET indicators_calculated = true, indicators_calculated_at = now(),
+         needs_indicators_reprocess = false, updated_at = now()
+   WHERE asset_id = ANY($1::bigint[])`;
+
+/** The indicators of these assets are current. */
+export async function markIndicatorsCalculated(q: Queryable, assetIds: number[]): Promise<void> {
+  await q.query(MARK_CALCULATED, [assetIds]);
+}
+
+// A history the old plan cut short (the free plan's year) may be whole under the new one.
+const REFETCH_LIMITED_HISTORIES = `
+  UPDATE asset_processing_state SET needs_prices_reprocess = true, updated_at = now()
+   WHERE history_limited AND NOT needs_prices_reprocess`;
+
+/** After a plan change: histories the old plan cut short are fetched whole again; how many. */
+export async function refetchLimitedHistories(q: Queryable): Promise<number> {
+  return (await q.query(REFETCH_LIMITED_HISTORIES)).rowCount ?? 0;
+}
+
+const ENSURE_STATES = `INSERT INTO asset_processing_state (asset_id) SELECT unnest($1::bigint[]) ON CONFLICT (asset_id) DO NOTHING`;
+
+/** New assets get their state row (nothing loaded yet). */
+export async function ensureStates(q: Queryable, assetIds: number[]): Promise<void> {
+  if (assetIds.length > 0) await q.query(ENSURE_STATES, [assetIds]);
+}
+
+const FORGET_NOT_FOUND = `
+  UPDATE asset_processing_state SET fundamentals_not_found_on = NULL, prices_not_found_on = NULL, updated_at = now()
+   WHERE asset_id = ANY($1::bigint[]) AND (fundamentals_not_found_on IS NOT NULL OR prices_not_found_on IS NOT NULL)`;
+
+/** Assets back in their exchange's list: EODHD is asked again for what it did not have. */
+export async function forgetNotFound(q: Queryable, assetIds: number[]): Promise<void> {
+  if (assetIds.length > 0) await q.query(FORGET_NOT_FOUND, [assetIds]);
+}
+
+const FLAG_CURRENCY_REFRESH = `
+  UPDATE asset_processing_state s
+     SET needs_adjustment_refresh = true, adjustment_action_date = coalesce(s.adjustment_action_date, s.prices_first_date), updated_at = now()
+   WHERE s.asset_id = ANY($1::bigint[]) AND s.prices_loaded`;
+
+/** Listings whose quote currency changed: their whole history again, in the new currency. */
+export async function flagCurrencyRefresh(q: Queryable, assetIds: number[]): Promise<void> {
+  if (assetIds.length > 0) await q.query(FLAG_CURRENCY_REFRESH, [assetIds]);
+}

@@ -1,0 +1,316 @@
+/**
+ * calc-indicators: the 31 columns for every asset whose prices changed since its last
+ * calculation (after a daily run), for given symbols, or for all assets; over the last 500
+ * bars of split- and dividend-adjusted prices (so a split is not a crash); an asset with
+ * fewer than 200 bars gets no row. It records its own run in process_executions.
+ */
+
+import { markIndicatorsCalculated } from './asset-state.js';
+import type { PipelineContext } from './context.js';
+import { utcToday } from './dates.js';
+import { inTransaction, type Queryable } from './db.js';
+import { type DetailRow, recordDetails } from './details.js';
+import { CALC_INDICATORS, closeAbandonedIndicatorRuns, finishRun, openRun, touchProgress } from './executions.js';
+import type { FunctionResult } from './function-contract.js';
+import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from './indicators.js';
+import type { CalcIndicatorsInput } from './input.js';
+import { log, withLogFunction } from './log.js';
+import { runStep } from './step-runner.js';
+import { failStep, stepLeaseSeconds } from './steps.js';
+import { finishIndicatorItems, skipUnpricedIndicatorItems } from './work-items.js';
+
+const BATCH = 250;
+/** An indicator run whose batches made no progress for this long was abandoned by its invocation. */
+const ABANDONED_AFTER_SECONDS = 1800;
+
+// Arrays per asset, newest MAX_BARS bars, in date order: one row per asset instead of 500.
+const LOAD_BARS = `
+  SELECT a.id AS asset_id, p.last_date, p.high, p.low, p.close, p.adj, p.volume, p.n
+    FROM unnest($1::bigint[]) AS a(id)
+    CROSS JOIN LATERAL (
+      SELECT max(x.date)::text AS last_date, count(*)::int AS n,
+             array_agg(x.high ORDER BY x.date) AS high, array_agg(x.low ORDER BY x.date) AS low,
+             array_agg(x.close ORDER BY x.date) AS close, array_agg(x.adjusted_close ORDER BY x.date) AS adj,
+             array_agg(x.volume::float8 ORDER BY x.date) AS volume
+        FROM (SELECT date, high, low, close, adjusted_close, volume FROM stock_prices
+               WHERE asset_id = a.id ORDER BY date DESC LIMIT ${MAX_BARS}) x
+    ) p`;
+
+interface LoadedBars {
+  asset_id: number;
+  last_date: string | null;
+  high: number[] | null;
+  low: number[] | null;
+  close: number[] | null;
+  adj: number[] | null;
+  volume: number[] | null;
+  n: number;
+}
+
+// The values travel as one flat float8[] of 31 per asset, cut by each row's ordinal.
+const N = INDICATOR_COLUMNS.length;
+const UPSERT_INDICATORS = `
+  INSERT INTO technical_indicators (asset_id, price_date, bars_used, calculated_at, ${INDICATOR_COLUMNS.join(', ')})
+  SELECT t.asset_id, t.price_date, t.bars_used, now(), ${INDICATOR_COLUMNS.map((_, i) => `($4::float8[])[(t.ord - 1) * ${N} + ${i + 1}]`).join(', ')}
+    FROM unnest($1::bigint[], $2::date[], $3::int[]) WITH ORDINALITY AS t(asset_id, price_date, bars_used, ord)
+  ON CONFLICT (asset_id) DO UPDATE SET price_date = EXCLUDED.price_date, bars_used = EXCLUDED.bars_used, calculated_at = now(),
+    ${INDICATOR_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+
+async function writeIndicators(
+  q: Queryable,
+  rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const flat: Array<number | null> = [];
+  for (const r of rows) for (const c of INDICATOR_COLUMNS) flat.push(r.values[c]);
+  await q.query(UPSERT_INDICATORS, [
+    rows.map((r) => r.assetId),
+    rows.map((r) => r.priceDate),
+    rows.map((r) => r.bars),
+    flat,
+  ]);
+  await markIndicatorsCalculated(
+    q,
+    rows.map((r) => r.assetId),
+  );
+}
+
+/** Adjusts highs and lows by each bar's adjusted_close / close, so the series has no split gaps. */
+function adjusted(b: LoadedBars): {
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+} {
+  const n = b.n;
+  const high = new Float64Array(n),
+    low = new Float64Array(n),
+    close = new Float64Array(n),
+    volume = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = b.close![i]!;
+    const f = c > 0 ? b.adj![i]! / c : 1;
+    high[i] = b.high![i]! * f;
+    low[i] = b.low![i]! * f;
+    close[i] = b.adj![i]!;
+    volume[i] = b.volume![i]!;
+  }
+  return { open: close, high, low, close, volume };
+}
+
+export interface IndicatorStats {
+  calculated: number;
+  tooFewBars: number;
+  failed: number;
+}
+
+/** Computes and stores indicators for these assets, in batches of 250, one transaction each. */
+export async function calculateFor(
+  ctx: PipelineContext,
+  executionId: number,
+  assetIds: number[],
+  parentExecutionId: number | null,
+): Promise<IndicatorStats> {
+  const stats: IndicatorStats = { calculated: 0, tooFewBars: 0, failed: 0 };
+  for (let i = 0; i < assetIds.length; i += BATCH) {
+    const ids = assetIds.slice(i, i + BATCH);
+    const started = performance.now();
+    const loaded = (await ctx.pool.query<LoadedBars>(LOAD_BARS, [ids])).rows;
+    const rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }> = [];
+    const details: DetailRow[] = [];
+    for (const b of loaded) {
+      const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0, durationMs: 0 };
+      try {
+        const values = b.n > 0 ? computeIndicators(adjusted(b)) : null;
+        if (!values || !b.last_date) {
+          stats.tooFewBars++;
+          details.push({ ...base, status: 'skipped', recordsInserted: 0, error: `fewer than 200 bars (${b.n})` });
+          continue;
+        }
+        rows.push({ assetId: b.asset_id, priceDate: b.last_date, bars: b.n, values });
+        details.push({ ...base, status: 'success', recordsInserted: 1, error: null });
+      } catch (err) {
+        stats.failed++;
+        details.push({
+          ...base,
+          status: 'failed',
+          recordsInserted: 0,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    const per = (performance.now() - started) / Math.max(1, loaded.length);
+    for (const d of details) d.durationMs = per;
+    await inTransaction(ctx.pool, async (c) => {
+      await writeIndicators(c, rows);
+      await recordDetails(c, details);
+      if (parentExecutionId !== null) await finishIndicatorItems(c, parentExecutionId, ids);
+      await touchProgress(c, executionId);
+    });
+    stats.calculated += rows.length;
+  }
+  return stats;
+}
+
+async function chainAssets(q: Queryable, parent: number): Promise<number[]> {
+  return (await q.query<{ asset_id: number }>(CHAIN_ASSETS, [parent])).rows.map((r) => r.asset_id);
+}
+
+const CHAIN_ASSETS = `
+  SELECT w.asset_id FROM work_items w JOIN asset_processing_state s ON s.asset_id = w.asset_id
+   WHERE w.execution_id = $1 AND w.operation = 'indicator_calc' AND w.status IN ('pending', 'claimed')
+     AND s.prices_loaded
+   ORDER BY w.asset_id`;
+
+const ASSETS_BY_SYMBOL = `SELECT id, symbol FROM assets WHERE symbol = ANY($1::text[])`;
+const ALL_PRICED = `SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id WHERE a.is_active AND s.prices_loaded ORDER BY a.id`;
+
+export async function calcIndicators(
+  ctx: PipelineContext,
+  input: CalcIndicatorsInput,
+  callId: string | null,
+): Promise<FunctionResult> {
+  if ('executionId' in input) {
+    // After a daily run: its step, claimed like every chained step (the run has finished).
+    const parent = input.executionId;
+    return runStep(
+      ctx,
+      parent,
+      'calc-indicators',
+      '',
+      async (s) => {
+        const assetIds = await chainAssets(ctx.pool, parent);
+        const r = await calculateRun(ctx, input, callId, parent, assetIds, async (c, body) => s.complete(c, body, []));
+        if ('conflict' in r) {
+          await failStep(ctx.pool, parent, 'calc-indicators', '', 'another indicator run was active').catch(() => {});
+          return {
+            body: r.conflict.body,
+            status: r.conflict.status,
+            logged: [
+              'indicators_conflict',
+              { running: (r.conflict.body as { executionId: number | null }).executionId },
+            ],
+          };
+        }
+        return { body: r.body, logged: ['indicators_calculated', { ...r.logged }] };
+      },
+      { allowFinished: true },
+    );
+  }
+  return withLogFunction('calc-indicators', async () => {
+    let assetIds: number[];
+    if ('symbols' in input) {
+      const found = (await ctx.pool.query<{ id: number; symbol: string }>(ASSETS_BY_SYMBOL, [input.symbols])).rows;
+      const known = new Set(found.map((f) => f.symbol));
+      const unknown = input.symbols.filter((x) => !known.has(x));
+      if (unknown.length > 0)
+        return {
+          status: 404,
+          body: {
+            error: 'unknown_symbols',
+            reason: `no asset with symbol ${unknown.slice(0, 10).join(', ')}`,
+            symbols: unknown,
+          },
+        };
+      assetIds = found.map((f) => f.id);
+    } else {
+      assetIds = (await ctx.pool.query<{ id: number }>(ALL_PRICED)).rows.map((r) => r.id);
+    }
+    try {
+      const r = await calculateRun(ctx, input, callId, null, assetIds, async () => {});
+      if ('conflict' in r) return r.conflict;
+      log('info', 'indicators_calculated', r.logged);
+      return { status: 200, body: r.body };
+    } catch (err) {
+      return { status: 500, body: { error: 'step_failed', reason: err instanceof Error ? err.message : String(err) } };
+    }
+  });
+}
+
+type RunOutcome = { body: Record<string, unknown>; logged: Record<string, unknown> } | { conflict: FunctionResult };
+
+/**
+ * An indicator run of its own (process_executions): abandoned ones closed first, then the
+ * assets in batches; `complete` is called in the transaction that finishes the run.
+ */
+async function calculateRun(
+  ctx: PipelineContext,
+  input: CalcIndicatorsInput,
+  callId: string | null,
+  parent: number | null,
+  assetIds: number[],
+  complete: (c: Queryable, body: object) => Promise<void>,
+): Promise<RunOutcome> {
+  const started = Date.now();
+  for (const id of await closeAbandonedIndicatorRuns(ctx.pool, parent, stepLeaseSeconds(ABANDONED_AFTER_SECONDS))) {
+    log('warn', 'indicator_run_abandoned', { execution_id: id, parent_execution_id: parent });
+  }
+  const opened = await openRun(ctx.pool, {
+    processName: CALC_INDICATORS,
+    callId,
+    trigger: parent !== null ? 'chain' : 'manual',
+    parameters: input,
+    asOf: utcToday(),
+    parentExecutionId: parent,
+    step: 'calc-indicators',
+  });
+  if (!opened.opened) {
+    return {
+      conflict: {
+        status: 409,
+        body: {
+          error: 'run_active',
+          reason: `indicator run ${opened.running?.execution_id ?? '?'} is still running`,
+          executionId: opened.running?.execution_id ?? null,
+        },
+      },
+    };
+  }
+  const executionId = opened.run.execution_id;
+  try {
+    const stats = await calculateFor(ctx, executionId, assetIds, parent);
+    if (parent !== null) await skipUnpricedIndicatorItems(ctx.pool, parent);
+    const durationMs = Date.now() - started;
+    const status = stats.failed > 0 ? (stats.calculated > 0 ? 'partial' : 'failed') : 'success';
+    const body = {
+      executionId,
+      parentExecutionId: parent,
+      status,
+      assets: assetIds.length,
+      ...stats,
+      durationMs,
+      assetsPerSecond: Math.round((assetIds.length / Math.max(1, durationMs)) * 1000),
+    };
+    await inTransaction(ctx.pool, async (c) => {
+      await finishRun(c, executionId, {
+        status,
+        step: 'done',
+        processed: stats.calculated,
+        failed: stats.failed,
+        skipped: stats.tooFewBars,
+        apiCalls: 0,
+        error: null,
+      });
+      await complete(c, body);
+    });
+    return {
+      body,
+      logged: { execution_id: executionId, parent_execution_id: parent, ...stats, duration_ms: durationMs },
+    };
+  } catch (err) {
+    // The indicator run fails with the reason; the step (if any) is failed by its runner.
+    const message = err instanceof Error ? err.message : String(err);
+    await finishRun(ctx.pool, executionId, {
+      status: 'failed',
+      step: 'calc-indicators',
+      processed: 0,
+      failed: 0,
+      skipped: 0,
+      apiCalls: 0,
+      error: message,
+    }).catch(() => {});
+    log('error', 'indicators_failed', { execution_id: executionId, error: message });
+    throw err;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * check-quota: fits the plan into today's budget (quota - buffer - used) in the plan's
+ * priority order: price updates, corporate-action refreshes, new histories, then
+ * fundamentals (new ones up to max_new_assets_per_day, flagged, refreshes). What does not
+ * fit is deferred: the asset's state still says what it needs, so tomorrow's plan has it
+ * again. Then it fans out one collect-region per region with work.
+ *
+ * Price updates of an exchange cost whichever is less: the bulk endpoint (100 calls a day
+ * for every ticker of the exchange) for each trading day a group of tickers is missing,
+ * or one history call per ticker from its last stored day.
+ */
+
+import { quotaUsage } from './api-ledger.js';
+import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
+import type { PipelineContext } from './context.js';
+import { weekdaysBetween } from './dates.js';
+import { inTransaction, type Queryable } from './db.js';
+import { recordUncollected } from './details.js';
+import { REGIONS, type Region } from './exchanges.js';
+import { runParameters, setRegionsPending, setRunPlan } from './executions.js';
+import type { FunctionResult } from './function-contract.js';
+import { reconcileQuota } from './reconcile.js';
+import { loadSettings } from './settings.js';
+import { type Handover, runStep } from './step-runner.js';
+import { ensureStepPending } from './steps.js';
+import {
+  capNewFundamentals,
+  deferOverBudget,
+  deferPriceUpdates,
+  demandByOperation,
+  type ExchangeDemand,
+  priceDemand,
+  regionsWithWork,
+  skipAllForDryRun,
+} from './work-items.js';
+
+export const BULK_COST = 100;
+export const HISTORY_COST = 1;
+export const FUNDAMENTALS_COST = 10;
+
+export interface PriceUpdateFit {
+  exchange: string;
+  /** Days fetched with the bulk endpoint (100 calls each); empty: every ticker its own call. */
+  bulkDates: string[];
+  /** Tickers complete through this date or later are covered by the bulk days. */
+  coversFrom: string | null;
+  calls: number;
+  taken: number;
+  deferred: number;
+}
+
+/**
+ * The arithmetic of the budget, without the database. For each exchange, the threshold T
+ * that minimises 100 x (weekdays after T) + (tickers complete only before T), compared
+ * with one call per ticker; then the budget and the daily cap on price updates.
+ */
+export function fitPriceUpdates(
+  demand: ExchangeDemand[],
+  tradingDay: string,
+  budget: number,
+  maxAssets: number,
+  opts: { maxBulkDays: number; perTickerOnly?: boolean; maxBulkExchanges?: number },
+): { fits: PriceUpdateFit[]; calls: number } {
+  let bulkExchangesLeft = opts.maxBulkExchanges ?? Infinity;
+  let remaining = Math.max(0, budget);
+  let assetsLeft = maxAssets;
+  const fits: PriceUpdateFit[] = [];
+  const total = (d: ExchangeDemand) => d.byThrough.reduce((s, x) => s + x.assets, 0);
+  for (const d of [...demand].sort((a, b) => total(b) - total(a) || a.exchange.localeCompare(b.exchange))) {
+    const n = total(d);
+    let best: { dates: string[]; coversFrom: string; covered: number; cost: number } | null = null;
+    if (!opts.perTickerOnly && bulkExchangesLeft > 0) {
+      for (const { through } of d.byThrough) {
+        const dates = weekdaysBetween(through, tradingDay, opts.maxBulkDays + 1);
+        if (dates.length === 0 || dates.length > opts.maxBulkDays) continue;
+        const covered = d.byThrough.filter((x) => x.through >= through).reduce((s, x) => s + x.assets, 0);
+        const cost = BULK_COST * dates.length + (n - covered) * HISTORY_COST;
+        if (cost < n * HISTORY_COST && (!best || cost < best.cost))
+          best = { dates, coversFrom: through, covered, cost };
+      }
+    }
+    let calls = 0;
+    let taken = 0;
+    let bulkDates: string[] = [];
+    let coversFrom: string | null = null;
+    if (best && remaining >= BULK_COST * best.dates.length && assetsLeft >= best.covered) {
+      bulkExchangesLeft--;
+      bulkDates = best.dates;
+      coversFrom = best.coversFrom;
+      calls += BULK_COST * best.dates.length;
+      remaining -= BULK_COST * best.dates.length;
+      taken = best.covered;
+    }
+    const perTicker = Math.max(0, Math.min(n - taken, remaining, assetsLeft - taken));
+    calls += perTicker * HISTORY_COST;
+    remaining -= perTicker * HISTORY_COST;
+    taken += perTicker;
+    assetsLeft -= taken;
+    fits.push({ exchange: d.exchange, bulkDates, coversFrom, calls, taken, deferred: n - taken });
+  }
+  return { fits, calls: fits.reduce((s, f) => s + f.calls, 0) };
+}
+
+// price_plans: the bulk days check-quota chose for each exchange of a run (its own table).
+const STORE_PRICE_PLAN = `
+  INSERT INTO price_plans (execution_id, exchange, bulk_dates, covers_from, estimated_calls) VALUES ($1, $2, $3::date[], $4, $5)
+  ON CONFLICT (execution_id, exchange) DO NOTHING`;
+
+async function storePricePlan(q: Queryable, executionId: number, f: PriceUpdateFit): Promise<void> {
+  await q.query(STORE_PRICE_PLAN, [executionId, f.exchange, f.bulkDates, f.coversFrom, f.calls]);
+  for (const d of f.bulkDates) await ensureStepPending(q, executionId, 'bulk-eod', `${f.exchange}:${d}`);
+}
+
+export async function checkQuota(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
+  return runStep(ctx, executionId, 'check-quota', '', async (s) => {
+    const { run } = s;
+    const params = runParameters(run.parameters);
+    const settings = await loadSettings(ctx.pool);
+    const { quotaDay, apiReported, plan, limits } = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    const usage = await quotaUsage(ctx.pool, quotaDay);
+    // The plan's limit for the day (recorded by the reconciliation), else what the settings allow.
+    const callLimit = usage.callLimit ?? limits.callLimit;
+    const budget = Math.max(0, callLimit - usage.used);
+    const entitlements = await loadEntitlements(ctx.pool);
+    // Without bulk in the plan every ticker fetches its own history; once a quota day the
+    // largest exchange asks for its bulk day again (a 403 costs nothing, and falls back).
+    const bulk = mayFetch(entitlements, 'bulk', quotaDay);
+    const planFigures = {
+      subscriptionType: plan?.subscriptionType ?? null,
+      subscriptionMode: plan?.subscriptionMode ?? null,
+      dailyRateLimit: plan?.dailyRateLimit ?? null,
+      extraLimit: plan?.extraLimit ?? null,
+      apiLimit: limits.apiLimit,
+      configuredQuota: settings.eodhd_daily_quota,
+      buffer: limits.buffer,
+      callLimit,
+      usedToday: usage.used,
+      budget,
+      notInPlan: notInPlan(entitlements),
+    };
+    await setRunPlan(ctx.pool, executionId, planFigures);
+
+    const body = await inTransaction(ctx.pool, async (c) => {
+      const price = fitPriceUpdates(
+        await priceDemand(c, executionId),
+        run.as_of,
+        budget,
+        settings.max_price_updates_per_day,
+        {
+          maxBulkDays: settings.max_bulk_days,
+          perTickerOnly: settings.price_update_method === 'per_ticker' || bulk === 'no',
+          maxBulkExchanges: bulk === 'probe' ? 1 : undefined,
+        },
+      );
+      for (const f of price.fits) {
+        if (f.deferred > 0) await deferPriceUpdates(c, executionId, f.exchange, f.coversFrom, f.taken);
+        if (f.bulkDates.length > 0) await storePricePlan(c, executionId, f);
+      }
+      await capNewFundamentals(c, executionId, settings.max_new_assets_per_day);
+      await deferOverBudget(c, executionId, Math.max(0, budget - price.calls));
+      const others = await demandByOperation(c, executionId);
+      if (params.dryRun) await skipAllForDryRun(c, executionId);
+      await recordUncollected(c, executionId);
+      const regions = ((await regionsWithWork(c, executionId)) as Region[]).sort(
+        (a, b) => REGIONS.indexOf(a) - REGIONS.indexOf(b),
+      );
+      await setRegionsPending(c, executionId, regions.length);
+      const result = {
+        executionId,
+        quotaDay,
+        quota: {
+          apiLimit: limits.apiLimit,
+          configured: settings.eodhd_daily_quota,
+          buffer: limits.buffer,
+          callLimit,
+          usedToday: usage.used,
+          apiReported,
+          budget,
+        },
+        plan: planFigures,
+        priceUpdates: {
+          method:
+            settings.price_update_method === 'per_ticker'
+              ? 'per_ticker'
+              : bulk === 'no'
+                ? 'per_ticker (bulk not in the plan)'
+                : 'auto',
+          assets: price.fits.reduce((n, f) => n + f.taken, 0),
+          deferred: price.fits.reduce((n, f) => n + f.deferred, 0),
+          estimatedCalls: price.calls,
+          byExchange: price.fits,
+        },
+        byOperation: Object.fromEntries(
+          others.map((o) => [o.operation, { assets: o.assets, estimatedCalls: o.calls, deferred: o.deferred }]),
+        ),
+        estimatedCalls: price.calls + others.reduce((n, o) => n + o.calls, 0),
+        dryRun: params.dryRun,
+        regions,
+        next: regions.length > 0 ? 'collect-region' : 'finalize',
+      };
+      // One collect-region per region with work; none left: straight to finalize.
+      const next: Handover[] =
+        regions.length > 0
+          ? regions.map((region) => ({ fn: 'collect-region', body: { executionId, region } }))
+          : [{ fn: 'finalize', body: { executionId } }];
+      await s.complete(c, result, next);
+      return result;
+    });
+    return { body, logged: ['budget_fitted', { budget, estimated_calls: body.estimatedCalls, regions: body.regions }] };
+  });
+}

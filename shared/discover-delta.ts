@@ -1,0 +1,149 @@
+/**
+ * discover-delta: learns the API's day and the plan, syncs the universe (one
+ * exchange-symbol-list call per exchange, or the lists a watchlist needs), reads the
+ * corporate actions, then writes the plan as work items and hands the run to check-quota.
+ */
+
+import { quotaUsage } from './api-ledger.js';
+import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
+import type { PipelineContext } from './context.js';
+import { type CorporateActionSync, syncCorporateActions } from './corporate-actions.js';
+import { lastWeekdayOnOrBefore } from './dates.js';
+import { inTransaction } from './db.js';
+import { EodhdError } from './eodhd.js';
+import { EXCHANGES, type ExchangeCode } from './exchanges.js';
+import { type Execution, type RunParameters, runParameters, setAsOf, setQuotaDay } from './executions.js';
+import type { FunctionResult } from './function-contract.js';
+import { log } from './log.js';
+import { type QuotaDayReconciliation, reconcileQuota } from './reconcile.js';
+import { loadSettings, type Settings } from './settings.js';
+import { runStep } from './step-runner.js';
+import { addWatchlist, type ExchangeSync, listsForWatchlist, syncExchange } from './universe.js';
+import { excludedForFailures, unknownSymbols, writePlan } from './work-items.js';
+
+export async function discoverDelta(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
+  return runStep(ctx, executionId, 'discover-delta', '', async (s) => {
+    const { run } = s;
+    const params = runParameters(run.parameters);
+    const started = Date.now();
+    const settings = await loadSettings(ctx.pool);
+    const day = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    await setQuotaDay(ctx.pool, executionId, day.quotaDay);
+    // Without an explicit asOf the trading day is the API's own (its clock, not ours).
+    if (!params.asOfExplicit && day.apiDate) {
+      run.as_of = lastWeekdayOnOrBefore(day.apiDate);
+      await setAsOf(ctx.pool, executionId, run.as_of);
+    }
+    const synced = params.dryRun ? null : await sync(ctx, run, params, settings, day);
+    // What this step's own answers taught (a 403 on the lists or calendars) counts already.
+    const entitlements = await loadEntitlements(ctx.pool);
+    const fetch = {
+      prices: mayFetch(entitlements, 'eod', day.quotaDay),
+      fundamentals: mayFetch(entitlements, 'fundamentals', day.quotaDay),
+    };
+    const body = await inTransaction(ctx.pool, async (c) => {
+      const plan = await writePlan(c, {
+        executionId,
+        tradingDay: run.as_of,
+        mode: params.mode,
+        exchanges: params.exchanges,
+        symbols: params.symbols,
+        skipExisting: params.skipExisting,
+        settings,
+        fetch,
+      });
+      const totals: Record<string, number> = {};
+      for (const p of plan) totals[p.operation] = (totals[p.operation] ?? 0) + p.assets;
+      const result = {
+        executionId,
+        asOf: run.as_of,
+        quotaDay: day.quotaDay,
+        mode: params.mode,
+        universe: synced?.universe ?? [],
+        universeSkipped: synced?.universeSkipped ?? null,
+        watchlist: synced?.watchlist ?? null,
+        corporateActions: synced?.corporateActions ?? null,
+        plan,
+        totals,
+        excludedForFailures: await excludedForFailures(
+          c,
+          settings.max_consecutive_failures,
+          params.exchanges,
+          params.symbols,
+        ),
+        unknownSymbols: params.symbols ? await unknownSymbols(c, params.symbols) : [],
+        fetch,
+        notInPlan: notInPlan(entitlements),
+        durationMs: Date.now() - started,
+        next: 'check-quota',
+      };
+      await s.complete(c, result, [{ fn: 'check-quota', body: { executionId } }]);
+      return result;
+    });
+    return {
+      body,
+      logged: [
+        'plan_written',
+        { totals: body.totals, excluded: body.excludedForFailures, duration_ms: body.durationMs },
+      ],
+    };
+  });
+}
+
+interface Synced {
+  universe: ExchangeSync[];
+  universeSkipped: string | null;
+  watchlist: { added: number; reactivated: number } | null;
+  corporateActions: CorporateActionSync | null;
+}
+
+/** The universe (the lists the plan serves, a watchlist's symbols) and the corporate actions since the last run. */
+async function sync(
+  ctx: PipelineContext,
+  run: Execution,
+  params: RunParameters,
+  settings: Settings,
+  day: QuotaDayReconciliation,
+): Promise<Synced> {
+  const api = ctx.api(run.execution_id, day.quotaDay, settings);
+  const before = await loadEntitlements(ctx.pool);
+  const may = (k: EntitlementKind) => mayFetch(before, k, day.quotaDay);
+  const scope =
+    params.exchanges ??
+    (params.symbols
+      ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))]
+      : [...EXCHANGES]);
+  const out: Synced = { universe: [], universeSkipped: null, watchlist: null, corporateActions: null };
+  if (may('symbol_list') !== 'no') {
+    // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
+    const lists =
+      params.symbols && !params.exchanges ? await listsForWatchlist(ctx.pool, params.symbols, run.as_of) : scope;
+    for (const ex of lists) out.universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+  } else {
+    out.universeSkipped = "the exchanges' symbol lists are not in the plan: new listings and delistings are not seen";
+  }
+  if (params.symbols) out.watchlist = await addWatchlist(ctx.pool, params.symbols, run.as_of);
+  if (!settings.corporate_actions_enabled) return out;
+  try {
+    const usage = await quotaUsage(ctx.pool, day.quotaDay);
+    out.corporateActions = await syncCorporateActions(ctx.pool, api, run.execution_id, day.apiDate ?? run.as_of, {
+      calendar: may('calendar'),
+      bulk: may('bulk'),
+      exchanges: scope,
+      budget: Math.max(0, (usage.callLimit ?? day.limits.callLimit) - usage.used),
+    });
+    if (out.corporateActions.skipped)
+      log('warn', 'corporate_actions_skipped', {
+        execution_id: run.execution_id,
+        reason: out.corporateActions.skipped,
+      });
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    // Not fatal (the day's budget too): the days stay unread and the next run reads them.
+    log('warn', 'corporate_actions_failed', {
+      execution_id: run.execution_id,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+  return out;
+}

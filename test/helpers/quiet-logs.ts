@@ -1,0 +1,19 @@
+/**
+ * The pipeline's log lines stay quiet in tests: they are kept in memory and shown with a
+ * test that fails (its last lines), instead of filling the output of every run.
+ * Imported (for its effect) by the helpers every database test uses.
+ */
+import test from 'ava';
+import { setLogSink } from '../../shared/log.js';
+
+const KEPT = 3000;
+const lines: string[] = [];
+
+setLogSink((line) => {
+  lines.push(line);
+  if (lines.length > KEPT * 1.2) lines.splice(0, lines.length - KEPT);
+});
+
+test.afterEach.always((t) => {
+  if (!t.passed && lines.length > 0) t.log(`last log lines:\n${lines.slice(-80).join('\n')}`);
+});
