@@ -9,6 +9,7 @@ import type { Simulator } from '../dev/simulator/index.js';
 import { reconcileWithApi, uncertainSnapshot } from '../shared/api-ledger.js';
 import { EodhdClient } from '../shared/eodhd.js';
 import type { TestDb } from './helpers/db.js';
+import { until } from './helpers/until.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
 const KEY = 'known-bugs-key-51d0';
@@ -43,7 +44,7 @@ test.serial('a request the API answers after our timeout is still counted agains
     sleep: async () => {},
   });
   await t.throwsAsync(client.eod('AAPL.US'), { message: /Timeout/i });
-  await new Promise((r) => setTimeout(r, 2_000)); // the API finishes answering (and has charged)
+  await until(() => sim.usage().calls === 1, 'the API to finish answering (and charge)');
   sim.setFaults({});
   const charged = sim.usage().calls;
   const l = await ledgerOfDay(tdb.pool, day);

@@ -10,6 +10,7 @@ import { calcIndicators } from '../shared/calc-indicators.js';
 import { claimStep, holdStepLease } from '../shared/steps.js';
 import { startItem } from '../shared/work-items.js';
 import type { TestDb } from './helpers/db.js';
+import { until } from './helpers/until.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
 let tdb: TestDb;
@@ -138,14 +139,34 @@ test.serial('a step renews its lease while it works; once it stops, another copy
     'SELECT max(execution_id)::int AS execution_id FROM process_executions',
   );
   const id = run!.execution_id;
-  const claim = await claimStep(tdb.pool, id, 'lease-test', '', 2);
+  const claim = await claimStep(tdb.pool, id, 'lease-test', '', 3);
   if (claim.state !== 'claimed') return t.fail('not claimed');
-  const release = holdStepLease(tdb.pool, id, 'lease-test', '', claim.attempts, 2);
-  await new Promise((r) => setTimeout(r, 4_000));
-  t.is((await claimStep(tdb.pool, id, 'lease-test', '', 2)).state, 'busy', 'still held after twice its lease');
+  const leaseEnd = async () =>
+    (
+      await q<{ ms: number }>(
+        `SELECT extract(epoch FROM lease_expires_at) * 1000 AS ms FROM pipeline_steps
+          WHERE execution_id = $1 AND step = 'lease-test'`,
+        [id],
+      )
+    )[0]!.ms;
+  const first = await leaseEnd();
+  const release = holdStepLease(tdb.pool, id, 'lease-test', '', claim.attempts, 3);
+  // Renewed twice: the lease now ends later than it did, while the step works.
+  let renewals = 0;
+  let last = first;
+  await until(async () => {
+    const end = await leaseEnd();
+    if (end > last) renewals++;
+    last = end;
+    return renewals >= 2;
+  }, 'two renewals of the lease');
+  t.is((await claimStep(tdb.pool, id, 'lease-test', '', 3)).state, 'busy', 'held while it is renewed');
   release(); // the process stops renewing (as a dead one does)
-  await new Promise((r) => setTimeout(r, 2_500));
-  t.is((await claimStep(tdb.pool, id, 'lease-test', '', 2)).state, 'claimed', 'claimable once its lease ran out');
+  await until(
+    async () => (await claimStep(tdb.pool, id, 'lease-test', '', 3)).state === 'claimed',
+    'the lease to run out',
+  );
+  t.pass('claimable once its lease ran out');
 });
 
 test.serial('calc-indicators alone: for given symbols, and for all assets with prices', async (t) => {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { type FaultKind, type Simulator, type SimulatorOptions, startSimulator } from '../dev/simulator/index.js';
+import { FAULT_KINDS, type Simulator, type SimulatorOptions, startSimulator } from '../dev/simulator/index.js';
 import { loadResponseSchema, validate } from './helpers/openapi.js';
 
 const SHARED = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
@@ -917,21 +917,7 @@ test('fault injection: each kind on demand, counted, and costed like the real AP
     const empty = await get(sim, '/exchange-symbol-list/US', { fmt: 'json' });
     t.deepEqual(empty.json, []);
     const counts = sim.faultsInjected();
-    for (const k of [
-      '429',
-      '402',
-      '500',
-      '502',
-      '503',
-      'timeout',
-      'slow',
-      'slow-body',
-      'truncated',
-      'malformed',
-      'na-fundamentals',
-      'unknown-ticker',
-      'empty',
-    ] as FaultKind[]) {
+    for (const k of FAULT_KINDS) {
       t.is(counts[k], 1, k);
     }
   } finally {
