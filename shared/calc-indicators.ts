@@ -14,7 +14,7 @@ import { CALC_INDICATORS, closeAbandonedIndicatorRuns, finishRun, openRun, touch
 import type { FunctionResult } from './function-contract.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from './indicators.js';
 import type { CalcIndicatorsInput } from './input.js';
-import { log, withLogFunction } from './log.js';
+import { log, withLogFunction, withProgressLog } from './log.js';
 import { runStep } from './step-runner.js';
 import { failStep, stepLeaseSeconds } from './steps.js';
 import { finishIndicatorItems, skipUnpricedIndicatorItems } from './work-items.js';
@@ -113,44 +113,59 @@ export async function calculateFor(
   parentExecutionId: number | null,
 ): Promise<IndicatorStats> {
   const stats: IndicatorStats = { calculated: 0, tooFewBars: 0, failed: 0 };
-  for (let i = 0; i < assetIds.length; i += BATCH) {
-    const ids = assetIds.slice(i, i + BATCH);
-    const started = performance.now();
-    const loaded = (await ctx.pool.query<LoadedBars>(LOAD_BARS, [ids])).rows;
-    const rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }> = [];
-    const details: DetailRow[] = [];
-    for (const b of loaded) {
-      const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0, durationMs: 0 };
-      try {
-        const values = b.n > 0 ? computeIndicators(adjusted(b)) : null;
-        if (!values || !b.last_date) {
-          stats.tooFewBars++;
-          details.push({ ...base, status: 'skipped', recordsInserted: 0, error: `fewer than 200 bars (${b.n})` });
-          continue;
-        }
-        rows.push({ assetId: b.asset_id, priceDate: b.last_date, bars: b.n, values });
-        details.push({ ...base, status: 'success', recordsInserted: 1, error: null });
-      } catch (err) {
-        stats.failed++;
-        details.push({
-          ...base,
-          status: 'failed',
-          recordsInserted: 0,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
+  let done = 0;
+  const progress = () => ({ execution_id: executionId, assets: assetIds.length, done, ...stats });
+  await withProgressLog('indicators_progress', progress, async () => {
+    for (let i = 0; i < assetIds.length; i += BATCH) {
+      done = i;
+      await calculateBatch(ctx, executionId, assetIds.slice(i, i + BATCH), parentExecutionId, stats);
     }
-    const per = (performance.now() - started) / Math.max(1, loaded.length);
-    for (const d of details) d.durationMs = per;
-    await inTransaction(ctx.pool, async (c) => {
-      await writeIndicators(c, rows);
-      await recordDetails(c, details);
-      if (parentExecutionId !== null) await finishIndicatorItems(c, parentExecutionId, ids);
-      await touchProgress(c, executionId);
-    });
-    stats.calculated += rows.length;
-  }
+  });
   return stats;
+}
+
+/** One batch: its bars loaded, its indicators computed and stored in one transaction. */
+async function calculateBatch(
+  ctx: PipelineContext,
+  executionId: number,
+  ids: number[],
+  parentExecutionId: number | null,
+  stats: IndicatorStats,
+): Promise<void> {
+  const started = performance.now();
+  const loaded = (await ctx.pool.query<LoadedBars>(LOAD_BARS, [ids])).rows;
+  const rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }> = [];
+  const details: DetailRow[] = [];
+  for (const b of loaded) {
+    const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0, durationMs: 0 };
+    try {
+      const values = b.n > 0 ? computeIndicators(adjusted(b)) : null;
+      if (!values || !b.last_date) {
+        stats.tooFewBars++;
+        details.push({ ...base, status: 'skipped', recordsInserted: 0, error: `fewer than 200 bars (${b.n})` });
+        continue;
+      }
+      rows.push({ assetId: b.asset_id, priceDate: b.last_date, bars: b.n, values });
+      details.push({ ...base, status: 'success', recordsInserted: 1, error: null });
+    } catch (err) {
+      stats.failed++;
+      details.push({
+        ...base,
+        status: 'failed',
+        recordsInserted: 0,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  const per = (performance.now() - started) / Math.max(1, loaded.length);
+  for (const d of details) d.durationMs = per;
+  await inTransaction(ctx.pool, async (c) => {
+    await writeIndicators(c, rows);
+    await recordDetails(c, details);
+    if (parentExecutionId !== null) await finishIndicatorItems(c, parentExecutionId, ids);
+    await touchProgress(c, executionId);
+  });
+  stats.calculated += rows.length;
 }
 
 async function chainAssets(q: Queryable, parent: number): Promise<number[]> {

@@ -29,7 +29,7 @@ import type { Region } from './exchanges.js';
 import { countRegionDown, type Execution, setStopReason, touchRun } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import { upsertFundamentals } from './fundamentals.js';
-import { log } from './log.js';
+import { log, withProgressLog } from './log.js';
 import { type PriceRow, upsertPrices } from './prices.js';
 import { loadSettings, type Settings } from './settings.js';
 import { runStep } from './step-runner.js';
@@ -109,7 +109,11 @@ export async function collectRegion(
       heartbeat.unref();
       let ended: { stop: StopCollection | null; outOfTime: boolean };
       try {
-        ended = await collectUntilDone(me, run, region, settings, deadline, stats);
+        ended = await withProgressLog(
+          'region_progress',
+          () => ({ execution_id: executionId, region, ...stats }),
+          () => collectUntilDone(me, run, region, settings, deadline, stats),
+        );
       } finally {
         clearInterval(heartbeat);
       }

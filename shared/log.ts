@@ -66,3 +66,30 @@ export function log(level: Level, event: string, fields: Record<string, unknown>
   for (const [k, v] of Object.entries(fields)) out[snake(k)] = v;
   sink(redact(JSON.stringify(out)));
 }
+
+/** How often a long step logs its progress (LOG_PROGRESS_MS, default 30 s). */
+function progressIntervalMs(): number {
+  const ms = Number(process.env.LOG_PROGRESS_MS);
+  return Number.isFinite(ms) && ms >= 100 ? ms : 30_000;
+}
+
+/**
+ * While fn runs, logs `event` with what fields() gives every 30 s or so: a step that works
+ * for minutes shows it is moving in `faas-cli logs` instead of logging only at its end.
+ */
+export async function withProgressLog<T>(
+  event: string,
+  fields: () => Record<string, unknown>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    log('info', event, { ...fields(), elapsed_ms: Date.now() - started });
+  }, progressIntervalMs());
+  timer.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}

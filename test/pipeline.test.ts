@@ -7,11 +7,19 @@ import test from 'ava';
 import { type InProcessPipeline, inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import type { TestDb } from './helpers/db.js';
+import { onLogLine } from './helpers/quiet-logs.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
 let tdb: TestDb;
 let sim: Simulator;
 let p: InProcessPipeline;
+
+// Progress lines every 100 ms instead of 30 s, so that day 1 shows some in every region.
+process.env.LOG_PROGRESS_MS = '100';
+const progress: Array<{ event: string; function: string; region?: string; processed?: number; done?: number }> = [];
+onLogLine((line) => {
+  if (line.includes('_progress"')) progress.push(JSON.parse(line));
+});
 
 test.before(async () => {
   ({ tdb, sim } = await openWorld());
@@ -73,6 +81,14 @@ test.serial('day 1: the sample universe is loaded: prices, fundamentals, indicat
   t.is(assets.n, symbols.length);
   t.is(assets.regions, 4);
   t.is(assets.exchanges, 10);
+  // A long step logs its progress while it works (faas-cli logs shows a run moving).
+  const regionLines = progress.filter((x) => x.event === 'region_progress');
+  t.deepEqual([...new Set(regionLines.map((x) => x.region))].sort(), ['european', 'german', 'lse', 'us']);
+  t.true(regionLines.every((x) => x.function === 'collect-region' && typeof x.processed === 'number'));
+  t.true(
+    progress.some((x) => x.event === 'indicators_progress' && x.function === 'calc-indicators'),
+    'calc-indicators logs progress',
+  );
   const state = await one<{ prices: number; fundamentals: number; not_found: string[] }>(`
     SELECT count(*) FILTER (WHERE prices_loaded)::int AS prices, count(*) FILTER (WHERE fundamentals_loaded)::int AS fundamentals,
            coalesce(array_agg(a.symbol ORDER BY a.symbol) FILTER (WHERE s.fundamentals_not_found_on IS NOT NULL), '{}') AS not_found

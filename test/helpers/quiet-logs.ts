@@ -8,8 +8,16 @@ import { setLogSink } from '../../shared/log.js';
 
 const KEPT = 3000;
 const lines: string[] = [];
+const listeners = new Set<(line: string) => void>();
+
+/** Calls f with every log line from now on (a test that checks what is logged); returns the stop. */
+export function onLogLine(f: (line: string) => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
 
 setLogSink((line) => {
+  for (const f of listeners) f(line);
   lines.push(line);
   if (lines.length > KEPT * 1.2) lines.splice(0, lines.length - KEPT);
 });
