@@ -196,3 +196,22 @@ const FLAG_CURRENCY_REFRESH = `
 export async function flagCurrencyRefresh(q: Queryable, assetIds: number[]): Promise<void> {
   if (assetIds.length > 0) await q.query(FLAG_CURRENCY_REFRESH, [assetIds]);
 }
+
+const RESET_TICKER = `SELECT * FROM reset_ticker_for_reprocessing($1, $2)`;
+
+/**
+ * Brings a ticker back after failures (or a "not found"): its failure count cleared and the
+ * scope's data marked for the next run. Null when no asset has that symbol.
+ */
+export async function resetTicker(
+  q: Queryable,
+  symbol: string,
+  scope: 'all' | 'fundamentals' | 'prices' | 'indicators',
+): Promise<Record<string, unknown> | null> {
+  try {
+    return (await q.query(RESET_TICKER, [symbol, scope])).rows[0] ?? null;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P0002') return null;
+    throw err;
+  }
+}

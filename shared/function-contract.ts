@@ -17,9 +17,15 @@ export interface FunctionEvent {
 
 export interface FunctionResult {
   status: number;
-  /** Serialised as JSON. */
+  /** Serialised as JSON; sent as it is when it is a string and headers give a non-JSON content-type (a page). */
   body: unknown;
   headers?: Record<string, string>;
 }
 
 export type Handler = (event: FunctionEvent) => Promise<FunctionResult>;
+
+/** A result whose body goes out as it is: a string with a content-type that is not JSON. */
+export function isText(result: FunctionResult): result is FunctionResult & { body: string } {
+  const type = Object.entries(result.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  return typeof result.body === 'string' && type !== '' && !/json/i.test(type);
+}

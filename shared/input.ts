@@ -83,6 +83,25 @@ export const CalcIndicatorsInput = z.union(
 );
 export type CalcIndicatorsInput = z.infer<typeof CalcIndicatorsInput>;
 
+/** GET /function/status?runs=N&failing=N: how many daily runs and failing assets to show. */
+export const StatusQuery = z.strictObject({
+  runs: z.coerce.number().int().min(1, 'runs is 1 to 100').max(100, 'runs is 1 to 100').default(14),
+  failing: z.coerce.number().int().min(0, 'failing is 0 to 500').max(500, 'failing is 0 to 500').default(50),
+});
+export type StatusQuery = z.infer<typeof StatusQuery>;
+
+/** POST /function/status: the one action the status page takes itself (others go to the steps). */
+export const StatusAction = z.strictObject({
+  action: z.literal('reset', { error: 'action must be reset' }),
+  symbol,
+  scope: z
+    .enum(['all', 'fundamentals', 'prices', 'indicators'], {
+      error: 'scope must be all, fundamentals, prices or indicators',
+    })
+    .default('all'),
+});
+export type StatusAction = z.infer<typeof StatusAction>;
+
 export const MAX_BODY_BYTES = 256 * 1024;
 
 /** application/json, or a +json type, with any parameters. */
@@ -168,4 +187,12 @@ export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parse
     return { ok: false, response: badRequest(`${first.path}: ${first.message}`, issues) };
   }
   return { ok: true, value: r.data };
+}
+
+/** Validates a GET request's query string (the only input a GET takes); 400 with the reason. */
+export function parseQuery<T>(event: FunctionEvent, schema: z.ZodType<T>): Parsed<T> {
+  const r = schema.safeParse(event.query);
+  if (r.success) return { ok: true, value: r.data };
+  const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.') || '(query)', message: i.message }));
+  return { ok: false, response: badRequest(`${issues[0]!.path}: ${issues[0]!.message}`, issues) };
 }

@@ -586,6 +586,34 @@ SELECT a.id AS asset_id,
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
   WHERE a.is_active AND (s.asset_id IS NULL OR NOT s.fundamentals_loaded OR NOT s.prices_loaded OR s.needs_fundamentals_reprocess OR s.needs_prices_reprocess OR s.needs_indicators_reprocess OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at) OR s.history_limited);
 
+CREATE VIEW v_exchange_freshness AS
+WITH per AS (
+         SELECT a.exchange,
+            a.region,
+            s.prices_loaded,
+            GREATEST(s.prices_last_date, s.prices_checked_through) AS through
+           FROM assets a
+             LEFT JOIN asset_processing_state s ON s.asset_id = a.id
+          WHERE a.is_active
+        ), latest AS (
+         SELECT per.exchange,
+            per.region,
+            per.prices_loaded,
+            per.through,
+            max(per.through) OVER (PARTITION BY per.exchange) AS exchange_through
+           FROM per
+        )
+ SELECT exchange,
+    min(region) AS region,
+    count(*)::integer AS active_assets,
+    count(*) FILTER (WHERE COALESCE(prices_loaded, false))::integer AS with_prices,
+    max(exchange_through) AS prices_through,
+    count(*) FILTER (WHERE through < exchange_through)::integer AS behind,
+    count(*) FILTER (WHERE through IS NULL)::integer AS without_prices
+   FROM latest
+  GROUP BY exchange
+  ORDER BY exchange;
+
 CREATE VIEW v_failed_assets AS
 SELECT a.id AS asset_id,
     a.symbol,
@@ -604,24 +632,34 @@ SELECT a.id AS asset_id,
   ORDER BY s.consecutive_failures DESC, s.last_error_at DESC;
 
 CREATE VIEW v_recent_executions AS
-SELECT execution_id,
-    process_name,
-    trigger_kind,
-    status,
-    as_of,
-    current_step,
-    started_at,
-    finished_at,
-    round(EXTRACT(epoch FROM COALESCE(finished_at, now()) - started_at), 1) AS duration_seconds,
-    assets_processed,
-    assets_failed,
-    assets_skipped,
-    api_calls_used,
-    parameters,
-    error_message,
-    call_id
+SELECT e.execution_id,
+    e.trigger_kind,
+    e.status,
+    e.as_of,
+    e.current_step,
+    e.started_at,
+    e.finished_at,
+    round(EXTRACT(epoch FROM COALESCE(e.finished_at, now()) - e.started_at), 1) AS duration_seconds,
+    e.assets_processed,
+    e.assets_failed,
+    e.assets_skipped,
+    e.api_calls_used,
+    e.parameters,
+    e.error_message,
+    e.call_id,
+    i.execution_id AS indicator_execution_id,
+    i.status AS indicator_status,
+    i.assets_processed AS indicators_calculated
    FROM process_executions e
-  ORDER BY started_at DESC
+     LEFT JOIN LATERAL ( SELECT c.execution_id,
+            c.status,
+            c.assets_processed
+           FROM process_executions c
+          WHERE c.parent_execution_id = e.execution_id AND c.process_name = 'calc_indicators'::text
+          ORDER BY c.execution_id DESC
+         LIMIT 1) i ON true
+  WHERE e.process_name = 'daily_pipeline'::text
+  ORDER BY e.started_at DESC
  LIMIT 100;
 
 CREATE VIEW v_screener AS

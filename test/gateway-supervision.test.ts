@@ -31,7 +31,16 @@ test('stack.yml is read as faas-cli reads it: ${VAR:-default} images, Go duratio
   const fns = readStack('stack.yml');
   t.deepEqual(
     fns.map((f) => f.name),
-    ['init-execution', 'resume-runs', 'discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators'],
+    [
+      'init-execution',
+      'resume-runs',
+      'discover-delta',
+      'check-quota',
+      'collect-region',
+      'finalize',
+      'calc-indicators',
+      'status',
+    ],
   );
   t.deepEqual(
     fns.filter((f) => f.schedule).map((f) => [f.name, f.schedule]),

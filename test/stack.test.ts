@@ -24,6 +24,7 @@ const HANDLERS: Record<string, string> = {
   'collect-region': 'collect-region',
   finalize: 'finalize',
   'calc-indicators': 'calc-indicators',
+  status: 'status',
 };
 const CALLS_THE_API = ['discover-delta', 'check-quota', 'collect-region', 'resume-runs'];
 const LONG_STEPS = ['collect-region', 'calc-indicators'];

@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
 import { db, isDatabaseUnavailable } from '../../shared/db.js';
-import type { FunctionEvent, Handler } from '../../shared/function-contract.js';
+import { type FunctionEvent, type Handler, isText } from '../../shared/function-contract.js';
 import { log, redact } from '../../shared/log.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -103,7 +103,8 @@ app.all(/.*/, async (req, res) => {
   try {
     const result = await handler(event);
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
-    res.status(result.status).json(result.body ?? null);
+    if (isText(result)) res.status(result.status).send(result.body);
+    else res.status(result.status).json(result.body ?? null);
   } catch (err) {
     const message = redact(err instanceof Error ? err.message : String(err));
     if (isDatabaseUnavailable(err)) {
