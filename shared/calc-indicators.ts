@@ -15,6 +15,7 @@ import type { FunctionResult } from './function-contract.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from './indicators.js';
 import type { CalcIndicatorsInput } from './input.js';
 import { log, withLogFunction, withProgressLog } from './log.js';
+import { rowsWritten } from './metrics.js';
 import { runStep } from './step-runner.js';
 import { failStep, stepLeaseSeconds } from './steps.js';
 import { finishIndicatorItems, skipUnpricedIndicatorItems } from './work-items.js';
@@ -69,6 +70,7 @@ async function writeIndicators(
     rows.map((r) => r.bars),
     flat,
   ]);
+  rowsWritten.inc({ table: 'technical_indicators' }, rows.length);
   await markIndicatorsCalculated(
     q,
     rows.map((r) => r.assetId),

@@ -3,7 +3,9 @@
  * every write to the table is here. A run's totals are the sum of its rows, so items that
  * were deferred or skipped leave a row too, with the reason.
  */
+
 import type { Queryable } from './db.js';
+import { rowsWritten } from './metrics.js';
 
 export interface DetailRow {
   executionId: number;
@@ -24,6 +26,7 @@ const INSERT_DETAILS = `
 
 export async function recordDetails(q: Queryable, rows: DetailRow[]): Promise<void> {
   if (rows.length === 0) return;
+  rowsWritten.inc({ table: 'asset_processing_details' }, rows.length);
   await q.query(INSERT_DETAILS, [
     rows.map((r) => r.executionId),
     rows.map((r) => r.assetId),

@@ -8,6 +8,7 @@
  * endpoint's kind (and not asked again by this process that day), a 2xx as "in the plan";
  * a 401 is a refused key. The rate-limit headers of every answer pace all replicas.
  */
+
 import { request } from 'undici';
 import { type CallOutcome, holdRate, reserveCall, settleCall } from './api-ledger.js';
 import { ENDPOINT_KIND, recordAnswer, refusedToday } from './api-plan.js';
@@ -31,6 +32,7 @@ import {
   UserSchema,
 } from './eodhd-schemas.js';
 import { log, redact } from './log.js';
+import { apiCalls, apiCallsCharged } from './metrics.js';
 
 /**
  * not_in_plan: 403, the plan does not include the endpoint. no_data: a 200 whose body is
@@ -300,7 +302,7 @@ export class EodhdClient {
               status,
             );
           }
-          await this.settle(callId, { outcome: 'answered', charged, httpStatus: status }, started, null);
+          await this.settle(callId, spec.endpoint, { outcome: 'answered', charged, httpStatus: status }, started, null);
           if (kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'available', null);
           return parsed;
         }
@@ -333,7 +335,7 @@ export class EodhdClient {
             : isConnectFailure(err)
               ? { outcome: 'not_sent' }
               : { outcome: 'no_answer' };
-        await this.settle(callId, outcome, started, e.message);
+        await this.settle(callId, spec.endpoint, outcome, started, e.message);
         const retryable = e.kind === 'server' || e.kind === 'network' || e.kind === 'bad_response';
         if (e.kind === 'rate_limited') {
           const waitMs = Math.min(
@@ -419,8 +421,18 @@ export class EodhdClient {
     }
   }
 
-  private async settle(callId: number, outcome: CallOutcome, started: number, error: string | null): Promise<void> {
-    if (outcome.outcome === 'answered') this.callsCharged += outcome.charged;
+  private async settle(
+    callId: number,
+    endpoint: string,
+    outcome: CallOutcome,
+    started: number,
+    error: string | null,
+  ): Promise<void> {
+    if (outcome.outcome === 'answered') {
+      this.callsCharged += outcome.charged;
+      apiCallsCharged.inc({ endpoint }, outcome.charged);
+    }
+    apiCalls.inc({ endpoint, status: outcome.outcome === 'answered' ? String(outcome.httpStatus) : outcome.outcome });
     const settled = await settleCall(this.o.db, callId, outcome, performance.now() - started, error);
     // Settled already by the API's count: the answer came after the row's deadline.
     if (!settled) log('warn', 'api_call_settled_late', { call_id: callId, outcome: outcome.outcome });

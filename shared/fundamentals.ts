@@ -14,8 +14,10 @@
  * listed in SCREENER_COLUMNS, which docs/screener-columns.md follows (a test keeps them equal).
  * The fundamentals table is written here, and nowhere else.
  */
+
 import type { Queryable } from './db.js';
 import type { Fundamentals } from './eodhd-schemas.js';
+import { rowsWritten } from './metrics.js';
 import { refreshAssetFromDocument } from './universe.js';
 
 /** The mapping's version: rows filled by an older one are filled again from their document. */
@@ -446,6 +448,7 @@ export async function upsertFundamentals(q: Queryable, assetId: number, doc: Fun
   // jsonb cannot hold \u0000; EODHD text fields occasionally do.
   const json = JSON.stringify(doc).replace(/\\u0000/g, '');
   await q.query(UPSERT_FUNDAMENTALS, [assetId, json, ...FUNDAMENTAL_COLUMNS.map((c) => f[c])]);
+  rowsWritten.inc({ table: 'fundamentals' });
   await refreshAssetFromDocument(q, assetId, {
     name: f.name,
     isin: f.isin,

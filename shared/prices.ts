@@ -3,8 +3,10 @@
  * one ticker (prices, fundamentals, state, details row, work item) into one transaction,
  * so they land together or not at all.
  */
+
 import type { Queryable } from './db.js';
 import type { EodBar } from './eodhd-schemas.js';
+import { rowsWritten } from './metrics.js';
 
 // A re-sent bar that equals the stored one is not rewritten (no dead tuples on re-runs);
 // one that differs (a late correction, a new adjusted_close) replaces it.
@@ -39,5 +41,6 @@ export async function upsertPrices(q: Queryable, rows: PriceRow[]): Promise<{ in
   ]);
   let inserted = 0;
   for (const x of r.rows) if (x.inserted) inserted++;
+  rowsWritten.inc({ table: 'stock_prices' }, r.rows.length);
   return { inserted, updated: r.rows.length - inserted };
 }

@@ -5,7 +5,9 @@
  * without overlap and a dead replica's items go back to the pool when its lease ends.
  * Every write after the claim checks the lease is still ours.
  */
+
 import type { Queryable } from './db.js';
+import { rowsWritten } from './metrics.js';
 import type { Settings } from './settings.js';
 
 // --- the plan ----------------------------------------------------------------------------------
@@ -171,7 +173,12 @@ export async function writePlan(q: Queryable, p: PlanScope): Promise<PlanCount[]
     ]);
   }
   await q.query(PLAN_INDICATORS, args);
-  return planCounts(q, p.executionId);
+  const counts = await planCounts(q, p.executionId);
+  rowsWritten.inc(
+    { table: 'work_items' },
+    counts.reduce((n, c) => n + c.assets, 0),
+  );
+  return counts;
 }
 
 export async function planCounts(q: Queryable, executionId: number): Promise<PlanCount[]> {

@@ -83,8 +83,22 @@ test('configuration.copy brings shared/, sql/ and the build files into every bui
   for (const p of stack.configuration?.copy ?? []) t.true(fs.existsSync(path.join(root, p)), p);
 });
 
+test('every function is scraped by Prometheus at :8080/metrics', (t) => {
+  for (const [name, fn] of Object.entries(fns)) {
+    t.like(
+      fn.annotations ?? {},
+      {
+        'prometheus.io.scrape': 'true',
+        'prometheus.io.port': '8080',
+        'prometheus.io.path': '/metrics',
+      },
+      name,
+    );
+  }
+});
+
 test('cron-connector: init-execution after the US close on weekdays, resume-runs every few minutes, nothing else', (t) => {
-  t.deepEqual(fns['init-execution']?.annotations, { topic: 'cron-function', schedule: '30 21 * * 1-5' });
+  t.like(fns['init-execution']?.annotations ?? {}, { topic: 'cron-function', schedule: '30 21 * * 1-5' });
   t.is(fns['resume-runs']?.annotations?.topic, 'cron-function');
   t.regex(fns['resume-runs']?.annotations?.schedule ?? '', /^\*\/\d+ \* \* \* \*$/);
   t.is(env('resume-runs').DEFAULT_MODE, 'resume');

@@ -101,6 +101,34 @@ test.serial(
   },
 );
 
+test.serial(
+  'metrics: the status function reads the quota and the last run, each function counts its own work',
+  async (t) => {
+    const metrics = async (fn: string) => {
+      const res = await request(`${stack.gateway.url}/function/${fn}/metrics`);
+      t.is(res.statusCode, 200, fn);
+      t.regex(String(res.headers['content-type']), /text\/plain/);
+      return res.body.text();
+    };
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? null : Number(line.slice(series.length + 1));
+    };
+    const s = JSON.parse((await get()).text) as Status;
+    const status = await metrics('status');
+    t.is(value(status, 'screener_quota_used_calls{function="status"}'), s.quota.today?.used ?? -1);
+    t.is(value(status, 'screener_quota_left_calls{function="status"}'), s.quota.today?.calls_left ?? -1);
+    t.is(value(status, 'screener_last_run_status{status="success",function="status"}'), 1);
+    t.is(value(status, 'screener_exchange_assets_behind{exchange="XETRA",function="status"}'), 0);
+    t.true((value(status, 'screener_invocations_total{status="2xx",function="status"}') ?? 0) >= 1);
+    const collect = await metrics('collect-region');
+    const eod = value(collect, 'screener_api_requests_total{endpoint="eod",status="200",function="collect-region"}');
+    t.true((eod ?? 0) > 0, 'collect-region counted its eod requests');
+    t.true((value(collect, 'screener_rows_written_total{table="stock_prices",function="collect-region"}') ?? 0) > 1000);
+    t.regex(collect, /screener_invocation_duration_seconds_bucket/);
+  },
+);
+
 test.serial('bad input is a 400 with the reason and writes nothing; an unknown symbol is a 404', async (t) => {
   const before = await rowCounts(tdb.pool);
   for (const q of ['?runs=0', '?runs=101', '?runs=abc', '?failing=-1', '?limit=5']) {

@@ -17,6 +17,7 @@ import express from 'express';
 import { db, isDatabaseUnavailable } from '../../shared/db.js';
 import { type FunctionEvent, type Handler, isText } from '../../shared/function-contract.js';
 import { log, redact } from '../../shared/log.js';
+import { invocationSeconds, invocations, registry, statusClass } from '../../shared/metrics.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const handlerPath = process.env.HANDLER_MODULE
@@ -90,7 +91,17 @@ app.get('/_/health', async (_req, res) => {
   return res.status(200).json({ status: 'ok' });
 });
 
+// Prometheus scrapes the function here (stack.yml's prometheus.io annotations).
+app.get('/metrics', async (_req, res) => {
+  res.set('content-type', registry.contentType).send(await registry.metrics());
+});
+
 app.all(/.*/, async (req, res) => {
+  const stopTimer = invocationSeconds.startTimer();
+  res.on('finish', () => {
+    stopTimer();
+    invocations.inc({ status: statusClass(res.statusCode) });
+  });
   const event: FunctionEvent = {
     body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
     headers: Object.fromEntries(
