@@ -26,11 +26,26 @@ export interface MigrationResult {
   refilledFundamentals: number;
 }
 
-export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationResult> {
-  const files = fs
+function migrationFiles(dir: string): string[] {
+  return fs
     .readdirSync(dir)
     .filter((f) => /^\d+_.+\.sql$/.test(f))
     .sort();
+}
+
+/** The migrations of sql/ that the database has not applied (all of them on an empty one). */
+export async function pendingMigrations(q: pg.Pool, dir = sqlDir()): Promise<string[]> {
+  const table = (await q.query<{ t: string | null }>(`SELECT to_regclass('public.schema_migrations')::text AS t`))
+    .rows[0];
+  if (!table?.t) return migrationFiles(dir);
+  const done = new Set(
+    (await q.query<{ name: string }>('SELECT name FROM public.schema_migrations')).rows.map((r) => r.name),
+  );
+  return migrationFiles(dir).filter((f) => !done.has(f));
+}
+
+export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationResult> {
+  const files = migrationFiles(dir);
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
