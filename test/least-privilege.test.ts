@@ -1,0 +1,64 @@
+/**
+ * The functions' database role (sql/012_function_role.sql): a login that is a member of
+ * screener_functions runs the whole chain, and can change no schema: no DROP, CREATE,
+ * ALTER, TRUNCATE, and no COPY ... PROGRAM.
+ */
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import type pg from 'pg';
+import { inProcessPipeline } from '../dev/in-process.js';
+import type { Simulator } from '../dev/simulator/index.js';
+import { createPool } from '../shared/db.js';
+import type { TestDb } from './helpers/db.js';
+import { closeWorld, openWorld } from './helpers/world.js';
+
+let tdb: TestDb;
+let sim: Simulator;
+let fn: pg.Pool;
+const role = `screener_fn_${randomBytes(4).toString('hex')}`;
+
+test.before(async () => {
+  ({ tdb, sim } = await openWorld());
+  const password = randomBytes(12).toString('hex');
+  await tdb.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}' IN ROLE screener_functions`);
+  const u = new URL(tdb.url);
+  u.username = role;
+  u.password = password;
+  fn = createPool(u.toString(), 10);
+});
+test.after.always(async () => {
+  await fn?.end();
+  await tdb?.pool.query(`DROP ROLE IF EXISTS ${role}`);
+  await closeWorld(tdb, sim);
+});
+
+test.serial('as the functions role the whole chain runs, and the status views and reset answer', async (t) => {
+  // Settings are rows: the function role writes them as the steps do.
+  const p = await inProcessPipeline(fn, sim.url);
+  const id = await p.run();
+  const run = (await fn.query('SELECT status FROM process_executions WHERE execution_id = $1', [id])).rows[0];
+  t.is(run.status, 'success');
+  t.true((await fn.query('SELECT count(*)::int AS n FROM stock_prices')).rows[0].n > 1000);
+  t.is((await fn.query(`SELECT * FROM get_processing_progress()`)).rows.at(-1).region, 'all');
+  t.is((await fn.query(`SELECT * FROM reset_ticker_for_reprocessing('AAPL.US', 'prices')`)).rowCount, 1);
+  t.true((await fn.query('SELECT count(*)::int AS n FROM public.schema_migrations')).rows[0].n > 0);
+});
+
+test.serial('as the functions role no schema can be changed and no program run', async (t) => {
+  const denied = async (sql: string) => {
+    const err = await t.throwsAsync(fn.query(sql), undefined, sql);
+    t.is((err as { code?: string } | undefined)?.code, '42501', `${sql}: ${err?.message}`);
+  };
+  await denied('DROP TABLE stock_prices');
+  await denied('TRUNCATE stock_prices');
+  await denied('ALTER TABLE assets ADD COLUMN x int');
+  await denied('CREATE TABLE financial_screener.x (id int)');
+  await denied('CREATE SCHEMA x');
+  await denied('DROP FUNCTION get_processing_progress()');
+  await denied(`COPY (SELECT 1) TO PROGRAM 'true'`);
+  await denied('DELETE FROM public.schema_migrations');
+  t.is(
+    (await tdb.pool.query(`SELECT to_regclass('financial_screener.stock_prices')::text AS t`)).rows[0].t,
+    'stock_prices',
+  );
+});
