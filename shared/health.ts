@@ -81,7 +81,7 @@ export async function clusterChecks(kc: KubeConfig, scope: ClusterScope): Promis
   const cron = await deployment(
     'cron-connector',
     scope.openfaasNamespace,
-    'helm upgrade --install cron-connector openfaas/cron-connector -n openfaas -f k8s/cron-connector-values.yaml',
+    'helm upgrade --install cron-connector openfaas/cron-connector -n openfaas -f k8s/helm/cron-connector-values.yaml',
   );
   if (cron !== 'unreachable') checks.push(cron);
   for (const name of SECRETS) {
@@ -142,7 +142,7 @@ export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promi
       name: 'migrations',
       ok: false,
       detail: `${pending.length} not applied (${pending.join(', ')})`,
-      fix: 'run the migration Job (k8s/migrate-job.yaml) or npm run migrate',
+      fix: 'run the migration Job (k8s/jobs/migrate.yaml) or npm run migrate',
     });
     return checks; // the views below may not exist yet
   }

@@ -3,6 +3,7 @@
  * recorded as pending in the database before this is called, so if the gateway or its
  * queue loses the call, the re-drive finds the step and invokes it again.
  */
+import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { gatewayUrl } from './config.js';
 import { log } from './log.js';
@@ -26,14 +27,37 @@ export function setInvoker(inv: Invoker | undefined): void {
   override = inv;
 }
 
+/**
+ * Where an asynchronous call goes and with which headers. On OpenFaaS: the gateway's
+ * /async-function/<name> (its queue delivers it). On Knative (BROKER_URL set): a
+ * CloudEvent of type screener.invoke.<name> to the Broker, whose Trigger delivers it to the
+ * function's Service (k8s/knative/).
+ */
+function asyncTarget(fn: FunctionName, callId: string | undefined): { url: string; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const broker = process.env.BROKER_URL;
+  if (!broker) {
+    if (callId) headers['x-call-id'] = callId;
+    return { url: `${gatewayUrl()}/async-function/${fn}`, headers };
+  }
+  return {
+    url: broker,
+    headers: {
+      ...headers,
+      'ce-specversion': '1.0',
+      'ce-type': `screener.invoke.${fn}`,
+      'ce-source': `/financial-screener/${process.env.FUNCTION_NAME ?? 'pipeline'}`,
+      'ce-id': callId ?? randomUUID(),
+    },
+  };
+}
+
 export async function invokeAsync(fn: FunctionName, body: object, callId?: string): Promise<void> {
   if (override) return override(fn, body, callId);
-  const url = `${gatewayUrl()}/async-function/${fn}`;
+  const { url, headers } = asyncTarget(fn, callId);
   let lastError = '';
   for (let attempt = 1; attempt <= 4; attempt++) {
     try {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (callId) headers['x-call-id'] = callId;
       const res = await request(url, {
         method: 'POST',
         body: JSON.stringify(body),

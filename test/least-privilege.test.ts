@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import { createPool } from '../shared/db.js';
+import { migrate } from '../shared/migrate.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
@@ -62,3 +63,31 @@ test.serial('as the functions role no schema can be changed and no program run',
     'stock_prices',
   );
 });
+
+test.serial(
+  'the migrations apply as the owner of the database without superuser (as screener_migrate does)',
+  async (t) => {
+    const owner = `screener_mig_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const db = `${owner}_db`;
+    await tdb.pool.query(`CREATE ROLE ${owner} LOGIN PASSWORD '${password}'`);
+    await tdb.pool.query(`CREATE DATABASE ${db} OWNER ${owner}`);
+    const u = new URL(tdb.url);
+    u.username = owner;
+    u.password = password;
+    u.pathname = `/${db}`;
+    const pool = createPool(u.toString(), 2);
+    t.teardown(async () => {
+      await pool.end();
+      await tdb.pool.query(`DROP DATABASE IF EXISTS ${db}`);
+      await tdb.pool.query(`DROP ROLE IF EXISTS ${owner}`);
+    });
+    const r = await migrate(pool);
+    t.true(r.applied.length > 10);
+    const grants = await pool.query(
+      `SELECT count(*)::int AS n FROM information_schema.role_table_grants
+      WHERE grantee = 'screener_functions' AND table_schema = 'financial_screener' AND privilege_type = 'INSERT'`,
+    );
+    t.true(grants.rows[0].n > 10, 'the functions role can write the tables of this database too');
+  },
+);

@@ -28,6 +28,7 @@ const HANDLERS: Record<string, string> = {
 };
 const CALLS_THE_API = ['discover-delta', 'check-quota', 'collect-region', 'resume-runs'];
 const LONG_STEPS = ['collect-region', 'calc-indicators'];
+const VERSION = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Kubernetes quantities: 512Mi, 1Gi, 500M; 250m, 1. */
 function memoryBytes(q: string): number {
@@ -63,7 +64,11 @@ test('each function: the node20-ts template, its handler folder, its image, HAND
     const folder = HANDLERS[name];
     t.is(fn.lang, 'node20-ts', name);
     t.is(fn.handler, `./functions/${folder}`, name);
-    t.is(fn.image, `\${REGISTRY:-ghcr.io/financial-screener}/${name}:\${TAG:-latest}`, name);
+    t.is(
+      fn.image,
+      `\${REGISTRY:-ghcr.io/financial-screener}/${name}:\${TAG:-${VERSION}}`,
+      `${name}: pinned to the release`,
+    );
     t.deepEqual(fn.build_args, { HANDLER_FOLDER: folder }, name);
     const files = fs.readdirSync(path.join(root, fn.handler), { withFileTypes: true });
     t.true(
@@ -132,10 +137,10 @@ test('environment: gateway, names, watchdog timeouts (exec <= read/write), heap 
   t.true(budget < exec && budget >= exec * 0.75, 'collect-region stops a little before its exec_timeout');
 });
 
-test('k8s/openfaas-values.yaml: the gateway, faas-netes and the queue-worker let the longest call through', (t) => {
+test('k8s/helm/openfaas-values.yaml: the gateway, faas-netes and the queue-worker let the longest call through', (t) => {
   const d = z.string().transform(goDuration);
   const values = loadYaml(
-    path.join(root, 'k8s', 'openfaas-values.yaml'),
+    path.join(root, 'k8s', 'helm', 'openfaas-values.yaml'),
     z.object({
       gateway: z.object({ upstreamTimeout: d, readTimeout: d, writeTimeout: d }),
       faasnetes: z.object({ readTimeout: d, writeTimeout: d }),

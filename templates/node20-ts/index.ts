@@ -23,7 +23,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const handlerPath = process.env.HANDLER_MODULE
   ? path.resolve(process.env.HANDLER_MODULE)
   : path.join(here, 'function', 'handler.js');
-const port = Number(process.env.PORT ?? process.env.http_port ?? 3000);
+// Behind the watchdog: the port of its upstream_url (the image sets http://127.0.0.1:3000).
+// Not PORT there: Knative sets PORT to the container's port, which is the watchdog's own.
+// On one machine (no watchdog) the local gateway gives PORT.
+const upstream = process.env.upstream_url ? new URL(process.env.upstream_url) : null;
+const port = Number(upstream?.port || process.env.PORT || process.env.http_port || 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 const maxBody = process.env.MAX_BODY ?? '256kb';
 
