@@ -430,6 +430,7 @@ CREATE OR REPLACE FUNCTION financial_screener.get_processing_progress()
  RETURNS TABLE(region text, active_assets bigint, with_prices bigint, with_full_history bigint, with_fundamentals bigint, with_indicators bigint, failing bigint, excluded bigint, not_found bigint, pct_prices numeric, pct_fundamentals numeric, pct_indicators numeric, not_in_plan text)
  LANGUAGE sql
  STABLE
+ SET search_path TO 'financial_screener', 'public'
 AS $function$
   WITH lim AS (SELECT coalesce((SELECT (value #>> '{}')::int FROM pipeline_settings WHERE key = 'max_consecutive_failures'), 5) AS n),
   off AS (SELECT string_agg(kind || ' (since ' || since || coalesce(', ' || detail, '') || ')', '; ' ORDER BY kind) AS txt
@@ -462,6 +463,7 @@ $function$;
 CREATE OR REPLACE FUNCTION financial_screener.reset_ticker_for_reprocessing(p_ticker text, p_scope text DEFAULT 'all'::text)
  RETURNS TABLE(symbol text, scope text, fundamentals boolean, prices boolean, indicators boolean)
  LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
 AS $function$
 DECLARE
   v_asset_id bigint;
