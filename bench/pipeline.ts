@@ -1,0 +1,561 @@
+/**
+ * `npm run bench [-- --universe full|sample] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N]`
+ *
+ * The pipeline's figures at scale, each beside its target, measured on one machine through
+ * the local OpenFaaS stack (the functions as processes, as on the cluster), on its own state:
+ * an embedded PostgreSQL (or DATABASE_URL) and the simulator, from an empty database.
+ *
+ *   1. day 1 from empty (time compressed: --requests-per-minute, 30,000 by default);
+ *   2. a normal day: trigger to indicators done, discover-delta and check-quota, calls,
+ *      work items written;
+ *   3. calc-indicators {"all":true};
+ *   4. the Airflow design's method on the same data: a day priced with one call per
+ *      ticker, and its per-asset indicator loop (a query, a computation and an insert each);
+ *   5. peak RSS of every function process over all of the above;
+ *   6. cold start: a function process started alone, until its first answer;
+ *   7. the request rate against a real-time per-minute limit (sample universe, its own stack).
+ *
+ * CPU seconds are the kernel's (/proc): the function processes and the PostgreSQL server
+ * (its backends included). Not a test: numbers, printed as a table (JSON with --json).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import { request } from 'undici';
+import { freePort } from '../dev/embedded-postgres.js';
+import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
+import { waitForChain } from '../dev/run-report.js';
+import { createPool } from '../shared/db.js';
+import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS } from '../shared/indicators.js';
+import { setSetting } from '../shared/settings.js';
+import { cpuSeconds, peakRssMiB, postmasterPid, treeCpuSeconds } from './proc.js';
+
+const { values } = parseArgs({
+  options: {
+    universe: { type: 'string', default: 'full' },
+    json: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    'requests-per-minute': { type: 'string', default: '30000' },
+    'airflow-assets': { type: 'string', default: '1000' },
+    'rate-limit': { type: 'string', default: '2000' },
+    'skip-rate': { type: 'boolean', default: false },
+    start: { type: 'string', default: '2026-11-02' },
+  },
+});
+const universeArg = values.universe;
+if (universeArg !== 'full' && universeArg !== 'sample') {
+  console.error('--universe must be full or sample');
+  process.exit(2);
+}
+const universe: 'full' | 'sample' = universeArg;
+const rpm = Number(values['requests-per-minute']);
+const airflowAssets = Number(values['airflow-assets']);
+const rateLimit = Number(values['rate-limit']);
+for (const [name, v] of [
+  ['--requests-per-minute', rpm],
+  ['--airflow-assets', airflowAssets],
+  ['--rate-limit', rateLimit],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`${name} must be a positive whole number`);
+    process.exit(2);
+  }
+}
+const FUNCTIONS = [
+  'init-execution',
+  'discover-delta',
+  'check-quota',
+  'collect-region',
+  'finalize',
+  'calc-indicators',
+  'status',
+] as const;
+
+const say = (line: string) => {
+  if (!values.json) console.log(line);
+};
+
+/** A figure of the table: what was measured, the target, and whether it holds. */
+interface Figure {
+  figure: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+  airflow?: string;
+  numbers: Record<string, number | null>;
+}
+const figures: Figure[] = [];
+
+interface CpuSnapshot {
+  functions: number;
+  postgres: number | null;
+}
+
+function functionPids(stack: LocalStack): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const fn of FUNCTIONS) {
+    const pid = stack.gateway.processOf(fn)?.pid;
+    if (pid) m.set(fn, pid);
+  }
+  return m;
+}
+
+function cpu(stack: LocalStack, pgPid: number | null): CpuSnapshot {
+  let functions = 0;
+  for (const pid of functionPids(stack).values()) functions += cpuSeconds(pid) ?? 0;
+  return { functions, postgres: treeCpuSeconds(pgPid) };
+}
+
+function cpuSince(a: CpuSnapshot, b: CpuSnapshot): { functions: number; postgres: number | null; total: number } {
+  const functions = b.functions - a.functions;
+  const postgres = a.postgres !== null && b.postgres !== null ? b.postgres - a.postgres : null;
+  return { functions, postgres, total: functions + (postgres ?? 0) };
+}
+
+const round = (x: number | null, d = 1) => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/** Opens a run the way the cron-connector does and waits for its chain, indicators included. */
+async function runDay(stack: LocalStack): Promise<{ executionId: number; seconds: number; startedMs: number }> {
+  const startedMs = Date.now();
+  const res = await request(`${stack.gateway.url}/function/init-execution`, {
+    method: 'POST',
+    body: '',
+    headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `bench-${startedMs}` },
+  });
+  const answer = (await res.body.json()) as { executionId?: number };
+  if (res.statusCode !== 202 || !answer.executionId)
+    throw new Error(`init-execution answered ${res.statusCode}: ${JSON.stringify(answer)}`);
+  await waitForChain(stack.pool, answer.executionId, 90 * 60_000, (line) => say(line));
+  await stack.gateway.idle();
+  // The end is the calc-indicators step's, as the database recorded it (not this poll's).
+  const end = (
+    await stack.pool.query<{ at: number | null }>(
+      `SELECT extract(epoch FROM max(finished_at))::float8 * 1000 AS at FROM pipeline_steps WHERE execution_id = $1`,
+      [answer.executionId],
+    )
+  ).rows[0]?.at;
+  return { executionId: answer.executionId, seconds: ((end ?? Date.now()) - startedMs) / 1000, startedMs };
+}
+
+async function runFacts(pool: pg.Pool, id: number) {
+  const steps = (
+    await pool.query<{ step: string; seconds: number }>(
+      `SELECT step, max(extract(epoch FROM finished_at - started_at))::float8 AS seconds
+         FROM pipeline_steps WHERE execution_id = $1 GROUP BY step`,
+      [id],
+    )
+  ).rows;
+  const calls = (
+    await pool.query<{ calls: number; requests: number; throttled: number }>(
+      `SELECT coalesce(sum(cost), 0)::int AS calls, count(*)::int AS requests,
+              count(*) FILTER (WHERE http_status = 429)::int AS throttled FROM api_calls WHERE execution_id = $1`,
+      [id],
+    )
+  ).rows[0]!;
+  const items = (
+    await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1`, [id])
+  ).rows[0]!.n;
+  const status = (
+    await pool.query<{ status: string }>(`SELECT status FROM process_executions WHERE execution_id = $1`, [id])
+  ).rows[0]!.status;
+  const stepSeconds = (s: string) => steps.find((x) => x.step === s)?.seconds ?? null;
+  return {
+    status,
+    calls: calls.calls,
+    requests: calls.requests,
+    throttled: calls.throttled,
+    workItems: items,
+    stepSeconds,
+  };
+}
+
+async function databaseFacts(pool: pg.Pool) {
+  return (
+    await pool.query<{ db_mb: number; prices: number; work_items: number; work_items_mb: number }>(
+      `SELECT pg_database_size(current_database()) / 1048576.0 AS db_mb,
+              (SELECT count(*) FROM stock_prices)::float8 AS prices,
+              (SELECT count(*) FROM work_items)::int AS work_items,
+              pg_total_relation_size('work_items') / 1048576.0 AS work_items_mb`,
+    )
+  ).rows[0]!;
+}
+
+/**
+ * The Airflow design's indicator task: for each asset, its bars read in one query, the
+ * indicators computed, one row inserted; one asset after the other on one connection.
+ */
+async function airflowIndicatorLoop(url: string, n: number): Promise<{ assets: number; seconds: number }> {
+  const pool = createPool(url, 1);
+  const client = await pool.connect();
+  try {
+    const ids = (
+      await client.query<{ id: number }>(
+        `SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+          WHERE a.is_active AND s.prices_loaded ORDER BY a.id LIMIT $1`,
+        [n],
+      )
+    ).rows.map((r) => Number(r.id));
+    const upsert = `INSERT INTO technical_indicators (asset_id, price_date, bars_used, calculated_at, ${INDICATOR_COLUMNS.join(', ')})
+      VALUES ($1, $2, $3, now(), ${INDICATOR_COLUMNS.map((_, i) => `$${i + 4}`).join(', ')})
+      ON CONFLICT (asset_id) DO UPDATE SET price_date = EXCLUDED.price_date, bars_used = EXCLUDED.bars_used,
+        calculated_at = now(), ${INDICATOR_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    const t0 = performance.now();
+    for (const id of ids) {
+      const rows = (
+        await client.query<{
+          date: string;
+          high: number;
+          low: number;
+          close: number;
+          adjusted_close: number;
+          volume: number;
+        }>(
+          `SELECT date::text, high, low, close, adjusted_close, volume::float8 AS volume FROM stock_prices
+            WHERE asset_id = $1 ORDER BY date DESC LIMIT ${MAX_BARS}`,
+          [id],
+        )
+      ).rows.reverse();
+      const f = rows.map((r) => (r.close > 0 ? r.adjusted_close / r.close : 1));
+      const values = computeIndicators({
+        open: rows.map((r) => r.adjusted_close),
+        high: rows.map((r, i) => r.high * f[i]!),
+        low: rows.map((r, i) => r.low * f[i]!),
+        close: rows.map((r) => r.adjusted_close),
+        volume: rows.map((r) => r.volume),
+      });
+      if (!values) continue;
+      await client.query(upsert, [
+        id,
+        rows[rows.length - 1]!.date,
+        rows.length,
+        ...INDICATOR_COLUMNS.map((c) => values[c]),
+      ]);
+    }
+    return { assets: ids.length, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    client.release();
+    await pool.end();
+  }
+}
+
+/** A function process started alone (as a new pod's): milliseconds until its first answer. */
+async function coldStart(fn: string, databaseUrl: string): Promise<number> {
+  const port = await freePort();
+  const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+  const folder = fn === 'resume-runs' ? 'init-execution' : fn;
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [path.join(dist, 'templates', 'node20-ts', 'index.js')], {
+    env: {
+      ...process.env,
+      HANDLER_MODULE: path.join(dist, 'functions', folder, 'handler.js'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      FUNCTION_NAME: fn,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: 'ignore',
+  });
+  try {
+    for (;;) {
+      try {
+        const r = await request(`http://127.0.0.1:${port}/_/health`, { headersTimeout: 5_000 });
+        await r.body.dump();
+        return performance.now() - t0;
+      } catch {
+        if (child.exitCode !== null) throw new Error(`${fn} exited with ${child.exitCode} before answering`);
+        if (performance.now() - t0 > 30_000) throw new Error(`${fn} did not answer in 30 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+async function mainStack(): Promise<void> {
+  const dataDir = values['data-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'screener-bench-'));
+  say(`Bench: ${universe} universe from ${values.start}, data in ${dataDir}; ${rpm} requests/minute (time compressed)`);
+  const stack = await startLocalStack({
+    dataDir,
+    functionLog: 'file',
+    simulator: { universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9) },
+  });
+  const pgPid = process.env.DATABASE_URL ? null : postmasterPid(path.join(dataDir, 'pg'));
+  try {
+    await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
+    const sim = stack.simulator!;
+
+    // 1. Day 1 from empty.
+    say('Day 1 from empty...');
+    let c0 = cpu(stack, pgPid);
+    const day1 = await runDay(stack);
+    const day1Cpu = cpuSince(c0, cpu(stack, pgPid));
+    const day1Facts = await runFacts(stack.pool, day1.executionId);
+    const db1 = await databaseFacts(stack.pool);
+    figures.push({
+      figure: 'day 1 from empty (time compressed)',
+      value: `${day1.seconds.toFixed(0)} s; CPU ${day1Cpu.functions.toFixed(0)} s functions + ${round(day1Cpu.postgres, 0) ?? '?'} s PostgreSQL; ${day1Facts.calls} calls; ${Math.round(db1.prices).toLocaleString('en')} price rows`,
+      target: '<= 286 s (half of 571)',
+      met: day1.seconds <= 286,
+      numbers: {
+        seconds: round(day1.seconds),
+        cpuFunctions: round(day1Cpu.functions),
+        cpuPostgres: round(day1Cpu.postgres),
+        calls: day1Facts.calls,
+        priceRows: Math.round(db1.prices),
+        databaseMb: round(db1.db_mb),
+      },
+    });
+
+    // 2. A normal day.
+    sim.advanceTradingDays(1);
+    say(`Normal day (${sim.lastTradingDay()})...`);
+    const before = await databaseFacts(stack.pool);
+    c0 = cpu(stack, pgPid);
+    const day2 = await runDay(stack);
+    const day2Cpu = cpuSince(c0, cpu(stack, pgPid));
+    const f2 = await runFacts(stack.pool, day2.executionId);
+    const after = await databaseFacts(stack.pool);
+    const discover = f2.stepSeconds('discover-delta');
+    const check = f2.stepSeconds('check-quota');
+    figures.push({
+      figure: 'normal day, trigger to indicators done',
+      value: `${day2.seconds.toFixed(1)} s (${f2.status}); CPU ${day2Cpu.functions.toFixed(1)} s functions + ${round(day2Cpu.postgres) ?? '?'} s PostgreSQL; ${f2.calls} calls`,
+      target: '<= 20 s',
+      met: day2.seconds <= 20,
+      numbers: {
+        seconds: round(day2.seconds),
+        cpuFunctions: round(day2Cpu.functions),
+        cpuPostgres: round(day2Cpu.postgres),
+        calls: f2.calls,
+        databaseMb: round(after.db_mb),
+      },
+    });
+    figures.push({
+      figure: 'discover-delta, normal day',
+      value: `${discover?.toFixed(2) ?? '?'} s`,
+      target: '<= 1 s',
+      met: discover !== null && discover <= 1,
+      numbers: { seconds: round(discover, 2) },
+    });
+    figures.push({
+      figure: 'check-quota, normal day',
+      value: `${check?.toFixed(2) ?? '?'} s`,
+      target: '<= 0.5 s',
+      met: check !== null && check <= 0.5,
+      numbers: { seconds: round(check, 2) },
+    });
+    figures.push({
+      figure: 'work_items growth, normal day',
+      value: `+${(after.work_items - before.work_items).toLocaleString('en')} rows (${f2.workItems.toLocaleString('en')} written by the run); table ${after.work_items.toLocaleString('en')} rows, ${after.work_items_mb.toFixed(1)} MB`,
+      target: 'bounded',
+      met: null,
+      numbers: {
+        added: after.work_items - before.work_items,
+        writtenByRun: f2.workItems,
+        rows: after.work_items,
+        mb: round(after.work_items_mb),
+      },
+    });
+
+    // 3. calc-indicators {"all": true}, synchronously through the gateway.
+    say('calc-indicators {"all":true}...');
+    c0 = cpu(stack, pgPid);
+    const t0 = performance.now();
+    const res = await request(`${stack.gateway.url}/function/calc-indicators`, {
+      method: 'POST',
+      body: JSON.stringify({ all: true }),
+      headers: { 'content-type': 'application/json' },
+      headersTimeout: 20 * 60_000,
+      bodyTimeout: 20 * 60_000,
+    });
+    const calc = (await res.body.json()) as { assets?: number; calculated?: number; status?: string };
+    const calcSeconds = (performance.now() - t0) / 1000;
+    const calcCpu = cpuSince(c0, cpu(stack, pgPid));
+    if (res.statusCode !== 200 || !calc.assets)
+      throw new Error(`calc-indicators answered ${res.statusCode}: ${JSON.stringify(calc)}`);
+    const perSecond = calc.assets / calcSeconds;
+
+    // 4. The Airflow method on the same data: its indicator loop, then a day priced per ticker.
+    say(`Airflow method: per-asset indicator loop over ${airflowAssets} assets...`);
+    const cA = treeCpuSeconds(pgPid);
+    const cSelf = process.cpuUsage();
+    const loop = await airflowIndicatorLoop(stack.databaseUrl, airflowAssets);
+    const selfCpu = process.cpuUsage(cSelf);
+    const loopCpu = (selfCpu.user + selfCpu.system) / 1e6 + ((treeCpuSeconds(pgPid) ?? 0) - (cA ?? 0));
+    figures.push({
+      figure: 'calc-indicators {"all":true}, 500 bars, end to end',
+      value: `${Math.round(perSecond)} assets/s (${calc.assets} in ${calcSeconds.toFixed(1)} s); ${Math.round(calc.assets / Math.max(0.001, calcCpu.total))} assets per CPU-second (${calcCpu.functions.toFixed(1)} s function + ${round(calcCpu.postgres) ?? '?'} s PostgreSQL)`,
+      target: '>= 2,000 assets/s',
+      met: perSecond >= 2000,
+      airflow: `${Math.round(loop.assets / loop.seconds)} assets/s, ${Math.round(loop.assets / Math.max(0.001, loopCpu))} per CPU-second (${loop.assets} assets, one at a time)`,
+      numbers: {
+        assets: calc.assets,
+        seconds: round(calcSeconds, 2),
+        assetsPerSecond: Math.round(perSecond),
+        assetsPerCpuSecond: Math.round(calc.assets / Math.max(0.001, calcCpu.total)),
+        cpuFunction: round(calcCpu.functions, 2),
+        cpuPostgres: round(calcCpu.postgres, 2),
+        airflowAssetsPerSecond: Math.round(loop.assets / loop.seconds),
+      },
+    });
+
+    sim.advanceTradingDays(1);
+    say(`Airflow method: a day priced with one call per ticker (${sim.lastTradingDay()})...`);
+    await setSetting(stack.pool, 'price_update_method', 'per_ticker');
+    const day3 = await runDay(stack);
+    await setSetting(stack.pool, 'price_update_method', 'auto');
+    const f3 = await runFacts(stack.pool, day3.executionId);
+    figures.push({
+      figure: 'normal day, API calls',
+      value: `${f2.calls.toLocaleString('en')} calls (${(f2.calls / 900).toFixed(1)} min of requests at 900/min)`,
+      target: 'fewest calls',
+      met: f2.calls < f3.calls,
+      airflow: `${f3.calls.toLocaleString('en')} calls (${(f3.calls / 900).toFixed(1)} min at 900/min); ${(f3.calls / Math.max(1, f2.calls)).toFixed(1)}x`,
+      numbers: { calls: f2.calls, airflowCalls: f3.calls },
+    });
+
+    // 5. Peak RSS of each function process over all of the above.
+    const rss: Record<string, number | null> = {};
+    for (const [fn, pid] of functionPids(stack)) rss[fn] = round(peakRssMiB(pid));
+    const worst = Math.max(...Object.values(rss).map((v) => v ?? 0));
+    figures.push({
+      figure: 'peak RSS per function',
+      value: Object.entries(rss)
+        .map(([k, v]) => `${k} ${v ?? '?'}`)
+        .join(', ')
+        .concat(' MiB'),
+      target: '<= 150 MiB each',
+      met: worst <= 150,
+      airflow: 'pods of 1-4 GiB',
+      numbers: rss,
+    });
+
+    // 6. Cold start.
+    say('Cold starts...');
+    const cold: Record<string, number> = {};
+    for (const fn of FUNCTIONS) {
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await coldStart(fn, stack.databaseUrl));
+      cold[fn] = Math.round(median(runs));
+    }
+    const slowest = Math.max(...Object.values(cold));
+    figures.push({
+      figure: 'cold start, process start to first answer (median of 3)',
+      value: `${Object.entries(cold)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} ms`,
+      target: '<= 500 ms',
+      met: slowest <= 500,
+      numbers: cold,
+    });
+  } finally {
+    await stack.close();
+  }
+}
+
+/**
+ * The request rate a load sustains against a real-time per-minute limit: the sample
+ * universe's day 1 on its own stack, with the simulator's limit at --rate-limit and the
+ * setting at its default relation to it (as a user's 1,000/min plan is configured).
+ */
+async function rateStack(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'screener-bench-rate-'));
+  say(`Request rate: sample universe's day 1 against a limit of ${rateLimit}/min (real time)...`);
+  const stack = await startLocalStack({
+    dataDir,
+    functionLog: 'file',
+    simulator: { universe: 'sample', today: values.start, perMinuteLimit: rateLimit },
+  });
+  try {
+    await setSetting(stack.pool, 'eodhd_requests_per_minute', rateLimit);
+    const day = await runDay(stack);
+    // Requests in each 60-second window that starts at a request, over the loading
+    // (all but the last minute, when the queue runs dry).
+    const stamps = (
+      await stack.pool.query<{ t: number; status: number | null }>(
+        `SELECT extract(epoch FROM created_at)::float8 * 1000 AS t, http_status AS status FROM api_calls
+          WHERE execution_id = $1 ORDER BY created_at`,
+        [day.executionId],
+      )
+    ).rows;
+    const throttled = stamps.filter((s) => s.status === 429).length;
+    const first = stamps[0]?.t ?? 0;
+    const last = stamps[stamps.length - 1]?.t ?? 0;
+    let best = 0;
+    let j = 0;
+    for (let i = 0; i < stamps.length; i++) {
+      while (j < stamps.length && stamps[j]!.t < stamps[i]!.t + 60_000) j++;
+      if (stamps[i]!.t + 60_000 <= last) best = Math.max(best, j - i);
+    }
+    const mean = last - first > 60_000 ? ((stamps.length - 1) / (last - first)) * 60_000 : null;
+    const share = best / rateLimit;
+    figures.push({
+      figure: 'request rate sustained while loading',
+      value: `${best}/min in the busiest full minute (${(share * 100).toFixed(1)}% of ${rateLimit}); mean ${mean === null ? '?' : Math.round(mean)}/min over ${((last - first) / 60_000).toFixed(1)} min; ${throttled} answered 429`,
+      target: '>= 95% of the limit, no 429',
+      met: share >= 0.95 && throttled === 0,
+      numbers: {
+        busiestMinute: best,
+        limit: rateLimit,
+        share: round(share, 3),
+        meanPerMinute: round(mean, 0),
+        throttled,
+      },
+    });
+  } finally {
+    await stack.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const started = Date.now();
+try {
+  await mainStack();
+  if (!values['skip-rate']) await rateStack();
+} catch (err) {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
+if (values.json) {
+  console.log(
+    JSON.stringify(
+      {
+        universe,
+        node: process.version,
+        cpus: os.cpus().length,
+        seconds: Math.round((Date.now() - started) / 1000),
+        figures,
+      },
+      null,
+      2,
+    ),
+  );
+} else {
+  const rows = figures.map((f) => [
+    f.figure,
+    f.value,
+    f.target,
+    f.met === null ? '-' : f.met ? 'yes' : 'NO',
+    f.airflow ?? '',
+  ]);
+  console.log('');
+  console.log(`| figure | measured | target | met | the Airflow design's method, same run |`);
+  console.log(`|---|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(
+    `\n${os.cpus().length} CPUs, Node ${process.version}; bench took ${Math.round((Date.now() - started) / 1000)} s.`,
+  );
+}
+process.exit(0);
