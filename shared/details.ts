@@ -95,3 +95,14 @@ export interface RunTotals {
 export async function runTotals(q: Queryable, executionId: number): Promise<RunTotals> {
   return (await q.query<RunTotals>(RUN_TOTALS, [executionId])).rows[0]!;
 }
+
+// The audit rows of runs that finished more than `days` ago (sql/014_retention.sql).
+const PRUNE_DETAILS = `
+  DELETE FROM asset_processing_details d USING process_executions e
+   WHERE d.execution_id = e.execution_id AND e.status <> 'running'
+     AND e.finished_at < now() - make_interval(days => $1::int)`;
+
+/** Deletes the audit rows of runs that finished more than `days` ago; returns how many. */
+export async function pruneOldDetails(q: Queryable, days: number): Promise<number> {
+  return (await q.query(PRUNE_DETAILS, [days])).rowCount ?? 0;
+}

@@ -8,11 +8,12 @@ import { extendCheckedThrough } from './asset-state.js';
 import { dropBulkRows } from './bulk-eod.js';
 import type { PipelineContext } from './context.js';
 import { inTransaction } from './db.js';
-import { runTotals } from './details.js';
+import { pruneOldDetails, runTotals } from './details.js';
 import { finishRun, lockRun } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import { runStep } from './step-runner.js';
-import { openItemCount } from './work-items.js';
+import { loadSettings } from './settings.js';
+import { openItemCount, pruneOldWorkItems } from './work-items.js';
 
 export async function finalizeRun(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
   return runStep(ctx, executionId, 'finalize', '', async (s) => {
@@ -42,6 +43,13 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
       });
       await extendCheckedThrough(c, executionId);
       await dropBulkRows(c, executionId);
+      // Old runs' per-asset rows go, so the tables stay the size of the retention window.
+      const retentionDays = (await loadSettings(c)).run_detail_retention_days;
+      const pruned = {
+        retentionDays,
+        workItems: await pruneOldWorkItems(c, retentionDays),
+        details: await pruneOldDetails(c, retentionDays),
+      };
       const result = {
         executionId,
         status,
@@ -59,6 +67,7 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         stopReason: runRow.stop_reason,
         plan: runRow.api_plan,
         notInPlan: notInPlan(await loadEntitlements(c)),
+        pruned,
         next: 'calc-indicators',
       };
       await s.complete(c, result, [{ fn: 'calc-indicators', body: { executionId } }]);

@@ -547,3 +547,15 @@ const SKIP_UNPRICED = `
 export async function skipUnpricedIndicatorItems(q: Queryable, executionId: number): Promise<void> {
   await q.query(SKIP_UNPRICED, [executionId]);
 }
+
+// The work items of runs that finished more than `days` ago (sql/014_retention.sql): a run's
+// items are its plan and are read only while it runs and by its own summary.
+const PRUNE_WORK_ITEMS = `
+  DELETE FROM work_items w USING process_executions e
+   WHERE w.execution_id = e.execution_id AND e.status <> 'running'
+     AND e.finished_at < now() - make_interval(days => $1::int)`;
+
+/** Deletes the work items of runs that finished more than `days` ago; returns how many. */
+export async function pruneOldWorkItems(q: Queryable, days: number): Promise<number> {
+  return (await q.query(PRUNE_WORK_ITEMS, [days])).rowCount ?? 0;
+}

@@ -327,6 +327,7 @@ CREATE TABLE process_executions (
   CONSTRAINT process_executions_pkey PRIMARY KEY (execution_id),
   CONSTRAINT process_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'success'::text, 'partial'::text, 'failed'::text])))
 );
+CREATE INDEX process_executions_finished_idx ON process_executions USING btree (finished_at) WHERE (status <> 'running'::text);
 CREATE UNIQUE INDEX process_executions_one_running ON process_executions USING btree (process_name) WHERE (status = 'running'::text);
 CREATE INDEX process_executions_started_idx ON process_executions USING btree (started_at DESC);
 

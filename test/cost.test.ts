@@ -210,3 +210,36 @@ test('fundamentals are refreshed oldest first, within the daily cap', async (t) 
     t.is(left, 7, 'three of the 40-day ones too, seven wait for tomorrow');
   });
 });
+
+test('finalize deletes the work items and audit rows of runs older than the retention, and keeps the runs', async (t) => {
+  await withWorld({}, async ({ tdb, sim }) => {
+    const p = await inProcessPipeline(tdb.pool, sim.url);
+    const first = await p.run({ exchanges: ['SW'] });
+    const count = async (table: string, id: number) =>
+      (await q<{ n: number }>(tdb, `SELECT count(*)::int AS n FROM ${table} WHERE execution_id = $1`, [id]))[0]!.n;
+    t.true((await count('work_items', first)) > 0);
+    t.true((await count('asset_processing_details', first)) > 0);
+    // The first run ended 31 days ago (the default retention is 30).
+    await tdb.pool.query(
+      `UPDATE process_executions SET finished_at = now() - interval '31 days' WHERE execution_id = $1 OR parent_execution_id = $1`,
+      [first],
+    );
+    sim.advanceTradingDays(1);
+    const second = await p.run({ exchanges: ['SW'] });
+    t.is(await count('work_items', first), 0);
+    t.is(await count('asset_processing_details', first), 0);
+    t.true((await count('work_items', second)) > 0);
+    t.true((await count('asset_processing_details', second)) > 0);
+    t.is(await count('process_executions', first), 1);
+    t.true((await count('api_calls', first)) > 0);
+    const result = (
+      await q<{ result: { pruned: { retentionDays: number; workItems: number } } }>(
+        tdb,
+        `SELECT result FROM pipeline_steps WHERE execution_id = $1 AND step = 'finalize'`,
+        [second],
+      )
+    )[0]!.result;
+    t.is(result.pruned.retentionDays, 30);
+    t.true(result.pruned.workItems > 0);
+  });
+});
