@@ -11,8 +11,8 @@ import { inTransaction } from './db.js';
 import { pruneOldDetails, runTotals } from './details.js';
 import { finishRun, lockRun } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
-import { runStep } from './step-runner.js';
 import { loadSettings } from './settings.js';
+import { runStep } from './step-runner.js';
 import { openItemCount, pruneOldWorkItems } from './work-items.js';
 
 export async function finalizeRun(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
