@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --universe full|sample] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N]`
+ * `npm run bench [-- --universe full|sample|synthetic:N] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N]`
  *
  * The pipeline's figures at scale, each beside its target, measured on one machine through
  * the local OpenFaaS stack (the functions as processes, as on the cluster), on its own state:
@@ -28,6 +28,7 @@ import { request } from 'undici';
 import { freePort } from '../dev/embedded-postgres.js';
 import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
 import { waitForChain } from '../dev/run-report.js';
+import { isUniverseOption, parseUniverse, type UniverseOption } from '../dev/simulator/index.js';
 import { createPool } from '../shared/db.js';
 import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS } from '../shared/indicators.js';
 import { setSetting } from '../shared/settings.js';
@@ -46,11 +47,11 @@ const { values } = parseArgs({
   },
 });
 const universeArg = values.universe;
-if (universeArg !== 'full' && universeArg !== 'sample') {
-  console.error('--universe must be full or sample');
+if (!isUniverseOption(universeArg)) {
+  console.error(`--${parseUniverse(universeArg)}`);
   process.exit(2);
 }
-const universe: 'full' | 'sample' = universeArg;
+const universe: UniverseOption = universeArg;
 const rpm = Number(values['requests-per-minute']);
 const airflowAssets = Number(values['airflow-assets']);
 const rateLimit = Number(values['rate-limit']);

@@ -4,7 +4,7 @@
  * runs stack.yml's schedules as the cron-connector would (init-execution at 21:30 UTC on
  * weekdays, resume-runs every 10 minutes): left running, it is the daily pipeline.
  *
- *   npm run serve -- [--universe sample|full] [--plan free|eod-only|all-in-one] [--data-dir DIR] [--no-cron]
+ *   npm run serve -- [--universe sample|full|synthetic:N] [--plan free|eod-only|all-in-one] [--data-dir DIR] [--no-cron]
  *
  * faas-cli works against it: faas-cli login -g http://127.0.0.1:8080 -u admin --password-stdin
  * (the password is printed on the first start and kept in DATA/gateway/basic-auth-password).
@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from './local-stack.js';
-import { PLAN_NAMES } from './simulator/index.js';
+import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
 
 const { values } = parseArgs({
@@ -23,8 +23,8 @@ const { values } = parseArgs({
     'no-cron': { type: 'boolean', default: false },
   },
 });
-if (values.universe !== 'sample' && values.universe !== 'full') {
-  console.error(`--universe must be sample or full, not ${values.universe}`);
+if (!isUniverseOption(values.universe)) {
+  console.error(`--${parseUniverse(values.universe)}`);
   process.exit(2);
 }
 if (!isPlanName(values.plan)) {

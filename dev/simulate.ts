@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --days N [--universe full|sample] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--json]`
+ * `npm run simulate -- --days N [--universe full|sample|synthetic:N] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--json]`
  *
  * N consecutive daily runs against the simulator with the real limits (100,000 calls a
  * day, buffer 10,000, the per-minute limit scaled by --requests-per-minute to compress
@@ -20,7 +20,14 @@ import { migrate } from '../shared/migrate.js';
 import { setSetting } from '../shared/settings.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { inProcessPipeline } from './in-process.js';
-import { PLAN_NAMES, type PlanName, type Simulator, startSimulator } from './simulator/index.js';
+import {
+  isUniverseOption,
+  PLAN_NAMES,
+  type PlanName,
+  parseUniverse,
+  type Simulator,
+  startSimulator,
+} from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
 import { watchlistOf } from './watchlist.js';
 
@@ -44,8 +51,9 @@ if (!Number.isInteger(days) || days < 1 || days > 60) {
   console.error('--days must be a whole number from 1 to 60');
   process.exit(2);
 }
-if (values.universe !== 'full' && values.universe !== 'sample') {
-  console.error('--universe must be full or sample');
+const universe = values.universe;
+if (!isUniverseOption(universe)) {
+  console.error(`--${parseUniverse(universe)}`);
   process.exit(2);
 }
 if (!Number.isInteger(rpm) || rpm < 1) {
@@ -166,7 +174,7 @@ async function adjustedMismatches(
 const pgServer = await startLocalPostgres({ quiet: true });
 const pool = createPool(pgServer.url, 20);
 const sim = await startSimulator({
-  universe: values.universe,
+  universe,
   today: values.start,
   perMinuteLimit: Math.ceil(rpm / 0.9),
   plan,

@@ -4,7 +4,7 @@
  * Run again: the simulator's clock moves to the next trading day and the run brings
  * prices up to it.
  *
- *   npm start -- [--universe sample|full] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE]
+ *   npm start -- [--universe sample|full|synthetic:N] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE]
  *                [--data-dir DIR] [--timeout-minutes N] [--requests-per-minute N] [--json]
  *
  * --plan: the simulator's EODHD plan (default all-in-one); the summary says what the plan
@@ -20,7 +20,7 @@ import { request } from 'undici';
 import { setSetting } from '../shared/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
-import { PLAN_NAMES } from './simulator/index.js';
+import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
 import { watchlistOf } from './watchlist.js';
 
@@ -47,8 +47,8 @@ try {
   console.error((err as Error).message);
   process.exit(2);
 }
-if (values.universe !== 'sample' && values.universe !== 'full') {
-  console.error(`--universe must be sample or full, not ${values.universe}`);
+if (!isUniverseOption(values.universe)) {
+  console.error(`--${parseUniverse(values.universe)}`);
   process.exit(2);
 }
 const universe = values.universe;
@@ -95,7 +95,9 @@ try {
       `Simulated trading day: ${stack.simulator.lastTradingDay()} (API at ${stack.simulator.url}; ${
         stack.simulator.universeSource === 'files'
           ? 'the real tickers of the ticker files'
-          : "a generated universe of the real one's shape: no ticker files in ../shared or SHARED_DIR"
+          : universe.startsWith('synthetic:')
+            ? `a synthetic universe of ${stack.simulator.symbols().length} generated listings`
+            : "a generated universe of the real one's shape: no ticker files in ../shared or SHARED_DIR"
       })`,
     );
   }

@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { FAULT_KINDS, type Simulator, type SimulatorOptions, startSimulator } from '../dev/simulator/index.js';
+import {
+  FAULT_KINDS,
+  parseUniverse,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../dev/simulator/index.js';
 import { loadResponseSchema, validate } from './helpers/openapi.js';
 
 const SHARED = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
@@ -960,6 +966,26 @@ test('fault injection by rate is deterministic for a seed; admin routes drive it
     const eh = await admin(sim, 'GET', '/__sim/expected-history?symbol=AAPL.US&from=2026-11-16');
     t.deepEqual(eh.json, sim.expectedHistory('AAPL.US', '2026-11-16'));
     t.is(sim.usage().calls, 0, 'admin routes are free');
+  } finally {
+    await sim.close();
+  }
+});
+
+test('synthetic:N: about N generated listings over the ten exchange codes, each file its real share', async (t) => {
+  for (const bad of ['synthetic:', 'synthetic:999', 'synthetic:2000000', 'synthetic:1e5', 'huge'])
+    t.regex(parseUniverse(bad) as string, /synthetic:N with N from 1000/, bad);
+  const sim = await startSimulator({ universe: 'synthetic:60000', today: '2026-11-02' });
+  try {
+    const symbols = sim.symbols();
+    t.true(symbols.length >= 60_000 && symbols.length < 60_100, String(symbols.length));
+    t.is(new Set(symbols).size, symbols.length);
+    const by = new Map<string, number>();
+    for (const s of symbols)
+      by.set(s.slice(s.lastIndexOf('.') + 1), (by.get(s.slice(s.lastIndexOf('.') + 1)) ?? 0) + 1);
+    t.deepEqual([...by.keys()].sort(), ['AS', 'BR', 'F', 'LS', 'LSE', 'MC', 'PA', 'SW', 'US', 'XETRA']);
+    // Frankfurt is 10,209 of the real 21,817: near 47% here too.
+    t.true(Math.abs(by.get('F')! / symbols.length - 10_209 / 21_817) < 0.01);
+    for (const known of ['AAPL.US', 'SAP.XETRA', 'NESN.SW']) t.true(symbols.includes(known), known);
   } finally {
     await sim.close();
   }

@@ -64,12 +64,19 @@ function code(file: FileId, seed: number, i: number): string {
 /** Files that list the same EODHD exchange: a code may be in only one of them (NYSE and NASDAQ are both US). */
 const SAME_EXCHANGE: Partial<Record<FileId, FileId>> = { nasdaq: 'nyse' };
 
-/** The codes of one file, as many as the real one has, well-known names first. */
-export function generatedCodes(file: FileId): string[] {
-  const taken = SAME_EXCHANGE[file] ? new Set(generatedCodes(SAME_EXCHANGE[file]!)) : new Set<string>();
+/** Listings of the real files together (the `full` universe). */
+export const REAL_UNIVERSE_SIZE = Object.values(FILE_SIZES).reduce((a, b) => a + b, 0);
+
+/**
+ * The codes of one file, as many as the real one has (times `scale`, for a synthetic
+ * universe larger or smaller than the real one), well-known names first.
+ */
+export function generatedCodes(file: FileId, scale = 1): string[] {
+  const taken = SAME_EXCHANGE[file] ? new Set(generatedCodes(SAME_EXCHANGE[file]!, scale)) : new Set<string>();
   const out = new Set<string>(KNOWN[file]);
+  const size = Math.max(KNOWN[file].length, Math.round(FILE_SIZES[file] * scale));
   const seed = hashString(`generated:${file}`) ^ S.listing;
-  for (let i = 0; out.size < FILE_SIZES[file]; i++) {
+  for (let i = 0; out.size < size; i++) {
     const c = code(file, seed, i);
     if (!taken.has(c)) out.add(c);
   }

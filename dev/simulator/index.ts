@@ -36,9 +36,32 @@ export type { EodBar } from './market.js';
 export { PLAN_NAMES, type PlanName } from './plans.js';
 export type { InstrumentType } from './universe.js';
 
+export type UniverseOption = 'sample' | 'full' | `synthetic:${number}`;
+
+/** The largest synthetic universe: ~7x the real one, what a 150,000-asset screener needs, with room. */
+export const MAX_SYNTHETIC = 1_000_000;
+
+/** A --universe value, or what is wrong with it (one line). */
+export function parseUniverse(raw: string): { mode: 'sample' | 'full'; synthetic?: number } | string {
+  if (raw === 'sample' || raw === 'full') return { mode: raw };
+  const m = /^synthetic:(\d+)$/.exec(raw);
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1000 || n > MAX_SYNTHETIC)
+    return `universe must be sample, full or synthetic:N with N from 1000 to ${MAX_SYNTHETIC}, not ${raw}`;
+  return { mode: 'full', synthetic: n };
+}
+
+export function isUniverseOption(raw: string): raw is UniverseOption {
+  return typeof parseUniverse(raw) !== 'string';
+}
+
 export interface SimulatorOptions {
-  /** default 'sample' (~330 tickers spread over all files and exchange codes); 'full': all 21,817 */
-  universe?: 'sample' | 'full';
+  /**
+   * default 'sample' (~330 tickers spread over all files and exchange codes); 'full': all
+   * 21,817; 'synthetic:N': about N generated listings over the same exchanges, each file's
+   * share as in the real universe (scale tests beyond the real one)
+   */
+  universe?: UniverseOption;
   /** accepted api_token; default 'sim-demo-key' */
   apiKey?: string;
   /** the subscription plan: what may be fetched, and its daily limit; default 'all-in-one' */
@@ -84,8 +107,8 @@ export interface Simulator {
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const sharedDir = opts.sharedDir ?? process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
-  const mode = opts.universe ?? 'sample';
-  if (mode !== 'sample' && mode !== 'full') throw new Error(`universe must be 'sample' or 'full'`);
+  const option = parseUniverse(opts.universe ?? 'sample');
+  if (typeof option === 'string') throw new Error(option);
   let today = parseDate(opts.today ?? DEFAULT_TODAY);
   if (today === null) throw new Error('today must be YYYY-MM-DD');
   const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
@@ -107,7 +130,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     usage0 = emptyUsage(fmtDate(today));
   }
 
-  const universe = new Universe(sharedDir, mode);
+  const universe = new Universe(sharedDir, option.mode, option.synthetic);
   const actions = new CorporateActions(universe);
   const market = new Market(universe, actions);
   const fundamentals = new FundamentalsBuilder(market);
@@ -184,7 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     charged: () => store?.save(persisted()),
     adminState: () => ({
       today: fmtDate(today!),
-      universe: mode,
+      universe: opts.universe ?? 'sample',
       universeSource: universe.source,
       lastTradingDay: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, lastTradingDay(c)])),
       usage: counter.snapshot(),

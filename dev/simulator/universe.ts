@@ -30,7 +30,7 @@ import { CALENDARS } from './calendar.js';
 import { BASE_DAY } from './constants.js';
 import { dayOf } from './dates.js';
 import { EXCHANGES, type ExchangeCode, type FileId, TICKER_FILES, type TickerFile } from './exchanges.js';
-import { generatedCodes } from './generated-tickers.js';
+import { generatedCodes, REAL_UNIVERSE_SIZE } from './generated-tickers.js';
 import { h3, hashString, pick, S, u2, u3 } from './hash.js';
 import { makePriceParams, type PriceParams } from './prices.js';
 
@@ -510,8 +510,13 @@ export class Universe {
   private readonly fileSample = new Map<FileId, number>();
   private generatedThrough = BASE_DAY;
 
-  constructor(sharedDir: string, mode: UniverseMode) {
+  /** Listings per real one in a synthetic universe (generated codes); null: the real files or their shape. */
+  private readonly scale: number | null;
+
+  /** synthetic: a generated universe of about this many listings, the real one's shape scaled. */
+  constructor(sharedDir: string, mode: UniverseMode, synthetic?: number) {
     this.mode = mode;
+    this.scale = synthetic ? synthetic / REAL_UNIVERSE_SIZE : null;
     for (const c of Object.keys(EXCHANGES) as ExchangeCode[]) {
       this.byExchange.set(c, []);
       this.taken.set(c, new Set());
@@ -519,7 +524,8 @@ export class Universe {
     // The real tickers when the files are there (../shared/data/tickers, or SHARED_DIR);
     // a generated universe of the same shape otherwise (a plain clone).
     const dir = path.join(sharedDir, 'data', 'tickers');
-    this.source = TICKER_FILES.every((tf) => fs.existsSync(path.join(dir, tf.file))) ? 'files' : 'generated';
+    this.source =
+      this.scale === null && TICKER_FILES.every((tf) => fs.existsSync(path.join(dir, tf.file))) ? 'files' : 'generated';
     for (const tf of TICKER_FILES) this.loadFile(this.source === 'files' ? dir : null, tf);
     this.chooseAnchors();
     for (const tf of TICKER_FILES) this.makeOldListings(tf);
@@ -576,7 +582,7 @@ export class Universe {
 
   /** The file's codes: the real ticker file when there is one, else a generated list of its size. */
   private codesOf(dir: string | null, tf: TickerFile): string[] {
-    if (dir === null) return generatedCodes(tf.id);
+    if (dir === null) return generatedCodes(tf.id, this.scale ?? 1);
     const text = fs.readFileSync(path.join(dir, tf.file), 'utf8');
     const seen = new Set<string>();
     const codes: string[] = [];
