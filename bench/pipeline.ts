@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { request } from 'undici';
 import { freePort } from '../dev/embedded-postgres.js';
+import { entrypointOf } from '../dev/gateway/processes.js';
 import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
 import { waitForChain } from '../dev/run-report.js';
 import { isUniverseOption, parseUniverse, type UniverseOption } from '../dev/simulator/index.js';
@@ -248,7 +249,7 @@ async function coldStart(fn: string, databaseUrl: string): Promise<number> {
   const dist = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
   const folder = fn === 'resume-runs' ? 'init-execution' : fn;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(dist, 'templates', 'node20-ts', 'index.js')], {
+  const child = spawn(process.execPath, [entrypointOf(dist, folder)], {
     env: {
       ...process.env,
       HANDLER_MODULE: path.join(dist, 'functions', folder, 'handler.js'),

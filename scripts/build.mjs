@@ -14,7 +14,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const dist = path.join(root, 'dist');
 const stampFile = path.join(dist, '.sources');
 const FOLDERS = ['functions', 'shared', 'dev', 'test', 'bench', 'templates'];
-const FILES = ['tsconfig.json', 'package-lock.json'];
+const FILES = ['tsconfig.json', 'package-lock.json', 'templates/node20-ts/bundle.mjs'];
 
 const sources = FOLDERS.flatMap((d) =>
   fs.existsSync(path.join(root, d))
@@ -50,6 +50,19 @@ try {
 } catch {
   // tsc printed the errors; the next build compiles everything again.
   fs.rmSync(path.join(dist, '.tsbuildinfo'), { force: true });
+  process.exit(1);
+}
+// Each function as the one file its image runs (templates/node20-ts/bundle.mjs), which the
+// local gateway starts too: dist/bundles/<handler folder>.mjs.
+const { bundleFunction } = await import('../templates/node20-ts/bundle.mjs');
+const folders = fs
+  .readdirSync(path.join(root, 'functions'))
+  .filter((f) => fs.existsSync(path.join(root, 'functions', f, 'handler.ts')));
+fs.rmSync(path.join(dist, 'bundles'), { recursive: true, force: true });
+try {
+  await Promise.all(folders.map((f) => bundleFunction(root, f, path.join(dist, 'bundles', `${f}.mjs`))));
+} catch (err) {
+  console.error(`bundling the functions failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   process.exit(1);
 }
 fs.writeFileSync(stampFile, stamp);

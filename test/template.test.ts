@@ -9,13 +9,14 @@
  * with the image's own tsc command, and check that the runtime stage finds what it runs.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
+import { request } from 'undici';
 import { loadYaml, StackFile, TemplateFile } from '../dev/gateway/stack.js';
 
 const root = process.cwd();
@@ -110,7 +111,7 @@ test('Dockerfile ship stage: http mode to the entrypoint, numeric non-root user,
   if (!ship) return t.fail('no stage');
   const env = envOf(ship);
   t.like(env, {
-    fprocess: 'node /home/app/dist/templates/node20-ts/index.js',
+    fprocess: 'node /home/app/dist/function.mjs',
     HANDLER_MODULE: '/home/app/dist/functions/${HANDLER_FOLDER}/handler.js',
     mode: 'http',
     upstream_url: 'http://127.0.0.1:3000',
@@ -191,7 +192,7 @@ test('functions, shared/ and the entrypoint import only node:, their own tree an
   t.deepEqual(problems, []);
 });
 
-test("the build stage lays out the repository tree, it compiles with the image's tsc, and the ship stage finds what it runs", (t) => {
+test("the build stage lays out the repository tree, it compiles with the image's tsc and bundles, and what the ship stage runs serves", async (t) => {
   const fn = stack.functions['collect-region'];
   const folder = fn?.build_args?.HANDLER_FOLDER ?? 'function';
   const app = fs.mkdtempSync(path.join(os.tmpdir(), 'image-'));
@@ -219,6 +220,10 @@ test("the build stage lays out the repository tree, it compiles with the image's
     const e = err as { stdout?: Buffer };
     return t.fail(`tsc in the image layout: ${e.stdout?.toString() ?? String(err)}`);
   }
+  // The bundle step, as the same RUN runs it after tsc.
+  const bundleStep = /node (\S+bundle\.mjs) "\$\{HANDLER_FOLDER\}" (\S+)/.exec(run);
+  t.truthy(bundleStep, 'the build stage bundles the function');
+  execFileSync(process.execPath, [bundleStep![1]!, folder, bundleStep![2]!], { cwd: app, stdio: 'pipe' });
   const inImage = (p: string) => path.join(app, p.replace(/^\/home\/app\//, ''));
   const env = envOf(ship!);
   const handler = inImage(env.HANDLER_MODULE!.replace('${HANDLER_FOLDER}', folder));
@@ -235,4 +240,23 @@ test("the build stage lays out the repository tree, it compiles with the image's
     { cwd: app },
   );
   t.is(out.toString().trim(), 'function', 'the compiled handler loads as an ES module with a default export');
+  // What fprocess runs serves: it listens and answers its health check (503: no database here).
+  const child = spawn(process.execPath, [inImage(env.fprocess!.replace(/^node /, ''))], {
+    cwd: app,
+    env: { ...process.env, PORT: '0', DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none', upstream_url: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"function_listening"[^\n]*"port":(\d+)[^\n]*"handler":"collect-region"/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the bundle exited with ${code}: ${buf}`)));
+  });
+  const res = await request(`http://127.0.0.1:${port}/_/health`);
+  t.is(res.statusCode, 503);
+  t.regex(((await res.body.json()) as { reason: string }).reason, /the database does not answer/);
 });

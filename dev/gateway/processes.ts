@@ -6,6 +6,7 @@
  * store, as a pod's to `faas-cli logs`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 import type { LogStore } from './logs.js';
@@ -37,8 +38,14 @@ export interface ProcessOptions {
   isClosing: () => boolean;
 }
 
+/** The function's bundle (what its image runs: templates/node20-ts/bundle.mjs), else the compiled tree's entrypoint. */
+export function entrypointOf(distRoot: string, handlerFolder: string): string {
+  const bundle = path.join(distRoot, 'bundles', `${handlerFolder}.mjs`);
+  return fs.existsSync(bundle) ? bundle : path.join(distRoot, 'templates', 'node20-ts', 'index.js');
+}
+
 export function startProcess(fp: FunctionProcess, o: ProcessOptions): void {
-  const child = spawn(process.execPath, [path.join(o.distRoot, 'templates', 'node20-ts', 'index.js')], {
+  const child = spawn(process.execPath, [entrypointOf(o.distRoot, fp.spec.handlerFolder)], {
     env: o.env(fp.spec),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
