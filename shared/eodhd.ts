@@ -373,26 +373,27 @@ export class EodhdClient {
 
   /**
    * Paces every replica by what the API says of its per-minute window: the rate never goes
-   * above 95% of X-RateLimit-Limit (whatever the setting says), and when
-   * X-RateLimit-Remaining runs low the next requests of all replicas wait for the window.
+   * above RATE_SHARE of X-RateLimit-Limit (whatever the setting says), and when
+   * X-RateLimit-Remaining runs low (1% of the limit: another user of the key) the next
+   * requests of all replicas wait for the window.
    */
   private async observeRate(headers: Record<string, string | string[] | undefined>): Promise<void> {
     const limit = Number(headers['x-ratelimit-limit']);
     const remaining = Number(headers['x-ratelimit-remaining']);
     if (!Number.isFinite(limit) || limit <= 0) return;
     apiRateLimits.set(this.o.baseUrl, limit);
-    const low = Math.max(2, Math.floor(limit * 0.02));
+    const low = Math.max(2, Math.floor(limit * 0.01));
     if (Number.isFinite(remaining) && remaining <= low) {
       await holdRate(this.o.db, this.o.quotaDay, ((low + 1 - remaining) * 60) / limit).catch(() => {});
     }
   }
 
-  /** Requests per minute: the setting, or 95% of the API's own limit when that is lower. */
+  /** Requests per minute: the setting, or RATE_SHARE of the API's own limit when that is lower. */
   private requestsPerMinute(): number {
     const api = apiRateLimits.get(this.o.baseUrl);
     return api === undefined
       ? this.o.requestsPerMinute
-      : Math.max(1, Math.min(this.o.requestsPerMinute, Math.floor(api * 0.95)));
+      : Math.max(1, Math.min(this.o.requestsPerMinute, Math.floor(api * RATE_SHARE)));
   }
 
   /** Reserves the request's cost and a rate slot, and writes its ledger row; its id. */
@@ -438,6 +439,13 @@ export class EodhdClient {
     if (!settled) log('warn', 'api_call_settled_late', { call_id: callId, outcome: outcome.outcome });
   }
 }
+
+/**
+ * The share of the API's per-minute limit the replicas use together. The reservations' burst
+ * tolerance is 20 requests at most, so a rolling minute holds at most 97% of the limit plus 20:
+ * under a 1,000/min limit that is 990, and a 429 of ours cannot happen.
+ */
+const RATE_SHARE = 0.97;
 
 /** Per API (base URL), its per-minute limit as its last answer to this process said (X-RateLimit-Limit). */
 const apiRateLimits = new Map<string, number>();

@@ -43,7 +43,7 @@ export const DEFAULT_SETTINGS: Settings = {
   incremental_batch_size: 5_000,
   price_history_days: 800,
   max_consecutive_failures: 5,
-  eodhd_requests_per_minute: 900,
+  eodhd_requests_per_minute: 1000,
   work_item_lease_seconds: 300,
   max_item_starts: 5,
   max_item_retries: 2,
