@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --universe full|sample|synthetic:N] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N]`
+ * `npm run bench [-- --universe full|sample|synthetic:N] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N] [--rate-limit N] [--rate-minutes N] [--skip-rate | --only-rate] [--shared-buffers 1GB]`
  *
  * The pipeline's figures at scale, each beside its target, measured on one machine through
  * the local OpenFaaS stack (the functions as processes, as on the cluster), on its own state:
@@ -13,7 +13,8 @@
  *      ticker, and its per-asset indicator loop (a query, a computation and an insert each);
  *   5. peak RSS of every function process over all of the above;
  *   6. cold start: a function process started alone, until its first answer;
- *   7. the request rate against a real-time per-minute limit (sample universe, its own stack).
+ *   7. the request rate against a real-time per-minute limit (its own stack: the full
+ *      universe on the eod-only plan, one request per ticker, watched for a few minutes).
  *
  * CPU seconds are the kernel's (/proc): the function processes and the PostgreSQL server
  * (its backends included). Not a test: numbers, printed as a table (JSON with --json).
@@ -43,7 +44,10 @@ const { values } = parseArgs({
     'requests-per-minute': { type: 'string', default: '30000' },
     'airflow-assets': { type: 'string', default: '1000' },
     'rate-limit': { type: 'string', default: '2000' },
+    'rate-minutes': { type: 'string', default: '3' },
     'skip-rate': { type: 'boolean', default: false },
+    'only-rate': { type: 'boolean', default: false },
+    'shared-buffers': { type: 'string', default: '1GB' },
     start: { type: 'string', default: '2026-11-02' },
   },
 });
@@ -56,15 +60,21 @@ const universe: UniverseOption = universeArg;
 const rpm = Number(values['requests-per-minute']);
 const airflowAssets = Number(values['airflow-assets']);
 const rateLimit = Number(values['rate-limit']);
+const rateMinutes = Number(values['rate-minutes']);
 for (const [name, v] of [
   ['--requests-per-minute', rpm],
   ['--airflow-assets', airflowAssets],
   ['--rate-limit', rateLimit],
+  ['--rate-minutes', rateMinutes],
 ] as const) {
   if (!Number.isInteger(v) || v < 1) {
     console.error(`${name} must be a positive whole number`);
     process.exit(2);
   }
+}
+if (!/^\d+(kB|MB|GB)$/.test(values['shared-buffers'])) {
+  console.error('--shared-buffers must be a size such as 256MB or 1GB');
+  process.exit(2);
 }
 const FUNCTIONS = [
   'init-execution',
@@ -286,10 +296,14 @@ const median = (xs: number[]) => {
 
 async function mainStack(): Promise<void> {
   const dataDir = values['data-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'screener-bench-'));
-  say(`Bench: ${universe} universe from ${values.start}, data in ${dataDir}; ${rpm} requests/minute (time compressed)`);
+  say(
+    `Bench: ${universe} universe from ${values.start}, data in ${dataDir}; ${rpm} requests/minute (time compressed); PostgreSQL shared_buffers ${values['shared-buffers']}`,
+  );
   const stack = await startLocalStack({
     dataDir,
     functionLog: 'file',
+    // A server sized for its data: the bars calc-indicators reads (~1 GB at full scale) stay in its cache.
+    postgresFlags: ['-c', `shared_buffers=${values['shared-buffers']}`],
     simulator: { universe, today: values.start, perMinuteLimit: Math.ceil(rpm / 0.9) },
   });
   const pgPid = process.env.DATABASE_URL ? null : postmasterPid(path.join(dataDir, 'pg'));
@@ -297,31 +311,52 @@ async function mainStack(): Promise<void> {
     await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
     const sim = stack.simulator!;
 
-    // 1. Day 1 from empty.
-    say('Day 1 from empty...');
+    // 1. Day 1 from empty (unless the data folder holds an earlier bench's state).
     let c0 = cpu(stack, pgPid);
-    const day1 = await runDay(stack);
-    const day1Cpu = cpuSince(c0, cpu(stack, pgPid));
-    const day1Facts = await runFacts(stack.pool, day1.executionId);
-    const db1 = await databaseFacts(stack.pool);
-    figures.push({
-      figure: 'day 1 from empty (time compressed)',
-      value: `${day1.seconds.toFixed(0)} s; CPU ${day1Cpu.functions.toFixed(0)} s functions + ${round(day1Cpu.postgres, 0) ?? '?'} s PostgreSQL; ${day1Facts.calls} calls; ${Math.round(db1.prices).toLocaleString('en')} price rows`,
-      target: '<= 286 s (half of 571)',
-      met: day1.seconds <= 286,
-      numbers: {
-        seconds: round(day1.seconds),
-        cpuFunctions: round(day1Cpu.functions),
-        cpuPostgres: round(day1Cpu.postgres),
-        calls: day1Facts.calls,
-        priceRows: Math.round(db1.prices),
-        databaseMb: round(db1.db_mb),
-      },
-    });
+    const fresh =
+      (await stack.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM process_executions`)).rows[0]!.n === 0;
+    if (fresh) {
+      say('Day 1 from empty...');
+      const day1 = await runDay(stack);
+      const day1Cpu = cpuSince(c0, cpu(stack, pgPid));
+      const day1Facts = await runFacts(stack.pool, day1.executionId);
+      const db1 = await databaseFacts(stack.pool);
+      figures.push({
+        figure: 'day 1 from empty (time compressed)',
+        value: `${day1.seconds.toFixed(0)} s; CPU ${day1Cpu.functions.toFixed(0)} s functions + ${round(day1Cpu.postgres, 0) ?? '?'} s PostgreSQL; ${day1Facts.calls.toLocaleString('en')} calls; ${Math.round(db1.prices).toLocaleString('en')} price rows; database ${Math.round(db1.db_mb)} MB`,
+        target: '<= 286 s (half of 571)',
+        met: day1.seconds <= 286,
+        numbers: {
+          seconds: round(day1.seconds),
+          cpuFunctions: round(day1Cpu.functions),
+          cpuPostgres: round(day1Cpu.postgres),
+          calls: day1Facts.calls,
+          priceRows: Math.round(db1.prices),
+          databaseMb: round(db1.db_mb),
+        },
+      });
+    } else say(`Continuing the state in ${dataDir} (day 1 not measured)`);
+
+    // The first days spend the budget on the fundamentals day 1 deferred; a normal day
+    // comes when a run needs less than a tenth of the budget.
+    const loading: number[] = [];
+    for (;;) {
+      const last = (
+        await stack.pool.query<{ calls: number }>(
+          `SELECT coalesce(api_calls_used, 0) AS calls FROM process_executions WHERE process_name = 'daily_pipeline' ORDER BY execution_id DESC LIMIT 1`,
+        )
+      ).rows[0];
+      if (!last || last.calls < 9_000 || loading.length >= 5) break;
+      sim.advanceTradingDays(1);
+      say(`Loading day (${sim.lastTradingDay()}): the previous run spent ${last.calls} calls...`);
+      const d = await runDay(stack);
+      loading.push(Math.round(d.seconds));
+    }
 
     // 2. A normal day.
     sim.advanceTradingDays(1);
     say(`Normal day (${sim.lastTradingDay()})...`);
+    if (loading.length > 0) say(`  (after ${loading.length} loading days of ${loading.join(', ')} s)`);
     const before = await databaseFacts(stack.pool);
     c0 = cpu(stack, pgPid);
     const day2 = await runDay(stack);
@@ -467,51 +502,71 @@ async function mainStack(): Promise<void> {
 }
 
 /**
- * The request rate a load sustains against a real-time per-minute limit: the sample
- * universe's day 1 on its own stack, with the simulator's limit at --rate-limit and the
- * setting at its default relation to it (as a user's 1,000/min plan is configured).
+ * The request rate a load sustains against a real-time per-minute limit: the full
+ * universe's day 1 on the eod-only plan (one request per ticker: ~21,800 of them) on its own
+ * stack, the simulator's limit at --rate-limit and the setting at the limit (the pipeline
+ * paces itself by the API's X-RateLimit-Limit), watched for --rate-minutes, then stopped.
  */
 async function rateStack(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'screener-bench-rate-'));
-  say(`Request rate: sample universe's day 1 against a limit of ${rateLimit}/min (real time)...`);
+  say(`Request rate: full universe, eod-only plan, a limit of ${rateLimit}/min (real time), ${rateMinutes} min...`);
   const stack = await startLocalStack({
     dataDir,
     functionLog: 'file',
-    simulator: { universe: 'sample', today: values.start, perMinuteLimit: rateLimit },
+    simulator: { universe: 'full', plan: 'eod-only', today: values.start, perMinuteLimit: rateLimit },
   });
   try {
     await setSetting(stack.pool, 'eodhd_requests_per_minute', rateLimit);
-    const day = await runDay(stack);
-    // Requests in each 60-second window that starts at a request, over the loading
-    // (all but the last minute, when the queue runs dry).
+    const res = await request(`${stack.gateway.url}/function/init-execution`, {
+      method: 'POST',
+      body: '',
+      headers: { 'x-topic': 'cron-function', 'x-connector': 'cron-connector', 'x-call-id': `bench-rate-${Date.now()}` },
+    });
+    const answer = (await res.body.json()) as { executionId?: number };
+    if (res.statusCode !== 202 || !answer.executionId) throw new Error(`init-execution answered ${res.statusCode}`);
+    // The window starts at the first price request (after the lists and corporate actions).
+    const firstEod = async () =>
+      (
+        await stack.pool.query<{ t: number | null }>(
+          `SELECT extract(epoch FROM min(created_at))::float8 * 1000 AS t FROM api_calls WHERE endpoint = 'eod'`,
+        )
+      ).rows[0]?.t ?? null;
+    let start: number | null = null;
+    for (;;) {
+      start ??= await firstEod();
+      if (start !== null && Date.now() >= start + rateMinutes * 60_000) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const end = start + rateMinutes * 60_000;
     const stamps = (
       await stack.pool.query<{ t: number; status: number | null }>(
         `SELECT extract(epoch FROM created_at)::float8 * 1000 AS t, http_status AS status FROM api_calls
-          WHERE execution_id = $1 ORDER BY created_at`,
-        [day.executionId],
+          WHERE created_at >= to_timestamp($1 / 1000.0) AND created_at < to_timestamp($2 / 1000.0) ORDER BY created_at`,
+        [start, end],
       )
     ).rows;
-    const throttled = stamps.filter((s) => s.status === 429).length;
-    const first = stamps[0]?.t ?? 0;
-    const last = stamps[stamps.length - 1]?.t ?? 0;
+    const throttled = stamps.filter((x) => x.status === 429).length;
+    // Requests in each rolling minute that starts at a request and ends inside the window.
     let best = 0;
     let j = 0;
     for (let i = 0; i < stamps.length; i++) {
       while (j < stamps.length && stamps[j]!.t < stamps[i]!.t + 60_000) j++;
-      if (stamps[i]!.t + 60_000 <= last) best = Math.max(best, j - i);
+      if (stamps[i]!.t + 60_000 <= end) best = Math.max(best, j - i);
     }
-    const mean = last - first > 60_000 ? ((stamps.length - 1) / (last - first)) * 60_000 : null;
+    const mean = (stamps.length / (end - start)) * 60_000;
     const share = best / rateLimit;
     figures.push({
       figure: 'request rate sustained while loading',
-      value: `${best}/min in the busiest full minute (${(share * 100).toFixed(1)}% of ${rateLimit}); mean ${mean === null ? '?' : Math.round(mean)}/min over ${((last - first) / 60_000).toFixed(1)} min; ${throttled} answered 429`,
+      value: `${best}/min in the busiest minute (${(share * 100).toFixed(1)}% of ${rateLimit}); mean ${Math.round(mean)}/min (${((mean / rateLimit) * 100).toFixed(1)}%) over ${rateMinutes} min; ${throttled} answered 429`,
       target: '>= 95% of the limit, no 429',
-      met: share >= 0.95 && throttled === 0,
+      met: mean / rateLimit >= 0.95 && throttled === 0,
+      airflow: 'the setting: 90% by design',
       numbers: {
         busiestMinute: best,
         limit: rateLimit,
         share: round(share, 3),
         meanPerMinute: round(mean, 0),
+        meanShare: round(mean / rateLimit, 3),
         throttled,
       },
     });
@@ -523,7 +578,7 @@ async function rateStack(): Promise<void> {
 
 const started = Date.now();
 try {
-  await mainStack();
+  if (!values['only-rate']) await mainStack();
   if (!values['skip-rate']) await rateStack();
 } catch (err) {
   console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -90,6 +90,8 @@ export async function startLocalPostgres(
      * it only matters when the machine itself goes down.
      */
     durableCommits?: boolean;
+    /** More server settings, as -c name=value pairs (after the defaults, so they win). */
+    extraFlags?: string[];
   } = {},
 ): Promise<LocalPostgres> {
   await letPostgresUserReachBinaries();
@@ -122,6 +124,7 @@ export async function startLocalPostgres(
       `synchronous_commit=${opts.durableCommits ? 'on' : 'off'}`,
       '-c',
       'full_page_writes=off',
+      ...(opts.extraFlags ?? []),
     ],
   });
   const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));

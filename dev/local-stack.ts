@@ -27,6 +27,8 @@ export interface LocalStackOptions {
   functionEnv?: Partial<Record<FunctionName | 'resume-runs', Record<string, string>>>;
   /** Run stack.yml's schedules, as the cron-connector does (npm run serve). */
   cron?: boolean;
+  /** Settings of the embedded PostgreSQL server, as -c name=value pairs (the bench's shared_buffers). */
+  postgresFlags?: string[];
   /** Liveness of the function processes (default: checked every 10 s, restarted after 3 unanswered checks). */
   liveness?: { intervalMs: number; misses: number };
 }
@@ -66,7 +68,12 @@ async function start(
   let localPg: LocalPostgres | null = null;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    localPg = await startLocalPostgres({ dataDir: path.join(o.dataDir, 'pg'), persistent: true, quiet: true });
+    localPg = await startLocalPostgres({
+      dataDir: path.join(o.dataDir, 'pg'),
+      persistent: true,
+      quiet: true,
+      extraFlags: o.postgresFlags,
+    });
     started.push(() => localPg!.stop());
     databaseUrl = localPg.url;
   }

@@ -47,12 +47,13 @@ interface LoadedBars {
   bars: Buffer | null;
 }
 
-// The values travel as one flat float8[] of 31 per asset, cut by each row's ordinal.
-const N = INDICATOR_COLUMNS.length;
+// One float8[] per column, unnested side by side. (One flat array cut by each row's ordinal
+// cost ten times as much: every subscript of a parameter array copies the whole array.)
 const UPSERT_INDICATORS = `
   INSERT INTO technical_indicators (asset_id, price_date, bars_used, calculated_at, ${INDICATOR_COLUMNS.join(', ')})
-  SELECT t.asset_id, t.price_date, t.bars_used, now(), ${INDICATOR_COLUMNS.map((_, i) => `($4::float8[])[(t.ord - 1) * ${N} + ${i + 1}]`).join(', ')}
-    FROM unnest($1::bigint[], $2::date[], $3::int[]) WITH ORDINALITY AS t(asset_id, price_date, bars_used, ord)
+  SELECT t.asset_id, t.price_date, t.bars_used, now(), ${INDICATOR_COLUMNS.map((c) => `t.${c}`).join(', ')}
+    FROM unnest($1::bigint[], $2::date[], $3::int[], ${INDICATOR_COLUMNS.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
+      AS t(asset_id, price_date, bars_used, ${INDICATOR_COLUMNS.join(', ')})
   ON CONFLICT (asset_id) DO UPDATE SET price_date = EXCLUDED.price_date, bars_used = EXCLUDED.bars_used, calculated_at = now(),
     ${INDICATOR_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
 
@@ -61,13 +62,11 @@ async function writeIndicators(
   rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>,
 ): Promise<void> {
   if (rows.length === 0) return;
-  const flat: Array<number | null> = [];
-  for (const r of rows) for (const c of INDICATOR_COLUMNS) flat.push(r.values[c]);
   await q.query(UPSERT_INDICATORS, [
     rows.map((r) => r.assetId),
     rows.map((r) => r.priceDate),
     rows.map((r) => r.bars),
-    flat,
+    ...INDICATOR_COLUMNS.map((c) => rows.map((r) => r.values[c])),
   ]);
   rowsWritten.inc({ table: 'technical_indicators' }, rows.length);
   await markIndicatorsCalculated(
