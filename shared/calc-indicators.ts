@@ -111,7 +111,7 @@ export interface IndicatorStats {
 }
 
 /** Batches whose bars are being read while the current one is computed. */
-const LOOKAHEAD = 2;
+const LOOKAHEAD = 3;
 
 /** Marks a promise's rejection as handled here; it is still seen where the promise is awaited. */
 function settled<T>(p: Promise<T>): Promise<T> {
@@ -138,11 +138,13 @@ export async function calculateFor(
   const load = (i: number) =>
     settled(ctx.pool.query<LoadedBars>(LOAD_BARS, [batches[i]]).then((r) => ({ rows: r.rows, at: performance.now() })));
   await withProgressLog('indicators_progress', progress, async () => {
-    const loads = batches.slice(0, LOOKAHEAD).map((_, i) => load(i));
+    // Reads in flight, by batch; a batch's entry is dropped once taken, so that its bars can be collected.
+    const loads = new Map(batches.slice(0, LOOKAHEAD).map((_, i) => [i, load(i)] as const));
     let writing: Promise<void> = Promise.resolve();
     for (let i = 0; i < batches.length; i++) {
-      const loaded = await loads[i]!;
-      if (i + LOOKAHEAD < batches.length) loads[i + LOOKAHEAD] = load(i + LOOKAHEAD);
+      const loaded = await loads.get(i)!;
+      loads.delete(i);
+      if (i + LOOKAHEAD < batches.length) loads.set(i + LOOKAHEAD, load(i + LOOKAHEAD));
       const computed = computeBatch(executionId, loaded.rows, stats, loaded.at);
       await writing;
       writing = settled(writeBatch(ctx, executionId, batches[i]!, parentExecutionId, computed, stats));
