@@ -45,13 +45,18 @@ const VIEWS = `
   SELECT c.relname, pg_get_viewdef(c.oid, true) AS def FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname = $1 AND c.relkind = 'v' ORDER BY c.relname`;
 
+const TRIGGERS = `
+  SELECT t.tgname, pg_get_triggerdef(t.oid) AS def FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY c.relname, t.tgname`;
+
 const FUNCTIONS = `
   SELECT p.proname, pg_get_functiondef(p.oid) AS def FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
    WHERE n.nspname = $1 ORDER BY p.proname, pg_get_function_identity_arguments(p.oid)`;
 
 /**
  * The schema as SQL, from the catalog of a migrated database: tables (columns, defaults,
- * constraints, indexes, comments), then views and functions. Views are written after
+ * constraints, indexes, comments), then functions, triggers and views. Views are written after
  * every table and in dependency order, so the text applies to an empty database.
  */
 export async function schemaSql(q: pg.Pool | pg.PoolClient): Promise<string> {
@@ -96,6 +101,8 @@ export async function schemaSql(q: pg.Pool | pg.PoolClient): Promise<string> {
   out.push(...foreignKeys, '');
   for (const f of await rows<{ proname: string; def: string }>(q, FUNCTIONS, [SCHEMA]))
     out.push(`${f.def.trim()};`, '');
+  for (const t of await rows<{ tgname: string; def: string }>(q, TRIGGERS, [SCHEMA]))
+    out.push(`${t.def.replaceAll(`${SCHEMA}.`, '')};`, '');
   for (const v of await viewsInOrder(q)) out.push(`CREATE VIEW ${v.relname} AS`, `${v.def.trim()}`, '');
   return `${out.join('\n').trim()}\n`;
 }

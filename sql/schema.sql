@@ -409,10 +409,7 @@ CREATE INDEX work_items_claim_idx ON work_items USING btree (execution_id, regio
 COMMENT ON COLUMN work_items.attempts IS 'times a replica started this item';
 COMMENT ON COLUMN work_items.not_before IS 'a pending item is not claimed before this (retry delay)';
 
-ALTER TABLE api_calls ADD CONSTRAINT api_calls_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
 ALTER TABLE asset_currency_changes ADD CONSTRAINT asset_currency_changes_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
-ALTER TABLE asset_processing_details ADD CONSTRAINT asset_processing_details_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
-ALTER TABLE asset_processing_details ADD CONSTRAINT asset_processing_details_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE asset_processing_state ADD CONSTRAINT asset_processing_state_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE asset_processing_state ADD CONSTRAINT asset_processing_state_last_execution_id_fkey FOREIGN KEY (last_execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
 ALTER TABLE bulk_eod_rows ADD CONSTRAINT bulk_eod_rows_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
@@ -422,10 +419,31 @@ ALTER TABLE fundamentals ADD CONSTRAINT fundamentals_asset_id_fkey FOREIGN KEY (
 ALTER TABLE pipeline_steps ADD CONSTRAINT pipeline_steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE price_plans ADD CONSTRAINT price_plans_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE process_executions ADD CONSTRAINT process_executions_parent_execution_id_fkey FOREIGN KEY (parent_execution_id) REFERENCES process_executions(execution_id);
-ALTER TABLE stock_prices ADD CONSTRAINT stock_prices_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE technical_indicators ADD CONSTRAINT technical_indicators_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
-ALTER TABLE work_items ADD CONSTRAINT work_items_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
-ALTER TABLE work_items ADD CONSTRAINT work_items_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
+
+CREATE OR REPLACE FUNCTION financial_screener.assets_deleted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+BEGIN
+  DELETE FROM stock_prices p USING deleted_assets d WHERE p.asset_id = d.id;
+  DELETE FROM work_items w USING deleted_assets d WHERE w.asset_id = d.id;
+  DELETE FROM asset_processing_details x USING deleted_assets d WHERE x.asset_id = d.id;
+  RETURN NULL;
+END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.executions_deleted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+BEGIN
+  DELETE FROM work_items w USING deleted_runs d WHERE w.execution_id = d.execution_id;
+  DELETE FROM asset_processing_details x USING deleted_runs d WHERE x.execution_id = d.execution_id;
+  UPDATE api_calls c SET execution_id = NULL FROM deleted_runs d WHERE c.execution_id = d.execution_id;
+  RETURN NULL;
+END $function$;
 
 CREATE OR REPLACE FUNCTION financial_screener.get_processing_progress()
  RETURNS TABLE(region text, active_assets bigint, with_prices bigint, with_full_history bigint, with_fundamentals bigint, with_indicators bigint, failing bigint, excluded bigint, not_found bigint, pct_prices numeric, pct_fundamentals numeric, pct_indicators numeric, not_in_plan text)
@@ -494,6 +512,10 @@ BEGIN
   RETURN QUERY SELECT v_symbol, p_scope, s.needs_fundamentals_reprocess, s.needs_prices_reprocess, s.needs_indicators_reprocess
                FROM asset_processing_state s WHERE s.asset_id = v_asset_id;
 END $function$;
+
+CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted();
+
+CREATE TRIGGER executions_deleted AFTER DELETE ON process_executions REFERENCING OLD TABLE AS deleted_runs FOR EACH STATEMENT EXECUTE FUNCTION executions_deleted();
 
 CREATE VIEW v_api_plan AS
 SELECT e.kind,

@@ -45,3 +45,53 @@ test("the schema's functions work from any search_path (an operator's psql)", as
     await tdb.drop();
   }
 });
+
+test('deleting an asset or a run removes what referred to it (triggers in place of foreign keys on the hot tables)', async (t) => {
+  const tdb = await createTestDb();
+  const q = async (sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows;
+  const count = async (table: string, where: string, args: unknown[]) =>
+    Number((await q(`SELECT count(*) AS n FROM ${table} WHERE ${where}`, args))[0]!.n);
+  try {
+    const [a, b] = (
+      await q(
+        `INSERT INTO assets (symbol, code, exchange, region) VALUES ('AAA.US', 'AAA', 'US', 'us'), ('BBB.US', 'BBB', 'US', 'us') RETURNING id`,
+      )
+    ).map((r) => Number(r.id));
+    const run = Number(
+      (
+        await q(
+          `INSERT INTO process_executions (process_name, trigger_kind, as_of) VALUES ('daily_pipeline', 'manual', '2026-11-20') RETURNING execution_id`,
+        )
+      )[0]!.execution_id,
+    );
+    for (const id of [a, b]) {
+      await q(
+        `INSERT INTO stock_prices (asset_id, date, open, high, low, close, adjusted_close, volume) VALUES ($1, '2026-11-20', 1, 1, 1, 1, 1, 1)`,
+        [id],
+      );
+      await q(
+        `INSERT INTO work_items (execution_id, asset_id, region, exchange, operation) VALUES ($1, $2, 'us', 'US', 'price_update')`,
+        [run, id],
+      );
+      await q(
+        `INSERT INTO asset_processing_details (execution_id, asset_id, operation, status) VALUES ($1, $2, 'price_update', 'success')`,
+        [run, id],
+      );
+    }
+    await q(
+      `INSERT INTO api_calls (quota_day, endpoint, cost, duration_ms, execution_id) VALUES ('2026-11-20', 'eod', 1, 5, $1)`,
+      [run],
+    );
+    await q(`DELETE FROM assets WHERE id = $1`, [a]);
+    t.is(await count('stock_prices', 'asset_id = $1', [a]), 0);
+    t.is(await count('work_items', 'asset_id = $1', [a]), 0);
+    t.is(await count('asset_processing_details', 'asset_id = $1', [a]), 0);
+    t.is(await count('stock_prices', 'asset_id = $1', [b]), 1, "the other asset's rows stay");
+    await q(`DELETE FROM process_executions WHERE execution_id = $1`, [run]);
+    t.is(await count('work_items', 'execution_id = $1', [run]), 0);
+    t.is(await count('asset_processing_details', 'execution_id = $1', [run]), 0);
+    t.is(await count('api_calls', 'execution_id IS NULL', []), 1, 'the call stays in the ledger, without its run');
+  } finally {
+    await tdb.drop();
+  }
+});
