@@ -33,6 +33,42 @@ export async function markPrices(
   await q.query(STATE_PRICES, [assetId, firstDate, lastDate, checkedThrough, changed, currency]);
 }
 
+// The same for many assets in one statement (bars appended from a bulk day: no first date,
+// no currency). One statement instead of one per asset: a normal day appends to ~21,800.
+const STATE_PRICES_MANY = `
+  UPDATE asset_processing_state s SET
+    prices_loaded = true,
+    prices_last_date = CASE WHEN u.last_date IS NULL THEN s.prices_last_date ELSE greatest(coalesce(s.prices_last_date, u.last_date), u.last_date) END,
+    prices_checked_through = greatest(coalesce(s.prices_checked_through, $3::date), $3::date),
+    prices_last_updated_at = CASE WHEN u.last_date IS NULL THEN s.prices_last_updated_at ELSE now() END,
+    needs_prices_reprocess = false,
+    consecutive_failures = 0,
+    last_execution_id = $4,
+    updated_at = now()
+  FROM unnest($1::bigint[], $2::date[]) AS u(asset_id, last_date)
+  WHERE s.asset_id = u.asset_id`;
+
+/**
+ * Bars appended to many assets (lastDate: the newest bar written, null when none was new),
+ * each checked through checkedThrough: markPrices and a successful markOutcome for each.
+ */
+export async function markPricesAppended(
+  q: Queryable,
+  rows: Array<{ assetId: number; lastDate: string | null }>,
+  checkedThrough: string,
+  executionId: number,
+): Promise<void> {
+  if (rows.length === 0) return;
+  // In asset order, as every other statement that locks many of these rows.
+  const sorted = [...rows].sort((a, b) => a.assetId - b.assetId);
+  await q.query(STATE_PRICES_MANY, [
+    sorted.map((r) => r.assetId),
+    sorted.map((r) => r.lastDate),
+    checkedThrough,
+    executionId,
+  ]);
+}
+
 // Only a change is written (and reported): the same warning on every run is one event.
 const STATE_HISTORY_LIMIT = `
   UPDATE asset_processing_state SET history_limited = $2, history_requested_from = $3, history_received_from = $4,
@@ -159,6 +195,25 @@ const MARK_CALCULATED = `
 /** The indicators of these assets are current. */
 export async function markIndicatorsCalculated(q: Queryable, assetIds: number[]): Promise<void> {
   await q.query(MARK_CALCULATED, [assetIds]);
+}
+
+// Stale: prices changed since the last calculation, never calculated, or flagged.
+const STALE_INDICATORS = `
+  SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+   WHERE a.is_active AND s.prices_loaded
+     AND ($1::text[] IS NULL OR a.exchange = ANY($1::text[]))
+     AND ($2::text[] IS NULL OR a.symbol = ANY($2::text[]))
+     AND (s.needs_indicators_reprocess OR s.indicators_calculated_at IS NULL
+          OR s.indicators_calculated_at < s.prices_last_updated_at)
+   ORDER BY a.id`;
+
+/** Active assets of these exchanges or symbols (null: all) whose indicators are stale. */
+export async function assetsWithStaleIndicators(
+  q: Queryable,
+  exchanges: string[] | null,
+  symbols: string[] | null,
+): Promise<number[]> {
+  return (await q.query<{ id: string }>(STALE_INDICATORS, [exchanges, symbols])).rows.map((r) => Number(r.id));
 }
 
 // A history the old plan cut short (the free plan's year) may be whole under the new one.

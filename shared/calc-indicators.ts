@@ -5,12 +5,20 @@
  * fewer than 200 bars gets no row. It records its own run in process_executions.
  */
 
-import { markIndicatorsCalculated } from './asset-state.js';
+import { assetsWithStaleIndicators, markIndicatorsCalculated } from './asset-state.js';
 import type { PipelineContext } from './context.js';
 import { utcToday } from './dates.js';
 import { inTransaction, type Queryable } from './db.js';
 import { type DetailRow, recordDetails } from './details.js';
-import { CALC_INDICATORS, closeAbandonedIndicatorRuns, finishRun, openRun, touchProgress } from './executions.js';
+import {
+  CALC_INDICATORS,
+  closeAbandonedIndicatorRuns,
+  type Execution,
+  finishRun,
+  openRun,
+  runParameters,
+  touchProgress,
+} from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from './indicators.js';
 import type { CalcIndicatorsInput } from './input.js';
@@ -18,7 +26,6 @@ import { log, withLogFunction, withProgressLog } from './log.js';
 import { rowsWritten } from './metrics.js';
 import { runStep } from './step-runner.js';
 import { failStep, stepLeaseSeconds } from './steps.js';
-import { finishIndicatorItems, skipUnpricedIndicatorItems } from './work-items.js';
 
 const BATCH = 250;
 /** An indicator run whose batches made no progress for this long was abandoned by its invocation. */
@@ -128,7 +135,6 @@ export async function calculateFor(
   ctx: PipelineContext,
   executionId: number,
   assetIds: number[],
-  parentExecutionId: number | null,
 ): Promise<IndicatorStats> {
   const stats: IndicatorStats = { calculated: 0, tooFewBars: 0, failed: 0 };
   const batches: number[][] = [];
@@ -147,7 +153,7 @@ export async function calculateFor(
       if (i + LOOKAHEAD < batches.length) loads.set(i + LOOKAHEAD, load(i + LOOKAHEAD));
       const computed = computeBatch(executionId, loaded.rows, stats, loaded.at);
       await writing;
-      writing = settled(writeBatch(ctx, executionId, batches[i]!, parentExecutionId, computed, stats));
+      writing = settled(writeBatch(ctx, executionId, computed, stats));
       done = Math.min(assetIds.length, (i + 1) * BATCH);
     }
     await writing;
@@ -195,33 +201,31 @@ function computeBatch(
   return { rows, details };
 }
 
-/** One batch's rows, audit rows and work items, in one transaction. */
+/** One batch's rows and audit rows, and the assets' state, in one transaction. */
 async function writeBatch(
   ctx: PipelineContext,
   executionId: number,
-  ids: number[],
-  parentExecutionId: number | null,
   computed: ComputedBatch,
   stats: IndicatorStats,
 ): Promise<void> {
   await inTransaction(ctx.pool, async (c) => {
     await writeIndicators(c, computed.rows);
     await recordDetails(c, computed.details);
-    if (parentExecutionId !== null) await finishIndicatorItems(c, parentExecutionId, ids);
     await touchProgress(c, executionId);
   });
   stats.calculated += computed.rows.length;
 }
 
-async function chainAssets(q: Queryable, parent: number): Promise<number[]> {
-  return (await q.query<{ asset_id: number }>(CHAIN_ASSETS, [parent])).rows.map((r) => r.asset_id);
+/**
+ * After a daily run: the assets of its scope whose indicators are stale (prices newer than
+ * the last calculation, or flagged), found in one statement rather than as a work item per
+ * asset; none after a dry run, which fetched nothing.
+ */
+async function chainAssets(q: Queryable, run: Execution): Promise<number[]> {
+  const params = runParameters(run.parameters);
+  if (params.dryRun) return [];
+  return assetsWithStaleIndicators(q, params.exchanges, params.symbols);
 }
-
-const CHAIN_ASSETS = `
-  SELECT w.asset_id FROM work_items w JOIN asset_processing_state s ON s.asset_id = w.asset_id
-   WHERE w.execution_id = $1 AND w.operation = 'indicator_calc' AND w.status IN ('pending', 'claimed')
-     AND s.prices_loaded
-   ORDER BY w.asset_id`;
 
 const ASSETS_BY_SYMBOL = `SELECT id, symbol FROM assets WHERE symbol = ANY($1::text[])`;
 const ALL_PRICED = `SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id WHERE a.is_active AND s.prices_loaded ORDER BY a.id`;
@@ -240,7 +244,7 @@ export async function calcIndicators(
       'calc-indicators',
       '',
       async (s) => {
-        const assetIds = await chainAssets(ctx.pool, parent);
+        const assetIds = await chainAssets(ctx.pool, s.run);
         const r = await calculateRun(ctx, input, callId, parent, assetIds, async (c, body) => s.complete(c, body, []));
         if ('conflict' in r) {
           await failStep(ctx.pool, parent, 'calc-indicators', '', 'another indicator run was active').catch(() => {});
@@ -329,8 +333,7 @@ async function calculateRun(
   }
   const executionId = opened.run.execution_id;
   try {
-    const stats = await calculateFor(ctx, executionId, assetIds, parent);
-    if (parent !== null) await skipUnpricedIndicatorItems(ctx.pool, parent);
+    const stats = await calculateFor(ctx, executionId, assetIds);
     const durationMs = Date.now() - started;
     const status = stats.failed > 0 ? (stats.calculated > 0 ? 'partial' : 'failed') : 'success';
     const body = {

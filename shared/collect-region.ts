@@ -17,6 +17,7 @@ import {
   markNotFound,
   markOutcome,
   markPrices,
+  markPricesAppended,
 } from './asset-state.js';
 import { bulkRowsFor, storeBulkRows } from './bulk-eod.js';
 import type { PipelineContext } from './context.js';
@@ -431,11 +432,15 @@ async function writeFromBulk(
       }
       const written = await upsertPrices(c, prices);
       const per = Math.max(1, Math.round((performance.now() - started) / Math.max(1, held.length)));
-      for (const it of held) {
-        const r = newRows.get(it.id)!;
-        await markPrices(c, it.asset_id, null, r.length > 0 ? r[r.length - 1]!.date : null, through, r.length > 0);
-        await markOutcome(c, it.asset_id, true, null, run.execution_id);
-      }
+      await markPricesAppended(
+        c,
+        held.map((it) => {
+          const r = newRows.get(it.id)!;
+          return { assetId: it.asset_id, lastDate: r.length > 0 ? r[r.length - 1]!.date : null };
+        }),
+        through,
+        run.execution_id,
+      );
       await recordDetails(
         c,
         held.map((it) => ({

@@ -118,7 +118,8 @@ async function sync(
     // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
     const lists =
       params.symbols && !params.exchanges ? await listsForWatchlist(ctx.pool, params.symbols, run.as_of) : scope;
-    for (const ex of lists) out.universe.push(await syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+    // Three lists at a time: one is parsed while others are in flight or being written.
+    out.universe = await inOrder(lists, 3, (ex) => syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
   } else {
     out.universeSkipped = "the exchanges' symbol lists are not in the plan: new listings and delistings are not seen";
   }
@@ -145,5 +146,16 @@ async function sync(
       error: err instanceof Error ? err.message : String(err),
     });
   }
+  return out;
+}
+
+/** fn over items, at most `concurrency` at once; results in the items' order. */
+async function inOrder<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return out;
 }

@@ -17,7 +17,6 @@ import type { Settings } from './settings.js';
  *   adjustment_refresh  a split or dividend changed adjusted_close: the whole history again (1 call)
  *   history_load        no prices yet, or flagged for reprocessing: the history (1 call)
  *   fundamentals_load   none yet, flagged, or due for refresh by the policy (10 calls)
- *   indicator_calc      every asset whose indicators will be or already are stale
  * Priorities are check-quota's spending order: prices first, then corporate-action
  * refreshes, new histories, new fundamentals, flagged ones, and refreshes oldest first.
  * Assets that failed max_consecutive_failures times in a row are left out until
@@ -43,7 +42,6 @@ export const PRIORITY = {
   fundamentals_new: 100,
   fundamentals_flagged: 110,
   fundamentals_refresh: 120,
-  indicator_calc: 200,
 } as const;
 
 export interface PlanScope {
@@ -122,16 +120,6 @@ const PLAN_FUNDAMENTALS_REFRESH = `${INSERT}
     ) x
   ${NO_DUP}`;
 
-const PLAN_INDICATORS = `${INSERT}
-  SELECT $1, a.id, a.region, a.exchange, 'indicator_calc', ${PRIORITY.indicator_calc}, 0
-    FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-   WHERE ${SCOPE} AND $5::date IS NOT NULL
-     AND (EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
-                     AND w.operation IN ('history_load', 'price_update', 'adjustment_refresh'))
-          OR (s.prices_loaded AND (s.needs_indicators_reprocess OR s.indicators_calculated_at IS NULL
-                                   OR s.indicators_calculated_at < s.prices_last_updated_at)))
-  ${NO_DUP}`;
-
 const PLAN_COUNTS = `
   SELECT operation, region, count(*)::int AS assets, sum(estimated_calls)::int AS estimated_calls
     FROM work_items WHERE execution_id = $1 GROUP BY operation, region ORDER BY operation, region`;
@@ -172,7 +160,6 @@ export async function writePlan(q: Queryable, p: PlanScope): Promise<PlanCount[]
       refreshes,
     ]);
   }
-  await q.query(PLAN_INDICATORS, args);
   const counts = await planCounts(q, p.executionId);
   rowsWritten.inc(
     { table: 'work_items' },
@@ -526,26 +513,6 @@ const OPEN_ITEMS = `
 /** Collection items of the run that never ended (finalize reports them). */
 export async function openItemCount(q: Queryable, executionId: number): Promise<number> {
   return (await q.query<{ n: number }>(OPEN_ITEMS, [executionId])).rows[0]!.n;
-}
-
-// --- indicator items (calc-indicators) -----------------------------------------------------------
-
-const FINISH_INDICATOR_ITEMS = `
-  UPDATE work_items SET status = 'done', updated_at = now()
-   WHERE execution_id = $1 AND operation = 'indicator_calc' AND asset_id = ANY($2::bigint[]) AND status IN ('pending', 'claimed')`;
-
-/** The run's indicator items of these assets are done. */
-export async function finishIndicatorItems(q: Queryable, executionId: number, assetIds: number[]): Promise<void> {
-  await q.query(FINISH_INDICATOR_ITEMS, [executionId, assetIds]);
-}
-
-const SKIP_UNPRICED = `
-  UPDATE work_items w SET status = 'skipped', error_message = 'no prices', updated_at = now()
-   WHERE w.execution_id = $1 AND w.operation = 'indicator_calc' AND w.status IN ('pending', 'claimed')`;
-
-/** Indicator items left after the calculation: their assets have no prices. */
-export async function skipUnpricedIndicatorItems(q: Queryable, executionId: number): Promise<void> {
-  await q.query(SKIP_UNPRICED, [executionId]);
 }
 
 // The work items of runs that finished more than `days` ago (sql/014_retention.sql): a run's

@@ -373,7 +373,8 @@ test('the rate-limit headers pace every replica: 97% of X-RateLimit-Limit, and a
         FROM api_quota_days d JOIN api_calls c ON c.quota_day = d.quota_day ORDER BY c.id DESC LIMIT 1`,
       [before.tat],
     );
-    t.true(Math.abs(after.step - 60 / 58) < 0.05, `interval ${after.step.toFixed(3)} s`);
+    // At least that (a busy machine may add to it, never take from it).
+    t.true(after.step >= 60 / 58 - 0.01 && after.step < 1.5, `interval ${after.step.toFixed(3)} s`);
     t.is((await one<{ n: number }>(tdb, 'SELECT count(*)::int AS n FROM api_calls WHERE http_status = 429')).n, 0);
   } finally {
     await sim.close();
