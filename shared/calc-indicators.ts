@@ -118,7 +118,7 @@ export interface IndicatorStats {
 }
 
 /** Batches whose bars are being read while the current one is computed. */
-const LOOKAHEAD = 3;
+const LOOKAHEAD = 2;
 
 /** Marks a promise's rejection as handled here; it is still seen where the promise is awaited. */
 function settled<T>(p: Promise<T>): Promise<T> {
