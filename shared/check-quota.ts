@@ -52,7 +52,7 @@ export interface PriceUpdateFit {
 /**
  * The arithmetic of the budget, without the database. For each exchange, the threshold T
  * that minimises 100 x (weekdays after T) + (tickers complete only before T), compared
- * with one call per ticker; then the budget and the daily cap on price updates.
+ * with one call per ticker; then the budget, and the daily cap on per-ticker price updates.
  */
 export function fitPriceUpdates(
   demand: ExchangeDemand[],
@@ -83,7 +83,10 @@ export function fitPriceUpdates(
     let taken = 0;
     let bulkDates: string[] = [];
     let coversFrom: string | null = null;
-    if (best && remaining >= BULK_COST * best.dates.length && assetsLeft >= best.covered) {
+    // A bulk day is 100 calls however many tickers it covers: the daily cap on price updates
+    // (max_price_updates_per_day) bounds the per-ticker calls only. (At 150,000 assets the cap
+    // of 25,000 refused Frankfurt's bulk day and priced 25,000 tickers one call each.)
+    if (best && remaining >= BULK_COST * best.dates.length) {
       bulkExchangesLeft--;
       bulkDates = best.dates;
       coversFrom = best.coversFrom;
@@ -91,11 +94,11 @@ export function fitPriceUpdates(
       remaining -= BULK_COST * best.dates.length;
       taken = best.covered;
     }
-    const perTicker = Math.max(0, Math.min(n - taken, remaining, assetsLeft - taken));
+    const perTicker = Math.max(0, Math.min(n - taken, remaining, assetsLeft));
     calls += perTicker * HISTORY_COST;
     remaining -= perTicker * HISTORY_COST;
     taken += perTicker;
-    assetsLeft -= taken;
+    assetsLeft -= perTicker;
     fits.push({ exchange: d.exchange, bulkDates, coversFrom, calls, taken, deferred: n - taken });
   }
   return { fits, calls: fits.reduce((s, f) => s + f.calls, 0) };

@@ -278,3 +278,19 @@ test('a request whose answer was never written is settled against the API count 
   t.is(r2.used, 172);
   t.is((await tdb.pool.query('SELECT outcome FROM api_calls WHERE id = $1', [died2])).rows[0].outcome, 'reconciled');
 });
+
+test('the daily cap on price updates bounds per-ticker calls, not what a bulk day covers (150,000 assets)', (t) => {
+  // 70,000 Frankfurt tickers one day behind, 600 Swiss ones a month behind, a cap of 25,000.
+  const { fits } = fitPriceUpdates([one('F', 70_000), one('SW', 600, '2026-10-20')], DAY, 90_000, 25_000, {
+    maxBulkDays: 10,
+  });
+  const f = fits.find((x) => x.exchange === 'F')!;
+  t.deepEqual(f.bulkDates, [DAY]);
+  t.is(f.taken, 70_000);
+  t.is(f.calls, 100);
+  const sw = fits.find((x) => x.exchange === 'SW')!;
+  t.is(sw.taken, 600, 'per-ticker updates still fit under the cap');
+  const capped = fitPriceUpdates([one('SW', 600, '2026-10-20')], DAY, 90_000, 250, { maxBulkDays: 10 }).fits[0]!;
+  t.is(capped.taken, 250);
+  t.is(capped.deferred, 350);
+});
