@@ -79,7 +79,9 @@ export async function seedLoadedState(
   let rows = 0;
   const worker = async () => {
     for (let c = next++; c < chunks.length; c = next++) {
-      rows += (await pool.query(SEED_PRICES, [chunks[c], JSON.stringify(lastTradingDays), bars])).rowCount ?? 0;
+      // Awaited first: `rows += await ...` would read rows before the other worker's addition.
+      const written = (await pool.query(SEED_PRICES, [chunks[c], JSON.stringify(lastTradingDays), bars])).rowCount ?? 0;
+      rows += written;
       if (c % 10 === 9) say(`  ${Math.min(ids.length, (c + 1) * 2000)} of ${ids.length} assets seeded`);
     }
   };
