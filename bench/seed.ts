@@ -12,6 +12,7 @@
  * next day's bars come from the simulator as on any normal day.
  */
 import type pg from 'pg';
+import { mapLimited } from '../shared/concurrency.js';
 import { setSetting } from '../shared/settings.js';
 
 export interface SeedResult {
@@ -75,17 +76,12 @@ export async function seedLoadedState(
   // 2. Prices, 2,000 assets a statement, two statements at a time.
   const chunks: number[][] = [];
   for (let i = 0; i < ids.length; i += 2000) chunks.push(ids.slice(i, i + 2000));
-  let next = 0;
-  let rows = 0;
-  const worker = async () => {
-    for (let c = next++; c < chunks.length; c = next++) {
-      // Awaited first: `rows += await ...` would read rows before the other worker's addition.
-      const written = (await pool.query(SEED_PRICES, [chunks[c], JSON.stringify(lastTradingDays), bars])).rowCount ?? 0;
-      rows += written;
-      if (c % 10 === 9) say(`  ${Math.min(ids.length, (c + 1) * 2000)} of ${ids.length} assets seeded`);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  const written = await mapLimited(chunks, 2, async (chunk, c) => {
+    const n = (await pool.query(SEED_PRICES, [chunk, JSON.stringify(lastTradingDays), bars])).rowCount ?? 0;
+    if (c % 10 === 9) say(`  ${Math.min(ids.length, (c + 1) * 2000)} of ${ids.length} assets seeded`);
+    return n;
+  });
+  const rows = written.reduce((a, b) => a + b, 0);
   // 3. What a finished load leaves in each asset's state.
   await pool.query(SEED_STATE);
   await pool.query('ANALYZE');

@@ -6,6 +6,7 @@
 
 import { quotaUsage } from './api-ledger.js';
 import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
+import { mapLimited } from './concurrency.js';
 import type { PipelineContext } from './context.js';
 import { type CorporateActionSync, syncCorporateActions } from './corporate-actions.js';
 import { lastWeekdayOnOrBefore } from './dates.js';
@@ -119,7 +120,7 @@ async function sync(
     const lists =
       params.symbols && !params.exchanges ? await listsForWatchlist(ctx.pool, params.symbols, run.as_of) : scope;
     // Three lists at a time: one is parsed while others are in flight or being written.
-    out.universe = await inOrder(lists, 3, (ex) => syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+    out.universe = await mapLimited(lists, 3, (ex) => syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
   } else {
     out.universeSkipped = "the exchanges' symbol lists are not in the plan: new listings and delistings are not seen";
   }
@@ -146,16 +147,5 @@ async function sync(
       error: err instanceof Error ? err.message : String(err),
     });
   }
-  return out;
-}
-
-/** fn over items, at most `concurrency` at once; results in the items' order. */
-async function inOrder<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return out;
 }
