@@ -1,5 +1,5 @@
 /**
- * assets (and asset_currency_changes): every write to them is here. Keeps `assets` equal
+ * assets (and asset_currency_changes, exchange_list_reads): every write to them is here. Keeps `assets` equal
  * to what the exchanges list: new listings added, vanished ones made
  * inactive, returning ones made active again (and asked again for what EODHD did not
  * have). One exchange-symbol-list call per exchange. A listing whose quote currency
@@ -29,29 +29,42 @@ export function normaliseCode(code: string): string {
   return code.trim().toUpperCase().replace(/\./g, '-');
 }
 
+// A listing the list says nothing new of is not written: rewriting all 21,800 rows each day
+// (a new row version and five index entries each) was most of a normal day's sync.
 const UPSERT_ASSETS = `
   WITH listed AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
       AS l(code, venue, name, type, currency, isin, country, symbol)
   ), up AS (
-    INSERT INTO assets (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen)
+    INSERT INTO assets AS a (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen)
     SELECT l.symbol, l.code, $9, l.venue, $10, l.name, l.type, l.currency, l.isin, l.country, $11, $11 FROM listed l
     ON CONFLICT (symbol) DO UPDATE SET
-      venue = EXCLUDED.venue, name = coalesce(EXCLUDED.name, assets.name), type = coalesce(EXCLUDED.type, assets.type),
-      currency = coalesce(EXCLUDED.currency, assets.currency), isin = coalesce(EXCLUDED.isin, assets.isin),
-      country = coalesce(EXCLUDED.country, assets.country), last_seen = greatest(assets.last_seen, EXCLUDED.last_seen),
+      venue = EXCLUDED.venue, name = coalesce(EXCLUDED.name, a.name), type = coalesce(EXCLUDED.type, a.type),
+      currency = coalesce(EXCLUDED.currency, a.currency), isin = coalesce(EXCLUDED.isin, a.isin),
+      country = coalesce(EXCLUDED.country, a.country), last_seen = greatest(a.last_seen, EXCLUDED.last_seen),
       is_active = true, source = 'list',
-      updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
-    RETURNING id, (xmax = 0) AS inserted, (xmax <> 0 AND NOT (SELECT a.is_active FROM assets a WHERE a.id = assets.id)) AS was_inactive
+      updated_at = CASE WHEN a.is_active THEN a.updated_at ELSE now() END
+    WHERE NOT a.is_active OR a.source <> 'list'
+       OR (a.venue, a.name, a.type, a.currency, a.isin, a.country) IS DISTINCT FROM
+          (EXCLUDED.venue, coalesce(EXCLUDED.name, a.name), coalesce(EXCLUDED.type, a.type),
+           coalesce(EXCLUDED.currency, a.currency), coalesce(EXCLUDED.isin, a.isin), coalesce(EXCLUDED.country, a.country))
+    RETURNING id, (xmax = 0) AS inserted, (xmax <> 0 AND NOT (SELECT o.is_active FROM assets o WHERE o.id = a.id)) AS was_inactive
   )
   SELECT id, inserted, was_inactive FROM up`;
 
 // NOT IN over a subquery is a hashed anti-join; NOT (symbol = ANY(array)) compared every
 // active symbol with the whole list (10,000 x 10,000 for Frankfurt: 2.5 s, now 10 ms).
+// A vanished listing was last seen by the read before this one ($3, when there was one).
 const DEACTIVATE_VANISHED = `
-  UPDATE assets SET is_active = false, updated_at = now()
+  UPDATE assets SET is_active = false, updated_at = now(), last_seen = greatest(last_seen, coalesce($3::date, last_seen))
    WHERE exchange = $1 AND is_active AND source = 'list' AND symbol NOT IN (SELECT unnest($2::text[]))
   RETURNING id`;
+
+const LAST_READ = `SELECT read_on::text AS read_on FROM exchange_list_reads WHERE exchange = $1`;
+
+const RECORD_READ = `
+  INSERT INTO exchange_list_reads (exchange, read_on, listed) VALUES ($1, $2, $3)
+  ON CONFLICT (exchange) DO UPDATE SET read_on = greatest(exchange_list_reads.read_on, EXCLUDED.read_on), listed = EXCLUDED.listed`;
 
 // Read before the lists' currencies are written: the stored series is in the old one, so
 // the whole history is fetched again (an adjustment refresh) in the new one.
@@ -139,7 +152,10 @@ export async function syncExchange(
   const active = (await pool.query<{ n: number }>(ACTIVE_COUNT, [exchange])).rows[0]!.n;
   let deactivated = 0;
   if (symbols.length >= active * 0.5 || active < 20) {
-    deactivated = (await pool.query(DEACTIVATE_VANISHED, [exchange, symbols])).rowCount ?? 0;
+    const before = (await pool.query<{ read_on: string }>(LAST_READ, [exchange])).rows[0]?.read_on ?? null;
+    deactivated = (await pool.query(DEACTIVATE_VANISHED, [exchange, symbols, before])).rowCount ?? 0;
+    // Only a trusted read counts as one: after a refused shrink the list is read again.
+    await pool.query(RECORD_READ, [exchange, today, symbols.length]);
   } else {
     log('warn', 'universe_shrink_refused', { exchange, listed: symbols.length, active });
   }
@@ -154,10 +170,10 @@ export async function syncExchange(
 }
 
 // Per exchange of a watchlist: whether every symbol is already an active asset, and when
-// the exchange's list was last read (the latest last_seen of its listed assets).
+// the exchange's list was last read.
 const WATCHLIST_STATE = `
   SELECT w.exchange, bool_and(a.is_active IS TRUE) AS all_known,
-         (SELECT max(l.last_seen) FROM assets l WHERE l.exchange = w.exchange AND l.source = 'list')::text AS listed_on
+         (SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = w.exchange)::text AS listed_on
     FROM (SELECT s, split_part(s, '.', array_length(string_to_array(s, '.'), 1)) AS exchange FROM unnest($1::text[]) s) w
     LEFT JOIN assets a ON a.symbol = w.s
    GROUP BY w.exchange`;
@@ -186,11 +202,23 @@ export async function listsForWatchlist(
 }
 
 // The asset's quote currency is the list's (prices), not the document's: they differ on
-// London (prices in pence, fundamentals in pounds) and are kept apart.
+// London (prices in pence, fundamentals in pounds) and are kept apart. A listed asset's name,
+// ISIN and country are its list's too (read every day; the document is read weeks apart and
+// words them differently: "UK" in London's list, "United Kingdom" in its documents), so the
+// two never undo each other's writes; the document fills what the list leaves empty, and
+// names a watchlist symbol no list includes. Unchanged rows are not rewritten.
 const REFRESH_ASSET = `
-  UPDATE assets SET name = coalesce($2, name), isin = coalesce($3, isin), country = coalesce($4, country),
-         sector = $5, industry = $6, type = coalesce(type, $7), updated_at = now()
-   WHERE id = $1`;
+  UPDATE assets AS a SET
+         name = CASE WHEN a.source = 'list' THEN coalesce(a.name, $2) ELSE coalesce($2, a.name) END,
+         isin = CASE WHEN a.source = 'list' THEN coalesce(a.isin, $3) ELSE coalesce($3, a.isin) END,
+         country = CASE WHEN a.source = 'list' THEN coalesce(a.country, $4) ELSE coalesce($4, a.country) END,
+         sector = $5, industry = $6, type = coalesce(a.type, $7), updated_at = now()
+   WHERE a.id = $1
+     AND (a.name, a.isin, a.country, a.sector, a.industry, a.type) IS DISTINCT FROM
+         (CASE WHEN a.source = 'list' THEN coalesce(a.name, $2) ELSE coalesce($2, a.name) END,
+          CASE WHEN a.source = 'list' THEN coalesce(a.isin, $3) ELSE coalesce($3, a.isin) END,
+          CASE WHEN a.source = 'list' THEN coalesce(a.country, $4) ELSE coalesce($4, a.country) END,
+          $5::text, $6::text, coalesce(a.type, $7))`;
 
 /** What a fundamentals document says of the asset: its name, ISIN, country, EODHD's classification and type. */
 export async function refreshAssetFromDocument(

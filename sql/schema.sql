@@ -160,6 +160,7 @@ CREATE INDEX assets_exchange_idx ON assets USING btree (exchange) WHERE is_activ
 CREATE INDEX assets_isin_idx ON assets USING btree (isin);
 CREATE INDEX assets_region_idx ON assets USING btree (region) WHERE is_active;
 COMMENT ON COLUMN assets.currency IS 'the currency the API quotes the listing in today (exchange-symbol-list Currency: GBX for pence)';
+COMMENT ON COLUMN assets.last_seen IS 'The last read of its exchange''s list known to include it: written when the list adds, changes or returns it, and when it vanishes (then the read before). While it is listed, exchange_list_reads.read_on is later.';
 
 CREATE TABLE bulk_eod_rows (
   execution_id bigint NOT NULL,
@@ -204,6 +205,14 @@ CREATE TABLE currency_units (
   per_major integer NOT NULL,
   CONSTRAINT currency_units_pkey PRIMARY KEY (code),
   CONSTRAINT currency_units_per_major_check CHECK ((per_major > 0))
+);
+
+CREATE TABLE exchange_list_reads (
+  exchange text NOT NULL,
+  read_on date NOT NULL,
+  listed integer NOT NULL,
+  CONSTRAINT exchange_list_reads_pkey PRIMARY KEY (exchange),
+  CONSTRAINT exchange_list_reads_listed_check CHECK ((listed >= 0))
 );
 
 CREATE TABLE fundamentals (
