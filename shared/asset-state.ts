@@ -167,13 +167,14 @@ export async function flagForAdjustment(q: Queryable, days: string[]): Promise<n
 }
 
 // A ticker fetched through the run's day that has no bar on it, on an exchange where other
-// tickers do: that day is out and the ticker simply did not trade. Its series is complete
+// tickers do (their newest bar, kept here beside the bars it describes, is on the day or
+// later): that day is out and the ticker simply did not trade. Its series is complete
 // through the day, and it is not fetched again for it.
 const EXTEND_CHECKED_THROUGH = `
   WITH run AS (SELECT as_of FROM process_executions WHERE execution_id = $1),
   published AS (
-    SELECT DISTINCT a.exchange FROM stock_prices p JOIN assets a ON a.id = p.asset_id
-     WHERE p.date = (SELECT as_of FROM run)
+    SELECT DISTINCT a.exchange FROM asset_processing_state p JOIN assets a ON a.id = p.asset_id, run
+     WHERE p.prices_last_date >= run.as_of
   )
   UPDATE asset_processing_state s SET prices_checked_through = run.as_of, updated_at = now()
     FROM work_items w JOIN assets a ON a.id = w.asset_id, run

@@ -31,7 +31,7 @@ import { countRegionDown, type Execution, setStopReason, touchRun } from './exec
 import type { FunctionResult } from './function-contract.js';
 import { upsertFundamentals } from './fundamentals.js';
 import { log, withProgressLog } from './log.js';
-import { type PriceRow, upsertPrices } from './prices.js';
+import { insertNewSeries, type PriceRow, upsertPrices } from './prices.js';
 import { loadSettings, type Settings } from './settings.js';
 import { runStep } from './step-runner.js';
 import { claimStep, completeStep, ensureStepPending, failStep } from './steps.js';
@@ -609,10 +609,9 @@ async function processItem(
     let inserted = 0;
     for (const what of notFound) await markNotFound(c, item.asset_id, what, run.as_of);
     if (bars) {
-      const w = await upsertPrices(
-        c,
-        bars.map((b) => ({ ...b, assetId: item.asset_id })),
-      );
+      const rows = bars.map((b) => ({ ...b, assetId: item.asset_id }));
+      // No stored series yet (day 1, a new listing): copied in rather than upserted.
+      const w = item.prices_first_date === null ? await insertNewSeries(c, rows) : await upsertPrices(c, rows);
       inserted += w.inserted;
       const last = bars.length > 0 ? bars[bars.length - 1]!.date : null;
       // Complete through its last bar; finalize extends that to the run's day once the

@@ -4,6 +4,8 @@
  * so they land together or not at all.
  */
 
+import type pg from 'pg';
+import { copyIn } from './copy-in.js';
 import type { Queryable } from './db.js';
 import type { EodBar } from './eodhd-schemas.js';
 import { rowsWritten } from './metrics.js';
@@ -43,4 +45,34 @@ export async function upsertPrices(q: Queryable, rows: PriceRow[]): Promise<{ in
   for (const x of r.rows) if (x.inserted) inserted++;
   rowsWritten.inc({ table: 'stock_prices' }, r.rows.length);
   return { inserted, updated: r.rows.length - inserted };
+}
+
+const PRICE_COLUMNS = ['asset_id', 'date', 'open', 'high', 'low', 'close', 'adjusted_close', 'volume'];
+
+/**
+ * The bars of an asset with no stored series (a first history: day 1, a new listing): COPY,
+ * about half the CPU of the upsert on both sides. Inside the caller's transaction, under a
+ * savepoint: if any bar is stored after all (the state said none; an operator's insert),
+ * the copy is undone and the upsert writes them.
+ */
+export async function insertNewSeries(
+  client: pg.PoolClient,
+  rows: PriceRow[],
+): Promise<{ inserted: number; updated: number }> {
+  if (rows.length === 0) return { inserted: 0, updated: 0 };
+  let lines = '';
+  // Dates are checked 'YYYY-MM-DD' and numbers finite: nothing to escape in COPY's text format.
+  for (const b of rows)
+    lines += `${b.assetId}\t${b.date}\t${b.open}\t${b.high}\t${b.low}\t${b.close}\t${b.adjusted_close}\t${b.volume}\n`;
+  await client.query('SAVEPOINT new_series');
+  try {
+    const copied = await copyIn(client, 'stock_prices', PRICE_COLUMNS, lines);
+    await client.query('RELEASE SAVEPOINT new_series');
+    rowsWritten.inc({ table: 'stock_prices' }, copied);
+    return { inserted: copied, updated: 0 };
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    await client.query('ROLLBACK TO SAVEPOINT new_series');
+    return upsertPrices(client, rows);
+  }
 }

@@ -351,7 +351,7 @@ CREATE TABLE stock_prices (
   volume double precision NOT NULL,
   CONSTRAINT stock_prices_pkey PRIMARY KEY (asset_id, date)
 );
-CREATE INDEX stock_prices_date_idx ON stock_prices USING btree (date);
+CREATE INDEX stock_prices_date_brin ON stock_prices USING brin (date);
 
 CREATE TABLE technical_indicators (
   asset_id bigint NOT NULL,
