@@ -5,34 +5,6 @@
  */
 import type { Queryable } from './db.js';
 
-const STATE_PRICES = `
-  UPDATE asset_processing_state SET
-    prices_loaded = true,
-    prices_first_date = CASE WHEN $2::date IS NULL THEN prices_first_date ELSE least(coalesce(prices_first_date, $2::date), $2::date) END,
-    prices_last_date = CASE WHEN $3::date IS NULL THEN prices_last_date ELSE greatest(coalesce(prices_last_date, $3::date), $3::date) END,
-    prices_checked_through = greatest(coalesce(prices_checked_through, $4::date), $4::date),
-    prices_last_updated_at = CASE WHEN $5 THEN now() ELSE prices_last_updated_at END,
-    prices_currency = coalesce($6, prices_currency),
-    needs_prices_reprocess = false,
-    updated_at = now()
-  WHERE asset_id = $1`;
-
-/**
- * Records that an asset's prices were fetched through checkedThrough; changed = rows were
- * written; currency: the currency of a whole history just fetched (null: bars appended).
- */
-export async function markPrices(
-  q: Queryable,
-  assetId: number,
-  firstDate: string | null,
-  lastDate: string | null,
-  checkedThrough: string,
-  changed: boolean,
-  currency: string | null = null,
-): Promise<void> {
-  await q.query(STATE_PRICES, [assetId, firstDate, lastDate, checkedThrough, changed, currency]);
-}
-
 // The same for many assets in one statement (bars appended from a bulk day: no first date,
 // no currency). One statement instead of one per asset: a normal day appends to ~21,800.
 const STATE_PRICES_MANY = `
@@ -69,82 +41,90 @@ export async function markPricesAppended(
   ]);
 }
 
-// Only a change is written (and reported): the same warning on every run is one event.
-const STATE_HISTORY_LIMIT = `
-  UPDATE asset_processing_state SET history_limited = $2, history_requested_from = $3, history_received_from = $4,
-         history_warning = $5, updated_at = now()
-   WHERE asset_id = $1 AND (history_limited, history_warning) IS DISTINCT FROM ($2, $5)
-  RETURNING 1`;
+// What one ticker's work item came to, in one statement (it was up to six, each a new
+// version of the same row): the prices fetched, the history's limit, the fundamentals,
+// what EODHD does not have, an adjustment done, and success or failure. Each part applies
+// only when given. The history limit is written only when it changed, and reported so (the
+// same warning on every run is one event): o holds the row as it was.
+const RECORD_ITEM = `
+  UPDATE asset_processing_state s SET
+    prices_loaded = s.prices_loaded OR $2,
+    prices_first_date = CASE WHEN $2 AND $3::date IS NOT NULL THEN least(coalesce(s.prices_first_date, $3::date), $3::date) ELSE s.prices_first_date END,
+    prices_last_date = CASE WHEN $2 AND $4::date IS NOT NULL THEN greatest(coalesce(s.prices_last_date, $4::date), $4::date) ELSE s.prices_last_date END,
+    prices_checked_through = CASE WHEN $2 THEN greatest(coalesce(s.prices_checked_through, $5::date), $5::date) ELSE s.prices_checked_through END,
+    prices_last_updated_at = CASE WHEN $2 AND $6 THEN now() ELSE s.prices_last_updated_at END,
+    prices_currency = CASE WHEN $2 THEN coalesce($7, s.prices_currency) ELSE s.prices_currency END,
+    needs_prices_reprocess = s.needs_prices_reprocess AND NOT $2,
+    needs_adjustment_refresh = s.needs_adjustment_refresh AND NOT $8,
+    adjustment_action_date = CASE WHEN $8 THEN NULL ELSE s.adjustment_action_date END,
+    history_limited = CASE WHEN lim.changed THEN $10 ELSE s.history_limited END,
+    history_requested_from = CASE WHEN lim.changed THEN $11::date ELSE s.history_requested_from END,
+    history_received_from = CASE WHEN lim.changed THEN $12::date ELSE s.history_received_from END,
+    history_warning = CASE WHEN lim.changed THEN $13 ELSE s.history_warning END,
+    fundamentals_loaded = s.fundamentals_loaded OR $14,
+    fundamentals_loaded_at = CASE WHEN $14 THEN now() ELSE s.fundamentals_loaded_at END,
+    needs_fundamentals_reprocess = s.needs_fundamentals_reprocess AND NOT $14,
+    fundamentals_not_found_on = CASE WHEN $15 THEN $20::date ELSE s.fundamentals_not_found_on END,
+    prices_not_found_on = CASE WHEN $16 THEN $20::date ELSE s.prices_not_found_on END,
+    consecutive_failures = CASE WHEN NOT $17 THEN s.consecutive_failures WHEN $18 THEN 0 ELSE s.consecutive_failures + 1 END,
+    last_error_message = CASE WHEN $17 AND NOT $18 THEN $19 ELSE s.last_error_message END,
+    last_error_at = CASE WHEN $17 AND NOT $18 THEN now() ELSE s.last_error_at END,
+    last_execution_id = CASE WHEN $17 THEN $21 ELSE s.last_execution_id END,
+    updated_at = now()
+  FROM (SELECT $9::boolean AND (o.history_limited, o.history_warning) IS DISTINCT FROM ($10::boolean, $13::text) AS changed
+          FROM asset_processing_state o WHERE o.asset_id = $1) lim
+  WHERE s.asset_id = $1
+  RETURNING lim.changed AS limit_changed`;
 
-/**
- * Records whether a whole history came cut short (the API's warning, what was asked, what
- * came) or complete; true when that changed.
- */
-export async function markHistoryLimit(
-  q: Queryable,
-  assetId: number,
-  limit: { requestedFrom: string; receivedFrom: string | null; warning: string } | null,
-): Promise<boolean> {
-  const r = await q.query(STATE_HISTORY_LIMIT, [
+export interface ItemOutcome {
+  /** Bars were fetched (perhaps none new): the series' dates, through when it is complete, whether rows were written, the currency of a whole history. */
+  prices?: {
+    firstDate: string | null;
+    lastDate: string | null;
+    checkedThrough: string;
+    changed: boolean;
+    currency: string | null;
+  };
+  /** An adjustment refresh is done: the stored series is the API's current one. */
+  adjustmentDone?: boolean;
+  /** A whole history was fetched: cut short by the plan (the API's warning, what was asked, what came), or complete (null). */
+  historyLimit?: { requestedFrom: string; receivedFrom: string | null; warning: string } | null;
+  fundamentalsLoaded?: boolean;
+  /** EODHD does not have these (on `day`): not asked again until the symbol reappears in its list. */
+  notFound?: Array<'prices' | 'fundamentals'>;
+  day?: string;
+  /** Success resets the failure count; a failure increments it and keeps the message. Absent: the count does not move. */
+  outcome?: { ok: boolean; error: string | null; executionId: number };
+}
+
+/** Records what a work item came to for its asset; true when the history limit changed. */
+export async function recordItemOutcome(q: Queryable, assetId: number, o: ItemOutcome): Promise<boolean> {
+  const p = o.prices;
+  const lim = o.historyLimit;
+  const r = await q.query<{ limit_changed: boolean }>(RECORD_ITEM, [
     assetId,
-    limit !== null,
-    limit?.requestedFrom ?? null,
-    limit?.receivedFrom ?? null,
-    limit?.warning ?? null,
+    p !== undefined,
+    p?.firstDate ?? null,
+    p?.lastDate ?? null,
+    p?.checkedThrough ?? null,
+    p?.changed ?? false,
+    p?.currency ?? null,
+    o.adjustmentDone ?? false,
+    lim !== undefined,
+    lim != null,
+    lim?.requestedFrom ?? null,
+    lim?.receivedFrom ?? null,
+    lim?.warning ?? null,
+    o.fundamentalsLoaded ?? false,
+    o.notFound?.includes('fundamentals') ?? false,
+    o.notFound?.includes('prices') ?? false,
+    o.outcome !== undefined,
+    o.outcome?.ok ?? false,
+    o.outcome?.error ?? null,
+    o.day ?? null,
+    o.outcome?.executionId ?? null,
   ]);
-  return (r.rowCount ?? 0) > 0;
-}
-
-const STATE_NOT_FOUND = {
-  prices: `UPDATE asset_processing_state SET prices_not_found_on = $2, updated_at = now() WHERE asset_id = $1`,
-  fundamentals: `UPDATE asset_processing_state SET fundamentals_not_found_on = $2, updated_at = now() WHERE asset_id = $1`,
-} as const;
-
-/** EODHD does not know the symbol's prices or fundamentals: not asked again until the symbol reappears in its list. */
-export async function markNotFound(
-  q: Queryable,
-  assetId: number,
-  what: keyof typeof STATE_NOT_FOUND,
-  day: string,
-): Promise<void> {
-  await q.query(STATE_NOT_FOUND[what], [assetId, day]);
-}
-
-const STATE_FUNDAMENTALS = `
-  UPDATE asset_processing_state SET fundamentals_loaded = true, fundamentals_loaded_at = now(),
-         needs_fundamentals_reprocess = false, updated_at = now()
-   WHERE asset_id = $1`;
-
-export async function markFundamentals(q: Queryable, assetId: number): Promise<void> {
-  await q.query(STATE_FUNDAMENTALS, [assetId]);
-}
-
-const STATE_OUTCOME = `
-  UPDATE asset_processing_state SET
-    consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
-    last_error_message = CASE WHEN $2 THEN last_error_message ELSE $3 END,
-    last_error_at = CASE WHEN $2 THEN last_error_at ELSE now() END,
-    last_execution_id = $4, updated_at = now()
-  WHERE asset_id = $1`;
-
-/** A success resets the failure count; a failure increments it and keeps the message. */
-export async function markOutcome(
-  q: Queryable,
-  assetId: number,
-  ok: boolean,
-  error: string | null,
-  executionId: number,
-): Promise<void> {
-  await q.query(STATE_OUTCOME, [assetId, ok, error, executionId]);
-}
-
-const CLEAR_ADJUSTMENT = `
-  UPDATE asset_processing_state SET needs_adjustment_refresh = false, adjustment_action_date = NULL, updated_at = now()
-   WHERE asset_id = $1`;
-
-/** An adjustment refresh is done: the stored series is the API's current one. */
-export async function clearAdjustment(q: Queryable, assetId: number): Promise<void> {
-  await q.query(CLEAR_ADJUSTMENT, [assetId]);
+  return r.rows[0]?.limit_changed === true;
 }
 
 // Only bars before the ex-date change; an asset whose stored history starts on or after

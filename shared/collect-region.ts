@@ -10,15 +10,7 @@
  * batch; the API's daily limit, our budget or a refused key stop the region cleanly.
  */
 
-import {
-  clearAdjustment,
-  markFundamentals,
-  markHistoryLimit,
-  markNotFound,
-  markOutcome,
-  markPrices,
-  markPricesAppended,
-} from './asset-state.js';
+import { type ItemOutcome, markPricesAppended, recordItemOutcome } from './asset-state.js';
 import { bulkRowsFor, storeBulkRows } from './bulk-eod.js';
 import type { PipelineContext } from './context.js';
 import { addDays, utcToday } from './dates.js';
@@ -607,7 +599,7 @@ async function processItem(
     );
     if (mine.length === 0) return; // the lease was lost: another replica owns this item now
     let inserted = 0;
-    for (const what of notFound) await markNotFound(c, item.asset_id, what, run.as_of);
+    const outcome: ItemOutcome = { notFound, day: run.as_of };
     if (bars) {
       const rows = bars.map((b) => ({ ...b, assetId: item.asset_id }));
       // No stored series yet (day 1, a new listing): copied in rather than upserted.
@@ -616,31 +608,25 @@ async function processItem(
       const last = bars.length > 0 ? bars[bars.length - 1]!.date : null;
       // Complete through its last bar; finalize extends that to the run's day once the
       // exchange's day is known to be out (a thin ticker has no bar every day).
-      await markPrices(
-        c,
-        item.asset_id,
-        bars[0]?.date ?? null,
-        last,
-        last ?? through ?? run.as_of,
-        w.inserted + w.updated > 0,
-        wholeHistory ? item.currency : null,
-      );
-      if (item.operation === 'adjustment_refresh') await clearAdjustment(c, item.asset_id);
+      outcome.prices = {
+        firstDate: bars[0]?.date ?? null,
+        lastDate: last,
+        checkedThrough: last ?? through ?? run.as_of,
+        changed: w.inserted + w.updated > 0,
+        currency: wholeHistory ? item.currency : null,
+      };
+      outcome.adjustmentDone = item.operation === 'adjustment_refresh';
       // A whole history cut short by the plan is recorded with what was asked and what came.
-      if (wholeHistory || warning) {
-        limitChanged = await markHistoryLimit(
-          c,
-          item.asset_id,
-          warning ? { requestedFrom: from!, receivedFrom: bars[0]?.date ?? null, warning } : null,
-        );
-      }
+      if (wholeHistory || warning)
+        outcome.historyLimit = warning ? { requestedFrom: from!, receivedFrom: bars[0]?.date ?? null, warning } : null;
       stats.records += w.inserted;
     }
     if (doc) {
       await upsertFundamentals(c, item.asset_id, doc);
-      await markFundamentals(c, item.asset_id);
+      outcome.fundamentalsLoaded = true;
     }
-    if (!skipped) await markOutcome(c, item.asset_id, ok, error, run.execution_id);
+    if (!skipped) outcome.outcome = { ok, error, executionId: run.execution_id };
+    limitChanged = await recordItemOutcome(c, item.asset_id, outcome);
     await recordDetails(c, [
       {
         executionId: run.execution_id,
@@ -684,7 +670,7 @@ async function giveUpItem(
   const error = `given up: started ${maxStarts} times without an outcome (the replica handling it died or lost its lease each time)`;
   await inTransaction(ctx.pool, async (c) => {
     if ((await finishItems(c, [item.id], 'failed', error, ctx.workerId)).length === 0) return;
-    await markOutcome(c, item.asset_id, false, error, run.execution_id);
+    await recordItemOutcome(c, item.asset_id, { outcome: { ok: false, error, executionId: run.execution_id } });
     await recordDetails(c, [
       {
         executionId: run.execution_id,
