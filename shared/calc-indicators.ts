@@ -31,11 +31,13 @@ const BATCH = 125;
 /** An indicator run whose batches made no progress for this long was abandoned by its invocation. */
 const ABANDONED_AFTER_SECONDS = 1800;
 
-// One row per asset instead of 500: its newest MAX_BARS bars, in date order, as big-endian
+// One row per asset instead of 500: its newest MAX_BARS bars, newest first, as big-endian
 // float8 (high, low, close, adjusted close, volume per bar) in base64. Binary because parsing
 // five float8[] texts of 500 numbers cost this process more CPU than computing the 31
 // columns; base64 because it is a third of the bytes of bytea's hex text; one ordered
-// aggregate instead of five.
+// aggregate instead of five. Newest first because that is the order the index gives: the
+// aggregate then sorts nothing (0.29-0.40 ms of PostgreSQL CPU an asset, 0.56 with
+// ORDER BY date ascending); decoding reads them backwards.
 const BAR_FIELDS = 5;
 const LOAD_BARS = `
   SELECT a.id AS asset_id, p.last_date, p.n, p.bars
@@ -43,7 +45,7 @@ const LOAD_BARS = `
     CROSS JOIN LATERAL (
       SELECT max(x.date)::text AS last_date, count(*)::int AS n,
              encode(string_agg(float8send(x.high) || float8send(x.low) || float8send(x.close)
-                        || float8send(x.adjusted_close) || float8send(x.volume), ''::bytea ORDER BY x.date), 'base64') AS bars
+                        || float8send(x.adjusted_close) || float8send(x.volume), ''::bytea ORDER BY x.date DESC), 'base64') AS bars
         FROM (SELECT date, high, low, close, adjusted_close, volume FROM stock_prices
                WHERE asset_id = a.id ORDER BY date DESC LIMIT ${MAX_BARS}) x
     ) p`;
@@ -95,8 +97,8 @@ const scratch = {
 };
 
 /**
- * Decodes a batch row's bars into the scratch arrays (valid until the next call), highs and
- * lows adjusted by each bar's adjusted_close / close (no split gaps).
+ * Decodes a batch row's bars into the scratch arrays (valid until the next call) in date
+ * order, highs and lows adjusted by each bar's adjusted_close / close (no split gaps).
  */
 function adjusted(b: LoadedBars): {
   open: Float64Array;
@@ -114,7 +116,8 @@ function adjusted(b: LoadedBars): {
     low = scratch.low.subarray(0, n),
     close = scratch.close.subarray(0, n),
     volume = scratch.volume.subarray(0, n);
-  for (let i = 0, o = 0; i < n; i++, o += BAR_FIELDS * 8) {
+  // Newest first in the bytes, oldest first in the arrays.
+  for (let i = n - 1, o = 0; i >= 0; i--, o += BAR_FIELDS * 8) {
     const c = v.getFloat64(o + 16);
     const adj = v.getFloat64(o + 24);
     const f = c > 0 ? adj / c : 1;
