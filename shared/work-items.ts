@@ -84,6 +84,9 @@ const PLAN_ADJUSTMENT_REFRESHES = `${INSERT}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess AND s.needs_adjustment_refresh
   ${NO_DUP}`;
 
+// The day's biggest insert (one row per asset) skips ON CONFLICT: its speculative insertion
+// cost ~20% more (231 against 194 ms for 21,817 rows); the anti-join already leaves out an
+// asset that has any price item in the run, and a plan is written by one transaction.
 const PLAN_PRICE_UPDATES = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, 1
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
@@ -91,8 +94,7 @@ const PLAN_PRICE_UPDATES = `${INSERT}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess
      AND coalesce(s.prices_checked_through, s.prices_last_date) < $5::date
      AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
-                        AND w.operation IN ('history_load', 'adjustment_refresh'))
-  ${NO_DUP}`;
+                        AND w.operation IN ('history_load', 'adjustment_refresh', 'price_update'))`;
 
 const PLAN_FUNDAMENTALS = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'fundamentals_load',
