@@ -72,13 +72,12 @@ const SYNC_LIST = `
 
 // NOT IN over a subquery is a hashed anti-join; NOT (symbol = ANY(array)) compared every
 // active symbol with the whole list (10,000 x 10,000 for Frankfurt: 2.5 s, now 10 ms).
-// A vanished listing was last seen by the read before this one ($3, when there was one).
+// A vanished listing was last seen by the read before this one (when there was one).
 const DEACTIVATE_VANISHED = `
-  UPDATE assets SET is_active = false, updated_at = now(), last_seen = greatest(last_seen, coalesce($3::date, last_seen))
+  UPDATE assets SET is_active = false, updated_at = now(),
+         last_seen = greatest(last_seen, coalesce((SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = $1), last_seen))
    WHERE exchange = $1 AND is_active AND source = 'list' AND symbol NOT IN (SELECT unnest($2::text[]))
   RETURNING id`;
-
-const LAST_READ = `SELECT read_on::text AS read_on FROM exchange_list_reads WHERE exchange = $1`;
 
 const RECORD_READ = `
   INSERT INTO exchange_list_reads (exchange, read_on, listed) VALUES ($1, $2, $3)
@@ -159,8 +158,7 @@ export async function syncExchange(
   const active = (await pool.query<{ n: number }>(ACTIVE_COUNT, [exchange])).rows[0]!.n;
   let deactivated = 0;
   if (symbols.length >= active * 0.5 || active < 20) {
-    const before = (await pool.query<{ read_on: string }>(LAST_READ, [exchange])).rows[0]?.read_on ?? null;
-    deactivated = (await pool.query(DEACTIVATE_VANISHED, [exchange, symbols, before])).rowCount ?? 0;
+    deactivated = (await pool.query(DEACTIVATE_VANISHED, [exchange, symbols])).rowCount ?? 0;
     // Only a trusted read counts as one: after a refused shrink the list is read again.
     await pool.query(RECORD_READ, [exchange, today, symbols.length]);
   } else {
@@ -215,17 +213,16 @@ export async function listsForWatchlist(
 // two never undo each other's writes; the document fills what the list leaves empty, and
 // names a watchlist symbol no list includes. Unchanged rows are not rewritten.
 const REFRESH_ASSET = `
-  UPDATE assets AS a SET
-         name = CASE WHEN a.source = 'list' THEN coalesce(a.name, $2) ELSE coalesce($2, a.name) END,
-         isin = CASE WHEN a.source = 'list' THEN coalesce(a.isin, $3) ELSE coalesce($3, a.isin) END,
-         country = CASE WHEN a.source = 'list' THEN coalesce(a.country, $4) ELSE coalesce($4, a.country) END,
-         sector = $5, industry = $6, type = coalesce(a.type, $7), updated_at = now()
-   WHERE a.id = $1
-     AND (a.name, a.isin, a.country, a.sector, a.industry, a.type) IS DISTINCT FROM
-         (CASE WHEN a.source = 'list' THEN coalesce(a.name, $2) ELSE coalesce($2, a.name) END,
-          CASE WHEN a.source = 'list' THEN coalesce(a.isin, $3) ELSE coalesce($3, a.isin) END,
-          CASE WHEN a.source = 'list' THEN coalesce(a.country, $4) ELSE coalesce($4, a.country) END,
-          $5::text, $6::text, coalesce(a.type, $7))`;
+  UPDATE assets AS a SET name = n.name, isin = n.isin, country = n.country, sector = $5, industry = $6, type = n.type,
+         updated_at = now()
+    FROM (SELECT id,
+                 CASE WHEN source = 'list' THEN coalesce(name, $2) ELSE coalesce($2, name) END AS name,
+                 CASE WHEN source = 'list' THEN coalesce(isin, $3) ELSE coalesce($3, isin) END AS isin,
+                 CASE WHEN source = 'list' THEN coalesce(country, $4) ELSE coalesce($4, country) END AS country,
+                 coalesce(type, $7) AS type
+            FROM assets WHERE id = $1) n
+   WHERE a.id = n.id
+     AND (a.name, a.isin, a.country, a.sector, a.industry, a.type) IS DISTINCT FROM (n.name, n.isin, n.country, $5::text, $6::text, n.type)`;
 
 /** What a fundamentals document says of the asset: its name, ISIN, country, EODHD's classification and type. */
 export async function refreshAssetFromDocument(
