@@ -151,21 +151,39 @@ export async function flagForAdjustment(q: Queryable, days: string[]): Promise<n
 // later): that day is out and the ticker simply did not trade. Its series is complete
 // through the day, and it is not fetched again for it.
 const EXTEND_CHECKED_THROUGH = `
-  WITH run AS (SELECT as_of FROM process_executions WHERE execution_id = $1),
+  WITH run AS (SELECT as_of, as_of_by_exchange FROM process_executions WHERE execution_id = $1),
+  day AS (
+    SELECT e.exchange, coalesce((run.as_of_by_exchange ->> e.exchange)::date, run.as_of) AS as_of
+      FROM run, (SELECT DISTINCT exchange FROM work_items WHERE execution_id = $1) e
+  ),
   published AS (
-    SELECT DISTINCT a.exchange FROM asset_processing_state p JOIN assets a ON a.id = p.asset_id, run
-     WHERE p.prices_last_date >= run.as_of
+    SELECT day.exchange, day.as_of FROM day
+     WHERE EXISTS (SELECT 1 FROM asset_processing_state p JOIN assets a ON a.id = p.asset_id
+                    WHERE a.exchange = day.exchange AND p.prices_last_date >= day.as_of)
   )
-  UPDATE asset_processing_state s SET prices_checked_through = run.as_of, updated_at = now()
-    FROM work_items w JOIN assets a ON a.id = w.asset_id, run
+  UPDATE asset_processing_state s SET prices_checked_through = d.as_of, updated_at = now()
+    FROM work_items w JOIN assets a ON a.id = w.asset_id JOIN published d ON d.exchange = a.exchange
    WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('price_update', 'history_load', 'adjustment_refresh', 'bulk_load')
      AND s.asset_id = w.asset_id AND s.prices_loaded
-     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < run.as_of)
-     AND a.exchange IN (SELECT exchange FROM published)`;
+     AND (s.prices_checked_through IS NULL OR s.prices_checked_through < d.as_of)`;
 
 /** After a run: its fetched tickers without a bar on its day are complete through the day, where the exchange published it. */
 export async function extendCheckedThrough(q: Queryable, executionId: number): Promise<void> {
   await q.query(EXTEND_CHECKED_THROUGH, [executionId]);
+}
+
+// A day taken for a holiday had bars after all: the exchange's tickers checked through it
+// without its bar load their history again (1 call each; a wrong holiday is rare).
+const REOPEN_DAY = `
+  UPDATE asset_processing_state s SET needs_prices_reprocess = true, updated_at = now()
+    FROM assets a
+   WHERE a.id = s.asset_id AND a.exchange = $1 AND a.is_active AND s.prices_loaded AND NOT s.needs_prices_reprocess
+     AND coalesce(s.prices_checked_through, s.prices_last_date) >= $2::date
+     AND NOT EXISTS (SELECT 1 FROM stock_prices p WHERE p.asset_id = s.asset_id AND p.date = $2::date)`;
+
+/** After a learnt holiday proved wrong: the tickers that skipped its bar fetch their history again; how many. */
+export async function reopenSkippedDay(q: Queryable, exchange: string, day: string): Promise<number> {
+  return (await q.query(REOPEN_DAY, [exchange, day])).rowCount ?? 0;
 }
 
 const MARK_CALCULATED = `

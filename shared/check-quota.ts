@@ -6,18 +6,21 @@
  * again. Then it fans out one collect-region per region with work.
  *
  * Price updates of an exchange cost whichever is less: the bulk endpoint (100 calls a day
- * for every ticker of the exchange) for each trading day a group of tickers is missing,
- * or one history call per ticker from its last stored day.
+ * for every ticker of the exchange) for each session of the exchange a group of tickers is
+ * missing (its calendar: no call is spent on a holiday), or one history call per ticker
+ * from its last stored day.
  */
 
 import { quotaUsage } from './api-ledger.js';
 import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
 import type { PipelineContext } from './context.js';
+import type { Calendars } from './calendar.js';
 import { weekdaysBetween } from './dates.js';
 import { inTransaction, type Queryable } from './db.js';
 import { recordUncollected } from './details.js';
+import { loadCalendars } from './exchange-calendars.js';
 import { REGIONS, type Region } from './exchanges.js';
-import { runParameters, setRegionsPending, setRunPlan } from './executions.js';
+import { asOfFor, runParameters, setRegionsPending, setRunPlan } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import { reconcileQuota } from './reconcile.js';
 import { loadSettings } from './settings.js';
@@ -49,9 +52,24 @@ export interface PriceUpdateFit {
   deferred: number;
 }
 
+/** Each exchange's trading day and sessions (without them: one day for all, and weekdays). */
+export interface SessionsOf {
+  dayOf(exchange: string): string;
+  between(exchange: string, after: string, through: string, max: number): string[];
+}
+
+/** The run's days and the exchanges' calendars, as fitPriceUpdates asks for them. */
+export function sessionsOf(calendars: Calendars, dayOf: (exchange: string) => string): SessionsOf {
+  return {
+    dayOf,
+    between: (ex, after, through, max) =>
+      calendars.get(ex)?.sessionsBetween(after, through, max) ?? weekdaysBetween(after, through, max),
+  };
+}
+
 /**
  * The arithmetic of the budget, without the database. For each exchange, the threshold T
- * that minimises 100 x (weekdays after T) + (tickers complete only before T), compared
+ * that minimises 100 x (sessions after T) + (tickers complete only before T), compared
  * with one call per ticker; then the budget, and the daily cap on per-ticker price updates.
  */
 export function fitPriceUpdates(
@@ -59,8 +77,12 @@ export function fitPriceUpdates(
   tradingDay: string,
   budget: number,
   maxAssets: number,
-  opts: { maxBulkDays: number; perTickerOnly?: boolean; maxBulkExchanges?: number },
+  opts: { maxBulkDays: number; perTickerOnly?: boolean; maxBulkExchanges?: number; sessions?: SessionsOf },
 ): { fits: PriceUpdateFit[]; calls: number } {
+  const sessions = opts.sessions ?? {
+    dayOf: () => tradingDay,
+    between: (_ex: string, after: string, through: string, max: number) => weekdaysBetween(after, through, max),
+  };
   let bulkExchangesLeft = opts.maxBulkExchanges ?? Infinity;
   let remaining = Math.max(0, budget);
   let assetsLeft = maxAssets;
@@ -71,7 +93,7 @@ export function fitPriceUpdates(
     let best: { dates: string[]; coversFrom: string; covered: number; cost: number } | null = null;
     if (!opts.perTickerOnly && bulkExchangesLeft > 0) {
       for (const { through } of d.byThrough) {
-        const dates = weekdaysBetween(through, tradingDay, opts.maxBulkDays + 1);
+        const dates = sessions.between(d.exchange, through, sessions.dayOf(d.exchange), opts.maxBulkDays + 1);
         if (dates.length === 0 || dates.length > opts.maxBulkDays) continue;
         const covered = d.byThrough.filter((x) => x.through >= through).reduce((s, x) => s + x.assets, 0);
         const cost = BULK_COST * dates.length + (n - covered) * HISTORY_COST;
@@ -143,6 +165,7 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
     };
     await setRunPlan(ctx.pool, executionId, planFigures);
 
+    const calendars = await loadCalendars(ctx.pool);
     const body = await inTransaction(ctx.pool, async (c) => {
       const price = fitPriceUpdates(
         await priceDemand(c, executionId),
@@ -153,6 +176,7 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
           maxBulkDays: settings.max_bulk_days,
           perTickerOnly: settings.price_update_method === 'per_ticker' || bulk === 'no',
           maxBulkExchanges: bulk === 'probe' ? 1 : undefined,
+          sessions: sessionsOf(calendars, (ex) => asOfFor(run, ex)),
         },
       );
       for (const f of price.fits) {

@@ -10,19 +10,20 @@
  * batch; the API's daily limit, our budget or a refused key stop the region cleanly.
  */
 
-import { type ItemOutcome, markPricesAppended, recordItemOutcome } from './asset-state.js';
+import { type ItemOutcome, markPricesAppended, recordItemOutcome, reopenSkippedDay } from './asset-state.js';
 import { bulkRowsFor, storeBulkRows } from './bulk-eod.js';
 import type { PipelineContext } from './context.js';
 import { addDays, utcToday } from './dates.js';
-import { inTransaction } from './db.js';
+import { inTransaction, type Queryable } from './db.js';
 import { recordDeferred, recordDetails } from './details.js';
 import { type EodhdClient, EodhdError, type EodhdErrorKind } from './eodhd.js';
 import type { EodBar, Fundamentals } from './eodhd-schemas.js';
-import type { Region } from './exchanges.js';
-import { countRegionDown, type Execution, setStopReason, touchRun } from './executions.js';
+import { forgetLearntHoliday, learnHoliday, learntHolidays } from './exchange-calendars.js';
+import { exchangesOf, type Region } from './exchanges.js';
+import { asOfFor, countRegionDown, type Execution, setStopReason, touchRun } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import { upsertFundamentals } from './fundamentals.js';
-import { log, withProgressLog } from './log.js';
+import { errorText, log, withProgressLog } from './log.js';
 import { insertNewSeries, type PriceRow, upsertPrices } from './prices.js';
 import { loadSettings, type Settings } from './settings.js';
 import { runStep } from './step-runner.js';
@@ -48,6 +49,13 @@ interface RegionStats {
   calls: number;
   records: number;
   bulkCalls: number;
+}
+
+/** What every item of an invocation shares: the quota day it charges, the region's learnt holidays. */
+interface CollectDay {
+  quotaDay: string;
+  /** Holidays learnt from empty bulk days, by exchange: a bar on one proves it wrong. */
+  learnt: Map<string, Set<string>>;
 }
 
 class StopCollection extends Error {
@@ -168,7 +176,10 @@ async function collectUntilDone(
   stats: RegionStats,
 ): Promise<{ stop: StopCollection | null; outOfTime: boolean }> {
   const lease = settings.work_item_lease_seconds;
-  const quotaDay = run.quota_day ?? utcToday();
+  const day: CollectDay = {
+    quotaDay: run.quota_day ?? utcToday(),
+    learnt: await learntHolidays(ctx.pool, exchangesOf(region)),
+  };
   for (;;) {
     if (Date.now() >= deadline) return { stop: null, outOfTime: true };
     const batch = { priceUpdates: settings.incremental_batch_size, other: settings.bulk_load_batch_size };
@@ -191,7 +202,7 @@ async function collectUntilDone(
       return { stop: null, outOfTime: false };
     }
     await touchRun(ctx.pool, run.execution_id, 'collect-region');
-    const r = await processBatch(ctx, run, items, settings, quotaDay, deadline, stats);
+    const r = await processBatch(ctx, run, items, settings, day, deadline, stats);
     if (r.stop) return { stop: r.stop, outOfTime: false };
     if (r.outOfTime) return { stop: null, outOfTime: true };
   }
@@ -225,7 +236,7 @@ async function processBatch(
   run: Execution,
   items: ClaimedItem[],
   settings: Settings,
-  quotaDay: string,
+  day: CollectDay,
   deadline: number,
   stats: RegionStats,
 ): Promise<{ stop: StopCollection | null; outOfTime: boolean }> {
@@ -234,7 +245,7 @@ async function processBatch(
   // Price updates of a bulk exchange: the one-day-behind tickers come from the bulk answer.
   if (items[0]?.operation === 'price_update') {
     try {
-      const { covered, through } = await bulkCovered(ctx, run, items, settings, quotaDay, stats);
+      const { covered, through } = await bulkCovered(ctx, run, items, settings, day.quotaDay, stats);
       if (covered.size > 0 && through) {
         await writeFromBulk(
           ctx,
@@ -266,7 +277,7 @@ async function processBatch(
       }
       const item = queue[next++]!;
       try {
-        await processItem(ctx, run, item, settings, quotaDay, stats);
+        await processItem(ctx, run, item, settings, day, stats);
       } catch (err) {
         const s = asStop(err);
         if (!s) throw err;
@@ -330,6 +341,13 @@ async function bulkCovered(
           const byDate = new Map<string, number>();
           for (const r of rows) byDate.set(r.date, (byDate.get(r.date) ?? 0) + 1);
           answered = [...byDate.entries()].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0]))[0]?.[0] ?? null;
+          // Nothing for a published weekday: the exchange did not trade (a holiday its calendar
+          // did not know). Its tickers are complete through the day, and no day is asked twice.
+          const holiday = rows.length === 0 && (await learnHoliday(ctx.pool, exchange, day));
+          if (holiday) {
+            answered = day;
+            log('info', 'holiday_learnt', { execution_id: run.execution_id, exchange, day });
+          }
           const kept = rows.filter((r) => r.date === answered);
           await inTransaction(ctx.pool, async (c) => {
             await storeBulkRows(c, run.execution_id, exchange, kept);
@@ -338,6 +356,7 @@ async function bulkCovered(
               date: answered,
               rows: rows.length,
               dropped,
+              holiday,
             });
           });
           log('info', 'bulk_fetched', {
@@ -452,13 +471,31 @@ async function writeFromBulk(
   }
 }
 
+/**
+ * A bar on a day learnt as a holiday proves the lesson wrong: the day is forgotten, and the
+ * exchange's tickers that were taken as complete through it without its bar load their
+ * history again.
+ */
+async function forgetWrongHolidays(
+  q: Queryable,
+  day: CollectDay,
+  exchange: string,
+  bars: readonly EodBar[],
+): Promise<void> {
+  const learnt = day.learnt.get(exchange);
+  if (!learnt || learnt.size === 0) return;
+  for (const b of bars) {
+    if (!learnt.has(b.date)) continue;
+    learnt.delete(b.date);
+    if (!(await forgetLearntHoliday(q, exchange, b.date))) continue;
+    const reopened = await reopenSkippedDay(q, exchange, b.date);
+    log('warn', 'learnt_holiday_wrong', { exchange, day: b.date, assets_reloading: reopened });
+  }
+}
+
 /** A failure that may pass: a server error or no answer (after the client's own retries). */
 function isTransient(err: unknown): boolean {
   return err instanceof EodhdError && (err.kind === 'server' || err.kind === 'network');
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** One ticker: fetch what its operation needs, then write it all in one transaction. */
@@ -467,9 +504,11 @@ async function processItem(
   run: Execution,
   item: ClaimedItem,
   settings: Settings,
-  quotaDay: string,
+  day: CollectDay,
   stats: RegionStats,
 ): Promise<void> {
+  const { quotaDay } = day;
+  const asOf = asOfFor(run, item.exchange);
   const starts = await startItem(ctx.pool, item.id, ctx.workerId);
   if (starts === null) return; // the lease was lost: another replica owns this item now
   // Every earlier start ended without an outcome: whatever this ticker does to the process
@@ -482,7 +521,7 @@ async function processItem(
   // Whether every failure was one that may pass (5xx, no answer): worth a later try.
   let transient = true;
   const through = item.prices_checked_through ?? item.prices_last_date;
-  const historyStart = addDays(run.as_of, -settings.price_history_days);
+  const historyStart = addDays(asOf, -settings.price_history_days);
   // Where this operation's history call starts (null: no history call).
   let from: string | null = null;
   switch (item.operation) {
@@ -500,7 +539,7 @@ async function processItem(
       from =
         !item.prices_loaded || item.needs_prices_reprocess
           ? historyStart
-          : through === null || through < run.as_of
+          : through === null || through < asOf
             ? addDays(through ?? historyStart, 1)
             : null;
       break;
@@ -524,11 +563,11 @@ async function processItem(
   const notes: string[] = [];
   const notFound: Array<'fundamentals'> = [];
   try {
-    if (from !== null && from <= run.as_of) {
+    if (from !== null && from <= asOf) {
       const start = from;
       try {
-        const h = await api.eod(item.symbol, start, run.as_of);
-        bars = h.bars.filter((b) => b.date >= start && b.date <= run.as_of);
+        const h = await api.eod(item.symbol, start, asOf);
+        bars = h.bars.filter((b) => b.date >= start && b.date <= asOf);
         warnings = h.warnings;
       } catch (err) {
         if (asStop(err)) throw err;
@@ -599,7 +638,7 @@ async function processItem(
     );
     if (mine.length === 0) return; // the lease was lost: another replica owns this item now
     let inserted = 0;
-    const outcome: ItemOutcome = { notFound, day: run.as_of };
+    const outcome: ItemOutcome = { notFound, day: asOf };
     if (bars) {
       const rows = bars.map((b) => ({ ...b, assetId: item.asset_id }));
       // No stored series yet (day 1, a new listing): copied in rather than upserted.
@@ -611,7 +650,7 @@ async function processItem(
       outcome.prices = {
         firstDate: bars[0]?.date ?? null,
         lastDate: last,
-        checkedThrough: last ?? through ?? run.as_of,
+        checkedThrough: last ?? through ?? asOf,
         changed: w.inserted + w.updated > 0,
         currency: wholeHistory ? item.currency : null,
       };
@@ -621,6 +660,7 @@ async function processItem(
         outcome.historyLimit = warning ? { requestedFrom: from!, receivedFrom: bars[0]?.date ?? null, warning } : null;
       stats.records += w.inserted;
     }
+    if (bars) await forgetWrongHolidays(c, day, item.exchange, bars);
     if (doc) {
       await upsertFundamentals(c, item.asset_id, doc);
       outcome.fundamentalsLoaded = true;

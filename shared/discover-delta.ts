@@ -1,7 +1,9 @@
 /**
- * discover-delta: learns the API's day and the plan, syncs the universe (one
- * exchange-symbol-list call per exchange, or the lists a watchlist needs), reads the
- * corporate actions, then writes the plan as work items and hands the run to check-quota.
+ * discover-delta: learns the day (by the API's clock) and the plan, reads the exchanges'
+ * calendars when due, gives each exchange its trading day (its last session published by
+ * now), syncs the universe (one exchange-symbol-list call per exchange, or the lists a
+ * watchlist needs), reads the corporate actions, then writes the plan as work items and
+ * hands the run to check-quota.
  */
 
 import { quotaUsage } from './api-ledger.js';
@@ -9,13 +11,14 @@ import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from './a
 import { mapLimited } from './concurrency.js';
 import type { PipelineContext } from './context.js';
 import { type CorporateActionSync, syncCorporateActions } from './corporate-actions.js';
-import { lastWeekdayOnOrBefore } from './dates.js';
+import { tradingDays } from './calendar.js';
 import { inTransaction } from './db.js';
 import { EodhdError } from './eodhd.js';
+import { type CalendarRead, loadCalendars, readCalendars } from './exchange-calendars.js';
 import { EXCHANGES, type ExchangeCode } from './exchanges.js';
-import { type Execution, type RunParameters, runParameters, setAsOf, setQuotaDay } from './executions.js';
+import { type Execution, type RunParameters, runParameters, setQuotaDay, setTradingDays } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
-import { log } from './log.js';
+import { errorText, log } from './log.js';
 import { type QuotaDayReconciliation, reconcileQuota } from './reconcile.js';
 import { loadSettings, type Settings } from './settings.js';
 import { runStep } from './step-runner.js';
@@ -30,12 +33,15 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     const settings = await loadSettings(ctx.pool);
     const day = await reconcileQuota(ctx, executionId, settings, run.quota_day);
     await setQuotaDay(ctx.pool, executionId, day.quotaDay);
-    // Without an explicit asOf the trading day is the API's own (its clock, not ours).
-    if (!params.asOfExplicit && day.apiDate) {
-      run.as_of = lastWeekdayOnOrBefore(day.apiDate);
-      await setAsOf(ctx.pool, executionId, run.as_of);
-    }
-    const synced = params.dryRun ? null : await sync(ctx, run, params, settings, day);
+    const scope = scopeOf(params);
+    const calendarsRead = params.dryRun ? null : await readDueCalendars(ctx, run, scope, settings, day);
+    // Each exchange's day: its last session published by now (by the API's clock), or the
+    // last session on or before an explicit asOf. The run's as_of is the latest of them.
+    const days = tradingDays(await loadCalendars(ctx.pool), day.now, params.asOfExplicit ? run.as_of : null);
+    run.as_of_by_exchange = days;
+    run.as_of = scope.map((ex) => days[ex]).reduce((a, b) => (a > b ? a : b));
+    await setTradingDays(ctx.pool, executionId, days, run.as_of);
+    const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day);
     // What this step's own answers taught (a 403 on the lists or calendars) counts already.
     const entitlements = await loadEntitlements(ctx.pool);
     const fetch = {
@@ -46,6 +52,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       const plan = await writePlan(c, {
         executionId,
         tradingDay: run.as_of,
+        tradingDays: days,
         mode: params.mode,
         exchanges: params.exchanges,
         symbols: params.symbols,
@@ -58,7 +65,10 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       const result = {
         executionId,
         asOf: run.as_of,
+        asOfByExchange: Object.fromEntries(scope.map((ex) => [ex, days[ex]])),
         quotaDay: day.quotaDay,
+        clock: { now: day.now.toISOString(), source: day.clock, apiCounterDate: day.apiDate },
+        calendars: calendarsRead,
         mode: params.mode,
         universe: synced?.universe ?? [],
         universeSkipped: synced?.universeSkipped ?? null,
@@ -85,7 +95,13 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       body,
       logged: [
         'plan_written',
-        { totals: body.totals, excluded: body.excludedForFailures, duration_ms: body.durationMs },
+        {
+          as_of: body.asOfByExchange,
+          quota_day: body.quotaDay,
+          totals: body.totals,
+          excluded: body.excludedForFailures,
+          duration_ms: body.durationMs,
+        },
       ],
     };
   });
@@ -98,22 +114,52 @@ interface Synced {
   corporateActions: CorporateActionSync | null;
 }
 
+/** The exchanges a run covers: those asked, those of the symbols asked, or all. */
+function scopeOf(params: RunParameters): ExchangeCode[] {
+  return (
+    params.exchanges ??
+    (params.symbols
+      ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))]
+      : [...EXCHANGES])
+  );
+}
+
+/** The calendars of the scope's exchanges that are due, from /exchange-details when the plan has it. */
+async function readDueCalendars(
+  ctx: PipelineContext,
+  run: Execution,
+  scope: ExchangeCode[],
+  settings: Settings,
+  day: QuotaDayReconciliation,
+): Promise<CalendarRead | null> {
+  const may = mayFetch(await loadEntitlements(ctx.pool), 'exchange_details', day.quotaDay);
+  if (may === 'no') return null;
+  const api = ctx.api(run.execution_id, day.quotaDay, settings);
+  try {
+    return await readCalendars(ctx.pool, api, scope, day.quotaDay, {
+      refreshDays: settings.exchange_calendar_refresh_days,
+      probe: may === 'probe',
+    });
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    // Not fatal: the calendars known (or weekdays) serve, and the next run asks again.
+    log('warn', 'exchange_calendars_failed', { execution_id: run.execution_id, error: errorText(err) });
+    return null;
+  }
+}
+
 /** The universe (the lists the plan serves, a watchlist's symbols) and the corporate actions since the last run. */
 async function sync(
   ctx: PipelineContext,
   run: Execution,
   params: RunParameters,
+  scope: ExchangeCode[],
   settings: Settings,
   day: QuotaDayReconciliation,
 ): Promise<Synced> {
   const api = ctx.api(run.execution_id, day.quotaDay, settings);
   const before = await loadEntitlements(ctx.pool);
   const may = (k: EntitlementKind) => mayFetch(before, k, day.quotaDay);
-  const scope =
-    params.exchanges ??
-    (params.symbols
-      ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))]
-      : [...EXCHANGES]);
   const out: Synced = { universe: [], universeSkipped: null, watchlist: null, corporateActions: null };
   if (may('symbol_list') !== 'no') {
     // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
@@ -128,7 +174,7 @@ async function sync(
   if (!settings.corporate_actions_enabled) return out;
   try {
     const usage = await quotaUsage(ctx.pool, day.quotaDay);
-    out.corporateActions = await syncCorporateActions(ctx.pool, api, run.execution_id, day.apiDate ?? run.as_of, {
+    out.corporateActions = await syncCorporateActions(ctx.pool, api, run.execution_id, day.quotaDay, {
       calendar: may('calendar'),
       bulk: may('bulk'),
       exchanges: scope,
@@ -142,10 +188,7 @@ async function sync(
   } catch (err) {
     if (err instanceof EodhdError && err.kind === 'auth') throw err;
     // Not fatal (the day's budget too): the days stay unread and the next run reads them.
-    log('warn', 'corporate_actions_failed', {
-      execution_id: run.execution_id,
-      error: err instanceof Error ? err.message : String(err),
-    });
+    log('warn', 'corporate_actions_failed', { execution_id: run.execution_id, error: errorText(err) });
   }
   return out;
 }

@@ -36,6 +36,29 @@ export const SymbolListItemSchema = z.object({
 });
 export type SymbolListItem = z.infer<typeof SymbolListItemSchema>;
 
+const hhmmss = z.string().regex(/^\d{2}:\d{2}(:\d{2})?$/);
+const DaySchema = z.object({
+  Holiday: z.string().nullish(),
+  Date: isoDate,
+  Type: z.string().nullish(),
+});
+// EODHD writes these maps as objects keyed "0", "1", ... (an empty one may come as []).
+const dayMap = z.union([z.record(z.string(), DaySchema), z.array(DaySchema)]).transform((m) => Object.values(m));
+
+/** /exchange-details/{EX}: the time zone, the hours and the holidays of a range. */
+export const ExchangeDetailsSchema = z.object({
+  Code: z.string().min(1),
+  Timezone: z.string().min(1),
+  TradingHours: z.object({
+    Open: hhmmss.nullish(),
+    Close: hhmmss,
+    WorkingDays: z.string().nullish(),
+  }),
+  ExchangeHolidays: dayMap.nullish().transform((v) => v ?? []),
+  ExchangeEarlyCloseDays: dayMap.nullish().transform((v) => v ?? []),
+});
+export type ExchangeDetails = z.infer<typeof ExchangeDetailsSchema>;
+
 export const UserSchema = z.object({
   apiRequests: z.number().int().nonnegative(),
   apiRequestsDate: isoDate,

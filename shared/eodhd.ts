@@ -23,6 +23,8 @@ import {
   type EodBar,
   EodBarSchema,
   ErrorBodySchema,
+  type ExchangeDetails,
+  ExchangeDetailsSchema,
   type Fundamentals,
   FundamentalsSchema,
   parseRows,
@@ -101,6 +103,15 @@ interface CallSpec {
   notFoundCost?: number;
 }
 
+/** An HTTP Date header's instant, or null when absent or unreadable. */
+function httpDate(v: string | string[] | undefined): Date | null {
+  const t = typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(t) ? new Date(t) : null;
+}
+
+/** What /exchange-details costs a request (EODHD: 5 API calls). */
+export const EXCHANGE_DETAILS_COST = 5;
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EodhdClient {
@@ -110,6 +121,12 @@ export class EodhdClient {
   };
   /** Calls this client was charged, for the caller's details rows. */
   callsCharged = 0;
+  /**
+   * The API's clock: the Date header of its last answer (null before one, or when it had
+   * none). Runs take their day from it, so that a machine with a wrong clock, and the
+   * simulator's compressed days, follow the API's clock alike.
+   */
+  serverTime: Date | null = null;
 
   constructor(opts: EodhdClientOptions) {
     this.o = {
@@ -152,6 +169,20 @@ export class EodhdClient {
       target: exchange,
     });
     return parseRows(BulkEodRowSchema, body);
+  }
+
+  /** An exchange's time zone, hours, holidays and early closes in [from, to] (5 calls). */
+  async exchangeDetails(exchange: string, from: string, to: string): Promise<ExchangeDetails> {
+    const body = await this.call({
+      endpoint: 'exchange-details',
+      path: `/exchange-details/${encodeURIComponent(exchange)}`,
+      params: { from, to },
+      cost: EXCHANGE_DETAILS_COST,
+      target: exchange,
+    });
+    const r = ExchangeDetailsSchema.safeParse(body);
+    if (!r.success) throw new EodhdError('bad_response', `exchange-details ${exchange}: not an exchange's details`);
+    return r.data;
   }
 
   /** The whole fundamentals document (10 calls, also when EODHD has none: {"error": "Not found"}). */
@@ -288,6 +319,7 @@ export class EodhdClient {
         // A 200 is charged once its headers arrive, even if the body then breaks off.
         if (status === 200) charged = spec.cost;
         else if (status === 404) charged = spec.notFoundCost ?? 0;
+        this.serverTime = httpDate(res.headers.date) ?? this.serverTime;
         await this.observeRate(res.headers);
         const text = await res.body.text();
         if (status === 200) {

@@ -17,6 +17,8 @@ export interface Execution {
   parameters: Record<string, unknown>;
   status: 'running' | 'success' | 'partial' | 'failed';
   as_of: string;
+  /** Each exchange's trading day (discover-delta sets it; null before). */
+  as_of_by_exchange: Partial<Record<ExchangeCode, string>> | null;
   quota_day: string | null;
   parent_execution_id: number | null;
   regions_pending: number;
@@ -104,11 +106,21 @@ export function runParameters(p: Record<string, unknown>): RunParameters {
   };
 }
 
-const SET_AS_OF = `UPDATE process_executions SET as_of = $2 WHERE execution_id = $1`;
+const SET_TRADING_DAYS = `UPDATE process_executions SET as_of = $2, as_of_by_exchange = $3 WHERE execution_id = $1`;
 
-/** The run's trading day, once the API's own date is known. */
-export async function setAsOf(q: Queryable, executionId: number, asOf: string): Promise<void> {
-  await q.query(SET_AS_OF, [executionId, asOf]);
+/** The run's trading day of each exchange, and the latest of them as its as_of. */
+export async function setTradingDays(
+  q: Queryable,
+  executionId: number,
+  days: Record<ExchangeCode, string>,
+  asOf: string,
+): Promise<void> {
+  await q.query(SET_TRADING_DAYS, [executionId, asOf, JSON.stringify(days)]);
+}
+
+/** The day an exchange's prices are brought up to in this run. */
+export function asOfFor(run: Pick<Execution, 'as_of' | 'as_of_by_exchange'>, exchange: string): string {
+  return run.as_of_by_exchange?.[exchange as ExchangeCode] ?? run.as_of;
 }
 
 const SET_QUOTA_DAY = `UPDATE process_executions SET quota_day = $2 WHERE execution_id = $1`;

@@ -16,7 +16,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { readSecret } from './config.js';
-import { utcToday } from './dates.js';
 import { createPool } from './db.js';
 import { type Check, clusterChecks, databaseChecks, formatChecks } from './health.js';
 
@@ -80,7 +79,7 @@ if (!o['no-database']) {
   } else {
     const pool = createPool(url, 2);
     try {
-      checks.push(...(await databaseChecks(pool, { url, today: utcToday(), maxDaysBehind, stalledMinutes })));
+      checks.push(...(await databaseChecks(pool, { url, now: new Date(), maxDaysBehind, stalledMinutes })));
     } finally {
       await pool.end();
     }

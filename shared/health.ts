@@ -8,7 +8,7 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type pg from 'pg';
 import { databaseProblem } from './database-problem.js';
-import { addDays, lastWeekdayOnOrBefore, weekdaysBetween } from './dates.js';
+import { loadCalendars } from './exchange-calendars.js';
 import { FUNCTION_NAMES } from './invoke.js';
 import { pendingMigrations } from './migrate.js';
 
@@ -112,9 +112,9 @@ export async function clusterChecks(kc: KubeConfig, scope: ClusterScope): Promis
 
 export interface DatabaseScope {
   url: string;
-  /** Today (UTC), as the check sees it. */
-  today: string;
-  /** Trading days an exchange's prices may lag the last weekday before today (holidays). */
+  /** The check's instant: each exchange's last published session is taken at it. */
+  now: Date;
+  /** Sessions an exchange's prices may lag its last published session. */
   maxDaysBehind: number;
   /** A running run without progress for this long is stalled. */
   stalledMinutes: number;
@@ -182,8 +182,9 @@ export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promi
     });
   }
 
-  // The newest day prices can be for: the last weekday before today (a day's prices come after its close).
-  const expected = lastWeekdayOnOrBefore(addDays(scope.today, -1));
+  // The newest day each exchange's prices can be for: its last session published by now
+  // (its calendar: a holiday is not behind), and the lag counted in its sessions.
+  const calendars = await loadCalendars(pool);
   for (const f of (await pool.query(FRESHNESS)).rows) {
     const name = `prices ${f.exchange}`;
     if (!f.prices_through) {
@@ -195,12 +196,14 @@ export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promi
       });
       continue;
     }
-    const lag = weekdaysBetween(f.prices_through, expected, 1000).length;
+    const cal = calendars.get(f.exchange);
+    const expected = cal ? cal.publishedSession(scope.now) : f.prices_through;
+    const lag = cal ? cal.sessionsBetween(f.prices_through, expected, 1000).length : 0;
     const ok = lag <= scope.maxDaysBehind;
     checks.push({
       name,
       ok,
-      detail: `through ${f.prices_through}${lag > 0 ? `, ${lag} trading day(s) behind ${expected}` : ''}${f.behind + f.without_prices > 0 ? `; ${f.behind + f.without_prices} assets behind that` : ''}`,
+      detail: `through ${f.prices_through}${lag > 0 ? `, ${lag} session(s) behind ${expected}` : ''}${f.behind + f.without_prices > 0 ? `; ${f.behind + f.without_prices} assets behind that` : ''}`,
       ...(ok
         ? {}
         : {

@@ -43,8 +43,9 @@ async function openDailyRun(
     symbols: input.symbols ?? null,
     dryRun: input.dryRun,
     skipExisting: input.skipExisting,
-    // Without an explicit asOf, discover-delta takes the trading day from the API's own
-    // date (/user apiRequestsDate), so a simulator's clock and the real one are followed alike.
+    // Without an explicit asOf, discover-delta gives each exchange its last session published
+    // by the API's clock (its Date header), so a simulator's clock and the real one are
+    // followed alike. With one, each exchange's last session on or before it.
     asOfExplicit: input.asOf !== undefined,
   };
   const outcome = await inTransaction(ctx.pool, async (c) => {
@@ -84,14 +85,14 @@ async function openDailyRun(
     call_id: trigger.callId,
   });
   await ctx.invoke('discover-delta', { executionId: run.execution_id });
-  // Without an explicit asOf the trading day is the API's (set by discover-delta).
+  // Without an explicit asOf each exchange's day comes from the clock (set by discover-delta).
   return {
     status: 202,
     body: {
       executionId: run.execution_id,
       status: 'running',
       asOf: input.asOf ? asOf : null,
-      asOfFrom: input.asOf ? 'request' : 'api',
+      asOfFrom: input.asOf ? 'request' : 'clock',
       parameters,
       next: 'discover-delta',
     },

@@ -21,6 +21,11 @@ export function redact(text: string): string {
   return out;
 }
 
+/** What an error says, in one line, whatever was thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * The function a line comes from: the step running in this async context (the step runner
  * sets it, so in-process runs of several steps tell them apart), else the process's own

@@ -31,6 +31,7 @@ export const SettingsSchema = z.object({
   fundamentals_refresh_max_per_day: count,
   corporate_actions_enabled: z.boolean(),
   run_detail_retention_days: z.number().int().min(1).max(3650),
+  exchange_calendar_refresh_days: z.number().int().min(1).max(365),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -58,6 +59,7 @@ export const DEFAULT_SETTINGS: Settings = {
   fundamentals_refresh_max_per_day: 1000,
   corporate_actions_enabled: true,
   run_detail_retention_days: 30,
+  exchange_calendar_refresh_days: 30,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';

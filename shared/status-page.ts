@@ -164,13 +164,25 @@ export function renderStatusPage(s: Status, nonce: string): string {
     ]),
   );
   const freshness = table(
-    ['exchange', 'region', 'active', 'with prices', 'prices through', 'behind', 'without prices'],
+    [
+      'exchange',
+      'region',
+      'active',
+      'with prices',
+      'prices through',
+      'last session',
+      'sessions behind',
+      'assets behind',
+      'without prices',
+    ],
     s.freshness.map((f) => [
       td(f.exchange),
       td(f.region),
       num(f.active_assets),
       num(f.with_prices),
       td(f.prices_through ?? '-'),
+      td(f.last_session),
+      f.sessions_behind === null ? td('-') : num(f.sessions_behind),
       num(f.behind),
       num(f.without_prices),
     ]),

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resetTicker } from './asset-state.js';
+import type { Calendars } from './calendar.js';
 import type { PipelineContext } from './context.js';
 import type { Queryable } from './db.js';
+import { loadCalendars } from './exchange-calendars.js';
 import type { FunctionResult } from './function-contract.js';
 import type { StatusAction, StatusQuery } from './input.js';
 import { renderStatusPage } from './status-page.js';
@@ -75,6 +77,10 @@ export interface Status {
     prices_through: string | null;
     behind: number;
     without_prices: number;
+    /** The exchange's last session published now (its calendar: a holiday is not missed). */
+    last_session: string;
+    /** Its sessions after prices_through up to last_session (null without prices). */
+    sessions_behind: number | null;
   }>;
   failing: Array<{
     symbol: string;
@@ -142,10 +148,22 @@ export async function readStatus(q: Queryable, limits: { runs: number; failing: 
       today: days.find((d) => d.quota_day === plan?.read_on) ?? days.at(-1) ?? null,
       days,
     },
-    freshness: (await q.query(FRESHNESS)).rows,
+    freshness: withSessions((await q.query<FreshnessRow>(FRESHNESS)).rows, await loadCalendars(q), new Date()),
     failing: (await q.query(FAILING, [limits.failing])).rows,
     not_in_plan: (await q.query(NOT_IN_PLAN)).rows,
   };
+}
+
+type FreshnessRow = Omit<Status['freshness'][number], 'last_session' | 'sessions_behind'>;
+
+/** Each exchange's freshness counted in its own sessions. */
+function withSessions(rows: FreshnessRow[], calendars: Calendars, now: Date): Status['freshness'] {
+  return rows.map((r) => {
+    const cal = calendars.get(r.exchange);
+    const last = cal ? cal.publishedSession(now) : (r.prices_through ?? '');
+    const behind = r.prices_through && cal ? cal.sessionsBetween(r.prices_through, last, 1000).length : null;
+    return { ...r, last_session: last, sessions_behind: behind };
+  });
 }
 
 /** Whether a request's Accept header prefers HTML (a browser) to JSON. */

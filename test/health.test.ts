@@ -105,13 +105,14 @@ test.serial('cluster: an API that does not answer is one problem, not twenty', a
 });
 
 test.serial('database: after a run everything is well; stale prices and a used-up quota are said', async (t) => {
+  // Midnight UTC after the simulator's last session: every exchange has published it.
   const today = addDays(sim.lastTradingDay(), 1);
-  const base = { url: tdb.url, today, maxDaysBehind: 2, stalledMinutes: 30 };
+  const base = { url: tdb.url, now: new Date(`${today}T00:00:00Z`), maxDaysBehind: 2, stalledMinutes: 30 };
   t.deepEqual(failing(await databaseChecks(tdb.pool, base)), []);
   // Ten days later without a run: every exchange is behind.
-  const later = failing(await databaseChecks(tdb.pool, { ...base, today: addDays(today, 10) }));
+  const later = failing(await databaseChecks(tdb.pool, { ...base, now: new Date(`${addDays(today, 10)}T00:00:00Z`) }));
   t.is(later.length, 10);
-  t.regex(later[0]!, /trading day\(s\) behind .* -> check that the daily runs succeed/);
+  t.regex(later[0]!, /session\(s\) behind .* -> check that the daily runs succeed/);
   // The day's quota used up.
   await tdb.pool.query(
     `UPDATE api_quota_days SET reserved_calls = call_limit WHERE quota_day = (SELECT quota_day FROM api_plan)`,
@@ -131,7 +132,7 @@ test.serial('database: a database without the migrations says which to apply', a
   t.teardown(() => empty.drop());
   const checks = await databaseChecks(empty.pool, {
     url: empty.url,
-    today: '2026-11-20',
+    now: new Date('2026-11-20T21:30:00Z'),
     maxDaysBehind: 2,
     stalledMinutes: 30,
   });
