@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --days N [--universe full|sample|synthetic:N] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--json]`
+ * `npm run simulate -- --days N [--universe full|sample|synthetic:N] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--start YYYY-MM-DD] [--time HH:MM] [--by-exchange] [--json]`
  *
  * N consecutive daily runs against the simulator with the real limits (100,000 calls a
  * day, buffer 10,000, the per-minute limit scaled by --requests-per-minute to compress
@@ -11,7 +11,11 @@
  * --per-ticker-prices prices every ticker with its own call (the seed's method).
  * --plan runs against the simulator's EODHD plan of that name (its daily limit and what it
  * includes); --symbols makes every run a watchlist run (the free plan's default: a few
- * well-known names), and coverage is then of those symbols.
+ * well-known names), and coverage is then of those symbols. --time is the UTC time of day
+ * of every run (the cron's 21:30 by default); --by-exchange adds, for each day, each
+ * exchange's trading day and the price calls spent on it (bulk days and histories);
+ * --every-day runs on every calendar day, weekends and holidays included (the clock moves
+ * by 24 hours), instead of the days on which some exchange trades.
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
@@ -41,6 +45,9 @@ const { values } = parseArgs({
     plan: { type: 'string', default: 'all-in-one' },
     symbols: { type: 'string' },
     'requests-per-minute': { type: 'string', default: '30000' },
+    time: { type: 'string', default: '21:30' },
+    'by-exchange': { type: 'boolean', default: false },
+    'every-day': { type: 'boolean', default: false },
   },
 });
 // The table is the output: the pipeline's own log lines only when something is wrong.
@@ -64,6 +71,10 @@ if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start!)) {
   console.error('--start must be YYYY-MM-DD');
   process.exit(2);
 }
+if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(values.time!)) {
+  console.error('--time must be HH:MM (UTC)');
+  process.exit(2);
+}
 if (!isPlanName(values.plan)) {
   console.error(`--plan must be one of ${PLAN_NAMES.join(', ')}`);
   process.exit(2);
@@ -79,6 +90,8 @@ try {
 
 export interface DayRow {
   day: number;
+  /** The simulated instant of the run (UTC). */
+  clock: string;
   date: string;
   status: string;
   calls: number;
@@ -107,7 +120,15 @@ export interface DayRow {
   notInPlan: string[];
   /** Assets whose history the plan cut short. */
   historyLimited: number;
+  /** Each exchange's trading day in the run, and the price calls spent on it (bulk days + histories). */
+  byExchange: Record<string, { asOf: string; bulk: number; histories: number }>;
 }
+
+const PRICE_CALLS_BY_EXCHANGE = `
+  SELECT CASE WHEN endpoint = 'eod' THEN split_part(target, '.', 2) ELSE target END AS exchange,
+         coalesce(sum(cost) FILTER (WHERE endpoint = 'eod-bulk-last-day'), 0)::int AS bulk,
+         coalesce(sum(cost) FILTER (WHERE endpoint = 'eod'), 0)::int AS histories
+    FROM api_calls WHERE execution_id = $1 AND endpoint IN ('eod', 'eod-bulk-last-day') GROUP BY 1`;
 
 const DONE_BY_OPERATION = `
   SELECT operation, count(*) FILTER (WHERE status = 'done')::int AS done, count(*) FILTER (WHERE status = 'deferred')::int AS deferred,
@@ -176,6 +197,7 @@ const pool = createPool(pgServer.url, 20);
 const sim = await startSimulator({
   universe,
   today: values.start,
+  time: values.time,
   perMinuteLimit: Math.ceil(rpm / 0.9),
   plan,
 });
@@ -190,16 +212,29 @@ try {
     );
   }
   for (let day = 1; day <= days; day++) {
-    if (day > 1) sim.advanceTradingDays(1);
+    if (day > 1 && values['every-day'])
+      sim.setClock(new Date(Date.parse(sim.now()) + 86_400_000).toISOString());
+    else if (day > 1) sim.advanceTradingDays(1);
     const t0 = Date.now();
     const id = await p.run(watchlist ? { symbols: watchlist } : {});
     const seconds = (Date.now() - t0) / 1000;
     const run = (
-      await pool.query<{ status: string; as_of: string }>(
-        'SELECT status, as_of FROM process_executions WHERE execution_id = $1',
+      await pool.query<{ status: string; as_of: string; as_of_by_exchange: Record<string, string> | null }>(
+        'SELECT status, as_of, as_of_by_exchange FROM process_executions WHERE execution_id = $1',
         [id],
       )
     ).rows[0]!;
+    const spent = new Map(
+      (
+        await pool.query<{ exchange: string; bulk: number; histories: number }>(PRICE_CALLS_BY_EXCHANGE, [id])
+      ).rows.map((r) => [r.exchange, r]),
+    );
+    const byExchange = Object.fromEntries(
+      Object.entries(run.as_of_by_exchange ?? {}).map(([ex, asOf]) => [
+        ex,
+        { asOf, bulk: spent.get(ex)?.bulk ?? 0, histories: spent.get(ex)?.histories ?? 0 },
+      ]),
+    );
     const byEndpoint: Record<string, number> = {};
     for (const r of (
       await pool.query<{ endpoint: string; calls: number }>(
@@ -248,6 +283,7 @@ try {
     const collect = [...ops.entries()].filter(([k]) => k !== 'indicator_calc');
     rows.push({
       day,
+      clock: `${sim.now().slice(0, 10)} ${new Date(sim.now()).toUTCString().slice(0, 3)}`,
       date: run.as_of,
       status: run.status,
       calls: Object.values(byEndpoint).reduce((a, b) => a + b, 0),
@@ -271,8 +307,20 @@ try {
       budget: callLimit?.call_limit ?? null,
       notInPlan: off,
       historyLimited: limited,
+      byExchange,
     });
     if (!values.json) printRow(rows[rows.length - 1]!, day === 1);
+  }
+  if (!values.json && values['by-exchange']) {
+    console.log('\nPrice calls per exchange and day (bulk days + histories), and the trading day each was brought to:');
+    const exchanges = Object.keys(rows[0]?.byExchange ?? {});
+    const cell = (r: DayRow, ex: string) => {
+      const x = r.byExchange[ex];
+      return x ? `${x.asOf.slice(5)} ${x.bulk}+${x.histories}` : '-';
+    };
+    const table = [['clock', ...exchanges], ...rows.map((r) => [r.clock, ...exchanges.map((ex) => cell(r, ex))])];
+    const w = exchanges.map((_, i) => Math.max(...table.map((t) => t[i + 1]!.length)));
+    for (const t of table) console.log([t[0]!.padEnd(16), ...t.slice(1).map((c, i) => c.padStart(w[i]!))].join('  '));
   }
   if (values.json)
     console.log(
