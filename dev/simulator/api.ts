@@ -12,6 +12,10 @@
 // Costs (eodhd-api.md): eod 1, bulk 100 (+1 per `symbols` entry), fundamentals 10,
 // exchange-symbol-list 1, exchanges-list 1, splits 1, div 1, calendar 1, user 0; an unknown
 // ticker costs 1; other errors cost nothing.
+//
+// Bars are those published at the simulated instant (market.ts, publication.ts): /eod ends
+// at the last published session, the bulk answer without a date is that session's, and a
+// bulk `date=` that is no session of the exchange or is not published yet answers no rows.
 
 import { CALENDARS } from './calendar.js';
 import { type CorporateActions, splitString } from './corporate-actions.js';
@@ -29,6 +33,8 @@ export interface ApiContext {
   actions: CorporateActions;
   fundamentals: FundamentalsBuilder;
   today: number;
+  /** the simulated instant (ms) */
+  now: number;
   plan: Plan;
   user(): Record<string, unknown>;
 }
@@ -308,8 +314,9 @@ function bulk(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
     );
   }
 
-  // eod: a non-trading (or future) date answers the last trading day before it
-  const day = cal.onOrBefore(Math.min(date ?? today, today));
+  // eod: without a date, the last published session; with one, that day's rows, which are
+  // none when it is no session of the exchange (weekend, holiday) or not published yet.
+  const day = date ?? ctx.market.visibleThrough(ex.exchange, today);
   const symbolsParam = q.get('symbols');
   let codes: Set<string> | undefined;
   let cost = 100;
