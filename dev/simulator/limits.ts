@@ -29,6 +29,7 @@ export type EndpointName =
   | 'div'
   | 'calendar-splits'
   | 'calendar-dividends'
+  | 'exchange-details'
   | 'user';
 
 export interface EndpointUsage {
