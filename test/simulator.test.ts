@@ -662,10 +662,16 @@ test('advancing a day moves the last trading day and resets usage; holidays diff
     t.is(sim.advanceTradingDays(3), '2026-11-26');
     t.is(sim.lastTradingDay('US'), '2026-11-25');
     t.is(sim.lastTradingDay('XETRA'), '2026-11-26');
-    t.is((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json', date: '2026-11-26' })).json[0].date, '2026-11-25');
+    // A bulk `date=` that is no session of the exchange answers no rows (it used to answer
+    // the session before it; EODHD has no bars to give for a closed day), still charged 100.
+    const before = sim.usage().calls;
+    t.deepEqual((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json', date: '2026-11-26' })).json, []);
+    t.is(sim.usage().calls - before, 100);
+    t.is((await get(sim, '/eod-bulk-last-day/US', { fmt: 'json' })).json[0].date, '2026-11-25');
     t.is((await get(sim, '/eod-bulk-last-day/XETRA', { fmt: 'json' })).json[0].date, '2026-11-26');
-    // a weekend date answers the Friday
-    t.is((await get(sim, '/eod-bulk-last-day/LSE', { fmt: 'json', date: '2026-11-22' })).json[0].date, '2026-11-20');
+    // a weekend date: no rows either (it used to answer the Friday)
+    t.deepEqual((await get(sim, '/eod-bulk-last-day/LSE', { fmt: 'json', date: '2026-11-22' })).json, []);
+    t.is((await get(sim, '/eod-bulk-last-day/LSE', { fmt: 'json', date: '2026-11-20' })).json[0].date, '2026-11-20');
     // no data from the future
     t.is((await get(sim, '/eod/AAPL.US', { fmt: 'json', from: '2026-11-27' })).json.length, 0);
   } finally {

@@ -7,15 +7,20 @@
 //
 // Formats: EODHD answers CSV unless `fmt=json` on eod, eod-bulk-last-day,
 // exchange-symbol-list, exchanges-list, splits, div and calendar/splits; fundamentals,
-// user and calendar/dividends are JSON only. The CSV headers follow EODHD's.
+// user, calendar/dividends and exchange-details are JSON only. The CSV headers follow EODHD's.
 //
 // Costs (eodhd-api.md): eod 1, bulk 100 (+1 per `symbols` entry), fundamentals 10,
-// exchange-symbol-list 1, exchanges-list 1, splits 1, div 1, calendar 1, user 0; an unknown
-// ticker costs 1; other errors cost nothing.
+// exchange-symbol-list 1, exchanges-list 1, splits 1, div 1, calendar 1, exchange-details 5,
+// user 0; an unknown ticker costs 1; other errors cost nothing.
+//
+// Bars are those published at the simulated instant (market.ts, publication.ts): /eod ends
+// at the last published session, the bulk answer without a date is that session's, and a
+// bulk `date=` that is no session of the exchange or is not published yet answers no rows.
 
 import { CALENDARS } from './calendar.js';
 import { type CorporateActions, splitString } from './corporate-actions.js';
-import { fmtDate, monthIndex, parseDate, weekday } from './dates.js';
+import { addMonths, fmtDate, monthIndex, parseDate, weekday } from './dates.js';
+import { exchangeDetails } from './exchange-details.js';
 import { EXCHANGES, isExchangeCode, resolveBulkExchange } from './exchanges.js';
 import { applyFilter, type FundamentalsBuilder } from './fundamentals.js';
 import type { EndpointName } from './limits.js';
@@ -29,6 +34,8 @@ export interface ApiContext {
   actions: CorporateActions;
   fundamentals: FundamentalsBuilder;
   today: number;
+  /** the simulated instant (ms) */
+  now: number;
   plan: Plan;
   user(): Record<string, unknown>;
 }
@@ -109,6 +116,8 @@ export function routeOf(pathname: string): { endpoint: EndpointName; arg: string
       if (parts.length === 2 && parts[1] === 'splits') return { endpoint: 'calendar-splits', arg: '' };
       if (parts.length === 2 && parts[1] === 'dividends') return { endpoint: 'calendar-dividends', arg: '' };
       return null;
+    case 'exchange-details':
+      return parts.length === 2 ? { endpoint: 'exchange-details', arg } : null;
     case 'user':
       return parts.length === 1 ? { endpoint: 'user', arg: '' } : null;
     default:
@@ -160,6 +169,8 @@ export function handle(
       return calendarSplits(ctx, q);
     case 'calendar-dividends':
       return calendarDividends(ctx, q);
+    case 'exchange-details':
+      return details(ctx, arg, q);
     case 'user':
       return json(
         200,
@@ -308,8 +319,9 @@ function bulk(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
     );
   }
 
-  // eod: a non-trading (or future) date answers the last trading day before it
-  const day = cal.onOrBefore(Math.min(date ?? today, today));
+  // eod: without a date, the last published session; with one, that day's rows, which are
+  // none when it is no session of the exchange (weekend, holiday) or not published yet.
+  const day = date ?? ctx.market.visibleThrough(ex.exchange, today);
   const symbolsParam = q.get('symbols');
   let codes: Set<string> | undefined;
   let cost = 100;
@@ -456,6 +468,26 @@ function exchangesList(q: URLSearchParams): ApiAnswer {
     rows.map((r) => row(r.Name, r.Code, r.OperatingMIC, r.Country, r.Currency, r.CountryISO2, r.CountryISO3)),
     1,
   );
+}
+
+// ------------------------------------------------------------------ exchange details
+
+/**
+ * /exchange-details/{CODE}: holidays in [from, to] (default: today -/+ 6 months, at most 10
+ * years). JSON whatever `fmt` says: EODHD defaults many endpoints to CSV, but this answer
+ * is nested (hours, holidays keyed by index) and has no CSV form.
+ */
+function details(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
+  const code = arg.toUpperCase();
+  if (!isExchangeCode(code)) return errorJson(404, 'Not Found', 'Exchange Not Found');
+  const from = dateParam(q, 'from'),
+    to = dateParam(q, 'to');
+  if (from === null || to === null) return badRequest('from/to must be YYYY-MM-DD');
+  const a = from ?? addMonths(ctx.today, -6);
+  const b = to ?? addMonths(ctx.today, 6);
+  if (a > b) return badRequest('from must not be after to');
+  if (b > addMonths(a, 120)) return badRequest('from/to may span 10 years at most');
+  return json(200, exchangeDetails(ctx, code, a, b), 5, '{}');
 }
 
 // ------------------------------------------------------------------ one ticker's actions

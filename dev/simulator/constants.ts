@@ -9,6 +9,8 @@
 import { parseDate } from './dates.js';
 
 export const DEFAULT_TODAY = '2026-11-20';
+/** Default simulated time of day (UTC): when the project's daily cron runs, after every exchange here has published. */
+export const DEFAULT_TIME = '21:30';
 export const BASE_DATE = '2026-11-20';
 export const BASE_DAY = parseDate(BASE_DATE)!;
 export const DEFAULT_API_KEY = 'sim-demo-key';

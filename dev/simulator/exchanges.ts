@@ -1,9 +1,10 @@
 // The exchanges the pipeline covers, as EODHD names them.
 //
-// Why a table: exchange codes, countries, currencies and calendars are referenced by the
-// universe (what a listing looks like), the price model (currency levels, GBX), the
-// calendar (holidays) and the API (exchanges-list, 404 for unknown codes). Keeping them in
-// one place keeps those answers consistent with each other.
+// Why a table: exchange codes, countries, currencies, calendars, time zones and trading
+// hours are referenced by the universe (what a listing looks like), the price model
+// (currency levels, GBX), the calendar (holidays), the publication clock (when a day's bars
+// appear) and the API (exchanges-list, exchange-details, 404 for unknown codes). Keeping
+// them in one place keeps those answers consistent with each other.
 
 import type { CalendarId } from './calendar.js';
 
@@ -19,6 +20,11 @@ export interface ExchangeInfo {
   currency: string; // the exchange's currency (LSE listings are mostly quoted in GBX)
   operatingMIC: string;
   calendar: CalendarId;
+  /** IANA zone of the exchange's local time (hours, publication, isOpen) */
+  timezone: string;
+  /** regular session, local 'HH:MM' */
+  open: string;
+  close: string;
 }
 
 export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
@@ -31,6 +37,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'USD',
     operatingMIC: 'XNAS, XNYS',
     calendar: 'US',
+    timezone: 'America/New_York',
+    open: '09:30',
+    close: '16:00',
   },
   LSE: {
     code: 'LSE',
@@ -41,6 +50,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'GBP',
     operatingMIC: 'XLON',
     calendar: 'UK',
+    timezone: 'Europe/London',
+    open: '08:00',
+    close: '16:30',
   },
   F: {
     code: 'F',
@@ -51,6 +63,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XFRA',
     calendar: 'DE',
+    timezone: 'Europe/Berlin',
+    open: '09:00',
+    close: '17:30',
   },
   XETRA: {
     code: 'XETRA',
@@ -61,6 +76,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XETR',
     calendar: 'DE',
+    timezone: 'Europe/Berlin',
+    open: '09:00',
+    close: '17:30',
   },
   PA: {
     code: 'PA',
@@ -71,6 +89,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XPAR',
     calendar: 'EU',
+    timezone: 'Europe/Paris',
+    open: '09:00',
+    close: '17:30',
   },
   AS: {
     code: 'AS',
@@ -81,6 +102,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XAMS',
     calendar: 'EU',
+    timezone: 'Europe/Amsterdam',
+    open: '09:00',
+    close: '17:30',
   },
   BR: {
     code: 'BR',
@@ -91,6 +115,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XBRU',
     calendar: 'EU',
+    timezone: 'Europe/Brussels',
+    open: '09:00',
+    close: '17:30',
   },
   LS: {
     code: 'LS',
@@ -101,6 +128,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'XLIS',
     calendar: 'EU',
+    timezone: 'Europe/Lisbon',
+    open: '08:00',
+    close: '16:30',
   },
   MC: {
     code: 'MC',
@@ -111,6 +141,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'EUR',
     operatingMIC: 'BMEX',
     calendar: 'EU',
+    timezone: 'Europe/Madrid',
+    open: '09:00',
+    close: '17:30',
   },
   SW: {
     code: 'SW',
@@ -121,6 +154,9 @@ export const EXCHANGES: Record<ExchangeCode, ExchangeInfo> = {
     currency: 'CHF',
     operatingMIC: 'XSWX',
     calendar: 'CH',
+    timezone: 'Europe/Zurich',
+    open: '09:00',
+    close: '17:30',
   },
 };
 

@@ -112,6 +112,7 @@ export const S = {
   venue: hashString('venue'),
   sample: hashString('sample'),
   currency: hashString('currency'),
+  publish: hashString('publication'),
 } as const;
 
 /** mulberry32: small, fast, seeded sequence generator (fault injection only). */

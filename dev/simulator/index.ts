@@ -8,21 +8,29 @@
 // on demand. Everything is deterministic: two simulators with the same options answer the
 // same bytes, so tests can compare against `expectedHistory()`.
 //
-// Modules: dates / calendar (trading days), exchanges + universe (who is listed when),
-// prices (bars), corporate-actions (splits, dividends, adjustment factors), market (what is
-// visible on "today"), fundamentals, api (endpoint handlers), limits (quotas), faults,
-// state (persistence), server (HTTP). main.ts is the CLI.
+// The clock is an instant: the simulated day plus a time of day in UTC (default 21:30, when
+// the project's daily cron runs). advanceTradingDays keeps the time of day; setClock moves
+// to any later instant. Bars appear when their session is published (publication.ts), every
+// /api answer is dated by the simulated instant, and /user lags behind a day change as
+// EODHD's counter does (limits.ts).
+//
+// Modules: dates / calendar (trading days), clock (instants, local time), exchanges +
+// universe (who is listed when), prices (bars), corporate-actions (splits, dividends,
+// adjustment factors), publication (when a session's bars appear), market (what is visible
+// on "today"), fundamentals, api + exchange-details (endpoint handlers), limits (quotas,
+// /user's counter), faults, state (persistence), server (HTTP). main.ts is the CLI.
 
 import path from 'node:path';
 import type { ApiContext } from './api.js';
 import { CALENDARS } from './calendar.js';
-import { DEFAULT_API_KEY, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TODAY } from './constants.js';
+import { DAY_MS, dayOfInstant, fmtInstant, fmtTimeOfDay, parseInstant, parseTimeOfDay } from './clock.js';
+import { DEFAULT_API_KEY, DEFAULT_PER_MINUTE_LIMIT, DEFAULT_TIME, DEFAULT_TODAY } from './constants.js';
 import { CorporateActions } from './corporate-actions.js';
 import { fmtDate, parseDate } from './dates.js';
 import { EXCHANGE_CODES, EXCHANGES, resolveBulkExchange } from './exchanges.js';
 import { checkFaultConfig, type FaultConfig, FaultInjector } from './faults.js';
 import { FundamentalsBuilder } from './fundamentals.js';
-import { DailyCounter, emptyUsage, MinuteWindow, type Usage } from './limits.js';
+import { DailyCounter, type DayCount, emptyUsage, MinuteWindow, type Usage, type UserDisplay } from './limits.js';
 import { type EodBar, Market } from './market.js';
 import { isPlanName, PLANS, type Plan, type PlanName } from './plans.js';
 import { type ServerCore, startServer } from './server.js';
@@ -31,7 +39,7 @@ import { currencyOn, type InstrumentType, Universe } from './universe.js';
 
 export type { FaultConfig, FaultKind } from './faults.js';
 export { FAULT_KINDS } from './faults.js';
-export type { EndpointName, Usage } from './limits.js';
+export type { DayCount, EndpointName, Usage } from './limits.js';
 export type { EodBar } from './market.js';
 export { PLAN_NAMES, type PlanName } from './plans.js';
 export type { InstrumentType } from './universe.js';
@@ -74,7 +82,15 @@ export interface SimulatorOptions {
   perMinuteLimit?: number;
   /** simulated current date; default '2026-11-20' */
   today?: string;
-  /** JSON file holding the clock and today's usage across processes (it wins over `today`) */
+  /** simulated time of day, 'HH:MM' UTC; default '21:30' (the daily cron's hour: every session of the day published) */
+  time?: string;
+  /**
+   * /user keeps showing the last day with charged calls after the day changes, until the
+   * new day's first charged request, as EODHD's counter does; default true. false: /user
+   * moves to the new day at once.
+   */
+  staleCounter?: boolean;
+  /** JSON file holding the clock and today's usage across processes (it wins over `today` and `time`) */
   stateFile?: string;
   /** folder holding data/tickers; default $SHARED_DIR or ../shared from the working directory */
   sharedDir?: string;
@@ -86,9 +102,25 @@ export interface Simulator {
   url: string;
   close(): Promise<void>;
   today(): string;
+  /** The simulated instant, ISO ('2026-11-20T21:30:00.000Z'). */
+  now(): string;
+  /**
+   * Moves the clock to an instant 'YYYY-MM-DDTHH:MM[:SS[.mmm]]Z' (any day, weekends and
+   * holidays included; never backwards: that throws). A new day is a new usage day. Returns now().
+   */
+  setClock(at: string): string;
+  /** Last session on or before the simulated day (published or not). */
   lastTradingDay(exchange?: string): string;
+  /** Last session of the exchange whose bars are published at the simulated instant. */
+  publishedThrough(exchange: string): string;
+  /** The next trading day (of any market) at the same time of day, n times; a new usage day. */
   advanceTradingDays(n?: number): string;
+  /** The current simulated day's own usage (0 calls when nothing was charged yet). */
   usage(): Usage;
+  /** What /user shows: apiRequestsDate and apiRequests (may be an earlier day: staleCounter). */
+  userView(): DayCount;
+  /** /user shows this earlier day and count until the next charged request (as if it had been the last active day). */
+  setLastActiveDay(date: string, calls: number): void;
   setFaults(f: FaultConfig): void;
   faultsInjected(): Record<string, number>;
   expectedHistory(symbol: string, from?: string, to?: string): EodBar[];
@@ -111,6 +143,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   if (typeof option === 'string') throw new Error(option);
   let today = parseDate(opts.today ?? DEFAULT_TODAY);
   if (today === null) throw new Error('today must be YYYY-MM-DD');
+  const time = opts.time ?? DEFAULT_TIME;
+  let timeOfDay = /^\d\d:\d\d$/.test(time) ? parseTimeOfDay(time) : null;
+  if (timeOfDay === null) throw new Error(`time must be HH:MM (UTC), not ${JSON.stringify(time)}`);
+  const staleCounter = opts.staleCounter ?? true;
   const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
   const planName = opts.plan ?? 'all-in-one';
   if (!isPlanName(planName)) throw new Error(`plan must be one of ${Object.keys(PLANS).join(', ')}`);
@@ -123,24 +159,41 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const store = opts.stateFile ? new StateStore(opts.stateFile) : null;
   const loaded = store?.load() ?? null;
   let usage0: Usage;
+  let display: UserDisplay | undefined;
   if (loaded) {
     today = parseDate(loaded.today)!;
+    if (loaded.time) timeOfDay = parseTimeOfDay(loaded.time)!;
     usage0 = loaded.usage.date === loaded.today ? loaded.usage : emptyUsage(loaded.today);
+    display = loaded.userDisplay;
+    // A file whose usage is of an earlier day (written before the display was kept): that
+    // day was the last active one.
+    const u = loaded.usage;
+    if (!display && u.date < loaded.today && u.calls > 0)
+      display = { lastActive: { date: u.date, calls: u.calls }, stale: staleCounter };
   } else {
     usage0 = emptyUsage(fmtDate(today));
   }
 
   const universe = new Universe(sharedDir, option.mode, option.synthetic);
   const actions = new CorporateActions(universe);
-  const market = new Market(universe, actions);
+  const market = new Market(universe, actions, () => timeOfDay!);
   const fundamentals = new FundamentalsBuilder(market);
-  const counter = new DailyCounter(dailyLimit + extraLimit, usage0);
+  const counter = new DailyCounter(dailyLimit + extraLimit, usage0, staleCounter, display);
   const window = new MinuteWindow(perMinuteLimit);
   const faults = new FaultInjector();
   universe.ensureThrough(today);
 
-  const persisted = () => ({ version: 1 as const, today: fmtDate(today!), usage: counter.snapshot() });
+  const persisted = () => ({
+    version: 1 as const,
+    today: fmtDate(today!),
+    time: fmtTimeOfDay(timeOfDay!),
+    usage: counter.snapshot(),
+    userDisplay: counter.display(),
+  });
   store?.saveNow(persisted());
+
+  /** The simulated instant (ms). */
+  const nowMs = (): number => today! * DAY_MS + timeOfDay!;
 
   const context = (): ApiContext => ({
     universe,
@@ -148,10 +201,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     actions,
     fundamentals,
     today: today!,
+    now: nowMs(),
     plan,
     user: () => ({
-      apiRequests: counter.calls,
-      apiRequestsDate: counter.date,
+      apiRequests: counter.view().calls,
+      apiRequestsDate: counter.view().date,
       dailyRateLimit: dailyLimit,
       extraLimit,
       subscriptionType: plan.subscriptionType,
@@ -160,19 +214,51 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }),
   });
 
-  const lastTradingDay = (exchange = 'US'): string => {
+  const exchangeOf = (exchange: string) => {
     const ex = resolveBulkExchange(exchange);
     if (!ex) throw new Error(`unknown exchange ${exchange}`);
-    return fmtDate(CALENDARS[EXCHANGES[ex.exchange].calendar].onOrBefore(today!));
+    return ex.exchange;
+  };
+
+  const lastTradingDay = (exchange = 'US'): string =>
+    fmtDate(CALENDARS[EXCHANGES[exchangeOf(exchange)].calendar].onOrBefore(today!));
+
+  const publishedThrough = (exchange: string): string => fmtDate(market.visibleThrough(exchangeOf(exchange), today!));
+
+  /** A new simulated day: listings generated through it, a new usage day. */
+  const changeDay = (day: number): void => {
+    today = day;
+    universe.ensureThrough(today);
+    counter.newDay(fmtDate(today));
   };
 
   const advance = (n = 1): string => {
     if (!Number.isInteger(n) || n < 1) throw new Error('advanceTradingDays needs a positive integer');
-    for (let i = 0; i < n; i++) today = CALENDARS.ANY.next(today!);
-    universe.ensureThrough(today!);
-    counter.reset(fmtDate(today!));
+    let day = today!;
+    for (let i = 0; i < n; i++) day = CALENDARS.ANY.next(day);
+    changeDay(day);
     store?.saveNow(persisted());
     return fmtDate(today!);
+  };
+
+  const setClock = (at: string): string => {
+    const t = typeof at === 'string' ? parseInstant(at) : null;
+    if (t === null) throw new Error(`clock must be YYYY-MM-DDTHH:MM[:SS[.mmm]]Z, not ${JSON.stringify(at)}`);
+    if (t < nowMs()) throw new Error(`the clock does not go backwards: ${at} is before ${fmtInstant(nowMs())}`);
+    const day = dayOfInstant(t);
+    timeOfDay = t - day * DAY_MS;
+    if (day !== today) changeDay(day);
+    store?.saveNow(persisted());
+    return fmtInstant(nowMs());
+  };
+
+  const setLastActiveDay = (date: string, calls: number): void => {
+    const d = parseDate(date);
+    if (d === null || d >= today!)
+      throw new Error(`setLastActiveDay needs a date before ${fmtDate(today!)}, not ${JSON.stringify(date)}`);
+    if (!Number.isInteger(calls) || calls < 0) throw new Error('setLastActiveDay needs calls, a whole number >= 0');
+    counter.showLastActive({ date: fmtDate(d), calls });
+    store?.saveNow(persisted());
   };
 
   const expectedHistory = (symbol: string, from?: string, to?: string): EodBar[] => {
@@ -207,15 +293,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     charged: () => store?.save(persisted()),
     adminState: () => ({
       today: fmtDate(today!),
+      now: fmtInstant(nowMs()),
       universe: opts.universe ?? 'sample',
       universeSource: universe.source,
       lastTradingDay: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, lastTradingDay(c)])),
+      publishedThrough: Object.fromEntries(EXCHANGE_CODES.map((c) => [c, publishedThrough(c)])),
       usage: counter.snapshot(),
+      userView: counter.view(),
+      staleCounter,
       plan: plan.name,
       limits: { dailyLimit, extraLimit, perMinuteLimit, perMinuteRemaining: window.remaining() },
       faults: faults.state(),
     }),
     advance,
+    now: nowMs,
+    setClock,
     setFaults: (f) => faults.set(checkFaultConfig(f)),
     expectedHistory,
     symbols,
@@ -230,9 +322,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       store?.flush();
     },
     today: () => fmtDate(today!),
+    now: () => fmtInstant(nowMs()),
+    setClock,
     lastTradingDay,
+    publishedThrough,
     advanceTradingDays: advance,
     usage: () => counter.snapshot(),
+    userView: () => counter.view(),
+    setLastActiveDay,
     setFaults: (f) => core.setFaults(f),
     faultsInjected: () => faults.injected(),
     expectedHistory,

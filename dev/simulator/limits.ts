@@ -10,6 +10,14 @@
 //   too). Past it: 429 with Retry-After, not counted, no cost.
 // `requests` in the usage report counts every request that carried a valid key, whatever
 // its outcome (including 402, 404, 429 and injected faults); `calls` is what was charged.
+//
+// What /user shows is not always the current day's count. EODHD: "Resets at midnight GMT,
+// but shows the previous day's count until a new request is made after reset". So after
+// the day changes, /user keeps showing the last day on which anything was charged (its
+// date and final count) until the first charged request of the new day; days without any
+// charge keep showing that older day. The limit is always enforced on the current day's
+// own count (a stale display never blocks). `staleCounter: false` moves /user to the new
+// day at once.
 
 export type EndpointName =
   | 'eod'
@@ -21,6 +29,7 @@ export type EndpointName =
   | 'div'
   | 'calendar-splits'
   | 'calendar-dividends'
+  | 'exchange-details'
   | 'user';
 
 export interface EndpointUsage {
@@ -35,17 +44,37 @@ export interface Usage {
   byEndpoint: Record<string, EndpointUsage>;
 }
 
+/** A day's charged calls, as /user shows them (apiRequestsDate, apiRequests). */
+export interface DayCount {
+  date: string;
+  calls: number;
+}
+
+/** What /user shows besides the current day: the last active day, and whether it is still shown. */
+export interface UserDisplay {
+  lastActive: DayCount | null;
+  stale: boolean;
+}
+
 export function emptyUsage(date: string): Usage {
   return { date, calls: 0, requests: 0, byEndpoint: {} };
 }
 
 export class DailyCounter {
   private u: Usage;
+  private lastActive: DayCount | null;
+  private stale: boolean;
+
   constructor(
     readonly limit: number,
     initial: Usage,
+    /** whether /user lags behind a day change (EODHD's behaviour) */
+    readonly staleCounter = false,
+    display: UserDisplay = { lastActive: null, stale: false },
   ) {
     this.u = structuredClone(initial);
+    this.lastActive = display.lastActive && { ...display.lastActive };
+    this.stale = display.stale && this.lastActive !== null;
   }
 
   get date(): string {
@@ -55,9 +84,27 @@ export class DailyCounter {
     return this.u.calls;
   }
 
-  /** A new simulated day: the counter starts from zero. */
-  reset(date: string): void {
+  /** A new simulated day: the counter starts from zero; /user may go on showing the last active day. */
+  newDay(date: string): void {
+    if (this.u.calls > 0) this.lastActive = { date: this.u.date, calls: this.u.calls };
     this.u = emptyUsage(date);
+    this.stale = this.staleCounter && this.lastActive !== null;
+  }
+
+  /** /user shows `day` (an earlier one) until the next charged request. */
+  showLastActive(day: DayCount): void {
+    if (this.u.calls > 0) throw new Error(`${this.u.date} already has charged calls: /user shows that day`);
+    this.lastActive = { ...day };
+    this.stale = true;
+  }
+
+  /** What /user shows: the current day, or the last active one until the day's first charge. */
+  view(): DayCount {
+    return this.stale && this.lastActive ? { ...this.lastActive } : { date: this.u.date, calls: this.u.calls };
+  }
+
+  display(): UserDisplay {
+    return { lastActive: this.lastActive && { ...this.lastActive }, stale: this.stale };
   }
 
   wouldExceed(cost: number): boolean {
@@ -77,6 +124,7 @@ export class DailyCounter {
     if (cost <= 0) return;
     this.u.calls += cost;
     this.ep(name).calls += cost;
+    this.stale = false;
   }
 
   snapshot(): Usage {

@@ -1,9 +1,10 @@
 // CLI: run the simulator on a fixed port for manual use (curl) or for other processes.
 //
-//   node dist/dev/simulator/main.js --port 8090 --universe sample --today 2026-11-20 --state-file .sim-state.json
+//   node dist/dev/simulator/main.js --port 8090 --universe sample --today 2026-11-20 --time 21:30 --state-file .sim-state.json
 //
 // Other flags: --host, --api-key, --plan free|eod-only|all-in-one, --daily-limit, --extra-limit,
-// --per-minute-limit, --shared-dir.
+// --per-minute-limit, --shared-dir, --fresh-counter (/user moves to a new day at once
+// instead of showing the last active day until the day's first charged call).
 // It prints the base URL; the key is not printed (it is the one you passed, or the
 // documented default). Ctrl-C closes it and saves the state file.
 
@@ -37,6 +38,13 @@ function parseArgs(argv: string[]): SimulatorOptions {
       case '--today':
         o.today = value();
         break;
+      case '--time':
+        o.time = value();
+        break;
+      case '--fresh-counter':
+        if (inline !== undefined) throw new Error('--fresh-counter takes no value');
+        o.staleCounter = false;
+        break;
       case '--state-file':
         o.stateFile = value();
         break;
@@ -64,7 +72,7 @@ function parseArgs(argv: string[]): SimulatorOptions {
       case '-h':
       case '--help':
         process.stdout.write(
-          'usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n',
+          'usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--time HH:MM] [--fresh-counter] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n',
         );
         process.exit(0);
         break;
@@ -86,9 +94,9 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ port: 8090, ...opts });
   process.stdout.write(
     `EODHD simulator listening on ${sim.url}\n` +
-      `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), today: ${sim.today()}, last US trading day: ${sim.lastTradingDay('US')}\n` +
+      `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), now: ${sim.now()}, US published through: ${sim.publishedThrough('US')}\n` +
       `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
-      `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/faults\n`,
+      `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/clock?at=ISO, POST .../__sim/faults\n`,
   );
   let stopping = false;
   const stop = () => {

@@ -2,15 +2,18 @@
 //
 // Why a separate layer: prices.ts and corporate-actions.ts are timeless (a ticker's whole
 // past and future are fixed by its seed). What the API answers depends on the clock:
-// no bars after today, `adjusted_close` covering only the actions that already happened,
-// and first prints that get corrected later. That dependence lives here, in one place,
-// so the HTTP answers and the test oracle (Simulator.expectedHistory) cannot drift apart.
+// no bars after the last *published* session (today's only once the clock, today at the
+// simulator's time of day, has passed its publication instant: publication.ts),
+// `adjusted_close` covering only the actions that already happened, and first prints that
+// get corrected later. That dependence lives here, in one place, so the HTTP answers and
+// the test oracle (Simulator.expectedHistory) cannot drift apart.
 //
 // "Values corrected weeks later": about 1 bar in 500 is first published with a close off
 // by 0.4% and 70% of its volume; from 14 days after its date the API serves the final
 // values. A pipeline that never re-reads recent history keeps the wrong print.
 
 import type { EodBar } from '../../shared/eodhd-schemas.js';
+import { DAY_MS } from './clock.js';
 import { type CorporateActions, calendarOf } from './corporate-actions.js';
 import { fmtDate } from './dates.js';
 import type { ExchangeCode } from './exchanges.js';
@@ -26,6 +29,7 @@ import {
   type RawBar,
   round4,
 } from './prices.js';
+import { publishedThrough } from './publication.js';
 import { currencyOn, type Listing, type Universe, unitsPerMajor } from './universe.js';
 
 export type { EodBar };
@@ -36,10 +40,20 @@ const CORRECTION_DAYS = 14;
 export class Market {
   private readonly memoMap = new Map<string, unknown>();
 
+  /**
+   * timeOfDay: the simulated clock's time of day (ms after midnight UTC); the default, the
+   * last millisecond of the day, sees every session of `today` published.
+   */
   constructor(
     readonly universe: Universe,
     readonly actions: CorporateActions,
+    private readonly timeOfDay: () => number = () => DAY_MS - 1,
   ) {}
+
+  /** The last session of an exchange whose bars are visible on `today` (at the clock's time of day). */
+  visibleThrough(exchange: ExchangeCode, today: number): number {
+    return publishedThrough(exchange, today * DAY_MS + this.timeOfDay());
+  }
 
   /** Small memo for expensive answers that depend only on (request, today): bulk extended. */
   memo<T>(key: string, fn: () => T): T {
@@ -68,9 +82,9 @@ export class Market {
     };
   }
 
-  /** Last day the API has data for on this listing's exchange. */
+  /** Last day the API has data for on this listing (published, and before its delisting). */
   lastDataDay(l: Listing, today: number): number {
-    return Math.min(calendarOf(l).onOrBefore(today), l.delistDay - 1);
+    return Math.min(this.visibleThrough(l.exchange, today), l.delistDay - 1);
   }
 
   /** Raw bars with a date in [from, to], as published on `today`. */
@@ -99,10 +113,20 @@ export class Market {
     return out;
   }
 
-  /** The bar of one day (null when there is none: holiday, gap, not listed, in the future). */
+  /** Whether the listing has a visible bar of that day (not: holiday, gap, not listed, unpublished, future). */
+  hasBar(l: Listing, day: number, today: number): boolean {
+    return !(
+      day < l.listDay ||
+      day > this.lastDataDay(l, today) ||
+      !calendarOf(l).isTradingDay(day) ||
+      isGapDay(l, day)
+    );
+  }
+
+  /** The bar of one day (null when there is none: see hasBar). */
   rawBar(l: Listing, day: number, today: number): RawBar | null {
+    if (!this.hasBar(l, day, today)) return null;
     const cal = calendarOf(l);
-    if (day < l.listDay || day > this.lastDataDay(l, today) || !cal.isTradingDay(day) || isGapDay(l, day)) return null;
     const prev = this.actions.econClose(l, cal.prev(day));
     const flat = isFlatDay(l, day);
     const econ = flat ? prev : econLevel(l, day);
@@ -157,6 +181,13 @@ export class Market {
       if (bar) out.push({ l, bar });
     }
     return out;
+  }
+
+  /** How many listings of an exchange have a visible bar of `day`: bulk's row count, without the bars. */
+  barCount(exchange: ExchangeCode, day: number, today: number): number {
+    let n = 0;
+    for (const l of this.universe.activeOn(exchange, day, today)) if (this.hasBar(l, day, today)) n++;
+    return n;
   }
 
   /** Shares outstanding on a day (forward splits multiply them). */

@@ -3,7 +3,8 @@
 // Why: a user's first day with a real key is decided by the plan, not by the data. The
 // free plan allows 20 calls a day and one year of end-of-day history (its answers carry a
 // warning row saying so); an EOD-only plan has prices, bulk and the per-ticker splits and
-// dividends but no fundamentals and no calendars; the all-in-one plan has everything.
+// dividends but no fundamentals, no calendars and no exchange details; the all-in-one plan
+// has everything.
 // Endpoints outside the plan answer 403 with EODHD's JSON error body, free of charge.
 // `/user` lists the plan's data feeds by display names that EODHD does not document, so
 // the pipeline may take them only as a hint: these names follow the published example.
@@ -85,6 +86,7 @@ export const PLANS: Record<PlanName, Plan> = {
       'div',
       'calendar-splits',
       'calendar-dividends',
+      'exchange-details',
       'user',
     ]),
     historyYears: null,

@@ -9,14 +9,17 @@
 //   5. fault injection may replace or distort the answer (faults.ts);
 //   6. the endpoint's answer and its cost; a cost that would pass the daily limit turns
 //      the answer into 402 (free); otherwise the cost is charged to the simulated day;
-//   7. every answer carries X-RateLimit-Limit / X-RateLimit-Remaining (per minute).
+//   7. every answer carries X-RateLimit-Limit / X-RateLimit-Remaining (per minute), and a
+//      `Date` header of the simulated instant (node would send the real one): a client that
+//      reads the API's clock from it sees the simulated one.
 // The api_token is never echoed: not in bodies (calendar links drop it), not in errors,
 // and nothing here logs a URL with its query.
 //
 // Admin routes under /__sim/ are not EODHD's, not authenticated, not charged, not rate
-// limited: GET /__sim/state, POST /__sim/advance?days=N, POST /__sim/faults (JSON body),
-// GET /__sim/expected-history?symbol=&from=&to=, GET /__sim/symbols. They let another
-// process (the local gateway's functions, a benchmark) drive the clock and faults.
+// limited: GET /__sim/state, POST /__sim/advance?days=N, POST /__sim/clock?at=ISO,
+// POST /__sim/faults (JSON body), GET /__sim/expected-history?symbol=&from=&to=,
+// GET /__sim/symbols. They let another process (the local gateway's functions, a
+// benchmark) drive the clock and faults. Their Date header is the real one.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +47,10 @@ export interface ServerCore {
   charged(): void;
   adminState(): unknown;
   advance(days: number): string;
+  /** the simulated instant (ms) */
+  now(): number;
+  /** move the clock to a later ISO instant; throws (one line) for a bad or earlier one */
+  setClock(at: string): string;
   setFaults(f: FaultConfig): void;
   expectedHistory(symbol: string, from?: string, to?: string): unknown;
   symbols(): string[];
@@ -123,6 +130,16 @@ export async function startServer(core: ServerCore, host: string, port: number):
       core.advance(days);
       return ok(core.adminState());
     }
+    if (req.method === 'POST' && p === '/__sim/clock') {
+      const at = url.searchParams.get('at');
+      if (!at) return bad(400, 'at is required: YYYY-MM-DDTHH:MM[:SS[.mmm]]Z');
+      try {
+        core.setClock(at);
+      } catch (e) {
+        return bad(400, e instanceof Error ? e.message : 'invalid clock');
+      }
+      return ok(core.adminState());
+    }
     if (req.method === 'POST' && p === '/__sim/faults') {
       let cfg: FaultConfig;
       try {
@@ -138,6 +155,8 @@ export async function startServer(core: ServerCore, host: string, port: number):
   }
 
   function api(res: http.ServerResponse, url: URL) {
+    // writeHead merges it into every answer below; node then sends no Date of its own.
+    res.setHeader('Date', new Date(core.now()).toUTCString());
     const q = url.searchParams;
     if (q.get('api_token') !== core.apiKey) {
       // What the real API answers to a refused key: a bare word, as HTML.

@@ -2,7 +2,10 @@
 //
 // Why: `npm start` run twice must behave like two runs against the real API on the same
 // day: the second sees the calls the first spent, and the day only changes when someone
-// advances it. So the clock and the day's counter live in a small JSON file.
+// advances it. So the clock (day and time of day), the day's counter and what /user shows
+// (the last active day, while it lags behind a day change) live in a small JSON file.
+// Files written before the time of day or the display existed still load: the time comes
+// from the options, and /user shows the current day.
 //
 // Writes are atomic (temp file + rename) so a reader never sees half a file; after each
 // charged request the write is deferred by 50 ms and coalesced (a benchmark making
@@ -11,13 +14,30 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseTimeOfDay } from './clock.js';
 import { parseDate } from './dates.js';
-import type { Usage } from './limits.js';
+import type { DayCount, Usage, UserDisplay } from './limits.js';
 
 export interface PersistedState {
   version: 1;
   today: string;
+  /** time of day, UTC, 'HH:MM:SS.mmm' (absent in older files) */
+  time?: string;
   usage: Usage;
+  /** what /user shows besides the current day (absent in older files) */
+  userDisplay?: UserDisplay;
+}
+
+function isDayCount(v: unknown): v is DayCount {
+  const d = v as DayCount;
+  return !!d && typeof d === 'object' && parseDate(d.date) !== null && Number.isInteger(d.calls) && d.calls >= 0;
+}
+
+function displayOf(v: unknown): UserDisplay | undefined {
+  const d = v as UserDisplay;
+  if (!d || typeof d !== 'object' || typeof d.stale !== 'boolean') return undefined;
+  if (d.lastActive !== null && !isDayCount(d.lastActive)) return undefined;
+  return { lastActive: d.lastActive, stale: d.stale };
 }
 
 export class StateStore {
@@ -47,7 +67,9 @@ export class StateStore {
       return {
         version: 1,
         today: s.today,
+        time: typeof s.time === 'string' && parseTimeOfDay(s.time) !== null ? s.time : undefined,
         usage: usageOk ? u : { date: s.today, calls: 0, requests: 0, byEndpoint: {} },
+        userDisplay: displayOf(s.userDisplay),
       };
     } catch {
       return null;
