@@ -94,7 +94,7 @@ const PLAN_PRICE_UPDATES = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, 1
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
          JOIN unnest($6::text[], $7::date[]) AS d(exchange, as_of) ON d.exchange = a.exchange
-   WHERE ${SCOPE} AND ${PRICES_KNOWN}
+   WHERE ${SCOPE} AND $5::date IS NOT NULL AND ${PRICES_KNOWN}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess
      AND coalesce(s.prices_checked_through, s.prices_last_date) < d.as_of
      AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.execution_id = $1 AND w.asset_id = a.id
