@@ -212,8 +212,7 @@ try {
     );
   }
   for (let day = 1; day <= days; day++) {
-    if (day > 1 && values['every-day'])
-      sim.setClock(new Date(Date.parse(sim.now()) + 86_400_000).toISOString());
+    if (day > 1 && values['every-day']) sim.setClock(new Date(Date.parse(sim.now()) + 86_400_000).toISOString());
     else if (day > 1) sim.advanceTradingDays(1);
     const t0 = Date.now();
     const id = await p.run(watchlist ? { symbols: watchlist } : {});
@@ -225,9 +224,9 @@ try {
       )
     ).rows[0]!;
     const spent = new Map(
-      (
-        await pool.query<{ exchange: string; bulk: number; histories: number }>(PRICE_CALLS_BY_EXCHANGE, [id])
-      ).rows.map((r) => [r.exchange, r]),
+      (await pool.query<{ exchange: string; bulk: number; histories: number }>(PRICE_CALLS_BY_EXCHANGE, [id])).rows.map(
+        (r) => [r.exchange, r],
+      ),
     );
     const byExchange = Object.fromEntries(
       Object.entries(run.as_of_by_exchange ?? {}).map(([ex, asOf]) => [

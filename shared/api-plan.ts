@@ -17,7 +17,14 @@ import type { Queryable } from './db.js';
 import { log } from './log.js';
 import type { Settings } from './settings.js';
 
-export const ENTITLEMENT_KINDS = ['eod', 'bulk', 'fundamentals', 'calendar', 'symbol_list', 'exchange_details'] as const;
+export const ENTITLEMENT_KINDS = [
+  'eod',
+  'bulk',
+  'fundamentals',
+  'calendar',
+  'symbol_list',
+  'exchange_details',
+] as const;
 export type EntitlementKind = (typeof ENTITLEMENT_KINDS)[number];
 
 /** The kind of each endpoint the client calls (/user is always allowed). */

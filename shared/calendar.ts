@@ -157,11 +157,7 @@ export function defaultCalendar(exchange: ExchangeCode, closed: ReadonlySet<stri
 export type Calendars = ReadonlyMap<string, ExchangeCalendar>;
 
 /** Each exchange's trading day for a run: the published session at `at`, or the last session on or before an explicit day. */
-export function tradingDays(
-  calendars: Calendars,
-  at: Date,
-  explicit: string | null,
-): Record<ExchangeCode, string> {
+export function tradingDays(calendars: Calendars, at: Date, explicit: string | null): Record<ExchangeCode, string> {
   const out = {} as Record<ExchangeCode, string>;
   for (const ex of EXCHANGES) {
     const cal = calendars.get(ex) ?? defaultCalendar(ex);

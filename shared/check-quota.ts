@@ -13,8 +13,8 @@
 
 import { quotaUsage } from './api-ledger.js';
 import { loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
-import type { PipelineContext } from './context.js';
 import type { Calendars } from './calendar.js';
+import type { PipelineContext } from './context.js';
 import { weekdaysBetween } from './dates.js';
 import { inTransaction, type Queryable } from './db.js';
 import { recordUncollected } from './details.js';

@@ -8,10 +8,10 @@
 
 import { quotaUsage } from './api-ledger.js';
 import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from './api-plan.js';
+import { tradingDays } from './calendar.js';
 import { mapLimited } from './concurrency.js';
 import type { PipelineContext } from './context.js';
 import { type CorporateActionSync, syncCorporateActions } from './corporate-actions.js';
-import { tradingDays } from './calendar.js';
 import { inTransaction } from './db.js';
 import { EodhdError } from './eodhd.js';
 import { type CalendarRead, loadCalendars, readCalendars } from './exchange-calendars.js';
@@ -39,7 +39,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     // last session on or before an explicit asOf. The run's as_of is the latest of them.
     const days = tradingDays(await loadCalendars(ctx.pool), day.now, params.asOfExplicit ? run.as_of : null);
     run.as_of_by_exchange = days;
-    run.as_of = scope.map((ex) => days[ex]).reduce((a, b) => (a > b ? a : b));
+    run.as_of = scope.map((ex) => days[ex]).sort().at(-1)!;
     await setTradingDays(ctx.pool, executionId, days, run.as_of);
     const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day);
     // What this step's own answers taught (a 403 on the lists or calendars) counts already.

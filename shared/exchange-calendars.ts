@@ -123,15 +123,7 @@ export async function storeExchangeDetails(
     })),
     ...d.ExchangeEarlyCloseDays.map((h) => ({ day: h.Date, name: h.Holiday ?? null, kind: 'early_close' })),
   ];
-  await q.query(UPSERT_CALENDAR, [
-    exchange,
-    hours.timeZone,
-    hours.close,
-    workingDays,
-    range.from,
-    range.to,
-    readOn,
-  ]);
+  await q.query(UPSERT_CALENDAR, [exchange, hours.timeZone, hours.close, workingDays, range.from, range.to, readOn]);
   await q.query(CLEAR_RANGE, [exchange, range.from, range.to]);
   const r = await q.query<{ kind: string }>(`${INSERT_DAYS} RETURNING kind`, [
     exchange,
@@ -222,6 +214,7 @@ export async function readCalendars(
       log('warn', 'exchange_calendar_failed', { exchange: ex, error: errorText(err) });
     }
   }
-  if (opts.probe) for (const rest of due.slice(1)) out.left.push({ exchange: rest, reason: 'probe: one exchange a day' });
+  if (opts.probe)
+    for (const rest of due.slice(1)) out.left.push({ exchange: rest, reason: 'probe: one exchange a day' });
   return out;
 }

@@ -37,7 +37,7 @@ CREATE TABLE api_entitlements (
   detail text,
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT api_entitlements_pkey PRIMARY KEY (kind),
-  CONSTRAINT api_entitlements_kind_check CHECK ((kind = ANY (ARRAY['eod'::text, 'bulk'::text, 'fundamentals'::text, 'calendar'::text, 'symbol_list'::text]))),
+  CONSTRAINT api_entitlements_kind_check CHECK ((kind = ANY (ARRAY['eod'::text, 'bulk'::text, 'fundamentals'::text, 'calendar'::text, 'symbol_list'::text, 'exchange_details'::text]))),
   CONSTRAINT api_entitlements_source_check CHECK ((source = ANY (ARRAY['answer'::text, 'feeds'::text]))),
   CONSTRAINT api_entitlements_status_check CHECK ((status = ANY (ARRAY['available'::text, 'not_in_plan'::text])))
 );
@@ -207,6 +207,31 @@ CREATE TABLE currency_units (
   CONSTRAINT currency_units_per_major_check CHECK ((per_major > 0))
 );
 
+CREATE TABLE exchange_calendars (
+  exchange text NOT NULL,
+  time_zone text NOT NULL,
+  close_local text NOT NULL,
+  working_days smallint[] NOT NULL,
+  holidays_from date NOT NULL,
+  holidays_to date NOT NULL,
+  read_on date NOT NULL,
+  read_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT exchange_calendars_pkey PRIMARY KEY (exchange),
+  CONSTRAINT exchange_calendars_check CHECK ((holidays_to >= holidays_from)),
+  CONSTRAINT exchange_calendars_close_local_check CHECK ((close_local ~ '^[0-2][0-9]:[0-5][0-9]$'::text)),
+  CONSTRAINT exchange_calendars_working_days_check CHECK (((cardinality(working_days) >= 1) AND (cardinality(working_days) <= 7)))
+);
+
+CREATE TABLE exchange_holidays (
+  exchange text NOT NULL,
+  day date NOT NULL,
+  name text,
+  kind text NOT NULL,
+  recorded_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT exchange_holidays_pkey PRIMARY KEY (exchange, day),
+  CONSTRAINT exchange_holidays_kind_check CHECK ((kind = ANY (ARRAY['official'::text, 'learnt'::text, 'bank'::text, 'early_close'::text])))
+);
+
 CREATE TABLE exchange_list_reads (
   exchange text NOT NULL,
   read_on date NOT NULL,
@@ -333,12 +358,14 @@ CREATE TABLE process_executions (
   error_message text,
   api_plan jsonb,
   assets_with_warnings integer NOT NULL DEFAULT 0,
+  as_of_by_exchange jsonb,
   CONSTRAINT process_executions_pkey PRIMARY KEY (execution_id),
   CONSTRAINT process_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'success'::text, 'partial'::text, 'failed'::text])))
 );
 CREATE INDEX process_executions_finished_idx ON process_executions USING btree (finished_at) WHERE (status <> 'running'::text);
 CREATE UNIQUE INDEX process_executions_one_running ON process_executions USING btree (process_name) WHERE (status = 'running'::text);
 CREATE INDEX process_executions_started_idx ON process_executions USING btree (started_at DESC);
+COMMENT ON COLUMN process_executions.as_of_by_exchange IS 'The session each exchange''s prices are brought up to: the last one EODHD had published when the run decided its day (or the last session on or before an explicit asOf). as_of is the latest of them.';
 
 CREATE TABLE stock_prices (
   asset_id bigint NOT NULL,
@@ -544,6 +571,7 @@ SELECT e.kind,
             WHEN 'fundamentals'::text THEN 'fundamentals'::text
             WHEN 'calendar'::text THEN 'split and dividend calendars (falls back to the bulk splits and dividends, else adjusted prices may go stale)'::text
             WHEN 'symbol_list'::text THEN 'the exchanges'' symbol lists (new listings and delistings)'::text
+            WHEN 'exchange_details'::text THEN 'exchange holidays and hours (falls back to holidays learnt from empty bulk days, else weekdays)'::text
             ELSE NULL::text
         END AS what
    FROM api_entitlements e
@@ -620,6 +648,19 @@ SELECT a.id AS asset_id,
    FROM assets a
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
   WHERE a.is_active AND (s.asset_id IS NULL OR NOT s.fundamentals_loaded OR NOT s.prices_loaded OR s.needs_fundamentals_reprocess OR s.needs_prices_reprocess OR s.needs_indicators_reprocess OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at) OR s.history_limited);
+
+CREATE VIEW v_exchange_calendar AS
+SELECT h.exchange,
+    h.day,
+    h.name,
+    h.kind,
+    h.kind = ANY (ARRAY['official'::text, 'learnt'::text]) AS closed,
+    c.time_zone,
+    c.close_local,
+    c.read_on AS calendar_read_on
+   FROM exchange_holidays h
+     LEFT JOIN exchange_calendars c USING (exchange)
+  ORDER BY h.exchange, h.day;
 
 CREATE VIEW v_exchange_freshness AS
 WITH per AS (

@@ -116,72 +116,81 @@ test.after.always(async () => {
   await tdb?.drop();
 });
 
-test.serial('stored calendars: official days close, bank and early-close days stay sessions, learnt days outside the read', async (t) => {
-  const before = await loadCalendars(tdb.pool);
-  t.deepEqual([...before.keys()].sort(), [...EXCHANGES].sort());
-  t.deepEqual(await calendarsDue(tdb.pool, ['US', 'LSE'], '2026-11-20', 30), ['LSE', 'US']);
-  const range = { from: '2026-01-01', to: '2026-12-31' };
-  const r = await storeExchangeDetails(
-    tdb.pool,
-    'US',
-    {
-      Code: 'US',
-      Timezone: 'America/New_York',
-      TradingHours: { Open: '09:30:00', Close: '16:00:00', WorkingDays: 'Mon,Tue,Wed,Thu,Fri' },
-      ExchangeHolidays: [
-        { Holiday: 'Thanksgiving Day', Date: '2026-11-26', Type: 'official' },
-        { Holiday: 'Veterans Day', Date: '2026-11-11', Type: 'bank' },
-        // Outside the range asked: not stored.
-        { Holiday: 'New Year', Date: '2027-01-01', Type: 'official' },
-      ],
-      ExchangeEarlyCloseDays: [{ Holiday: 'Day after Thanksgiving', Date: '2026-11-27', Type: 'official' }],
-    },
-    range,
-    '2026-11-20',
-  );
-  t.deepEqual(r, { closed: 1, sessionsNoted: 2 });
-  t.deepEqual(await calendarsDue(tdb.pool, ['US', 'LSE'], '2026-11-20', 30), ['LSE']);
-  // Its range ends within a month: due again.
-  t.deepEqual(await calendarsDue(tdb.pool, ['US'], '2026-12-10', 30), ['US']);
-  const us = (await loadCalendars(tdb.pool)).get('US')!;
-  t.false(us.isSession('2026-11-26'));
-  t.true(us.isSession('2026-11-11'));
-  t.true(us.isSession('2026-11-27'));
-  // Inside the range the API described, an empty bulk day is not a holiday; outside it, it is.
-  t.false(await learnHoliday(tdb.pool, 'US', '2026-11-24'));
-  t.true(await learnHoliday(tdb.pool, 'US', '2025-12-24'));
-  t.true(await learnHoliday(tdb.pool, 'LSE', '2026-11-24'));
-  t.false(await learnHoliday(tdb.pool, 'LSE', '2026-11-24'), 'learnt once');
-  t.false((await loadCalendars(tdb.pool)).get('LSE')!.isSession('2026-11-24'));
-  t.deepEqual([...((await learntHolidays(tdb.pool, ['LSE'])).get('LSE') ?? [])], ['2026-11-24']);
-  // A bar on it proves it wrong.
-  t.true(await forgetLearntHoliday(tdb.pool, 'LSE', '2026-11-24'));
-  t.true((await loadCalendars(tdb.pool)).get('LSE')!.isSession('2026-11-24'));
-  // A read replaces what was known in its range, learnt days included.
-  await storeExchangeDetails(
-    tdb.pool,
-    'US',
-    {
-      Code: 'US',
-      Timezone: 'America/New_York',
-      TradingHours: { Close: '16:00', WorkingDays: null },
-      ExchangeHolidays: [],
-      ExchangeEarlyCloseDays: [],
-    },
-    { from: '2025-12-01', to: '2026-12-31' },
-    '2026-11-21',
-  );
-  const again = (await loadCalendars(tdb.pool)).get('US')!;
-  t.true(again.isSession('2025-12-24'));
-  t.true(again.isSession('2026-11-26'));
-  await t.throwsAsync(
-    storeExchangeDetails(
+test.serial(
+  'stored calendars: official days close, bank and early-close days stay sessions, learnt days outside the read',
+  async (t) => {
+    const before = await loadCalendars(tdb.pool);
+    t.deepEqual([...before.keys()].sort(), [...EXCHANGES].sort());
+    t.deepEqual(await calendarsDue(tdb.pool, ['US', 'LSE'], '2026-11-20', 30), ['LSE', 'US']);
+    const range = { from: '2026-01-01', to: '2026-12-31' };
+    const r = await storeExchangeDetails(
       tdb.pool,
       'US',
-      { Code: 'US', Timezone: 'Mars/Olympus', TradingHours: { Close: '16:00' }, ExchangeHolidays: [], ExchangeEarlyCloseDays: [] },
+      {
+        Code: 'US',
+        Timezone: 'America/New_York',
+        TradingHours: { Open: '09:30:00', Close: '16:00:00', WorkingDays: 'Mon,Tue,Wed,Thu,Fri' },
+        ExchangeHolidays: [
+          { Holiday: 'Thanksgiving Day', Date: '2026-11-26', Type: 'official' },
+          { Holiday: 'Veterans Day', Date: '2026-11-11', Type: 'bank' },
+          // Outside the range asked: not stored.
+          { Holiday: 'New Year', Date: '2027-01-01', Type: 'official' },
+        ],
+        ExchangeEarlyCloseDays: [{ Holiday: 'Day after Thanksgiving', Date: '2026-11-27', Type: 'official' }],
+      },
       range,
-      '2026-11-22',
-    ),
-    { message: /unknown time zone Mars\/Olympus/ },
-  );
-});
+      '2026-11-20',
+    );
+    t.deepEqual(r, { closed: 1, sessionsNoted: 2 });
+    t.deepEqual(await calendarsDue(tdb.pool, ['US', 'LSE'], '2026-11-20', 30), ['LSE']);
+    // Its range ends within a month: due again.
+    t.deepEqual(await calendarsDue(tdb.pool, ['US'], '2026-12-10', 30), ['US']);
+    const us = (await loadCalendars(tdb.pool)).get('US')!;
+    t.false(us.isSession('2026-11-26'));
+    t.true(us.isSession('2026-11-11'));
+    t.true(us.isSession('2026-11-27'));
+    // Inside the range the API described, an empty bulk day is not a holiday; outside it, it is.
+    t.false(await learnHoliday(tdb.pool, 'US', '2026-11-24'));
+    t.true(await learnHoliday(tdb.pool, 'US', '2025-12-24'));
+    t.true(await learnHoliday(tdb.pool, 'LSE', '2026-11-24'));
+    t.false(await learnHoliday(tdb.pool, 'LSE', '2026-11-24'), 'learnt once');
+    t.false((await loadCalendars(tdb.pool)).get('LSE')!.isSession('2026-11-24'));
+    t.deepEqual([...((await learntHolidays(tdb.pool, ['LSE'])).get('LSE') ?? [])], ['2026-11-24']);
+    // A bar on it proves it wrong.
+    t.true(await forgetLearntHoliday(tdb.pool, 'LSE', '2026-11-24'));
+    t.true((await loadCalendars(tdb.pool)).get('LSE')!.isSession('2026-11-24'));
+    // A read replaces what was known in its range, learnt days included.
+    await storeExchangeDetails(
+      tdb.pool,
+      'US',
+      {
+        Code: 'US',
+        Timezone: 'America/New_York',
+        TradingHours: { Close: '16:00', WorkingDays: null },
+        ExchangeHolidays: [],
+        ExchangeEarlyCloseDays: [],
+      },
+      { from: '2025-12-01', to: '2026-12-31' },
+      '2026-11-21',
+    );
+    const again = (await loadCalendars(tdb.pool)).get('US')!;
+    t.true(again.isSession('2025-12-24'));
+    t.true(again.isSession('2026-11-26'));
+    await t.throwsAsync(
+      storeExchangeDetails(
+        tdb.pool,
+        'US',
+        {
+          Code: 'US',
+          Timezone: 'Mars/Olympus',
+          TradingHours: { Close: '16:00' },
+          ExchangeHolidays: [],
+          ExchangeEarlyCloseDays: [],
+        },
+        range,
+        '2026-11-22',
+      ),
+      { message: /unknown time zone Mars\/Olympus/ },
+    );
+  },
+);

@@ -6,6 +6,8 @@
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
+import { EXCHANGE_DETAILS_COST } from '../shared/eodhd.js';
+import { EXCHANGES } from '../shared/exchanges.js';
 import { setSetting } from '../shared/settings.js';
 import type { TestDb } from './helpers/db.js';
 import { withWorld } from './helpers/world.js';
@@ -88,8 +90,10 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
   await withWorld({}, async ({ tdb, sim }) => {
     const p = await inProcessPipeline(tdb.pool, sim.url);
     const n = sim.symbols().length;
-    // Room for the sync (10), the calendars (2), every history (n) and 100 fundamentals.
-    await setSetting(tdb.pool, 'eodhd_daily_quota', 12 + n + 1000);
+    // Room for the sync (10), the split and dividend calendars (2), the exchanges' calendars
+    // (10 x 5), every history (n) and 100 fundamentals.
+    const fixed = 12 + EXCHANGES.length * EXCHANGE_DETAILS_COST;
+    await setSetting(tdb.pool, 'eodhd_daily_quota', fixed + n + 1000);
     await setSetting(tdb.pool, 'eodhd_quota_buffer', 0);
     const id = await p.run();
     const s = (
@@ -111,7 +115,7 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
       )
     )[0]!;
     t.is(run.status, 'success', 'deferring by plan is not a failure');
-    t.true(run.api_calls_used <= 12 + n + 1000);
+    t.true(run.api_calls_used <= fixed + n + 1000);
     const ind = (await q<{ n: number }>(tdb, 'SELECT count(*)::int AS n FROM technical_indicators'))[0]!;
     t.true(ind.n > n * 0.9, `indicators for ${ind.n} of ${n} after day 1`);
     // The next day (a new quota day) goes on with the deferred fundamentals.

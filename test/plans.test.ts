@@ -183,7 +183,7 @@ test('free plan: a watchlist in 18 of the 20 calls, the year of history recorded
     );
     t.deepEqual(
       off.map((o) => o.kind),
-      ['calendar', 'fundamentals'],
+      ['calendar', 'exchange_details', 'fundamentals'],
     );
     const progress = await one<{ not_in_plan: string; with_prices: number; with_full_history: number }>(
       tdb,
@@ -231,7 +231,7 @@ test('EOD-only plan: fundamentals and calendars are not in it; prices by bulk, c
     );
     t.deepEqual(
       finalize.result.notInPlan.map((x) => `${x.kind}:${x.source}`),
-      ['calendar:answer', 'fundamentals:answer'],
+      ['calendar:answer', 'exchange_details:answer', 'fundamentals:answer'],
     );
     const probe = await rows<{ endpoint: string; http_status: number; cost: number }>(
       tdb,
