@@ -5,6 +5,7 @@
  */
 import { Gauge } from 'prom-client';
 import type { Queryable } from './db.js';
+import { loadCalendars } from './exchange-calendars.js';
 import { registry } from './metrics.js';
 
 const QUOTA = `
@@ -14,7 +15,7 @@ const LAST_RUN = `
   SELECT status, extract(epoch FROM coalesce(finished_at, started_at))::float8 AS at FROM v_recent_executions LIMIT 1`;
 const FAILING = `SELECT count(*)::int AS n, count(*) FILTER (WHERE excluded)::int AS excluded FROM v_failed_assets`;
 const FRESHNESS = `
-  SELECT exchange, behind, without_prices,
+  SELECT exchange, behind, without_prices, prices_through::text,
          coalesce(current_date - prices_through, -1)::int AS age_days FROM v_exchange_freshness`;
 
 const RUN_STATES = ['running', 'success', 'partial', 'failed'];
@@ -68,6 +69,21 @@ export function registerStatusMetrics(pool: () => Queryable): void {
     ['exchange'],
     async (g) => {
       for (const r of (await pool().query(FRESHNESS)).rows) g.set({ exchange: r.exchange }, r.age_days);
+    },
+  );
+  gauge(
+    'screener_exchange_sessions_behind',
+    "Sessions of each exchange's calendar after its latest price day up to its last published session (-1: no prices); a holiday is not one",
+    ['exchange'],
+    async (g) => {
+      const calendars = await loadCalendars(pool());
+      const now = new Date();
+      for (const r of (await pool().query(FRESHNESS)).rows) {
+        const cal = calendars.get(r.exchange);
+        const behind =
+          r.prices_through && cal ? cal.sessionsBetween(r.prices_through, cal.publishedSession(now), 1000).length : -1;
+        g.set({ exchange: r.exchange }, behind);
+      }
     },
   );
   gauge(

@@ -93,6 +93,9 @@ test.serial(
     t.is(s.quota.plan?.daily_rate_limit, 100_000);
     t.is(s.freshness.length, 10, 'all 10 exchange codes');
     t.true(s.freshness.every((f) => f.prices_through !== null && f.without_prices === 0));
+    t.true(
+      s.freshness.every((f) => /^\d{4}-\d{2}-\d{2}$/.test(f.last_session) && typeof f.sessions_behind === 'number'),
+    );
     t.deepEqual(
       s.failing.map((f) => [f.symbol, f.consecutive_failures]),
       [[FAILING, 3]],
@@ -120,6 +123,9 @@ test.serial(
     t.is(value(status, 'screener_quota_left_calls{function="status"}'), s.quota.today?.calls_left ?? -1);
     t.is(value(status, 'screener_last_run_status{status="success",function="status"}'), 1);
     t.is(value(status, 'screener_exchange_assets_behind{exchange="XETRA",function="status"}'), 0);
+    // Sessions are counted to this machine's clock: the simulator's world is in the past.
+    const xetra = s.freshness.find((f) => f.exchange === 'XETRA')!;
+    t.is(value(status, 'screener_exchange_sessions_behind{exchange="XETRA",function="status"}'), xetra.sessions_behind);
     t.true((value(status, 'screener_invocations_total{status="2xx",function="status"}') ?? 0) >= 1);
     const collect = await metrics('collect-region');
     const eod = value(collect, 'screener_api_requests_total{endpoint="eod",status="200",function="collect-region"}');
