@@ -39,7 +39,10 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     // last session on or before an explicit asOf. The run's as_of is the latest of them.
     const days = tradingDays(await loadCalendars(ctx.pool), day.now, params.asOfExplicit ? run.as_of : null);
     run.as_of_by_exchange = days;
-    run.as_of = scope.map((ex) => days[ex]).sort().at(-1)!;
+    run.as_of = scope
+      .map((ex) => days[ex])
+      .sort()
+      .at(-1)!;
     await setTradingDays(ctx.pool, executionId, days, run.as_of);
     const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day);
     // What this step's own answers taught (a 403 on the lists or calendars) counts already.

@@ -6,62 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import {
-  FAULT_KINDS,
-  parseUniverse,
-  type Simulator,
-  type SimulatorOptions,
-  startSimulator,
-} from '../dev/simulator/index.js';
+import { FAULT_KINDS, parseUniverse, type Simulator, startSimulator } from '../dev/simulator/index.js';
 import { loadResponseSchema, validate } from './helpers/openapi.js';
-
-const SHARED = process.env.SHARED_DIR ?? path.resolve(process.cwd(), '..', 'shared');
-const KEY = 'sim-demo-key';
-const EXCHANGES = ['US', 'LSE', 'F', 'XETRA', 'PA', 'AS', 'BR', 'LS', 'MC', 'SW'];
-
-function start(opts: SimulatorOptions = {}): Promise<Simulator> {
-  return startSimulator({ sharedDir: SHARED, ...opts });
-}
-
-interface Resp {
-  status: number;
-  headers: Headers;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
-  json: any;
-}
-
-async function get(
-  sim: Simulator,
-  p: string,
-  params: Record<string, string> = {},
-  key: string | null = KEY,
-): Promise<Resp> {
-  const u = new URL(sim.url + p);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  if (key !== null) u.searchParams.set('api_token', key);
-  const r = await fetch(u);
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, json };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: answers of any JSON shape, read field by field in the tests
-async function admin(sim: Simulator, method: 'GET' | 'POST', p: string, body?: unknown): Promise<any> {
-  const base = sim.url.replace(/\/api$/, '');
-  const r = await fetch(base + p, {
-    method,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-  });
-  return { status: r.status, json: await r.json() };
-}
+import { admin, EXCHANGES, get, KEY, start } from './helpers/simulator-http.js';
 
 /** Splits announced for the next weeks (calendar endpoint), without spending the clock. */
 async function upcomingSplits(
