@@ -533,6 +533,11 @@ async function mainStack(): Promise<void> {
     });
   } finally {
     await stack.close();
+    // A folder of our own (2.8 GB at full scale) goes with the bench; one given is kept.
+    if (!values['data-dir']) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      say(`Removed the bench's data in ${dataDir} (give --data-dir to keep it)`);
+    }
   }
 }
 

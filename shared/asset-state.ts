@@ -150,16 +150,18 @@ export async function flagForAdjustment(q: Queryable, days: string[]): Promise<n
 // tickers do (their newest bar, kept here beside the bars it describes, is on the day or
 // later): that day is out and the ticker simply did not trade. Its series is complete
 // through the day, and it is not fetched again for it.
+// Each exchange's newest stored bar, read once (a correlated EXISTS per updated row took
+// minutes at full scale); materialized so that the planner cannot fold it back in.
 const EXTEND_CHECKED_THROUGH = `
   WITH run AS (SELECT as_of, as_of_by_exchange FROM process_executions WHERE execution_id = $1),
-  day AS (
-    SELECT e.exchange, coalesce((run.as_of_by_exchange ->> e.exchange)::date, run.as_of) AS as_of
-      FROM run, (SELECT DISTINCT exchange FROM work_items WHERE execution_id = $1) e
+  newest AS MATERIALIZED (
+    SELECT a.exchange, max(p.prices_last_date) AS newest
+      FROM asset_processing_state p JOIN assets a ON a.id = p.asset_id GROUP BY a.exchange
   ),
-  published AS (
-    SELECT day.exchange, day.as_of FROM day
-     WHERE EXISTS (SELECT 1 FROM asset_processing_state p JOIN assets a ON a.id = p.asset_id
-                    WHERE a.exchange = day.exchange AND p.prices_last_date >= day.as_of)
+  published AS MATERIALIZED (
+    SELECT n.exchange, d.as_of
+      FROM newest n, run, LATERAL (SELECT coalesce((run.as_of_by_exchange ->> n.exchange)::date, run.as_of) AS as_of) d
+     WHERE n.newest >= d.as_of
   )
   UPDATE asset_processing_state s SET prices_checked_through = d.as_of, updated_at = now()
     FROM work_items w JOIN assets a ON a.id = w.asset_id JOIN published d ON d.exchange = a.exchange

@@ -46,6 +46,22 @@ test("the schema's functions work from any search_path (an operator's psql)", as
   }
 });
 
+test("an operator's psql finds the views and functions without the schema prefix (the database's search_path)", async (t) => {
+  const tdb = await createTestDb();
+  const client = new pg.Client({ connectionString: tdb.url });
+  await client.connect();
+  try {
+    const progress = await client.query('SELECT * FROM get_processing_progress()');
+    t.is(progress.rows.at(-1)?.region, 'all');
+    const err = await t.throwsAsync(client.query(`SELECT * FROM reset_ticker_for_reprocessing('NOPE.US', 'all')`));
+    t.regex(err?.message ?? '', /no asset with symbol NOPE\.US/);
+    t.deepEqual((await client.query('SELECT count(*)::int AS n FROM v_recent_executions')).rows, [{ n: 0 }]);
+  } finally {
+    await client.end();
+    await tdb.drop();
+  }
+});
+
 test('deleting an asset or a run removes what referred to it (triggers in place of foreign keys on the hot tables)', async (t) => {
   const tdb = await createTestDb();
   const q = async (sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows;
