@@ -11,13 +11,14 @@
  * leaves out. --symbols: a watchlist run (the free plan, 20 calls a day, gets a default one).
  *
  * --requests-per-minute raises the simulator's per-minute limit and the pipeline's
- * eodhd_requests_per_minute setting together (default: the real API's 1000 and 900), so
- * that a full-universe load can be measured in less than the hour it takes at the real rate.
+ * eodhd_requests_per_minute setting together (default: the real API's 1000), for this run
+ * only (the setting is put back afterwards), so that a full-universe load can be measured in
+ * less than the hour it takes at the real rate.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { setSetting } from '../shared/settings.js';
+import { loadSettings, setSetting } from '../shared/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
 import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
@@ -87,6 +88,8 @@ try {
   console.error(`npm start could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
+// The flag is for this run only: the data folder's own setting is put back at the end.
+const keptRpm = rpm ? (await loadSettings(stack.pool)).eodhd_requests_per_minute : null;
 if (rpm) await setSetting(stack.pool, 'eodhd_requests_per_minute', rpm);
 let code = 0;
 try {
@@ -160,6 +163,7 @@ try {
   if (stack.logFile) console.error(`See ${stack.logFile}`);
   code = 1;
 } finally {
+  if (keptRpm !== null) await setSetting(stack.pool, 'eodhd_requests_per_minute', keptRpm).catch(() => {});
   await stack.close();
 }
 process.exit(code);

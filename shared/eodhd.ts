@@ -477,7 +477,7 @@ export class EodhdClient {
  * tolerance is 20 requests at most, so a rolling minute holds at most 97% of the limit plus 20:
  * under a 1,000/min limit that is 990, and a 429 of ours cannot happen.
  */
-const RATE_SHARE = 0.97;
+export const RATE_SHARE = 0.97;
 
 /** Per API (base URL), its per-minute limit as its last answer to this process said (X-RateLimit-Limit). */
 const apiRateLimits = new Map<string, number>();
