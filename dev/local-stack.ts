@@ -1,7 +1,7 @@
 /**
  * The pipeline on one machine: a database (DATABASE_URL, or an embedded PostgreSQL), the
  * EODHD API (EODHD_API_KEY, or the offline simulator), the schema, and the local gateway
- * running the six functions. Used by `npm start`, `npm run serve` and the tests.
+ * running the functions of stack.yml. Used by `npm start`, `npm run serve` and the tests.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -22,7 +22,7 @@ export interface RunSummary {
     skipped: number;
     apiCalls: number;
   }>;
-  /** Calls for no region: the account (/user), the exchanges' symbol lists, the calendars. */
+  /** Calls for no region: the account (/user), the exchanges' symbol lists and calendars, the split and dividend calendars. */
   callsOutsideRegions: number;
   steps: Array<{ step: string; shard: string; status: string; seconds: number | null }>;
   callsByEndpoint: Array<{ endpoint: string; requests: number; calls: number }>;
@@ -113,7 +113,7 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
     skipped: number;
   }>;
   // A call's region: its asset's, or its exchange's for a bulk day. An exchange's symbol
-  // list serves discovery, not the region's assets, and /user the account: no region.
+  // list and calendar serve discovery, not the region's assets, and /user the account: no region.
   const calls = (
     await pool.query(
       `
@@ -126,7 +126,11 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
   const callsByRegion = new Map<string, number>();
   let callsOutsideRegions = 0;
   for (const c of calls) {
-    const bulkDay = c.target !== null && c.target in REGION_OF && c.endpoint !== 'exchange-symbol-list';
+    const bulkDay =
+      c.target !== null &&
+      c.target in REGION_OF &&
+      c.endpoint !== 'exchange-symbol-list' &&
+      c.endpoint !== 'exchange-details';
     const region = c.region ?? (bulkDay ? REGION_OF[c.target as ExchangeCode] : null);
     if (region) callsByRegion.set(region, (callsByRegion.get(region) ?? 0) + c.calls);
     else callsOutsideRegions += c.calls;
@@ -259,7 +263,7 @@ export function formatSummary(s: RunSummary): string {
   );
   if (s.callsOutsideRegions > 0)
     out.push(
-      `  and ${s.callsOutsideRegions} calls for no region (the account, the exchanges' symbol lists, the calendars)`,
+      `  and ${s.callsOutsideRegions} calls for no region (the account, the exchanges' symbol lists and calendars, the split and dividend calendars)`,
     );
   out.push(
     '',

@@ -65,7 +65,7 @@ const dataDir = path.resolve(
 
 const t0 = Date.now();
 console.log(
-  `Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe, ${plan} plan)`}, gateway and six functions (data in ${dataDir})`,
+  `Starting: database, ${process.env.EODHD_API_KEY ? 'EODHD API' : `EODHD simulator (${universe} universe, ${plan} plan)`}, gateway and the functions of stack.yml (data in ${dataDir})`,
 );
 if (symbols)
   console.log(

@@ -1,7 +1,7 @@
 /**
  * One chaos scenario's world: its own database (on the suite's PostgreSQL server), its own
  * EODHD simulator (fresh, deterministic, same clock as the reference), and the local
- * gateway running the six functions as separate processes against them. Everything the
+ * gateway running the functions of stack.yml as separate processes against them. Everything the
  * functions print and everything they answer is kept, for the key check.
  *
  * The driver talks to the functions only through the gateway, as the cron-connector and
