@@ -1,11 +1,15 @@
 /**
  * sql/schema.sql is the whole current schema: it equals what the migrations produce, and
- * applied to an empty database it produces that same schema again.
+ * applied to an empty database it produces that same schema again. The migrations are
+ * applied once each, and an applied one is never edited unnoticed.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import pg from 'pg';
 import { readSchemaFile, schemaSql } from '../dev/schema.js';
-import { sqlDir } from '../shared/migrate.js';
+import { migrate, migrationChecksum, sqlDir } from '../shared/migrate.js';
 import { createTestDb } from './helpers/db.js';
 
 test('sql/schema.sql equals the schema the migrations produce (npm run schema regenerates it)', async (t) => {
@@ -108,6 +112,50 @@ test('deleting an asset or a run removes what referred to it (triggers in place 
     t.is(await count('asset_processing_details', 'execution_id = $1', [run]), 0);
     t.is(await count('api_calls', 'execution_id IS NULL', []), 1, 'the call stays in the ledger, without its run');
   } finally {
+    await tdb.drop();
+  }
+});
+
+test('a migration edited after it was applied is refused with its name; one applied before checksums gets its own', async (t) => {
+  const tdb = await createTestDb();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'screener-sql-'));
+  try {
+    for (const f of fs.readdirSync(sqlDir())) fs.copyFileSync(path.join(sqlDir(), f), path.join(dir, f));
+    const rows = async () =>
+      (
+        await tdb.pool.query<{ name: string; checksum: string | null }>(
+          'SELECT name, checksum FROM public.schema_migrations ORDER BY name',
+        )
+      ).rows;
+    const all = await rows();
+    t.true(
+      all.length > 0 &&
+        all.every((r) => r.checksum === migrationChecksum(fs.readFileSync(path.join(dir, r.name), 'utf8'))),
+    );
+    // Unchanged files: nothing to apply, nothing refused; a Windows checkout is the same file.
+    const crlf = path.join(dir, all[2]!.name);
+    fs.writeFileSync(crlf, fs.readFileSync(crlf, 'utf8').replace(/\n/g, '\r\n'));
+    t.deepEqual((await migrate(tdb.pool, dir)).applied, []);
+    // An edited one: refused, with its name and what to do, before anything else is applied.
+    const edited = all[4]!.name;
+    fs.appendFileSync(path.join(dir, edited), '\n-- an afterthought\n');
+    fs.writeFileSync(path.join(dir, '999_new.sql'), 'CREATE TABLE financial_screener.should_not_exist (x int);');
+    const err = await t.throwsAsync(migrate(tdb.pool, dir));
+    t.regex(
+      err!.message,
+      new RegExp(
+        `^sql/${edited} was changed after it was applied \\(checksum \\w{12} recorded, \\w{12} now\\): put it back`,
+      ),
+    );
+    t.false(err!.message.includes('\n'));
+    t.is((await tdb.pool.query(`SELECT to_regclass('financial_screener.should_not_exist') AS t`)).rows[0].t, null);
+    // A database from before checksums: the files as they are now are taken as applied.
+    await tdb.pool.query('UPDATE public.schema_migrations SET checksum = NULL');
+    const r = await migrate(tdb.pool, dir);
+    t.deepEqual(r.applied, ['999_new.sql']);
+    t.true((await rows()).every((x) => x.checksum !== null));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
     await tdb.drop();
   }
 });
