@@ -33,6 +33,7 @@ import { waitForChain } from '../dev/run-report.js';
 import { isUniverseOption, parseUniverse, type UniverseOption } from '../dev/simulator/index.js';
 import { createPool } from '../shared/db.js';
 import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS } from '../shared/indicators.js';
+import { errorText } from '../shared/log.js';
 import { setSetting } from '../shared/settings.js';
 import { cpuSeconds, peakRssMiB, postmasterPid, treeCpuSeconds } from './proc.js';
 import { seedLoadedState } from './seed.js';
@@ -615,7 +616,7 @@ try {
   if (!values['only-rate']) await mainStack();
   if (!values['skip-rate']) await rateStack();
 } catch (err) {
-  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`bench failed: ${errorText(err)}`);
   process.exit(1);
 }
 

@@ -1,6 +1,7 @@
 /** `npm run migrate`: applies sql/ to DATABASE_URL. */
 import { checkDatabase } from '../shared/database-problem.js';
 import { createPool } from '../shared/db.js';
+import { errorText } from '../shared/log.js';
 import { migrate } from '../shared/migrate.js';
 
 const url = process.env.DATABASE_URL;
@@ -18,7 +19,7 @@ try {
     r.applied.length ? `applied ${r.applied.join(', ')}` : `schema up to date (${r.alreadyApplied} migrations)`,
   );
 } catch (err) {
-  console.error(`npm run migrate: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`npm run migrate: ${errorText(err)}`);
   process.exitCode = 1;
 } finally {
   await pool.end();

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorText } from '../shared/log.js';
 import { startLocalStack } from './local-stack.js';
 import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
@@ -56,7 +57,7 @@ try {
     },
   });
 } catch (err) {
-  console.error(`npm run serve could not start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`npm run serve could not start: ${errorText(err)}`);
   process.exit(1);
 }
 const c = stack.gateway.credentials;

@@ -18,6 +18,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { errorText } from '../shared/log.js';
 import { loadSettings, setSetting } from '../shared/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
@@ -85,7 +86,7 @@ try {
     },
   });
 } catch (err) {
-  console.error(`npm start could not start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`npm start could not start: ${errorText(err)}`);
   process.exit(1);
 }
 // The flag is for this run only: the data folder's own setting is put back at the end.
@@ -159,7 +160,7 @@ try {
   if (summary.status === 'failed') code = 1;
   answer = {};
 } catch (err) {
-  console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`npm start failed: ${errorText(err)}`);
   if (stack.logFile) console.error(`See ${stack.logFile}`);
   code = 1;
 } finally {

@@ -22,7 +22,7 @@ import {
 import type { FunctionResult } from './function-contract.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from './indicators.js';
 import type { CalcIndicatorsInput } from './input.js';
-import { log, withLogFunction, withProgressLog } from './log.js';
+import { errorText, log, withLogFunction, withProgressLog } from './log.js';
 import { rowsWritten } from './metrics.js';
 import { runStep } from './step-runner.js';
 import { failStep, stepLeaseSeconds } from './steps.js';
@@ -210,7 +210,7 @@ function computeBatch(
         ...base,
         status: 'failed',
         recordsInserted: 0,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorText(err),
       });
     }
   }
@@ -305,7 +305,7 @@ export async function calcIndicators(
       log('info', 'indicators_calculated', r.logged);
       return { status: 200, body: r.body };
     } catch (err) {
-      return { status: 500, body: { error: 'step_failed', reason: err instanceof Error ? err.message : String(err) } };
+      return { status: 500, body: { error: 'step_failed', reason: errorText(err) } };
     }
   });
 }
@@ -381,7 +381,7 @@ async function calculateRun(
     };
   } catch (err) {
     // The indicator run fails with the reason; the step (if any) is failed by its runner.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     await finishRun(ctx.pool, executionId, {
       status: 'failed',
       step: 'calc-indicators',

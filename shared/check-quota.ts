@@ -18,6 +18,7 @@ import type { PipelineContext } from './context.js';
 import { weekdaysBetween } from './dates.js';
 import { inTransaction, type Queryable } from './db.js';
 import { recordUncollected } from './details.js';
+import { API_COST } from './eodhd.js';
 import { loadCalendars } from './exchange-calendars.js';
 import { REGIONS, type Region } from './exchanges.js';
 import { asOfFor, runParameters, setRegionsPending, setRunPlan } from './executions.js';
@@ -37,9 +38,8 @@ import {
   skipAllForDryRun,
 } from './work-items.js';
 
-export const BULK_COST = 100;
-export const HISTORY_COST = 1;
-export const FUNDAMENTALS_COST = 10;
+const BULK_COST = API_COST.bulk;
+const HISTORY_COST = API_COST.eod;
 
 export interface PriceUpdateFit {
   exchange: string;

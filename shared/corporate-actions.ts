@@ -12,7 +12,7 @@
 import { flagForAdjustment } from './asset-state.js';
 import { addDays } from './dates.js';
 import type { Queryable } from './db.js';
-import { type EodhdClient, EodhdError } from './eodhd.js';
+import { API_COST, type EodhdClient, EodhdError } from './eodhd.js';
 import { normaliseCode } from './universe.js';
 
 /** The most days read in one run; a longer gap starts from the newest ones. */
@@ -84,7 +84,7 @@ export async function syncCorporateActions(
     'the plan includes neither the calendars nor the bulk splits and dividends: adjusted prices may go stale';
   if (!rows && sources.bulk === 'yes') {
     read = days.filter((d) => ![0, 6].includes(new Date(`${d}T00:00:00Z`).getUTCDay())).slice(-MAX_BULK_DAYS);
-    const cost = read.length * sources.exchanges.length * 2 * 100;
+    const cost = read.length * sources.exchanges.length * 2 * API_COST.bulk;
     if (cost <= sources.budget / 10) {
       rows = await fromBulk(api, read, sources.exchanges);
       source = 'bulk';

@@ -2,7 +2,7 @@
  * The EODHD client. Every request: reserve its cost (and a rate slot) and write its ledger
  * row in the database, make it, settle the row with what it cost. 429 waits
  * for Retry-After; 5xx and timeouts retry with backoff and jitter; 402 and our own budget
- * stop collection (QuotaExhausted); the key never leaves this module unredacted.
+ * stop collection (an EodhdError of kind 'quota'); the key never leaves this module unredacted.
  *
  * What the plan allows is learnt here: a 403 is recorded as "not in the plan" for the
  * endpoint's kind (and not asked again by this process that day), a 2xx as "in the plan";
@@ -33,7 +33,7 @@ import {
   type User,
   UserSchema,
 } from './eodhd-schemas.js';
-import { log, redact } from './log.js';
+import { errorText, log, redact } from './log.js';
 import { apiCalls, apiCallsCharged } from './metrics.js';
 
 /**
@@ -109,8 +109,21 @@ function httpDate(v: string | string[] | undefined): Date | null {
   return Number.isFinite(t) ? new Date(t) : null;
 }
 
+/**
+ * What a request costs in API calls (EODHD's documented costs): the one place they are
+ * written; the budget arithmetic and the plan's estimates read them from here.
+ */
+export const API_COST = {
+  eod: 1,
+  bulk: 100,
+  fundamentals: 10,
+  exchangeDetails: 5,
+  symbolList: 1,
+  calendar: 1,
+  user: 0,
+} as const;
 /** What /exchange-details costs a request (EODHD: 5 API calls). */
-export const EXCHANGE_DETAILS_COST = 5;
+export const EXCHANGE_DETAILS_COST = API_COST.exchangeDetails;
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -149,7 +162,7 @@ export class EodhdClient {
       endpoint: 'eod',
       path: `/eod/${encodeURIComponent(symbol)}`,
       params,
-      cost: 1,
+      cost: API_COST.eod,
       target: symbol,
       notFoundCost: 1,
     });
@@ -165,7 +178,7 @@ export class EodhdClient {
       endpoint: 'eod-bulk-last-day',
       path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`,
       params,
-      cost: 100,
+      cost: API_COST.bulk,
       target: exchange,
     });
     return parseRows(BulkEodRowSchema, body);
@@ -190,7 +203,7 @@ export class EodhdClient {
     const body = await this.call({
       endpoint: 'fundamentals',
       path: `/fundamentals/${encodeURIComponent(symbol)}`,
-      cost: 10,
+      cost: API_COST.fundamentals,
       target: symbol,
       notFoundCost: 1,
     });
@@ -216,7 +229,7 @@ export class EodhdClient {
       endpoint: 'bulk-corporate-actions',
       path: `/eod-bulk-last-day/${encodeURIComponent(exchange)}`,
       params: { type, date },
-      cost: 100,
+      cost: API_COST.bulk,
       target: `${exchange}:${type}`,
     });
     if (type === 'splits')
@@ -234,7 +247,7 @@ export class EodhdClient {
       endpoint: 'exchange-symbol-list',
       path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`,
       params: { type },
-      cost: 1,
+      cost: API_COST.symbolList,
       target: exchange,
     });
     return parseRows(SymbolListItemSchema, body);
@@ -249,7 +262,7 @@ export class EodhdClient {
       endpoint: 'calendar-splits',
       path: '/calendar/splits',
       params: { from, to },
-      cost: 1,
+      cost: API_COST.calendar,
       target: null,
     });
     const r = CalendarSplitsSchema.safeParse(body);
@@ -269,7 +282,7 @@ export class EodhdClient {
         endpoint: 'calendar-dividends',
         path: '/calendar/dividends',
         params: { 'filter[date_eq]': date, 'page[limit]': '10000', 'page[offset]': String(offset) },
-        cost: 1,
+        cost: API_COST.calendar,
         target: null,
       });
       const r = CalendarDividendsSchema.safeParse(body);
@@ -282,7 +295,7 @@ export class EodhdClient {
 
   /** The account's usage (free). */
   async user(): Promise<User> {
-    const body = await this.call({ endpoint: 'user', path: '/user', cost: 0, target: null });
+    const body = await this.call({ endpoint: 'user', path: '/user', cost: API_COST.user, target: null });
     const r = UserSchema.safeParse(body);
     if (!r.success) throw new EodhdError('bad_response', '/user: unexpected answer');
     return r.data;
@@ -353,10 +366,7 @@ export class EodhdClient {
         const e =
           err instanceof EodhdError
             ? err
-            : new EodhdError(
-                'network',
-                `${spec.endpoint} ${spec.target ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
-              );
+            : new EodhdError('network', `${spec.endpoint} ${spec.target ?? ''}: ${errorText(err)}`);
         // No answer to a request that went out (a timeout, a dropped socket): the API may
         // have answered and charged it after we stopped waiting, so it stays counted at its
         // reserved cost until the API's own count settles it. Only a request that never

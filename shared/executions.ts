@@ -4,7 +4,7 @@
  */
 import type { Queryable } from './db.js';
 import type { ExchangeCode } from './exchanges.js';
-import { STALLED } from './steps.js';
+import { MAX_STEP_ATTEMPTS, STALLED } from './steps.js';
 
 export const DAILY_PIPELINE = 'daily_pipeline';
 export const CALC_INDICATORS = 'calc_indicators';
@@ -264,7 +264,7 @@ const GIVE_UP_RUNS = `
            || coalesce(' (last error: ' || g.error_message || ')', '')
     FROM (SELECT DISTINCT ON (s.execution_id) s.execution_id, s.step, s.attempts, s.error_message
             FROM pipeline_steps s JOIN process_executions e ON e.execution_id = s.execution_id
-           WHERE ${STALLED} AND s.attempts >= 10
+           WHERE ${STALLED} AND s.attempts >= ${MAX_STEP_ATTEMPTS}
              AND s.step IN ('discover-delta', 'check-quota', 'finalize')
            ORDER BY s.execution_id, s.updated_at) g
    WHERE e.execution_id = g.execution_id AND e.status = 'running'

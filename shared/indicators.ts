@@ -1,6 +1,6 @@
 /**
  * The 31 technical-indicator columns of `technical_indicators` (see
- * shared/reference/indicators.md), computed at the latest bar of one asset.
+ * docs/indicators-reference.md), computed at the latest bar of one asset.
  *
  * Every TA-Lib indicator here reproduces TA-Lib C's own arithmetic (same seeding, same
  * loop order, same zero tests), because the Wilder/EMA recursions carry their seed all

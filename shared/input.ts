@@ -34,7 +34,8 @@ const tradingDay = isoDate
     error: () => `must be no later than ${addDays(utcToday(), 1)} (the API's next day at most)`,
   });
 const exchange = z.enum(EXCHANGES, { error: `exchange must be one of ${EXCHANGES.join(', ')}` });
-export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-&]{0,19}\.(US|LSE|F|XETRA|PA|AS|BR|LS|MC|SW)$/;
+// The exchange part from the one list of exchanges.
+export const SYMBOL_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_\\-&]{0,19}\\.(${EXCHANGES.join('|')})$`);
 const symbol = z
   .string()
   .regex(

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { gatewayUrl } from './config.js';
-import { log } from './log.js';
+import { errorText, log } from './log.js';
 
 export const FUNCTION_NAMES = [
   'init-execution',
@@ -72,7 +72,7 @@ export async function invokeAsync(fn: FunctionName, body: object, callId?: strin
       }
       lastError = `gateway answered ${res.statusCode}`;
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
+      lastError = errorText(err);
     }
     await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
   }

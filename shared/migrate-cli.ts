@@ -2,7 +2,7 @@
 import { databaseUrl } from './config.js';
 import { checkDatabase } from './database-problem.js';
 import { closeDb, db } from './db.js';
-import { log } from './log.js';
+import { errorText, log } from './log.js';
 import { migrate } from './migrate.js';
 
 try {
@@ -11,7 +11,7 @@ try {
   log('info', 'migrated', { applied: result.applied, already_applied: result.alreadyApplied });
   await closeDb();
 } catch (err) {
-  log('error', 'migration_failed', { message: err instanceof Error ? err.message : String(err) });
+  log('error', 'migration_failed', { message: errorText(err) });
   await closeDb();
   process.exit(1);
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { refillFundamentalColumns } from './fundamentals.js';
+import { errorText } from './log.js';
 
 const MIGRATION_LOCK = 727_001;
 
@@ -95,7 +96,7 @@ export async function migrate(pool: pg.Pool, dir = sqlDir()): Promise<MigrationR
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${file} failed: ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`migration ${file} failed: ${errorText(err)}`);
       }
       applied.push(file);
     }

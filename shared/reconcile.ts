@@ -12,7 +12,7 @@ import { type DayLimits, dayLimits, loadPlan, type PlanFigures, recordPlan } fro
 import type { PipelineContext } from './context.js';
 import { utcToday } from './dates.js';
 import { EodhdError } from './eodhd.js';
-import { log } from './log.js';
+import { errorText, log } from './log.js';
 import { loadSettings, type Settings } from './settings.js';
 
 export interface QuotaDayReconciliation {
@@ -87,7 +87,7 @@ export async function reconcileQuota(
     if (err instanceof EodhdError && err.kind === 'auth') throw err;
     log('warn', 'user_endpoint_failed', {
       execution_id: executionId,
-      error: err instanceof Error ? err.message : String(err),
+      error: errorText(err),
     });
     // The plan as last read (its limit still holds the day's reservations, via call_limit).
     const plan = await loadPlan(ctx.pool).catch(() => null);

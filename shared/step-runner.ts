@@ -22,7 +22,7 @@ import { EodhdError } from './eodhd.js';
 import { type Execution, failRun, getRun, touchRun } from './executions.js';
 import type { FunctionResult } from './function-contract.js';
 import type { FunctionName } from './invoke.js';
-import { log, withLogFunction } from './log.js';
+import { errorText, log, withLogFunction } from './log.js';
 import {
   claimStep,
   completeStep,
@@ -189,7 +189,7 @@ export async function stepFailed(
   shard: string,
   err: unknown,
 ): Promise<FunctionResult> {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   await failStep(ctx.pool, executionId, step, shard, message).catch(() => {});
   if (err instanceof EodhdError && err.kind === 'auth') {
     // A refused key fails the run: nothing can be fetched until someone changes the key.

@@ -176,14 +176,16 @@ export async function stepsOfRun(q: Queryable, executionId: number): Promise<Ste
   return (await q.query<StepRow>(STEPS_OF_RUN, [executionId])).rows;
 }
 
-// Steps not done whose row has not moved for staleSeconds: pending (the invocation was
-// lost), failed (the step gave up), or running with an expired lease (its process died).
-// The daily run must still be running; calc-indicators runs after the run has finished.
-// A step is given up after 10 attempts, except collect-region: its attempts count every
-// invocation (each continuation, duplicate and re-drive that found its items still leased
-// by a dead replica), not failures, so a long or often-interrupted region reached the cap
-// while it was making progress, and its run then stayed 'running' for good (and every
-// later trigger got 409). Its work items keep their own attempts.
+/**
+ * A step is given up after this many attempts (executions.ts fails its run), except
+ * collect-region: its attempts count every invocation (each continuation, duplicate and
+ * re-drive that found its items still leased by a dead replica), not failures, so a long or
+ * often-interrupted region reached the cap while it was making progress, and its run then
+ * stayed 'running' for good (and every later trigger got 409). Its work items keep their
+ * own attempts.
+ */
+export const MAX_STEP_ATTEMPTS = 10;
+
 /**
  * SQL condition (step alias s, run alias e, $1 = seconds): a step that no live process
  * holds and that neither it nor its run has moved for that long. resume-runs re-drives
@@ -194,12 +196,15 @@ export const STALLED = `s.status <> 'done'
      AND (s.status IN ('pending', 'failed') OR s.lease_expires_at IS NULL OR s.lease_expires_at < now())
      AND e.last_progress_at < now() - make_interval(secs => $1::float8)`;
 
+// Steps not done whose row has not moved for staleSeconds: pending (the invocation was
+// lost), failed (the step gave up), or running with an expired lease (its process died).
+// The daily run must still be running; calc-indicators runs after the run has finished.
 const STALLED_STEPS = `
   UPDATE pipeline_steps s SET updated_at = now()
     FROM process_executions e
    WHERE e.execution_id = s.execution_id AND ${STALLED}
      AND s.step IN ('discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators')
-     AND (s.attempts < 10 OR s.step = 'collect-region')
+     AND (s.attempts < ${MAX_STEP_ATTEMPTS} OR s.step = 'collect-region')
      AND (e.status = 'running' OR s.step = 'calc-indicators')
   RETURNING s.execution_id, s.step, s.shard`;
 

@@ -11,7 +11,7 @@ import type { Queryable } from './db.js';
 import { type EodhdClient, EodhdError } from './eodhd.js';
 import type { SymbolListItem } from './eodhd-schemas.js';
 import { type ExchangeCode, REGION_OF, VENUE_OF } from './exchanges.js';
-import { log } from './log.js';
+import { errorText, log } from './log.js';
 
 export interface ExchangeSync {
   exchange: ExchangeCode;
@@ -102,7 +102,7 @@ export async function syncExchange(
     items = (await api.exchangeSymbols(exchange)).rows;
   } catch (err) {
     if (err instanceof EodhdError && (err.kind === 'quota' || err.kind === 'auth')) throw err;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     log('warn', 'universe_sync_failed', { exchange, error: message });
     return { exchange, listed: 0, added: 0, reactivated: 0, deactivated: 0, currencyChanged: 0, error: message };
   }

@@ -7,6 +7,7 @@
  */
 
 import type { Queryable } from './db.js';
+import { API_COST } from './eodhd.js';
 import { rowsWritten } from './metrics.js';
 import type { Settings } from './settings.js';
 
@@ -72,7 +73,7 @@ const NO_DUP = `ON CONFLICT (execution_id, asset_id, operation) DO NOTHING`;
 
 // skipExisting ($6) ignores reprocess flags: only assets never loaded.
 const PLAN_HISTORY_LOADS = `${INSERT}
-  SELECT $1, a.id, a.region, a.exchange, 'history_load', ${PRIORITY.history_load}, 1
+  SELECT $1, a.id, a.region, a.exchange, 'history_load', ${PRIORITY.history_load}, ${API_COST.eod}
     FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE ${SCOPE} AND $5::date IS NOT NULL AND s.prices_not_found_on IS NULL
      AND (NOT coalesce(s.prices_loaded, false) OR (NOT $6 AND s.needs_prices_reprocess))
@@ -80,7 +81,7 @@ const PLAN_HISTORY_LOADS = `${INSERT}
   ${NO_DUP}`;
 
 const PLAN_ADJUSTMENT_REFRESHES = `${INSERT}
-  SELECT $1, a.id, a.region, a.exchange, 'adjustment_refresh', ${PRIORITY.adjustment_refresh}, 1
+  SELECT $1, a.id, a.region, a.exchange, 'adjustment_refresh', ${PRIORITY.adjustment_refresh}, ${API_COST.eod}
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE ${SCOPE} AND $5::date IS NOT NULL AND ${PRICES_KNOWN}
      AND s.prices_loaded AND NOT s.needs_prices_reprocess AND s.needs_adjustment_refresh
@@ -91,7 +92,7 @@ const PLAN_ADJUSTMENT_REFRESHES = `${INSERT}
 // asset that has any price item in the run, and a plan is written by one transaction.
 // Behind is behind the asset's own exchange's day ($6, $7): a holiday's exchange is not.
 const PLAN_PRICE_UPDATES = `${INSERT}
-  SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, 1
+  SELECT $1, a.id, a.region, a.exchange, 'price_update', ${PRIORITY.price_update}, ${API_COST.eod}
     FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
          JOIN unnest($6::text[], $7::date[]) AS d(exchange, as_of) ON d.exchange = a.exchange
    WHERE ${SCOPE} AND $5::date IS NOT NULL AND ${PRICES_KNOWN}
@@ -102,7 +103,7 @@ const PLAN_PRICE_UPDATES = `${INSERT}
 
 const PLAN_FUNDAMENTALS = `${INSERT}
   SELECT $1, a.id, a.region, a.exchange, 'fundamentals_load',
-         CASE WHEN NOT coalesce(s.fundamentals_loaded, false) THEN ${PRIORITY.fundamentals_new} ELSE ${PRIORITY.fundamentals_flagged} END, 10
+         CASE WHEN NOT coalesce(s.fundamentals_loaded, false) THEN ${PRIORITY.fundamentals_new} ELSE ${PRIORITY.fundamentals_flagged} END, ${API_COST.fundamentals}
     FROM assets a LEFT JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE ${SCOPE} AND $5::date IS NOT NULL AND (s.asset_id IS NULL OR ${FUNDAMENTALS_KNOWN})
      AND (NOT coalesce(s.fundamentals_loaded, false) OR (NOT $6 AND s.needs_fundamentals_reprocess))
@@ -113,7 +114,7 @@ const PLAN_FUNDAMENTALS = `${INSERT}
 // (by a few days, for the filings to reach EODHD) since the document was fetched. Oldest
 // first, at most fundamentals_refresh_max_per_day.
 const PLAN_FUNDAMENTALS_REFRESH = `${INSERT}
-  SELECT $1, x.id, x.region, x.exchange, 'fundamentals_load', ${PRIORITY.fundamentals_refresh}, 10
+  SELECT $1, x.id, x.region, x.exchange, 'fundamentals_load', ${PRIORITY.fundamentals_refresh}, ${API_COST.fundamentals}
     FROM (
       SELECT a.id, a.region, a.exchange, f.fetched_at
         FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id JOIN fundamentals f ON f.asset_id = a.id
