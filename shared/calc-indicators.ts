@@ -101,7 +101,6 @@ const scratch = {
  * order, highs and lows adjusted by each bar's adjusted_close / close (no split gaps).
  */
 function adjusted(b: LoadedBars): {
-  open: Float64Array;
   high: Float64Array;
   low: Float64Array;
   close: Float64Array;
@@ -126,7 +125,7 @@ function adjusted(b: LoadedBars): {
     close[i] = adj;
     volume[i] = v.getFloat64(o + 32);
   }
-  return { open: close, high, low, close, volume };
+  return { high, low, close, volume };
 }
 
 export interface IndicatorStats {

@@ -569,6 +569,14 @@ async function processItem(
         const h = await api.eod(item.symbol, start, asOf);
         bars = h.bars.filter((b) => b.date >= start && b.date <= asOf);
         warnings = h.warnings;
+        // Rows the schema refused (a bar with a negative price, a missing field): said, as the bulk path says its own.
+        if (h.dropped > 0)
+          log('warn', 'history_rows_dropped', {
+            execution_id: run.execution_id,
+            symbol: item.symbol,
+            dropped: h.dropped,
+            kept: h.bars.length,
+          });
       } catch (err) {
         if (asStop(err)) throw err;
         // A 404 stays a failure (counted; max_consecutive_failures leaves the ticker out):

@@ -16,7 +16,8 @@
 
 export interface Bars {
   date?: string[];
-  open: ArrayLike<number>;
+  /** No column reads the open: a caller need not give it (calc-indicators does not read it). */
+  open?: ArrayLike<number>;
   high: ArrayLike<number>;
   low: ArrayLike<number>;
   close: ArrayLike<number>;

@@ -50,7 +50,7 @@ function assertAllFinite(row: IndicatorRow): string[] {
 
 function sliceBars(b: Bars, from: number, to?: number): Bars {
   const s = (a: ArrayLike<number>) => Array.prototype.slice.call(a, from, to) as number[];
-  return { open: s(b.open), high: s(b.high), low: s(b.low), close: s(b.close), volume: s(b.volume) };
+  return { open: b.open && s(b.open), high: s(b.high), low: s(b.low), close: s(b.close), volume: s(b.volume) };
 }
 
 type ArrayBars = { [K in 'open' | 'high' | 'low' | 'close' | 'volume']: number[] };
@@ -172,7 +172,7 @@ test('only the last 500 bars are used: 100 junk bars prepended to a 500-bar seri
     t.deepEqual(computeIndicators(bars), computeIndicators(s.bars), `${s.id}: junk prefix changed the result`);
     // And the same holds for typed arrays as input.
     const typed: Bars = {
-      open: Float64Array.from(bars.open),
+      open: bars.open && Float64Array.from(bars.open),
       high: Float64Array.from(bars.high),
       low: Float64Array.from(bars.low),
       close: Float64Array.from(bars.close),
