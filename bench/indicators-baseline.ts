@@ -1,5 +1,5 @@
 /**
- * Why shared/indicators.ts and not the technicalindicators package (the product owner's
+ * Why shared/domain/indicators.ts and not the technicalindicators package (the product owner's
  * choice) computes the 31 columns: this runs both over the same series and prints speed
  * and agreement. `node dist/bench/indicators-baseline.js [--assets N]` (default 1,000).
  *
@@ -9,7 +9,7 @@
  */
 import * as ti from 'technicalindicators';
 import { mulberry32 } from '../dev/simulator/hash.js';
-import { computeIndicators, type IndicatorRow } from '../shared/indicators.js';
+import { computeIndicators, type IndicatorRow } from '../shared/domain/indicators.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--assets');
@@ -92,7 +92,7 @@ for (let i = 0; i < ASSETS; i++) {
   }
 }
 console.log(`assets: ${ASSETS} x ${BARS} bars`);
-console.log(`shared/indicators.ts (31 columns): ${(ASSETS / oursSeconds).toFixed(0)} assets/s`);
+console.log(`shared/domain/indicators.ts (31 columns): ${(ASSETS / oursSeconds).toFixed(0)} assets/s`);
 console.log(`technicalindicators (12 columns):  ${(ASSETS / theirsSeconds).toFixed(0)} assets/s`);
 console.log('largest relative difference per column (tolerance of the TA-Lib fixture: 1e-6):');
 for (const [k, v] of Object.entries(deviation))

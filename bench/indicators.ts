@@ -9,7 +9,7 @@
  */
 
 import { mulberry32 } from '../dev/simulator/hash.js';
-import { type Bars, computeIndicators, MAX_BARS } from '../shared/indicators.js';
+import { type Bars, computeIndicators, MAX_BARS } from '../shared/domain/indicators.js';
 
 const args = process.argv.slice(2);
 const useArrays = args.includes('--arrays');

@@ -31,10 +31,10 @@ import { entrypointOf } from '../dev/gateway/processes.js';
 import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
 import { waitForChain } from '../dev/run-report.js';
 import { isUniverseOption, parseUniverse, type UniverseOption } from '../dev/simulator/index.js';
-import { createPool } from '../shared/db.js';
-import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS } from '../shared/indicators.js';
-import { errorText } from '../shared/log.js';
-import { setSetting } from '../shared/settings.js';
+import { computeIndicators, INDICATOR_COLUMNS, MAX_BARS } from '../shared/domain/indicators.js';
+import { createPool } from '../shared/platform/db.js';
+import { errorText } from '../shared/platform/log.js';
+import { setSetting } from '../shared/store/settings.js';
 import { cpuSeconds, peakRssMiB, postmasterPid, treeCpuSeconds } from './proc.js';
 import { seedLoadedState } from './seed.js';
 

@@ -12,8 +12,8 @@
  * next day's bars come from the simulator as on any normal day.
  */
 import type pg from 'pg';
-import { mapLimited } from '../shared/concurrency.js';
-import { setSetting } from '../shared/settings.js';
+import { mapLimited } from '../shared/platform/concurrency.js';
+import { setSetting } from '../shared/store/settings.js';
 
 export interface SeedResult {
   assets: number;

@@ -4,19 +4,19 @@
  * queued together runs concurrently, as the regions do on the cluster).
  */
 import type pg from 'pg';
-import { calcIndicators } from '../shared/calc-indicators.js';
-import { checkQuota } from '../shared/check-quota.js';
-import { collectRegion } from '../shared/collect-region.js';
-import type { PipelineContext } from '../shared/context.js';
-import { discoverDelta } from '../shared/discover-delta.js';
-import { EodhdClient } from '../shared/eodhd.js';
-import type { Region } from '../shared/exchanges.js';
-import { finalizeRun } from '../shared/finalize.js';
-import type { FunctionResult } from '../shared/function-contract.js';
-import { startRun } from '../shared/init-execution.js';
-import type { InitExecutionInput } from '../shared/input.js';
-import type { FunctionName } from '../shared/invoke.js';
-import { setSetting } from '../shared/settings.js';
+import type { Region } from '../shared/domain/exchanges.js';
+import { EodhdClient } from '../shared/eodhd/client.js';
+import type { FunctionResult } from '../shared/platform/function-contract.js';
+import type { InitExecutionInput } from '../shared/platform/input.js';
+import type { FunctionName } from '../shared/platform/invoke.js';
+import { calcIndicators } from '../shared/steps/calc-indicators.js';
+import { checkQuota } from '../shared/steps/check-quota.js';
+import { collectRegion } from '../shared/steps/collect-region.js';
+import type { PipelineContext } from '../shared/steps/context.js';
+import { discoverDelta } from '../shared/steps/discover-delta.js';
+import { finalizeRun } from '../shared/steps/finalize.js';
+import { startRun } from '../shared/steps/init-execution.js';
+import { setSetting } from '../shared/store/settings.js';
 
 export interface Invocation {
   fn: FunctionName;

@@ -2,13 +2,13 @@
  * The Knative variant, generated from stack.yml so that the two never drift: a Knative
  * Service per function (the same image, environment, secrets as files, limits, scale,
  * timeout and hardening), a PingSource per schedule, and the Broker with a Trigger per
- * chained function (the chain's asynchronous calls become CloudEvents: shared/invoke.ts
+ * chained function (the chain's asynchronous calls become CloudEvents: shared/platform/invoke.ts
  * sends them when BROKER_URL is set). `npm run knative` writes k8s/knative/; a test checks
  * that the files there are what this produces and that each object fits Knative's schema.
  */
 import path from 'node:path';
 import YAML from 'yaml';
-import { FUNCTION_NAMES } from '../shared/invoke.js';
+import { FUNCTION_NAMES } from '../shared/platform/invoke.js';
 import { goDuration, loadYaml, StackFile, substitute } from './gateway/stack.js';
 
 export const KNATIVE_NAMESPACE = 'openfaas-fn';

@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { checkDatabase, databaseUrlProblem } from '../shared/database-problem.js';
-import { createPool } from '../shared/db.js';
-import type { FunctionName } from '../shared/invoke.js';
-import { migrate } from '../shared/migrate.js';
+import { checkDatabase, databaseUrlProblem } from '../shared/platform/database-problem.js';
+import { createPool } from '../shared/platform/db.js';
+import type { FunctionName } from '../shared/platform/invoke.js';
+import { migrate } from '../shared/store/migrate.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { type LocalPostgres, startLocalPostgres } from './embedded-postgres.js';
 import { type LocalGateway, startLocalGateway } from './gateway/index.js';

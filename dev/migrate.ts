@@ -1,8 +1,8 @@
 /** `npm run migrate`: applies sql/ to DATABASE_URL. */
-import { checkDatabase } from '../shared/database-problem.js';
-import { createPool } from '../shared/db.js';
-import { errorText } from '../shared/log.js';
-import { migrate } from '../shared/migrate.js';
+import { checkDatabase } from '../shared/platform/database-problem.js';
+import { createPool } from '../shared/platform/db.js';
+import { errorText } from '../shared/platform/log.js';
+import { migrate } from '../shared/store/migrate.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {

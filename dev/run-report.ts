@@ -1,6 +1,6 @@
 /** Waiting for a run's chain to finish, and the summary an operator reads afterwards. */
 import type pg from 'pg';
-import { type ExchangeCode, REGION_OF } from '../shared/exchanges.js';
+import { type ExchangeCode, REGION_OF } from '../shared/domain/exchanges.js';
 
 export interface RunSummary {
   executionId: number;

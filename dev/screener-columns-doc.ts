@@ -4,14 +4,14 @@
  * that the document cannot drift from the mapping (test/screener.test.ts checks it too).
  */
 import fs from 'node:fs';
-import { SCREENER_COLUMNS } from '../shared/fundamentals.js';
+import { SCREENER_COLUMNS } from '../shared/store/fundamentals.js';
 
 const zero = (c: (typeof SCREENER_COLUMNS)[number]) => ('zero' in c ? (c.zero === 'value' ? '0' : 'NULL') : '');
 const lines = [
   '# Screener columns',
   '',
   "The columns of `financial_screener.fundamentals` filled from EODHD's fundamentals document (kept",
-  'whole in `fundamentals.data`), as `shared/fundamentals.ts` maps them. Sources are tried in order:',
+  'whole in `fundamentals.data`), as `shared/store/fundamentals.ts` maps them. Sources are tried in order:',
   "a stock's field first, then an ETF's (`ETF_Data`), then a mutual fund's (`MutualFund_Data`).",
   '',
   '- NULL means unknown: EODHD wrote `null`, `""`, `"NA"`, `"No Data"`, `"0000-00-00"`, or the section',

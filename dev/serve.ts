@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorText } from '../shared/log.js';
+import { errorText } from '../shared/platform/log.js';
 import { startLocalStack } from './local-stack.js';
 import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';

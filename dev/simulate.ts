@@ -19,9 +19,9 @@
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { createPool } from '../shared/db.js';
-import { migrate } from '../shared/migrate.js';
-import { setSetting } from '../shared/settings.js';
+import { createPool } from '../shared/platform/db.js';
+import { migrate } from '../shared/store/migrate.js';
+import { setSetting } from '../shared/store/settings.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { inProcessPipeline } from './in-process.js';
 import {

@@ -18,8 +18,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { errorText } from '../shared/log.js';
-import { loadSettings, setSetting } from '../shared/settings.js';
+import { errorText } from '../shared/platform/log.js';
+import { loadSettings, setSetting } from '../shared/store/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
 import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';

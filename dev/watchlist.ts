@@ -1,4 +1,4 @@
-import { SYMBOL_PATTERN } from '../shared/input.js';
+import { SYMBOL_PATTERN } from '../shared/platform/input.js';
 
 /**
  * What `npm start` and `npm run simulate` fetch on the free plan (20 calls a day) when no

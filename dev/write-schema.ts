@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import pg from 'pg';
-import { createPool } from '../shared/db.js';
-import { migrate, sqlDir } from '../shared/migrate.js';
+import { createPool } from '../shared/platform/db.js';
+import { migrate, sqlDir } from '../shared/store/migrate.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { schemaFile, schemaSql } from './schema.js';
 

@@ -4,9 +4,10 @@
  * learnt from an empty bulk day, and what the budget arithmetic makes of them.
  */
 import test from 'ava';
-import { defaultCalendar, ExchangeCalendar, localTime, tradingDays, zonedInstant } from '../shared/calendar.js';
-import { fitPriceUpdates, sessionsOf } from '../shared/check-quota.js';
-import { addDays } from '../shared/dates.js';
+import { defaultCalendar, ExchangeCalendar, localTime, tradingDays, zonedInstant } from '../shared/domain/calendar.js';
+import { addDays } from '../shared/domain/dates.js';
+import { EXCHANGES } from '../shared/domain/exchanges.js';
+import { fitPriceUpdates, sessionsOf } from '../shared/steps/check-quota.js';
 import {
   calendarsDue,
   forgetLearntHoliday,
@@ -15,8 +16,7 @@ import {
   loadCalendars,
   storeExchangeDetails,
   workingDaysOf,
-} from '../shared/exchange-calendars.js';
-import { EXCHANGES } from '../shared/exchanges.js';
+} from '../shared/store/exchange-calendars.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 const at = (iso: string) => new Date(iso);

@@ -7,10 +7,10 @@
 import test from 'ava';
 import { type InProcessPipeline, inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { calcIndicators } from '../shared/calc-indicators.js';
-import { createPool, inTransaction } from '../shared/db.js';
-import type { FunctionEvent } from '../shared/function-contract.js';
-import { InitExecutionInput, parseInput } from '../shared/input.js';
+import { createPool, inTransaction } from '../shared/platform/db.js';
+import type { FunctionEvent } from '../shared/platform/function-contract.js';
+import { InitExecutionInput, parseInput } from '../shared/platform/input.js';
+import { calcIndicators } from '../shared/steps/calc-indicators.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 

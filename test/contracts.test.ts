@@ -3,11 +3,11 @@
  * reason and changes no row; good input is accepted; a second trigger gets 409.
  */
 import test from 'ava';
-import { fitPriceUpdates } from '../shared/check-quota.js';
-import { addDays, weekdaysBetween } from '../shared/dates.js';
-import { closeDb } from '../shared/db.js';
-import type { FunctionEvent, FunctionResult, Handler } from '../shared/function-contract.js';
-import { setInvoker } from '../shared/invoke.js';
+import { addDays, weekdaysBetween } from '../shared/domain/dates.js';
+import { closeDb } from '../shared/platform/db.js';
+import type { FunctionEvent, FunctionResult, Handler } from '../shared/platform/function-contract.js';
+import { setInvoker } from '../shared/platform/invoke.js';
+import { fitPriceUpdates } from '../shared/steps/check-quota.js';
 import { createTestDb, rowCounts, type TestDb } from './helpers/db.js';
 
 let tdb: TestDb;

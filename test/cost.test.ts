@@ -6,9 +6,9 @@
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { EXCHANGE_DETAILS_COST } from '../shared/eodhd.js';
-import { EXCHANGES } from '../shared/exchanges.js';
-import { setSetting } from '../shared/settings.js';
+import { EXCHANGES } from '../shared/domain/exchanges.js';
+import { EXCHANGE_DETAILS_COST } from '../shared/eodhd/client.js';
+import { setSetting } from '../shared/store/settings.js';
 import type { TestDb } from './helpers/db.js';
 import { withWorld } from './helpers/world.js';
 

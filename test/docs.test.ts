@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
-import { RATE_SHARE } from '../shared/eodhd.js';
-import { DEFAULT_SETTINGS, loadSettings } from '../shared/settings.js';
+import { RATE_SHARE } from '../shared/eodhd/client.js';
+import { DEFAULT_SETTINGS, loadSettings } from '../shared/store/settings.js';
 import { createTestDb } from './helpers/db.js';
 
 const ROOT = process.cwd();

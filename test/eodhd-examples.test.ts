@@ -8,9 +8,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import test from 'ava';
-import { loadEntitlements } from '../shared/api-plan.js';
-import { EodhdClient, EodhdError } from '../shared/eodhd.js';
-import { extractFundamentals } from '../shared/fundamentals.js';
+import { EodhdClient, EodhdError } from '../shared/eodhd/client.js';
+import { loadEntitlements } from '../shared/store/api-plan.js';
+import { extractFundamentals } from '../shared/store/fundamentals.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 const DIR = path.resolve('test', 'fixtures', 'eodhd-examples');

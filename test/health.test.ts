@@ -12,8 +12,8 @@ import nock from 'nock';
 import { parse } from 'yaml';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { addDays } from '../shared/dates.js';
-import { type Check, clusterChecks, DEPLOYED_FUNCTIONS, databaseChecks } from '../shared/health.js';
+import { addDays } from '../shared/domain/dates.js';
+import { type Check, clusterChecks, DEPLOYED_FUNCTIONS, databaseChecks } from '../shared/observe/health.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
@@ -142,7 +142,7 @@ test.serial('database: a database without the migrations says which to apply', a
 test.serial(
   'npm run health: exit 0 when healthy, 1 with a problem, 2 for a bad option; one line per check',
   async (t) => {
-    const cli = path.resolve('dist/shared/health-cli.js');
+    const cli = path.resolve('dist/shared/observe/health-cli.js');
     const run = async (args: string[], env: Record<string, string>) => {
       try {
         const r = await promisify(execFile)(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });

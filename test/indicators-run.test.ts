@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
-import { calcIndicators } from '../shared/calc-indicators.js';
-import { INDICATOR_COLUMNS } from '../shared/indicators.js';
+import { INDICATOR_COLUMNS } from '../shared/domain/indicators.js';
+import { calcIndicators } from '../shared/steps/calc-indicators.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 interface Series {

@@ -10,7 +10,7 @@ import {
   type IndicatorRow,
   MAX_BARS,
   MIN_BARS,
-} from '../shared/indicators.js';
+} from '../shared/domain/indicators.js';
 
 interface FixtureSeries {
   id: string;

@@ -170,7 +170,7 @@ test('the migration Job runs migrate-cli as the schema owner, its URL a mounted 
   const spec = job?.spec?.template.spec;
   const c = spec?.containers[0];
   t.regex(c?.image ?? '', /^ghcr\.io\/financial-screener\/init-execution:\d/);
-  t.deepEqual(c?.command, ['node', '/home/app/dist/shared/migrate-cli.js']);
+  t.deepEqual(c?.command, ['node', '/home/app/dist/shared/store/migrate-cli.js']);
   const dir = c?.env?.find((e) => e.name === 'SECRETS_DIR')?.value;
   const mount = c?.volumeMounts?.find((m) => m.mountPath === dir);
   const volume = spec?.volumes?.find((v) => v.name === mount?.name);

@@ -15,8 +15,8 @@ import test from 'ava';
 import { parseAllDocuments } from 'yaml';
 import { readStack } from '../dev/gateway/stack.js';
 import { BROKER_URL, knativeFiles } from '../dev/knative.js';
-import { FUNCTION_NAMES, invokeAsync } from '../shared/invoke.js';
-import { callIdOf, triggerKindOf } from '../shared/trigger.js';
+import { FUNCTION_NAMES, invokeAsync } from '../shared/platform/invoke.js';
+import { callIdOf, triggerKindOf } from '../shared/platform/trigger.js';
 import './helpers/quiet-logs.js';
 
 const dir = path.resolve('k8s', 'knative');

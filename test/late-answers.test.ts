@@ -1,13 +1,13 @@
 /**
  * A fault the chaos suite found, kept as a test now that it is fixed: a request that went
  * out and got no answer in time may still be charged by the API, so its reservation stays
- * counted against the day (shared/eodhd.ts).
+ * counted against the day (shared/eodhd/client.ts).
  */
 import test from 'ava';
 import { ledgerOfDay } from '../dev/chaos/invariants.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { reconcileWithApi, uncertainSnapshot } from '../shared/api-ledger.js';
-import { EodhdClient } from '../shared/eodhd.js';
+import { EodhdClient } from '../shared/eodhd/client.js';
+import { reconcileWithApi, uncertainSnapshot } from '../shared/store/api-ledger.js';
 import type { TestDb } from './helpers/db.js';
 import { until } from './helpers/until.js';
 import { closeWorld, openWorld } from './helpers/world.js';
@@ -21,7 +21,7 @@ test.before(async () => {
 });
 test.after.always(() => closeWorld(tdb, sim));
 
-// shared/eodhd.ts used to refund a request's reservation when no answer came. But a
+// shared/eodhd/client.ts used to refund a request's reservation when no answer came. But a
 // request the API received and answered after our timeout was charged: the day's counter
 // then under-counted what the API charged, and quota - buffer could be passed unseen; each
 // retry is charged again. (Through the real processes this

@@ -8,8 +8,8 @@ import test from 'ava';
 import type pg from 'pg';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { createPool } from '../shared/db.js';
-import { migrate } from '../shared/migrate.js';
+import { createPool } from '../shared/platform/db.js';
+import { migrate } from '../shared/store/migrate.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 

@@ -9,9 +9,9 @@ import { request } from 'undici';
 import { inProcessPipeline } from '../dev/in-process.js';
 import { startSimulator } from '../dev/simulator/index.js';
 import { FREE_HISTORY_WARNING } from '../dev/simulator/plans.js';
-import { dayLimits } from '../shared/api-plan.js';
-import { EodhdClient } from '../shared/eodhd.js';
-import { DEFAULT_SETTINGS } from '../shared/settings.js';
+import { EodhdClient } from '../shared/eodhd/client.js';
+import { dayLimits } from '../shared/store/api-plan.js';
+import { DEFAULT_SETTINGS } from '../shared/store/settings.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { TEST_TODAY, withWorld } from './helpers/world.js';
 

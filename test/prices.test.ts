@@ -5,8 +5,8 @@
  */
 
 import test from 'ava';
-import { inTransaction } from '../shared/db.js';
-import { insertNewSeries, type PriceRow } from '../shared/prices.js';
+import { inTransaction } from '../shared/platform/db.js';
+import { insertNewSeries, type PriceRow } from '../shared/store/prices.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 let tdb: TestDb;

@@ -1,5 +1,6 @@
 /** The quota arithmetic and the atomic reservation against the day's budget. */
 import test from 'ava';
+import { fitPriceUpdates } from '../shared/steps/check-quota.js';
 import {
   quotaUsage,
   type Reservation,
@@ -7,8 +8,7 @@ import {
   reserveCall,
   settleCall,
   uncertainSnapshot,
-} from '../shared/api-ledger.js';
-import { fitPriceUpdates } from '../shared/check-quota.js';
+} from '../shared/store/api-ledger.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 let tdb: TestDb;

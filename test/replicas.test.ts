@@ -6,9 +6,9 @@
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { calcIndicators } from '../shared/calc-indicators.js';
-import { claimStep, holdStepLease } from '../shared/steps.js';
-import { startItem } from '../shared/work-items.js';
+import { calcIndicators } from '../shared/steps/calc-indicators.js';
+import { claimStep, holdStepLease } from '../shared/store/pipeline-steps.js';
+import { startItem } from '../shared/store/work-items.js';
 import type { TestDb } from './helpers/db.js';
 import { until } from './helpers/until.js';
 import { closeWorld, openWorld } from './helpers/world.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import test from 'ava';
 import pg from 'pg';
 import { readSchemaFile, schemaSql } from '../dev/schema.js';
-import { migrate, migrationChecksum, sqlDir } from '../shared/migrate.js';
+import { migrate, migrationChecksum, sqlDir } from '../shared/store/migrate.js';
 import { createTestDb } from './helpers/db.js';
 
 test('sql/schema.sql equals the schema the migrations produce (npm run schema regenerates it)', async (t) => {

@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import test from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
-import type { Fundamentals } from '../shared/eodhd-schemas.js';
-import { extractFundamentals, SCREENER_COLUMNS } from '../shared/fundamentals.js';
-import { migrate } from '../shared/migrate.js';
+import type { Fundamentals } from '../shared/eodhd/schemas.js';
+import { extractFundamentals, SCREENER_COLUMNS } from '../shared/store/fundamentals.js';
+import { migrate } from '../shared/store/migrate.js';
 import type { TestDb } from './helpers/db.js';
 import { withWorld } from './helpers/world.js';
 

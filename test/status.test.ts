@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { request } from 'undici';
 import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
 import { waitForChain } from '../dev/run-report.js';
-import type { Status } from '../shared/status.js';
+import type { Status } from '../shared/observe/status.js';
 import { createTestDb, rowCounts, type TestDb } from './helpers/db.js';
 import { until } from './helpers/until.js';
 

@@ -229,7 +229,10 @@ test("the build stage lays out the repository tree, it compiles with the image's
   const handler = inImage(env.HANDLER_MODULE!.replace('${HANDLER_FOLDER}', folder));
   t.true(fs.existsSync(inImage(env.fprocess!.replace(/^node /, ''))), 'the entrypoint');
   t.true(fs.existsSync(handler), 'the handler');
-  t.true(fs.existsSync(inImage('dist/shared/migrate-cli.js')), "the migration Job's script (k8s/jobs/migrate.yaml)");
+  t.true(
+    fs.existsSync(inImage('dist/shared/store/migrate-cli.js')),
+    "the migration Job's script (k8s/jobs/migrate.yaml)",
+  );
   const out = execFileSync(
     process.execPath,
     [

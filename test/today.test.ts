@@ -7,8 +7,8 @@
 import test from 'ava';
 import { type InProcessPipeline, inProcessPipeline } from '../dev/in-process.js';
 import { type PlanName, type Simulator, startSimulator } from '../dev/simulator/index.js';
-import { EXCHANGES } from '../shared/exchanges.js';
-import { setSetting } from '../shared/settings.js';
+import { EXCHANGES } from '../shared/domain/exchanges.js';
+import { setSetting } from '../shared/store/settings.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
 interface Stage {

@@ -6,7 +6,7 @@
  * one would rightly open a run or do work), so each is checked against the schemas'
  * rules by hand: asOf dates that exist, exchanges lists that are valid, etc. are left out.
  */
-import type { FunctionName } from '../../shared/invoke.js';
+import type { FunctionName } from '../../shared/platform/invoke.js';
 
 export interface BadInput {
   what: string;

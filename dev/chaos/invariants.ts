@@ -9,7 +9,7 @@
  * collection work, so these keep holding when operations are renamed or added.
  */
 import type pg from 'pg';
-import type { EodBar } from '../../shared/eodhd-schemas.js';
+import type { EodBar } from '../../shared/eodhd/schemas.js';
 
 export type CheckKind = 'duplicates' | 'lost' | 'wrong' | 'overrun' | 'books' | 'leak' | 'written' | 'liveness';
 

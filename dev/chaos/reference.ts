@@ -5,8 +5,8 @@
  * least agree with it bar by bar (for all others).
  */
 
-import { createPool } from '../../shared/db.js';
-import { migrate } from '../../shared/migrate.js';
+import { createPool } from '../../shared/platform/db.js';
+import { migrate } from '../../shared/store/migrate.js';
 import { inProcessPipeline } from '../in-process.js';
 import { startSimulator } from '../simulator/index.js';
 import { type ChaosConfig, createDatabase, dropDatabase } from './env.js';

@@ -4,7 +4,7 @@
  * wrong, and ends by checking the invariants (dev/chaos/invariants.ts) on what is left.
  */
 import http from 'node:http';
-import { FUNCTION_NAMES, type FunctionName } from '../../shared/invoke.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../shared/platform/invoke.js';
 import { mulberry32 } from '../simulator/hash.js';
 import { FAULT_KINDS, type FaultKind } from '../simulator/index.js';
 import { badInputsFor } from './bad-inputs.js';

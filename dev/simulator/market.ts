@@ -12,7 +12,7 @@
 // by 0.4% and 70% of its volume; from 14 days after its date the API serves the final
 // values. A pipeline that never re-reads recent history keeps the wrong print.
 
-import type { EodBar } from '../../shared/eodhd-schemas.js';
+import type { EodBar } from '../../shared/eodhd/schemas.js';
 import { DAY_MS } from './clock.js';
 import { type CorporateActions, calendarOf } from './corporate-actions.js';
 import { fmtDate } from './dates.js';

@@ -1,10 +1,10 @@
 // calc-indicators: the 31 indicator columns for a run's changed assets, given symbols, or all.
 
-import { calcIndicators } from '../../shared/calc-indicators.js';
-import { defaultContext } from '../../shared/context.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { CalcIndicatorsInput, parseInput } from '../../shared/input.js';
-import { callIdOf } from '../../shared/trigger.js';
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { CalcIndicatorsInput, parseInput } from '../../shared/platform/input.js';
+import { callIdOf } from '../../shared/platform/trigger.js';
+import { calcIndicators } from '../../shared/steps/calc-indicators.js';
+import { defaultContext } from '../../shared/steps/context.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, CalcIndicatorsInput);

@@ -1,8 +1,9 @@
 // collect-region: fetches and stores its region's planned work; the last region invokes finalize.
-import { collectRegion } from '../../shared/collect-region.js';
-import { defaultContext } from '../../shared/context.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { CollectRegionInput, parseInput } from '../../shared/input.js';
+
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { CollectRegionInput, parseInput } from '../../shared/platform/input.js';
+import { collectRegion } from '../../shared/steps/collect-region.js';
+import { defaultContext } from '../../shared/steps/context.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, CollectRegionInput);

@@ -1,8 +1,9 @@
 // discover-delta: syncs the universe, writes the plan as work items, invokes check-quota.
-import { defaultContext } from '../../shared/context.js';
-import { discoverDelta } from '../../shared/discover-delta.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { ExecutionInput, parseInput } from '../../shared/input.js';
+
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { ExecutionInput, parseInput } from '../../shared/platform/input.js';
+import { defaultContext } from '../../shared/steps/context.js';
+import { discoverDelta } from '../../shared/steps/discover-delta.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, ExecutionInput);

@@ -1,8 +1,9 @@
 // finalize: totals and status of the run, then invokes calc-indicators.
-import { defaultContext } from '../../shared/context.js';
-import { finalizeRun } from '../../shared/finalize.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { ExecutionInput, parseInput } from '../../shared/input.js';
+
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { ExecutionInput, parseInput } from '../../shared/platform/input.js';
+import { defaultContext } from '../../shared/steps/context.js';
+import { finalizeRun } from '../../shared/steps/finalize.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, ExecutionInput);

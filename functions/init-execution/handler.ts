@@ -1,10 +1,11 @@
 // init-execution: opens a daily run (409 while one is active) and invokes discover-delta.
 // Deployed a second time as resume-runs with DEFAULT_MODE=resume: re-drives stalled runs.
-import { defaultContext } from '../../shared/context.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { startRun } from '../../shared/init-execution.js';
-import { InitExecutionInput, parseInput } from '../../shared/input.js';
-import { callIdOf, triggerKindOf } from '../../shared/trigger.js';
+
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { InitExecutionInput, parseInput } from '../../shared/platform/input.js';
+import { callIdOf, triggerKindOf } from '../../shared/platform/trigger.js';
+import { defaultContext } from '../../shared/steps/context.js';
+import { startRun } from '../../shared/steps/init-execution.js';
 
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const empty = event.body.toString('utf8').trim() === '';

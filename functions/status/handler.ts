@@ -1,11 +1,12 @@
 // status: GET answers what the pipeline is doing (JSON, or the page for a browser);
 // POST {"action":"reset","symbol":"AAPL.US"} brings a failing ticker back.
-import { defaultContext } from '../../shared/context.js';
-import { db } from '../../shared/db.js';
-import type { FunctionEvent, FunctionResult } from '../../shared/function-contract.js';
-import { parseInput, parseQuery, StatusAction, StatusQuery } from '../../shared/input.js';
-import { showStatus, statusAction, wantsHtml } from '../../shared/status.js';
-import { registerStatusMetrics } from '../../shared/status-metrics.js';
+
+import { showStatus, statusAction, wantsHtml } from '../../shared/observe/status.js';
+import { registerStatusMetrics } from '../../shared/observe/status-metrics.js';
+import { db } from '../../shared/platform/db.js';
+import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
+import { parseInput, parseQuery, StatusAction, StatusQuery } from '../../shared/platform/input.js';
+import { defaultContext } from '../../shared/steps/context.js';
 
 // Its /metrics also carries what the database knows (quota, last run, freshness).
 registerStatusMetrics(db);

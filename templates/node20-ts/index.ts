@@ -8,7 +8,7 @@
 
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Handler } from '../../shared/function-contract.js';
+import type { Handler } from '../../shared/platform/function-contract.js';
 import { serve } from './server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -12,10 +12,10 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import express from 'express';
-import { db, isDatabaseUnavailable } from '../../shared/db.js';
-import { type FunctionEvent, type Handler, isText } from '../../shared/function-contract.js';
-import { log, redact } from '../../shared/log.js';
-import { invocationSeconds, invocations, registry, statusClass } from '../../shared/metrics.js';
+import { db, isDatabaseUnavailable } from '../../shared/platform/db.js';
+import { type FunctionEvent, type Handler, isText } from '../../shared/platform/function-contract.js';
+import { log, redact } from '../../shared/platform/log.js';
+import { invocationSeconds, invocations, registry, statusClass } from '../../shared/platform/metrics.js';
 
 /** Serves `handler` (named `handlerName` in the logs) until SIGTERM or SIGINT. */
 export function serve(handler: Handler, handlerName: string): void {

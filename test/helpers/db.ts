@@ -2,8 +2,8 @@
 import './quiet-logs.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPool } from '../../shared/db.js';
-import { migrate } from '../../shared/migrate.js';
+import { createPool } from '../../shared/platform/db.js';
+import { migrate } from '../../shared/store/migrate.js';
 
 export interface TestDb {
   url: string;

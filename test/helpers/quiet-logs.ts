@@ -4,7 +4,7 @@
  * Imported (for its effect) by the helpers every database test uses.
  */
 import test from 'ava';
-import { setLogSink } from '../../shared/log.js';
+import { setLogSink } from '../../shared/platform/log.js';
 
 const KEPT = 3000;
 const lines: string[] = [];

@@ -1,0 +1,201 @@
+/**
+ * What the status function shows: everything an operator checks about the pipeline, read
+ * in one go from the views beside the tables (no writes here). The page (status-page.ts)
+ * and the JSON answer are the same data.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Calendars } from '../domain/calendar.js';
+import type { Queryable } from '../platform/db.js';
+import type { FunctionResult } from '../platform/function-contract.js';
+import type { StatusAction, StatusQuery } from '../platform/input.js';
+import type { PipelineContext } from '../steps/context.js';
+import { resetTicker } from '../store/asset-state.js';
+import { loadCalendars } from '../store/exchange-calendars.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface StepState {
+  step: string;
+  shard: string;
+  status: string;
+  attempts: number;
+  started_at: string | null;
+  finished_at: string | null;
+  seconds: number | null;
+  error_message: string | null;
+}
+
+export interface RunState {
+  execution_id: number;
+  trigger_kind: string;
+  status: string;
+  as_of: string;
+  current_step: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_seconds: number;
+  assets_processed: number;
+  assets_failed: number;
+  assets_skipped: number;
+  api_calls_used: number;
+  error_message: string | null;
+  indicator_execution_id: number | null;
+  indicator_status: string | null;
+  indicators_calculated: number | null;
+  steps: StepState[];
+}
+
+export interface QuotaDay {
+  quota_day: string;
+  used: number;
+  call_limit: number | null;
+  api_daily_limit: number | null;
+  api_reported: number | null;
+  calls_left: number;
+  unknown_requests: number;
+}
+
+export interface Status {
+  generated_at: string;
+  progress: Array<Record<string, unknown>>;
+  runs: RunState[];
+  indicator_runs: Array<{ execution_id: number; status: string; started_at: string; assets_processed: number }>;
+  quota: {
+    plan: {
+      subscription_type: string | null;
+      daily_rate_limit: number;
+      extra_limit: number;
+      read_on: string;
+    } | null;
+    today: QuotaDay | null;
+    days: QuotaDay[];
+  };
+  freshness: Array<{
+    exchange: string;
+    region: string;
+    active_assets: number;
+    with_prices: number;
+    prices_through: string | null;
+    behind: number;
+    without_prices: number;
+    /** The exchange's last session published now (its calendar: a holiday is not missed). */
+    last_session: string;
+    /** Its sessions after prices_through up to last_session (null without prices). */
+    sessions_behind: number | null;
+  }>;
+  failing: Array<{
+    symbol: string;
+    exchange: string;
+    consecutive_failures: number;
+    excluded: boolean;
+    last_error_message: string | null;
+    last_error_at: string | null;
+  }>;
+  not_in_plan: Array<{ kind: string; since: string; detail: string | null; what: string }>;
+}
+
+const RUNS = `
+  SELECT execution_id, trigger_kind, status, as_of, current_step, started_at, finished_at,
+         duration_seconds::float8 AS duration_seconds, assets_processed, assets_failed, assets_skipped,
+         api_calls_used, error_message, indicator_execution_id, indicator_status, indicators_calculated
+    FROM v_recent_executions LIMIT $1`;
+
+const STEPS = `
+  SELECT execution_id, step, shard, status, attempts, started_at, finished_at, error_message,
+         round(extract(epoch FROM finished_at - started_at)::numeric, 1)::float8 AS seconds
+    FROM pipeline_steps WHERE execution_id = ANY($1::bigint[]) AND step <> 'bulk-eod'
+   ORDER BY execution_id, started_at NULLS LAST, step, shard`;
+
+const INDICATOR_RUNS = `
+  SELECT execution_id, status, started_at, assets_processed FROM process_executions
+   WHERE process_name = 'calc_indicators' AND parent_execution_id IS NULL
+   ORDER BY execution_id DESC LIMIT 10`;
+
+const QUOTA_DAYS = `
+  SELECT quota_day::text, used::int, call_limit, api_daily_limit, api_reported, calls_left::int, unknown_requests
+    FROM v_api_quota_days
+   WHERE quota_day > (SELECT max(quota_day) FROM api_quota_days) - 30 AND (used > 0 OR call_limit IS NOT NULL)
+   ORDER BY quota_day`;
+
+const PLAN = `SELECT subscription_type, daily_rate_limit, extra_limit, quota_day::text AS read_on FROM api_plan`;
+
+const FRESHNESS = `SELECT exchange, region, active_assets, with_prices, prices_through::text, behind, without_prices
+                     FROM v_exchange_freshness`;
+
+const FAILING = `
+  SELECT symbol, exchange, consecutive_failures, excluded, last_error_message, last_error_at
+    FROM v_failed_assets LIMIT $1`;
+
+const NOT_IN_PLAN = `SELECT kind, since::text, detail, what FROM v_api_plan WHERE status = 'not_in_plan'`;
+
+/** The status, with the last `runs` daily runs and up to `failing` failing assets. */
+export async function readStatus(q: Queryable, limits: { runs: number; failing: number }): Promise<Status> {
+  const runs = (await q.query<Omit<RunState, 'steps'>>(RUNS, [limits.runs])).rows;
+  const steps = (await q.query<StepState & { execution_id: number }>(STEPS, [runs.map((r) => r.execution_id)])).rows;
+  const days = (await q.query<QuotaDay>(QUOTA_DAYS)).rows;
+  const progress = (await q.query('SELECT * FROM get_processing_progress()')).rows;
+  const plan = (await q.query<NonNullable<Status['quota']['plan']>>(PLAN)).rows[0] ?? null;
+  return {
+    generated_at: new Date().toISOString(),
+    progress,
+    runs: runs.map((r) => ({
+      ...r,
+      steps: steps.filter((s) => s.execution_id === r.execution_id).map(({ execution_id: _, ...s }) => s),
+    })),
+    indicator_runs: (await q.query(INDICATOR_RUNS)).rows,
+    quota: {
+      plan,
+      // The API's day as the last run read it (the machine's date may be another).
+      today: days.find((d) => d.quota_day === plan?.read_on) ?? days.at(-1) ?? null,
+      days,
+    },
+    freshness: withSessions((await q.query<FreshnessRow>(FRESHNESS)).rows, await loadCalendars(q), new Date()),
+    failing: (await q.query(FAILING, [limits.failing])).rows,
+    not_in_plan: (await q.query(NOT_IN_PLAN)).rows,
+  };
+}
+
+type FreshnessRow = Omit<Status['freshness'][number], 'last_session' | 'sessions_behind'>;
+
+/** Each exchange's freshness counted in its own sessions. */
+function withSessions(rows: FreshnessRow[], calendars: Calendars, now: Date): Status['freshness'] {
+  return rows.map((r) => {
+    const cal = calendars.get(r.exchange);
+    const last = cal ? cal.publishedSession(now) : (r.prices_through ?? '');
+    const behind = r.prices_through && cal ? cal.sessionsBetween(r.prices_through, last, 1000).length : null;
+    return { ...r, last_session: last, sessions_behind: behind };
+  });
+}
+
+/** Whether a request's Accept header prefers HTML (a browser) to JSON. */
+export function wantsHtml(accept: string | undefined): boolean {
+  const a = (accept ?? '').toLowerCase();
+  return a.includes('text/html') && !a.startsWith('application/json');
+}
+
+/** GET /function/status: the status as JSON, or as the page for a browser. */
+export async function showStatus(ctx: PipelineContext, query: StatusQuery, html: boolean): Promise<FunctionResult> {
+  const status = await readStatus(ctx.pool, query);
+  if (!html) return { status: 200, body: status, headers: { 'cache-control': 'no-store' } };
+  const nonce = randomBytes(16).toString('base64');
+  return {
+    status: 200,
+    body: renderStatusPage(status, nonce),
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // Only the page's own script; its fetch() calls go to the same gateway.
+      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
+    },
+  };
+}
+
+/** POST /function/status {"action":"reset","symbol":...}: a failing ticker brought back. */
+export async function statusAction(ctx: PipelineContext, action: StatusAction): Promise<FunctionResult> {
+  const reset = await resetTicker(ctx.pool, action.symbol, action.scope);
+  if (!reset)
+    return {
+      status: 404,
+      body: { error: 'not_found', reason: `no asset with symbol ${action.symbol}: check the symbol (CODE.EXCHANGE)` },
+    };
+  return { status: 200, body: { reset } };
+}

@@ -1,0 +1,197 @@
+/**
+ * discover-delta: learns the day (by the API's clock) and the plan, reads the exchanges'
+ * calendars when due, gives each exchange its trading day (its last session published by
+ * now), syncs the universe (one exchange-symbol-list call per exchange, or the lists a
+ * watchlist needs), reads the corporate actions, then writes the plan as work items and
+ * hands the run to check-quota.
+ */
+
+import { tradingDays } from '../domain/calendar.js';
+import { EXCHANGES, type ExchangeCode } from '../domain/exchanges.js';
+import { EodhdError } from '../eodhd/client.js';
+import { mapLimited } from '../platform/concurrency.js';
+import { inTransaction } from '../platform/db.js';
+import type { FunctionResult } from '../platform/function-contract.js';
+import { errorText, log } from '../platform/log.js';
+import { quotaUsage } from '../store/api-ledger.js';
+import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from '../store/api-plan.js';
+import { type CorporateActionSync, syncCorporateActions } from '../store/corporate-actions.js';
+import { type CalendarRead, loadCalendars, readCalendars } from '../store/exchange-calendars.js';
+import { type Execution, type RunParameters, runParameters, setQuotaDay, setTradingDays } from '../store/executions.js';
+import { loadSettings, type Settings } from '../store/settings.js';
+import { addWatchlist, type ExchangeSync, listsForWatchlist, syncExchange } from '../store/universe.js';
+import { excludedForFailures, unknownSymbols, writePlan } from '../store/work-items.js';
+import type { PipelineContext } from './context.js';
+import { type QuotaDayReconciliation, reconcileQuota } from './reconcile.js';
+import { runStep } from './step-runner.js';
+
+export async function discoverDelta(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
+  return runStep(ctx, executionId, 'discover-delta', '', async (s) => {
+    const { run } = s;
+    const params = runParameters(run.parameters);
+    const started = Date.now();
+    const settings = await loadSettings(ctx.pool);
+    const day = await reconcileQuota(ctx, executionId, settings, run.quota_day);
+    await setQuotaDay(ctx.pool, executionId, day.quotaDay);
+    const scope = scopeOf(params);
+    const calendarsRead = params.dryRun ? null : await readDueCalendars(ctx, run, scope, settings, day);
+    // Each exchange's day: its last session published by now (by the API's clock), or the
+    // last session on or before an explicit asOf. The run's as_of is the latest of them.
+    const days = tradingDays(await loadCalendars(ctx.pool), day.now, params.asOfExplicit ? run.as_of : null);
+    run.as_of_by_exchange = days;
+    run.as_of = scope
+      .map((ex) => days[ex])
+      .sort()
+      .at(-1)!;
+    await setTradingDays(ctx.pool, executionId, days, run.as_of);
+    const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day);
+    // What this step's own answers taught (a 403 on the lists or calendars) counts already.
+    const entitlements = await loadEntitlements(ctx.pool);
+    const fetch = {
+      prices: mayFetch(entitlements, 'eod', day.quotaDay),
+      fundamentals: mayFetch(entitlements, 'fundamentals', day.quotaDay),
+    };
+    const body = await inTransaction(ctx.pool, async (c) => {
+      const plan = await writePlan(c, {
+        executionId,
+        tradingDay: run.as_of,
+        tradingDays: days,
+        mode: params.mode,
+        exchanges: params.exchanges,
+        symbols: params.symbols,
+        skipExisting: params.skipExisting,
+        settings,
+        fetch,
+      });
+      const totals: Record<string, number> = {};
+      for (const p of plan) totals[p.operation] = (totals[p.operation] ?? 0) + p.assets;
+      const result = {
+        executionId,
+        asOf: run.as_of,
+        asOfByExchange: Object.fromEntries(scope.map((ex) => [ex, days[ex]])),
+        quotaDay: day.quotaDay,
+        clock: { now: day.now.toISOString(), source: day.clock, apiCounterDate: day.apiDate },
+        calendars: calendarsRead,
+        mode: params.mode,
+        universe: synced?.universe ?? [],
+        universeSkipped: synced?.universeSkipped ?? null,
+        watchlist: synced?.watchlist ?? null,
+        corporateActions: synced?.corporateActions ?? null,
+        plan,
+        totals,
+        excludedForFailures: await excludedForFailures(
+          c,
+          settings.max_consecutive_failures,
+          params.exchanges,
+          params.symbols,
+        ),
+        unknownSymbols: params.symbols ? await unknownSymbols(c, params.symbols) : [],
+        fetch,
+        notInPlan: notInPlan(entitlements),
+        durationMs: Date.now() - started,
+        next: 'check-quota',
+      };
+      await s.complete(c, result, [{ fn: 'check-quota', body: { executionId } }]);
+      return result;
+    });
+    return {
+      body,
+      logged: [
+        'plan_written',
+        {
+          as_of: body.asOfByExchange,
+          quota_day: body.quotaDay,
+          totals: body.totals,
+          excluded: body.excludedForFailures,
+          duration_ms: body.durationMs,
+        },
+      ],
+    };
+  });
+}
+
+interface Synced {
+  universe: ExchangeSync[];
+  universeSkipped: string | null;
+  watchlist: { added: number; reactivated: number } | null;
+  corporateActions: CorporateActionSync | null;
+}
+
+/** The exchanges a run covers: those asked, those of the symbols asked, or all. */
+function scopeOf(params: RunParameters): ExchangeCode[] {
+  return (
+    params.exchanges ??
+    (params.symbols
+      ? [...new Set(params.symbols.map((s) => s.slice(s.lastIndexOf('.') + 1) as ExchangeCode))]
+      : [...EXCHANGES])
+  );
+}
+
+/** The calendars of the scope's exchanges that are due, from /exchange-details when the plan has it. */
+async function readDueCalendars(
+  ctx: PipelineContext,
+  run: Execution,
+  scope: ExchangeCode[],
+  settings: Settings,
+  day: QuotaDayReconciliation,
+): Promise<CalendarRead | null> {
+  const may = mayFetch(await loadEntitlements(ctx.pool), 'exchange_details', day.quotaDay);
+  if (may === 'no') return null;
+  const api = ctx.api(run.execution_id, day.quotaDay, settings);
+  try {
+    return await readCalendars(ctx.pool, api, scope, day.quotaDay, {
+      refreshDays: settings.exchange_calendar_refresh_days,
+      probe: may === 'probe',
+    });
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    // Not fatal: the calendars known (or weekdays) serve, and the next run asks again.
+    log('warn', 'exchange_calendars_failed', { execution_id: run.execution_id, error: errorText(err) });
+    return null;
+  }
+}
+
+/** The universe (the lists the plan serves, a watchlist's symbols) and the corporate actions since the last run. */
+async function sync(
+  ctx: PipelineContext,
+  run: Execution,
+  params: RunParameters,
+  scope: ExchangeCode[],
+  settings: Settings,
+  day: QuotaDayReconciliation,
+): Promise<Synced> {
+  const api = ctx.api(run.execution_id, day.quotaDay, settings);
+  const before = await loadEntitlements(ctx.pool);
+  const may = (k: EntitlementKind) => mayFetch(before, k, day.quotaDay);
+  const out: Synced = { universe: [], universeSkipped: null, watchlist: null, corporateActions: null };
+  if (may('symbol_list') !== 'no') {
+    // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
+    const lists =
+      params.symbols && !params.exchanges ? await listsForWatchlist(ctx.pool, params.symbols, run.as_of) : scope;
+    // Three lists at a time: one is parsed while others are in flight or being written.
+    out.universe = await mapLimited(lists, 3, (ex) => syncExchange(ctx.pool, api, ex, settings.us_venues, run.as_of));
+  } else {
+    out.universeSkipped = "the exchanges' symbol lists are not in the plan: new listings and delistings are not seen";
+  }
+  if (params.symbols) out.watchlist = await addWatchlist(ctx.pool, params.symbols, run.as_of);
+  if (!settings.corporate_actions_enabled) return out;
+  try {
+    const usage = await quotaUsage(ctx.pool, day.quotaDay);
+    out.corporateActions = await syncCorporateActions(ctx.pool, api, run.execution_id, day.quotaDay, {
+      calendar: may('calendar'),
+      bulk: may('bulk'),
+      exchanges: scope,
+      budget: Math.max(0, (usage.callLimit ?? day.limits.callLimit) - usage.used),
+    });
+    if (out.corporateActions.skipped)
+      log('warn', 'corporate_actions_skipped', {
+        execution_id: run.execution_id,
+        reason: out.corporateActions.skipped,
+      });
+  } catch (err) {
+    if (err instanceof EodhdError && err.kind === 'auth') throw err;
+    // Not fatal (the day's budget too): the days stay unread and the next run reads them.
+    log('warn', 'corporate_actions_failed', { execution_id: run.execution_id, error: errorText(err) });
+  }
+  return out;
+}

@@ -1,0 +1,304 @@
+/**
+ * process_executions: one row per run. Every write to the table is here: runs are opened,
+ * touched, given their day and plan, stopped, counted down, finished, failed and given up.
+ */
+
+import type { ExchangeCode } from '../domain/exchanges.js';
+import type { Queryable } from '../platform/db.js';
+import { MAX_STEP_ATTEMPTS, STALLED } from './pipeline-steps.js';
+
+export const DAILY_PIPELINE = 'daily_pipeline';
+export const CALC_INDICATORS = 'calc_indicators';
+
+export interface Execution {
+  execution_id: number;
+  process_name: string;
+  call_id: string | null;
+  trigger_kind: string;
+  parameters: Record<string, unknown>;
+  status: 'running' | 'success' | 'partial' | 'failed';
+  as_of: string;
+  /** Each exchange's trading day (discover-delta sets it; null before). */
+  as_of_by_exchange: Partial<Record<ExchangeCode, string>> | null;
+  quota_day: string | null;
+  parent_execution_id: number | null;
+  regions_pending: number;
+  current_step: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  assets_processed: number;
+  assets_failed: number;
+  assets_skipped: number;
+  api_calls_used: number;
+  error_message: string | null;
+}
+
+const INSERT_RUN = `
+  INSERT INTO process_executions (process_name, call_id, trigger_kind, parameters, as_of, parent_execution_id, current_step)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (process_name) WHERE status = 'running' DO NOTHING
+  RETURNING *`;
+
+const RUNNING_RUN = `SELECT * FROM process_executions WHERE process_name = $1 AND status = 'running'`;
+
+export type OpenRunResult = { opened: true; run: Execution } | { opened: false; running: Execution | null };
+
+/**
+ * Opens a run. The unique partial index on running runs makes this the one place where
+ * "at most one active run" is decided: a second trigger loses on the index, not on a race.
+ */
+export async function openRun(
+  q: Queryable,
+  r: {
+    processName: string;
+    callId: string | null;
+    trigger: string;
+    parameters: object;
+    asOf: string;
+    parentExecutionId?: number | null;
+    step?: string;
+  },
+): Promise<OpenRunResult> {
+  const { rows } = await q.query<Execution>(INSERT_RUN, [
+    r.processName,
+    r.callId,
+    r.trigger,
+    JSON.stringify(r.parameters),
+    r.asOf,
+    r.parentExecutionId ?? null,
+    r.step ?? null,
+  ]);
+  if (rows[0]) return { opened: true, run: rows[0] };
+  const running = await q.query<Execution>(RUNNING_RUN, [r.processName]);
+  return { opened: false, running: running.rows[0] ?? null };
+}
+
+const GET_RUN = `SELECT * FROM process_executions WHERE execution_id = $1`;
+
+export async function getRun(q: Queryable, executionId: number): Promise<Execution | null> {
+  return (await q.query<Execution>(GET_RUN, [executionId])).rows[0] ?? null;
+}
+
+const TOUCH_RUN = `UPDATE process_executions SET current_step = $2, last_progress_at = now() WHERE execution_id = $1`;
+
+/** Records progress: the re-drive looks for runs whose last progress is old. */
+export async function touchRun(q: Queryable, executionId: number, step: string): Promise<void> {
+  await q.query(TOUCH_RUN, [executionId, step]);
+}
+
+/** A daily run's parameters, as init-execution recorded them. */
+export interface RunParameters {
+  mode: 'auto' | 'bulk' | 'incremental';
+  exchanges: ExchangeCode[] | null;
+  symbols: string[] | null;
+  dryRun: boolean;
+  skipExisting: boolean;
+  asOfExplicit: boolean;
+}
+
+export function runParameters(p: Record<string, unknown>): RunParameters {
+  return {
+    mode: (p.mode as RunParameters['mode']) ?? 'auto',
+    exchanges: (p.exchanges as ExchangeCode[] | null) ?? null,
+    symbols: (p.symbols as string[] | null) ?? null,
+    dryRun: p.dryRun === true,
+    skipExisting: p.skipExisting === true,
+    asOfExplicit: p.asOfExplicit === true,
+  };
+}
+
+const SET_TRADING_DAYS = `UPDATE process_executions SET as_of = $2, as_of_by_exchange = $3 WHERE execution_id = $1`;
+
+/** The run's trading day of each exchange, and the latest of them as its as_of. */
+export async function setTradingDays(
+  q: Queryable,
+  executionId: number,
+  days: Record<ExchangeCode, string>,
+  asOf: string,
+): Promise<void> {
+  await q.query(SET_TRADING_DAYS, [executionId, asOf, JSON.stringify(days)]);
+}
+
+/** The day an exchange's prices are brought up to in this run. */
+export function asOfFor(run: Pick<Execution, 'as_of' | 'as_of_by_exchange'>, exchange: string): string {
+  return run.as_of_by_exchange?.[exchange as ExchangeCode] ?? run.as_of;
+}
+
+const SET_QUOTA_DAY = `UPDATE process_executions SET quota_day = $2 WHERE execution_id = $1`;
+
+export async function setQuotaDay(q: Queryable, executionId: number, day: string): Promise<void> {
+  await q.query(SET_QUOTA_DAY, [executionId, day]);
+}
+
+// Locked before a run's ledger is summed: settling requests of unknown outcome changes a
+// run's ledger and its total together under this lock.
+const LOCK_RUN = `SELECT stop_reason, error_message, api_plan FROM process_executions WHERE execution_id = $1 FOR UPDATE`;
+
+export async function lockRun(
+  q: Queryable,
+  executionId: number,
+): Promise<{ stop_reason: string | null; error_message: string | null; api_plan: Record<string, unknown> | null }> {
+  return (await q.query(LOCK_RUN, [executionId])).rows[0];
+}
+
+const SET_STOP_REASON = `
+  UPDATE process_executions SET stop_reason = coalesce(stop_reason, $2), error_message = coalesce(error_message, $3) WHERE execution_id = $1`;
+
+/** Why collection stopped early (the first reason stays): quota, or auth. */
+export async function setStopReason(
+  q: Queryable,
+  executionId: number,
+  reason: 'quota' | 'auth',
+  message: string,
+): Promise<void> {
+  await q.query(SET_STOP_REASON, [executionId, reason, message]);
+}
+
+const COUNT_REGION_DOWN = `
+  UPDATE process_executions SET regions_pending = regions_pending - 1, last_progress_at = now()
+   WHERE execution_id = $1 RETURNING regions_pending`;
+
+/** One more region done: the regions still pending (0 for the last one). */
+export async function countRegionDown(q: Queryable, executionId: number): Promise<number | null> {
+  return (
+    (await q.query<{ regions_pending: number }>(COUNT_REGION_DOWN, [executionId])).rows[0]?.regions_pending ?? null
+  );
+}
+
+const SET_REGIONS_PENDING = `UPDATE process_executions SET regions_pending = $2 WHERE execution_id = $1`;
+
+/** The fan-in counter: how many regions must finish before finalize. */
+export async function setRegionsPending(q: Queryable, executionId: number, regions: number): Promise<void> {
+  await q.query(SET_REGIONS_PENDING, [executionId, regions]);
+}
+
+const SET_RUN_PLAN = `UPDATE process_executions SET api_plan = $2 WHERE execution_id = $1`;
+
+/** The plan figures a run budgeted with, and what the plan left out. */
+export async function setRunPlan(q: Queryable, executionId: number, plan: object): Promise<void> {
+  await q.query(SET_RUN_PLAN, [executionId, JSON.stringify(plan)]);
+}
+
+const FINISH_RUN = `
+  UPDATE process_executions
+     SET status = $2, finished_at = clock_timestamp(), last_progress_at = now(), current_step = $3,
+         assets_processed = $4, assets_failed = $5, assets_skipped = $6, api_calls_used = $7,
+         error_message = $8, assets_with_warnings = $9
+   WHERE execution_id = $1 AND status = 'running'
+  RETURNING *`;
+
+export async function finishRun(
+  q: Queryable,
+  executionId: number,
+  f: {
+    status: 'success' | 'partial' | 'failed';
+    step: string;
+    processed: number;
+    failed: number;
+    skipped: number;
+    apiCalls: number;
+    error: string | null;
+    warnings?: number;
+  },
+): Promise<Execution | null> {
+  const { rows } = await q.query<Execution>(FINISH_RUN, [
+    executionId,
+    f.status,
+    f.step,
+    f.processed,
+    f.failed,
+    f.skipped,
+    f.apiCalls,
+    f.error,
+    f.warnings ?? 0,
+  ]);
+  return rows[0] ?? null;
+}
+
+const FAIL_RUN = `
+  UPDATE process_executions SET status = 'failed', finished_at = now(), error_message = $2
+   WHERE execution_id = $1 AND status = 'running'`;
+
+/** A run that cannot go on (the key was refused, the plan could not be written). */
+export async function failRun(q: Queryable, executionId: number, error: string): Promise<void> {
+  await q.query(FAIL_RUN, [executionId, error]);
+}
+
+// An indicator run whose invocation died (killed, OOM) stays 'running', and the one-running
+// index then refuses every later indicator run, chained or manual, for good. Such a run is
+// closed before a new one opens: the one of our own parent (we hold its step's claim, so
+// the invocation that opened it lost the claim), or any that made no progress (each batch
+// touches it) for longer than the step's lease.
+const CLOSE_ABANDONED = `
+  UPDATE process_executions SET status = 'failed', finished_at = now(),
+         error_message = 'abandoned: its invocation stopped before finishing (no progress since ' || last_progress_at || ')'
+   WHERE process_name = '${CALC_INDICATORS}' AND status = 'running'
+     AND (parent_execution_id = $1 OR last_progress_at < now() - make_interval(secs => $2::float8))
+  RETURNING execution_id`;
+
+/** Closes abandoned indicator runs (see above); their ids. */
+export async function closeAbandonedIndicatorRuns(
+  q: Queryable,
+  parent: number | null,
+  afterSeconds: number,
+): Promise<number[]> {
+  return (await q.query<{ execution_id: number }>(CLOSE_ABANDONED, [parent, afterSeconds])).rows.map(
+    (r) => r.execution_id,
+  );
+}
+
+const TOUCH_PROGRESS = `UPDATE process_executions SET last_progress_at = now() WHERE execution_id = $1`;
+
+/** Progress of a run without a change of step (an indicator run's batches). */
+export async function touchProgress(q: Queryable, executionId: number): Promise<void> {
+  await q.query(TOUCH_PROGRESS, [executionId]);
+}
+
+// A daily run whose stalled step has used up its attempts is not re-driven again: it is
+// closed as failed, with the reason, so that it does not hold the one-running-run slot for
+// good (every later trigger would get 409 until someone edited the database). The next
+// run plans its unfinished work again.
+const GIVE_UP_RUNS = `
+  UPDATE process_executions e
+     SET status = 'failed', finished_at = now(),
+         error_message = coalesce(e.error_message || '; ', '') || 'given up: step ' || g.step || ' made no progress after ' || g.attempts || ' attempts'
+           || coalesce(' (last error: ' || g.error_message || ')', '')
+    FROM (SELECT DISTINCT ON (s.execution_id) s.execution_id, s.step, s.attempts, s.error_message
+            FROM pipeline_steps s JOIN process_executions e ON e.execution_id = s.execution_id
+           WHERE ${STALLED} AND s.attempts >= ${MAX_STEP_ATTEMPTS}
+             AND s.step IN ('discover-delta', 'check-quota', 'finalize')
+           ORDER BY s.execution_id, s.updated_at) g
+   WHERE e.execution_id = g.execution_id AND e.status = 'running'
+  RETURNING e.execution_id, g.step, g.attempts`;
+
+/** Closes as failed the runs whose stalled step used up its attempts (see above). */
+export async function giveUpStalledRuns(
+  q: Queryable,
+  staleSeconds: number,
+): Promise<Array<{ execution_id: number; step: string; attempts: number }>> {
+  return (await q.query<{ execution_id: number; step: string; attempts: number }>(GIVE_UP_RUNS, [staleSeconds])).rows;
+}
+
+// Runs are locked first, in id order (finalize locks its run before it sums the ledger),
+// so that a run's total and its ledger rows change together.
+const LOCK_RUNS_OF_CALLS = `
+  SELECT execution_id FROM process_executions
+   WHERE execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
+   ORDER BY execution_id FOR UPDATE`;
+
+/** Locks the runs of these ledger rows, in id order (before their ledger changes). */
+export async function lockRunsOfCalls(q: Queryable, callIds: number[]): Promise<void> {
+  await q.query(LOCK_RUNS_OF_CALLS, [callIds]);
+}
+
+// A run finalize has already summed gets its total again from the ledger.
+const RESUM_FINISHED_RUNS = `
+  UPDATE process_executions e
+     SET api_calls_used = (SELECT coalesce(sum(cost), 0) FROM api_calls WHERE execution_id = e.execution_id)
+   WHERE e.execution_id IN (SELECT execution_id FROM api_calls WHERE id = ANY($1::bigint[]))
+     AND EXISTS (SELECT 1 FROM pipeline_steps s WHERE s.execution_id = e.execution_id AND s.step = 'finalize' AND s.status = 'done')`;
+
+/** Finished runs of these ledger rows get their API total again from the ledger. */
+export async function resumFinishedRuns(q: Queryable, callIds: number[]): Promise<void> {
+  await q.query(RESUM_FINISHED_RUNS, [callIds]);
+}

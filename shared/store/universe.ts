@@ -1,0 +1,304 @@
+/**
+ * assets (and asset_currency_changes, exchange_list_reads): every write to them is here. Keeps `assets` equal
+ * to what the exchanges list: new listings added, vanished ones made
+ * inactive, returning ones made active again (and asked again for what EODHD did not
+ * have). One exchange-symbol-list call per exchange. A listing whose quote currency
+ * changed (GBX <-> GBP) has its whole history fetched again, in the new currency.
+ */
+import type pg from 'pg';
+import { type ExchangeCode, REGION_OF, VENUE_OF } from '../domain/exchanges.js';
+import { type EodhdClient, EodhdError } from '../eodhd/client.js';
+import type { SymbolListItem } from '../eodhd/schemas.js';
+import type { Queryable } from '../platform/db.js';
+import { errorText, log } from '../platform/log.js';
+import { ensureStates, flagCurrencyRefresh, forgetNotFound } from './asset-state.js';
+
+export interface ExchangeSync {
+  exchange: ExchangeCode;
+  listed: number;
+  added: number;
+  reactivated: number;
+  deactivated: number;
+  /** Listings whose quote currency changed since the last sync. */
+  currencyChanged: number;
+  error?: string;
+}
+
+/** EODHD writes a class-share dot as a dash in symbols (BRK.B is BRK-B.US). */
+export function normaliseCode(code: string): string {
+  return code.trim().toUpperCase().replace(/\./g, '-');
+}
+
+// One statement compares the list with what is stored and writes only the difference: new
+// listings, returning ones, and listings whose venue, name, type, currency, ISIN or country
+// changed. Rewriting all 21,800 rows each day (a new row version and five index entries
+// each) was most of a normal day's sync, and ON CONFLICT locks every row it meets even when
+// its WHERE then writes nothing, so unchanged rows do not reach the INSERT at all.
+// Currency changes are read from the same comparison, before the write (a data-modifying
+// CTE sees the rows as they were): the stored series is in the old currency, so the whole
+// history is fetched again (an adjustment refresh) in the new one.
+const SYNC_LIST = `
+  WITH listed AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+      AS l(code, venue, name, type, currency, isin, country, symbol)
+  ), diff AS (
+    SELECT l.*, a.id AS stored_id, a.is_active AS was_active, a.currency AS stored_currency,
+           a.id IS NULL OR NOT a.is_active OR a.source <> 'list'
+             OR (a.venue, a.name, a.type, a.currency, a.isin, a.country) IS DISTINCT FROM
+                (l.venue, coalesce(l.name, a.name), coalesce(l.type, a.type), coalesce(l.currency, a.currency),
+                 coalesce(l.isin, a.isin), coalesce(l.country, a.country)) AS news
+      FROM listed l LEFT JOIN assets a ON a.symbol = l.symbol
+  ), currency_changed AS (
+    SELECT stored_id AS id, stored_currency AS old, currency AS new FROM diff
+     WHERE stored_id IS NOT NULL AND currency IS NOT NULL AND stored_currency IS NOT NULL AND stored_currency <> currency
+  ), logged AS (
+    INSERT INTO asset_currency_changes (asset_id, seen_on, from_currency, to_currency)
+    SELECT id, $11, old, new FROM currency_changed ON CONFLICT DO NOTHING
+  ), up AS (
+    INSERT INTO assets AS a (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen)
+    SELECT d.symbol, d.code, $9, d.venue, $10, d.name, d.type, d.currency, d.isin, d.country, $11, $11 FROM diff d WHERE d.news
+    ON CONFLICT (symbol) DO UPDATE SET
+      venue = EXCLUDED.venue, name = coalesce(EXCLUDED.name, a.name), type = coalesce(EXCLUDED.type, a.type),
+      currency = coalesce(EXCLUDED.currency, a.currency), isin = coalesce(EXCLUDED.isin, a.isin),
+      country = coalesce(EXCLUDED.country, a.country), last_seen = greatest(a.last_seen, EXCLUDED.last_seen),
+      is_active = true, source = 'list',
+      updated_at = CASE WHEN a.is_active THEN a.updated_at ELSE now() END
+    RETURNING a.id, (xmax = 0) AS inserted
+  )
+  SELECT 'written' AS kind, up.id, up.inserted, (NOT up.inserted AND d.was_active IS FALSE) AS was_inactive, NULL AS old, NULL AS new
+    FROM up LEFT JOIN diff d ON d.stored_id = up.id
+  UNION ALL
+  SELECT 'currency', id, NULL, NULL, old, new FROM currency_changed`;
+
+// NOT IN over a subquery is a hashed anti-join; NOT (symbol = ANY(array)) compared every
+// active symbol with the whole list (10,000 x 10,000 for Frankfurt: 2.5 s, now 10 ms).
+// A vanished listing was last seen by the read before this one (when there was one).
+const DEACTIVATE_VANISHED = `
+  UPDATE assets SET is_active = false, updated_at = now(),
+         last_seen = greatest(last_seen, coalesce((SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = $1), last_seen))
+   WHERE exchange = $1 AND is_active AND source = 'list' AND symbol NOT IN (SELECT unnest($2::text[]))
+  RETURNING id`;
+
+const RECORD_READ = `
+  INSERT INTO exchange_list_reads (exchange, read_on, listed) VALUES ($1, $2, $3)
+  ON CONFLICT (exchange) DO UPDATE SET read_on = greatest(exchange_list_reads.read_on, EXCLUDED.read_on), listed = EXCLUDED.listed`;
+
+const ACTIVE_COUNT = `SELECT count(*)::int AS n FROM assets WHERE exchange = $1 AND is_active`;
+
+/**
+ * Syncs one exchange. A list that failed to arrive, or that is less than half of what is
+ * stored (a truncated answer), deactivates nothing: losing the universe is worse than
+ * keeping a delisted ticker one more day.
+ */
+export async function syncExchange(
+  pool: pg.Pool,
+  api: EodhdClient,
+  exchange: ExchangeCode,
+  usVenues: string[],
+  today: string,
+): Promise<ExchangeSync> {
+  let items: SymbolListItem[];
+  try {
+    items = (await api.exchangeSymbols(exchange)).rows;
+  } catch (err) {
+    if (err instanceof EodhdError && (err.kind === 'quota' || err.kind === 'auth')) throw err;
+    const message = errorText(err);
+    log('warn', 'universe_sync_failed', { exchange, error: message });
+    return { exchange, listed: 0, added: 0, reactivated: 0, deactivated: 0, currencyChanged: 0, error: message };
+  }
+  const venues = new Set(usVenues.map((v) => v.toUpperCase()));
+  const seen = new Map<string, SymbolListItem>();
+  for (const it of items) {
+    if (exchange === 'US' && !venues.has((it.Exchange ?? '').toUpperCase())) continue;
+    const code = normaliseCode(it.Code);
+    if (!code) continue;
+    seen.set(`${code}.${exchange}`, it);
+  }
+  const symbols = [...seen.keys()];
+  const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
+  const rows = (
+    await pool.query<{
+      kind: 'written' | 'currency';
+      id: number;
+      inserted: boolean | null;
+      was_inactive: boolean | null;
+      old: string | null;
+      new: string | null;
+    }>(SYNC_LIST, [
+      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
+      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
+      col((it) => it.Name),
+      col((it) => it.Type),
+      col((it) => it.Currency),
+      col((it) => it.Isin),
+      col((it) => it.Country),
+      symbols,
+      exchange,
+      REGION_OF[exchange],
+      today,
+    ])
+  ).rows;
+  const changes = rows.filter((r) => r.kind === 'currency');
+  await flagCurrencyRefresh(
+    pool,
+    changes.map((c) => c.id),
+  );
+  if (changes.length > 0)
+    log('info', 'currency_changed', {
+      exchange,
+      listings: changes.length,
+      first: changes.slice(0, 5).map((c) => `${c.old}->${c.new}`),
+    });
+  const upserted = rows.filter((r) => r.kind === 'written');
+  const added = upserted.filter((r) => r.inserted).map((r) => r.id);
+  const back = upserted.filter((r) => r.was_inactive).map((r) => r.id);
+  await ensureStates(pool, added);
+  // Back in its exchange's list: ask EODHD again for what it did not have.
+  await forgetNotFound(pool, back);
+  const active = (await pool.query<{ n: number }>(ACTIVE_COUNT, [exchange])).rows[0]!.n;
+  let deactivated = 0;
+  if (symbols.length >= active * 0.5 || active < 20) {
+    deactivated = (await pool.query(DEACTIVATE_VANISHED, [exchange, symbols])).rowCount ?? 0;
+    // Only a trusted read counts as one: after a refused shrink the list is read again.
+    await pool.query(RECORD_READ, [exchange, today, symbols.length]);
+  } else {
+    log('warn', 'universe_shrink_refused', { exchange, listed: symbols.length, active });
+  }
+  return {
+    exchange,
+    listed: symbols.length,
+    added: added.length,
+    reactivated: back.length,
+    deactivated,
+    currencyChanged: changes.length,
+  };
+}
+
+// Per exchange of a watchlist: whether every symbol is already an active asset, and when
+// the exchange's list was last read.
+const WATCHLIST_STATE = `
+  SELECT w.exchange, bool_and(a.is_active IS TRUE) AS all_known,
+         (SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = w.exchange)::text AS listed_on
+    FROM (SELECT s, split_part(s, '.', array_length(string_to_array(s, '.'), 1)) AS exchange FROM unnest($1::text[]) s) w
+    LEFT JOIN assets a ON a.symbol = w.s
+   GROUP BY w.exchange`;
+
+/**
+ * The exchanges whose lists a watchlist run reads: those with a symbol not yet known, or
+ * whose list was read more than `maxAgeDays` ago. A small plan (the free one: 20 calls a
+ * day) then spends its calls on prices, not on the same lists every day.
+ */
+export async function listsForWatchlist(
+  pool: pg.Pool,
+  symbols: string[],
+  today: string,
+  maxAgeDays = 7,
+): Promise<ExchangeCode[]> {
+  const rows = (
+    await pool.query<{ exchange: ExchangeCode; all_known: boolean; listed_on: string | null }>(WATCHLIST_STATE, [
+      symbols,
+    ])
+  ).rows;
+  const cutoff = new Date(Date.parse(`${today}T00:00:00Z`) - maxAgeDays * 86_400_000).toISOString().slice(0, 10);
+  return rows
+    .filter((r) => !r.all_known || r.listed_on === null || r.listed_on < cutoff)
+    .map((r) => r.exchange)
+    .sort();
+}
+
+// The asset's quote currency is the list's (prices), not the document's: they differ on
+// London (prices in pence, fundamentals in pounds) and are kept apart. A listed asset's name,
+// ISIN and country are its list's too (read every day; the document is read weeks apart and
+// words them differently: "UK" in London's list, "United Kingdom" in its documents), so the
+// two never undo each other's writes; the document fills what the list leaves empty, and
+// names a watchlist symbol no list includes. Unchanged rows are not rewritten.
+const REFRESH_ASSET = `
+  UPDATE assets AS a SET name = n.name, isin = n.isin, country = n.country, sector = $5, industry = $6, type = n.type,
+         updated_at = now()
+    FROM (SELECT id,
+                 CASE WHEN source = 'list' THEN coalesce(name, $2) ELSE coalesce($2, name) END AS name,
+                 CASE WHEN source = 'list' THEN coalesce(isin, $3) ELSE coalesce($3, isin) END AS isin,
+                 CASE WHEN source = 'list' THEN coalesce(country, $4) ELSE coalesce($4, country) END AS country,
+                 coalesce(type, $7) AS type
+            FROM assets WHERE id = $1) n
+   WHERE a.id = n.id
+     AND (a.name, a.isin, a.country, a.sector, a.industry, a.type) IS DISTINCT FROM (n.name, n.isin, n.country, $5::text, $6::text, n.type)`;
+
+/** What a fundamentals document says of the asset: its name, ISIN, country, EODHD's classification and type. */
+export async function refreshAssetFromDocument(
+  q: Queryable,
+  assetId: number,
+  d: {
+    name: string | null;
+    isin: string | null;
+    country: string | null;
+    sector: string | null;
+    industry: string | null;
+    type: string | null;
+  },
+): Promise<void> {
+  await q.query(REFRESH_ASSET, [assetId, d.name, d.isin, d.country, d.sector, d.industry, d.type]);
+}
+
+/** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
+const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
+  US: 'USD',
+  F: 'EUR',
+  XETRA: 'EUR',
+  PA: 'EUR',
+  AS: 'EUR',
+  BR: 'EUR',
+  LS: 'EUR',
+  MC: 'EUR',
+  SW: 'CHF',
+};
+
+const ADD_WATCHLIST = `
+  WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS w(symbol, code, exchange, region, currency)),
+  up AS (
+    INSERT INTO assets (symbol, code, exchange, venue, region, currency, first_seen, last_seen, source)
+    SELECT symbol, code, exchange, NULL, region, currency, $6, $6, 'watchlist' FROM wanted
+    ON CONFLICT (symbol) DO UPDATE SET is_active = true, last_seen = greatest(assets.last_seen, EXCLUDED.last_seen),
+      updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
+     WHERE NOT assets.is_active
+    RETURNING id, (xmax = 0) AS inserted
+  )
+  SELECT id, inserted FROM up`;
+
+/**
+ * The symbols a run names (a watchlist) become assets even when no list includes them (an
+ * ETF, a venue outside us_venues, a plan without the lists): their prices are asked for,
+ * and a symbol EODHD does not know is marked so.
+ */
+export async function addWatchlist(
+  pool: pg.Pool,
+  symbols: string[],
+  today: string,
+): Promise<{ added: number; reactivated: number }> {
+  const parts = symbols.map((s) => {
+    const dot = s.lastIndexOf('.');
+    const exchange = s.slice(dot + 1) as ExchangeCode;
+    return {
+      symbol: s,
+      code: s.slice(0, dot),
+      exchange,
+      region: REGION_OF[exchange],
+      currency: EXCHANGE_CURRENCY[exchange] ?? null,
+    };
+  });
+  const rows = (
+    await pool.query<{ id: number; inserted: boolean }>(ADD_WATCHLIST, [
+      parts.map((p) => p.symbol),
+      parts.map((p) => p.code),
+      parts.map((p) => p.exchange),
+      parts.map((p) => p.region),
+      parts.map((p) => p.currency),
+      today,
+    ])
+  ).rows;
+  await ensureStates(
+    pool,
+    rows.filter((r) => r.inserted).map((r) => r.id),
+  );
+  return { added: rows.filter((r) => r.inserted).length, reactivated: rows.filter((r) => !r.inserted).length };
+}
