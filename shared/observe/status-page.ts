@@ -9,6 +9,7 @@
  * ../async-function/<step>). Every value is escaped; scripts run only with the nonce.
  */
 import { EXCHANGES, REGIONS } from '../domain/exchanges.js';
+import { CHAINED_STEPS } from '../platform/invoke.js';
 import type { QuotaDay, RunState, Status } from './status.js';
 
 const esc = (v: unknown): string =>
@@ -208,7 +209,7 @@ export function renderStatusPage(s: Status, nonce: string): string {
   const runOptions = s.runs
     .map((r) => `<option value="${r.execution_id}">${r.execution_id} (${esc(r.as_of)}, ${esc(r.status)})</option>`)
     .join('');
-  const steps = ['discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators'];
+  const steps = CHAINED_STEPS;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Financial Screener pipeline: status</title><style>${STYLE}</style></head>

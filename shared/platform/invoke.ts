@@ -8,14 +8,22 @@ import { request } from 'undici';
 import { gatewayUrl } from './config.js';
 import { errorText, log } from './log.js';
 
-export const FUNCTION_NAMES = [
-  'init-execution',
+/** The chain's steps after init-execution, in their order: the one list of them. */
+export const CHAINED_STEPS = [
   'discover-delta',
   'check-quota',
   'collect-region',
   'finalize',
   'calc-indicators',
 ] as const;
+export type ChainedStep = (typeof CHAINED_STEPS)[number];
+
+export const FUNCTION_NAMES = ['init-execution', ...CHAINED_STEPS] as const;
+
+/** Step names as an SQL list ('a', 'b'): constants of this module, never input. */
+export function sqlStepList(steps: readonly string[]): string {
+  return steps.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ');
+}
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export type Invoker = (fn: FunctionName, body: object, callId?: string) => Promise<void>;

@@ -23,6 +23,7 @@ import { recordUncollected } from '../store/details.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
 import { asOfFor, runParameters, setRegionsPending, setRunPlan } from '../store/executions.js';
 import { ensureStepPending } from '../store/pipeline-steps.js';
+import { storePricePlan } from '../store/price-plans.js';
 import { loadSettings } from '../store/settings.js';
 import {
   capNewFundamentals,
@@ -126,13 +127,9 @@ export function fitPriceUpdates(
   return { fits, calls: fits.reduce((s, f) => s + f.calls, 0) };
 }
 
-// price_plans: the bulk days check-quota chose for each exchange of a run (its own table).
-const STORE_PRICE_PLAN = `
-  INSERT INTO price_plans (execution_id, exchange, bulk_dates, covers_from, estimated_calls) VALUES ($1, $2, $3::date[], $4, $5)
-  ON CONFLICT (execution_id, exchange) DO NOTHING`;
-
-async function storePricePlan(q: Queryable, executionId: number, f: PriceUpdateFit): Promise<void> {
-  await q.query(STORE_PRICE_PLAN, [executionId, f.exchange, f.bulkDates, f.coversFrom, f.calls]);
+/** An exchange's bulk days, and a pending 'bulk-eod' step for each (its replicas fetch it once). */
+async function planBulkDays(q: Queryable, executionId: number, f: PriceUpdateFit): Promise<void> {
+  await storePricePlan(q, executionId, f);
   for (const d of f.bulkDates) await ensureStepPending(q, executionId, 'bulk-eod', `${f.exchange}:${d}`);
 }
 
@@ -181,7 +178,7 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
       );
       for (const f of price.fits) {
         if (f.deferred > 0) await deferPriceUpdates(c, executionId, f.exchange, f.coversFrom, f.taken);
-        if (f.bulkDates.length > 0) await storePricePlan(c, executionId, f);
+        if (f.bulkDates.length > 0) await planBulkDays(c, executionId, f);
       }
       await capNewFundamentals(c, executionId, settings.max_new_assets_per_day);
       await deferOverBudget(c, executionId, Math.max(0, budget - price.calls));

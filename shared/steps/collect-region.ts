@@ -24,6 +24,7 @@ import { forgetLearntHoliday, learnHoliday, learntHolidays } from '../store/exch
 import { asOfFor, countRegionDown, type Execution, setStopReason, touchRun } from '../store/executions.js';
 import { upsertFundamentals } from '../store/fundamentals.js';
 import { claimStep, completeStep, ensureStepPending, failStep } from '../store/pipeline-steps.js';
+import { pricePlanOf } from '../store/price-plans.js';
 import { insertNewSeries, type PriceRow, upsertPrices } from '../store/prices.js';
 import { loadSettings, type Settings } from '../store/settings.js';
 import {
@@ -296,13 +297,6 @@ async function processBatch(
   return { stop, outOfTime };
 }
 
-interface PricePlan {
-  bulk_dates: string[];
-  covers_from: string;
-}
-
-const PRICE_PLAN = `SELECT bulk_dates::text[] AS bulk_dates, covers_from::text AS covers_from FROM price_plans WHERE execution_id = $1 AND exchange = $2`;
-
 /**
  * Makes sure each bulk day of the exchange's price plan is stored for this run (one
  * 100-call request a day, made by whichever replica gets there first; the others wait for
@@ -318,10 +312,10 @@ async function bulkCovered(
 ): Promise<{ covered: Set<number>; through: string | null }> {
   const exchange = items[0]!.exchange;
   const none = { covered: new Set<number>(), through: null };
-  const plan = (await ctx.pool.query<PricePlan>(PRICE_PLAN, [run.execution_id, exchange])).rows[0];
+  const plan = await pricePlanOf(ctx.pool, run.execution_id, exchange);
   if (!plan) return none;
   let latest: string | null = null;
-  for (const day of plan.bulk_dates) {
+  for (const day of plan.bulkDates) {
     const shard = `${exchange}:${day}`;
     let answered: string | null = null;
     for (let waited = 0; ; waited += 500) {
@@ -392,7 +386,7 @@ async function bulkCovered(
     items
       .filter((i) => {
         const t = i.prices_checked_through ?? i.prices_last_date;
-        return t !== null && t >= plan.covers_from;
+        return t !== null && t >= plan.coversFrom;
       })
       .map((i) => i.id),
   );

@@ -20,7 +20,7 @@
 import { EodhdError } from '../eodhd/client.js';
 import { isDatabaseUnavailable, type Queryable } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
-import type { FunctionName } from '../platform/invoke.js';
+import type { ChainedStep, FunctionName } from '../platform/invoke.js';
 import { errorText, log, withLogFunction } from '../platform/log.js';
 import { type Execution, failRun, getRun, touchRun } from '../store/executions.js';
 import {
@@ -35,7 +35,7 @@ import {
 } from '../store/pipeline-steps.js';
 import type { PipelineContext } from './context.js';
 
-export type StepName = 'discover-delta' | 'check-quota' | 'collect-region' | 'finalize' | 'calc-indicators';
+export type StepName = ChainedStep;
 
 /** An invocation the step hands over to: the step (and shard, for collect-region's regions) is recorded as due. */
 export interface Handover {

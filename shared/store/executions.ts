@@ -5,6 +5,7 @@
 
 import type { ExchangeCode } from '../domain/exchanges.js';
 import type { Queryable } from '../platform/db.js';
+import { CHAINED_STEPS, sqlStepList } from '../platform/invoke.js';
 import { MAX_STEP_ATTEMPTS, STALLED } from './pipeline-steps.js';
 
 export const DAILY_PIPELINE = 'daily_pipeline';
@@ -258,6 +259,10 @@ export async function touchProgress(q: Queryable, executionId: number): Promise<
 // closed as failed, with the reason, so that it does not hold the one-running-run slot for
 // good (every later trigger would get 409 until someone edited the database). The next
 // run plans its unfinished work again.
+// Whose exhausted attempts fail the run: not collect-region (its attempts count invocations,
+// see MAX_STEP_ATTEMPTS) nor calc-indicators (it runs after the run has finished).
+const GIVES_UP_ITS_RUN = CHAINED_STEPS.filter((s) => s !== 'collect-region' && s !== 'calc-indicators');
+
 const GIVE_UP_RUNS = `
   UPDATE process_executions e
      SET status = 'failed', finished_at = now(),
@@ -266,7 +271,7 @@ const GIVE_UP_RUNS = `
     FROM (SELECT DISTINCT ON (s.execution_id) s.execution_id, s.step, s.attempts, s.error_message
             FROM pipeline_steps s JOIN process_executions e ON e.execution_id = s.execution_id
            WHERE ${STALLED} AND s.attempts >= ${MAX_STEP_ATTEMPTS}
-             AND s.step IN ('discover-delta', 'check-quota', 'finalize')
+             AND s.step IN (${sqlStepList(GIVES_UP_ITS_RUN)})
            ORDER BY s.execution_id, s.updated_at) g
    WHERE e.execution_id = g.execution_id AND e.status = 'running'
   RETURNING e.execution_id, g.step, g.attempts`;

@@ -5,6 +5,7 @@
  * working on (live lease) answers "busy", and only a claim does the work.
  */
 import type { Queryable } from '../platform/db.js';
+import { CHAINED_STEPS, sqlStepList } from '../platform/invoke.js';
 
 export type StepClaim = { state: 'claimed'; attempts: number } | { state: 'done'; result: unknown } | { state: 'busy' };
 
@@ -203,7 +204,7 @@ const STALLED_STEPS = `
   UPDATE pipeline_steps s SET updated_at = now()
     FROM process_executions e
    WHERE e.execution_id = s.execution_id AND ${STALLED}
-     AND s.step IN ('discover-delta', 'check-quota', 'collect-region', 'finalize', 'calc-indicators')
+     AND s.step IN (${sqlStepList(CHAINED_STEPS)})
      AND (s.attempts < ${MAX_STEP_ATTEMPTS} OR s.step = 'collect-region')
      AND (e.status = 'running' OR s.step = 'calc-indicators')
   RETURNING s.execution_id, s.step, s.shard`;
