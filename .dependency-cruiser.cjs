@@ -2,8 +2,9 @@
  * The architecture's rules, checked by `npm run lint` (dependency-cruiser): an import that
  * climbs a layer or closes a circle fails with the rule's name. The layers of shared/, from
  * the bottom: domain (pure), platform (database, config, log, input, invocation), eodhd (the
- * API client and its schemas), store (one owner module per table), steps (what each
- * function decides), observe (what operators see). docs/architecture.md says why.
+ * API client and its schemas, no database), store (one owner module per table, the API
+ * ledger the client books into), steps (what each function decides), observe (what
+ * operators see). docs/architecture.md says why.
  */
 const below = (from, above) => ({
   from: { path: `^shared/${from}/` },
@@ -33,10 +34,11 @@ module.exports = {
       ...below('platform', ['eodhd', 'store', 'steps', 'observe']),
     },
     {
-      name: 'eodhd-below-the-steps',
+      name: 'eodhd-knows-no-database',
       severity: 'error',
-      comment: 'The EODHD client never calls a step or what operators see.',
-      ...below('eodhd', ['steps', 'observe']),
+      comment: 'The EODHD client speaks HTTP and books its requests through a CallBook: it imports no table owner, no step, nothing operators see, and not the database pool.',
+      from: { path: '^shared/eodhd/' },
+      to: { path: '^shared/(store|steps|observe)/|^shared/platform/(db|copy-in)[.]ts$' },
     },
     {
       name: 'store-below-the-steps',

@@ -5,7 +5,6 @@
  */
 import type pg from 'pg';
 import type { Region } from '../shared/domain/exchanges.js';
-import { EodhdClient } from '../shared/eodhd/client.js';
 import type { FunctionResult } from '../shared/platform/function-contract.js';
 import type { InitExecutionInput } from '../shared/platform/input.js';
 import type { FunctionName } from '../shared/platform/invoke.js';
@@ -16,6 +15,7 @@ import type { PipelineContext } from '../shared/steps/context.js';
 import { discoverDelta } from '../shared/steps/discover-delta.js';
 import { finalizeRun } from '../shared/steps/finalize.js';
 import { startRun } from '../shared/steps/init-execution.js';
+import { meteredClient } from '../shared/store/call-book.js';
 import { setSetting } from '../shared/store/settings.js';
 
 export interface Invocation {
@@ -49,7 +49,7 @@ export async function inProcessPipeline(
   const ctx: PipelineContext = {
     pool,
     api: (executionId, quotaDay, settings) =>
-      new EodhdClient({
+      meteredClient({
         baseUrl: apiUrl,
         apiKey: opts.apiKey ?? 'sim-demo-key',
         db: pool,

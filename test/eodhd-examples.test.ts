@@ -8,8 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import test from 'ava';
+import type { CallBook, CallOutcome, EntitlementKind } from '../shared/eodhd/call-book.js';
 import { EodhdClient, EodhdError } from '../shared/eodhd/client.js';
 import { loadEntitlements } from '../shared/store/api-plan.js';
+import { meteredClient } from '../shared/store/call-book.js';
 import { extractFundamentals } from '../shared/store/fundamentals.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 
@@ -46,7 +48,7 @@ test.after.always(async () => {
 let day = 0;
 function client(): EodhdClient {
   day++;
-  return new EodhdClient({
+  return meteredClient({
     baseUrl: base,
     apiKey: 'example-key',
     db: tdb.pool,
@@ -291,6 +293,56 @@ test.serial(
     });
     const err = await t.throwsAsync(replay(200, s[9], (c) => c.fundamentals('NOSUCH.US')));
     t.true(err instanceof EodhdError && err.kind === 'no_data');
+  },
+);
+
+test.serial(
+  'the client needs no database: a book in memory sees every reservation, settlement and refusal',
+  async (t) => {
+    const seen: string[] = [];
+    const refused = new Set<EntitlementKind>();
+    let ids = 0;
+    const book: CallBook = {
+      refused: (kind) => refused.has(kind),
+      reserve: async (r) => {
+        seen.push(`reserve ${r.endpoint} ${r.cost}`);
+        return { ok: true, callId: ++ids };
+      },
+      settle: async (id, o: CallOutcome) => {
+        seen.push(`settle ${id} ${o.outcome === 'answered' ? `${o.httpStatus} charged ${o.charged}` : o.outcome}`);
+        return true;
+      },
+      holdRate: async () => {},
+      answered: async (kind, status) => {
+        seen.push(`${kind} ${status}`);
+        if (status === 'not_in_plan') refused.add(kind);
+      },
+    };
+    const c = new EodhdClient({
+      baseUrl: base,
+      apiKey: 'example-key',
+      book,
+      requestsPerMinute: 60_000,
+      maxAttempts: 1,
+    });
+    next = { status: 200, body: examples('historical-stock-prices.json')[0] };
+    const h = await c.eod('AAPL.US', '2022-01-03', '2022-01-07');
+    t.true(h.bars.length > 0);
+    next = { status: 403, body: { error: 'You are not authorized to use this endpoint', code: 403 } };
+    const err = await t.throwsAsync(c.fundamentals('AAPL.US'));
+    t.is((err as EodhdError).kind, 'not_in_plan');
+    // Refused once: the next ask is answered from the book, without a request.
+    const again = await t.throwsAsync(c.fundamentals('MSFT.US'));
+    t.regex(again!.message, /403 earlier today/);
+    t.deepEqual(seen, [
+      'reserve eod 1',
+      'settle 1 200 charged 1',
+      'eod available',
+      'reserve fundamentals 10',
+      'fundamentals not_in_plan',
+      'settle 2 403 charged 0',
+    ]);
+    t.is(c.callsCharged, 1);
   },
 );
 

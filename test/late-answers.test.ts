@@ -6,8 +6,8 @@
 import test from 'ava';
 import { ledgerOfDay } from '../dev/chaos/invariants.js';
 import type { Simulator } from '../dev/simulator/index.js';
-import { EodhdClient } from '../shared/eodhd/client.js';
 import { reconcileWithApi, uncertainSnapshot } from '../shared/store/api-ledger.js';
+import { meteredClient } from '../shared/store/call-book.js';
 import type { TestDb } from './helpers/db.js';
 import { until } from './helpers/until.js';
 import { closeWorld, openWorld } from './helpers/world.js';
@@ -31,7 +31,7 @@ test.after.always(() => closeWorld(tdb, sim));
 test.serial('a request the API answers after our timeout is still counted against the day', async (t) => {
   sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 2_500 });
   const day = sim.usage().date;
-  const client = new EodhdClient({
+  const client = meteredClient({
     baseUrl: sim.url,
     apiKey: KEY,
     db: tdb.pool,
@@ -67,7 +67,7 @@ test.serial('a request that timed out and was never charged is settled to nothin
   const day = sim.usage().date;
   const before = sim.usage().calls;
   const ledgerBefore = (await ledgerOfDay(tdb.pool, day)).ledger;
-  const client = new EodhdClient({
+  const client = meteredClient({
     baseUrl: sim.url,
     apiKey: KEY,
     db: tdb.pool,
@@ -100,7 +100,7 @@ test.serial(
     sim.setFaults({ rate: 1, kinds: ['slow-body'], slowMs: 3_000 });
     const day = sim.usage().date;
     const before = sim.usage().calls;
-    const client = new EodhdClient({
+    const client = meteredClient({
       baseUrl: sim.url,
       apiKey: KEY,
       db: tdb.pool,

@@ -9,8 +9,8 @@ import { request } from 'undici';
 import { inProcessPipeline } from '../dev/in-process.js';
 import { startSimulator } from '../dev/simulator/index.js';
 import { FREE_HISTORY_WARNING } from '../dev/simulator/plans.js';
-import { EodhdClient } from '../shared/eodhd/client.js';
 import { dayLimits } from '../shared/store/api-plan.js';
+import { meteredClient } from '../shared/store/call-book.js';
 import { DEFAULT_SETTINGS } from '../shared/store/settings.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { TEST_TODAY, withWorld } from './helpers/world.js';
@@ -344,7 +344,7 @@ test('the rate-limit headers pace every replica: 97% of X-RateLimit-Limit, and a
   const tdb = await createTestDb();
   const sim = await startSimulator({ today: TEST_TODAY, perMinuteLimit: 60 });
   try {
-    const client = new EodhdClient({
+    const client = meteredClient({
       baseUrl: sim.url,
       apiKey: 'sim-demo-key',
       db: tdb.pool,

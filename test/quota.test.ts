@@ -1,9 +1,9 @@
 /** The quota arithmetic and the atomic reservation against the day's budget. */
 import test from 'ava';
+import type { Reservation } from '../shared/eodhd/call-book.js';
 import { fitPriceUpdates } from '../shared/steps/check-quota.js';
 import {
   quotaUsage,
-  type Reservation,
   reconcileWithApi,
   reserveCall,
   settleCall,

@@ -10,11 +10,9 @@
  */
 
 import { request } from 'undici';
-import type { Queryable } from '../platform/db.js';
 import { errorText, log, redact } from '../platform/log.js';
 import { apiCalls, apiCallsCharged } from '../platform/metrics.js';
-import { type CallOutcome, holdRate, reserveCall, settleCall } from '../store/api-ledger.js';
-import { ENDPOINT_KIND, recordAnswer, refusedToday } from '../store/api-plan.js';
+import { type CallBook, type CallOutcome, ENDPOINT_KIND } from './call-book.js';
 import {
   BulkDividendRowSchema,
   type BulkEodRow,
@@ -77,12 +75,9 @@ export class EodhdError extends Error {
 export interface EodhdClientOptions {
   baseUrl: string;
   apiKey: string;
-  db: Queryable;
-  quotaDay: string;
-  /** quota - buffer: what reservations may reach today. */
-  callLimit: number;
+  /** Where requests are reserved and settled, and what the plan and the rate said is kept. */
+  book: CallBook;
   requestsPerMinute: number;
-  executionId: number | null;
   maxAttempts?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
@@ -128,10 +123,7 @@ export const EXCHANGE_DETAILS_COST = API_COST.exchangeDetails;
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EodhdClient {
-  private readonly o: Required<Omit<EodhdClientOptions, 'executionId' | 'requestDeadlineMs'>> & {
-    executionId: number | null;
-    requestDeadlineMs: number;
-  };
+  private readonly o: Required<Omit<EodhdClientOptions, 'requestDeadlineMs'>> & { requestDeadlineMs: number };
   /** Calls this client was charged, for the caller's details rows. */
   callsCharged = 0;
   /**
@@ -304,7 +296,7 @@ export class EodhdClient {
   private async call(spec: CallSpec): Promise<unknown> {
     const kind = ENDPOINT_KIND[spec.endpoint] ?? null;
     // Refused by the plan earlier today: the answer would be the same.
-    if (kind && refusedToday(this.o.baseUrl, kind, this.o.quotaDay)) {
+    if (kind && this.o.book.refused(kind)) {
       throw new EodhdError(
         'not_in_plan',
         `${spec.endpoint} ${spec.target ?? ''}: not in the plan (403 earlier today)`.replace(/\s+:/, ':'),
@@ -348,18 +340,11 @@ export class EodhdClient {
             );
           }
           await this.settle(callId, spec.endpoint, { outcome: 'answered', charged, httpStatus: status }, started, null);
-          if (kind) await recordAnswer(this.o.db, this.o.baseUrl, kind, this.o.quotaDay, 'available', null);
+          if (kind) await this.o.book.answered(kind, 'available', null);
           return parsed;
         }
         if (status === 403 && kind)
-          await recordAnswer(
-            this.o.db,
-            this.o.baseUrl,
-            kind,
-            this.o.quotaDay,
-            'not_in_plan',
-            `403 on ${spec.endpoint}: ${errorMessage(text)}`,
-          );
+          await this.o.book.answered(kind, 'not_in_plan', `403 on ${spec.endpoint}: ${errorMessage(text)}`);
         const retryAfter = Number(res.headers['retry-after']);
         throw this.errorFor(spec, status, text, Number.isFinite(retryAfter) ? retryAfter : null);
       } catch (err) {
@@ -426,7 +411,7 @@ export class EodhdClient {
     apiRateLimits.set(this.o.baseUrl, limit);
     const low = Math.max(2, Math.floor(limit * 0.01));
     if (Number.isFinite(remaining) && remaining <= low) {
-      await holdRate(this.o.db, this.o.quotaDay, ((low + 1 - remaining) * 60) / limit).catch(() => {});
+      await this.o.book.holdRate(((low + 1 - remaining) * 60) / limit).catch(() => {});
     }
   }
 
@@ -442,15 +427,12 @@ export class EodhdClient {
   private async reserve(spec: CallSpec): Promise<number> {
     const interval = 60 / this.requestsPerMinute();
     for (;;) {
-      const r = await reserveCall(this.o.db, {
-        day: this.o.quotaDay,
+      const r = await this.o.book.reserve({
         cost: spec.cost,
-        limit: this.o.callLimit,
         intervalSeconds: interval,
         burstSeconds: Math.min(2, interval * 20),
         endpoint: spec.endpoint,
         target: spec.target,
-        executionId: this.o.executionId,
         // The row's deadline leaves the answer time to be written after the request's own.
         deadlineSeconds: this.o.requestDeadlineMs / 1000 + SETTLE_MARGIN_SECONDS,
       });
@@ -476,7 +458,7 @@ export class EodhdClient {
       apiCallsCharged.inc({ endpoint }, outcome.charged);
     }
     apiCalls.inc({ endpoint, status: outcome.outcome === 'answered' ? String(outcome.httpStatus) : outcome.outcome });
-    const settled = await settleCall(this.o.db, callId, outcome, performance.now() - started, error);
+    const settled = await this.o.book.settle(callId, outcome, performance.now() - started, error);
     // Settled already by the API's count: the answer came after the row's deadline.
     if (!settled) log('warn', 'api_call_settled_late', { call_id: callId, outcome: outcome.outcome });
   }

@@ -3,10 +3,11 @@
  * steps in-process against a real database and the simulator.
  */
 import type pg from 'pg';
-import { EodhdClient } from '../eodhd/client.js';
+import type { EodhdClient } from '../eodhd/client.js';
 import { eodhdApiKey, eodhdBaseUrl, numberFromEnv } from '../platform/config.js';
 import { db } from '../platform/db.js';
 import { type Invoker, invokeAsync } from '../platform/invoke.js';
+import { meteredClient } from '../store/call-book.js';
 import type { Settings } from '../store/settings.js';
 
 export interface PipelineContext {
@@ -30,7 +31,7 @@ export function defaultContext(): PipelineContext {
   cached = {
     pool: db(),
     api: (executionId, quotaDay, settings) =>
-      new EodhdClient({
+      meteredClient({
         baseUrl,
         apiKey: eodhdApiKey(),
         db: db(),

@@ -8,13 +8,14 @@
 
 import { tradingDays } from '../domain/calendar.js';
 import { EXCHANGES, type ExchangeCode } from '../domain/exchanges.js';
+import type { EntitlementKind } from '../eodhd/call-book.js';
 import { EodhdError } from '../eodhd/client.js';
 import { mapLimited } from '../platform/concurrency.js';
 import { inTransaction } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
 import { errorText, log } from '../platform/log.js';
 import { quotaUsage } from '../store/api-ledger.js';
-import { type EntitlementKind, loadEntitlements, mayFetch, notInPlan } from '../store/api-plan.js';
+import { loadEntitlements, mayFetch, notInPlan } from '../store/api-plan.js';
 import { type CorporateActionSync, syncCorporateActions } from '../store/corporate-actions.js';
 import { type CalendarRead, loadCalendars, readCalendars } from '../store/exchange-calendars.js';
 import { type Execution, type RunParameters, runParameters, setQuotaDay, setTradingDays } from '../store/executions.js';

@@ -8,6 +8,8 @@
  * later against the API's own count. The same statement spaces requests for the per-minute
  * limit (GCRA), across all replicas.
  */
+
+import type { CallOutcome, Reservation } from '../eodhd/call-book.js';
 import { type Db, inTransaction, type Queryable } from '../platform/db.js';
 import { lockRunsOfCalls, resumFinishedRuns } from './executions.js';
 
@@ -49,11 +51,6 @@ const WHY_NOT = `
          least($3, coalesce(call_limit, $3)) AS call_limit, reserved_calls + external_calls AS used,
          greatest(0, extract(epoch FROM rate_tat - clock_timestamp()) - $4::float8) AS wait_seconds
     FROM api_quota_days WHERE quota_day = $1`;
-
-export type Reservation =
-  | { ok: true; callId: number }
-  | { ok: false; reason: 'quota'; callLimit: number; used: number }
-  | { ok: false; reason: 'rate'; waitMs: number };
 
 export interface CallRequest {
   day: string;
@@ -114,15 +111,6 @@ const HOLD_RATE = `
 export async function holdRate(q: Queryable, day: string, seconds: number): Promise<void> {
   await q.query(HOLD_RATE, [day, seconds]);
 }
-
-export type CallOutcome =
-  /** The API answered: cost = what it charged (errors nothing, an unknown ticker 1). */
-  | { outcome: 'answered'; charged: number; httpStatus: number }
-  /** No connection was made: the API never saw it, it cost nothing. */
-  | { outcome: 'not_sent' }
-  /** Sent, and nothing came back in time: it may have been charged; it stays counted at
-   * its reserved cost until the API's own count settles it. */
-  | { outcome: 'no_answer' };
 
 // The row and the day's counter change together, by the difference between what the row
 // counted and what it counts now. Only a row still 'sent' is settled: one the API's count

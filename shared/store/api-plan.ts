@@ -12,34 +12,12 @@
  * nothing), so that an upgraded plan is noticed the next day.
  */
 
+import type { EntitlementKind } from '../eodhd/call-book.js';
 import type { Queryable } from '../platform/db.js';
 import { log } from '../platform/log.js';
 import { setDayLimits } from './api-ledger.js';
 import { refetchLimitedHistories } from './asset-state.js';
 import type { Settings } from './settings.js';
-
-export const ENTITLEMENT_KINDS = [
-  'eod',
-  'bulk',
-  'fundamentals',
-  'calendar',
-  'symbol_list',
-  'exchange_details',
-] as const;
-export type EntitlementKind = (typeof ENTITLEMENT_KINDS)[number];
-
-/** The kind of each endpoint the client calls (/user is always allowed). */
-export const ENDPOINT_KIND: Record<string, EntitlementKind | null> = {
-  eod: 'eod',
-  'eod-bulk-last-day': 'bulk',
-  'bulk-corporate-actions': 'bulk',
-  fundamentals: 'fundamentals',
-  'calendar-splits': 'calendar',
-  'calendar-dividends': 'calendar',
-  'exchange-symbol-list': 'symbol_list',
-  'exchange-details': 'exchange_details',
-  user: null,
-};
 
 export interface PlanFigures {
   subscriptionType: string | null;
