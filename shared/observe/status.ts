@@ -144,7 +144,7 @@ export async function readStatus(q: Queryable, limits: { runs: number; failing: 
     indicator_runs: (await q.query(INDICATOR_RUNS)).rows,
     quota: {
       plan,
-      // The API's day as the last run read it (the machine's date may be another).
+      // The quota day as the last run read it (today by the API's clock; the machine's date may be another).
       today: days.find((d) => d.quota_day === plan?.read_on) ?? days.at(-1) ?? null,
       days,
     },

@@ -55,7 +55,7 @@ export interface CorporateActionSources {
   budget: number;
 }
 
-/** Reads the calendars (or, without them, the bulk answers) for every day after the last one read, through `today` (the API's date). */
+/** Reads the calendars (or, without them, the bulk answers) for every day after the last one read, through `today` (the quota day: today in UTC by the API's clock). */
 export async function syncCorporateActions(
   q: Queryable,
   api: EodhdClient,
