@@ -143,6 +143,16 @@ export class ExchangeCalendar {
     throw new Error(`exchange ${this.exchange}: no published session found before ${at.toISOString()}`);
   }
 
+  /**
+   * How far prices through `through` lag at `at`: the last session published then, and the
+   * sessions after `through` up to it (at most 1,000 counted). What health, the status page
+   * and its metrics report: a holiday is not a session behind.
+   */
+  sessionsBehind(through: string, at: Date): { last: string; behind: number } {
+    const last = this.publishedSession(at);
+    return { last, behind: this.sessionsBetween(through, last, 1000).length };
+  }
+
   /** The close as minutes after local midnight (for reports). */
   get closeMinutes(): number {
     return minutesOf(this.hours.close);

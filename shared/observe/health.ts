@@ -197,8 +197,9 @@ export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promi
       continue;
     }
     const cal = calendars.get(f.exchange);
-    const expected = cal ? cal.publishedSession(scope.now) : f.prices_through;
-    const lag = cal ? cal.sessionsBetween(f.prices_through, expected, 1000).length : 0;
+    const { last: expected, behind: lag } = cal
+      ? cal.sessionsBehind(f.prices_through, scope.now)
+      : { last: f.prices_through, behind: 0 };
     const ok = lag <= scope.maxDaysBehind;
     checks.push({
       name,

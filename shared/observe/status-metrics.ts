@@ -80,8 +80,7 @@ export function registerStatusMetrics(pool: () => Queryable): void {
       const now = new Date();
       for (const r of (await pool().query(FRESHNESS)).rows) {
         const cal = calendars.get(r.exchange);
-        const behind =
-          r.prices_through && cal ? cal.sessionsBetween(r.prices_through, cal.publishedSession(now), 1000).length : -1;
+        const behind = r.prices_through && cal ? cal.sessionsBehind(r.prices_through, now).behind : -1;
         g.set({ exchange: r.exchange }, behind);
       }
     },

@@ -160,8 +160,9 @@ type FreshnessRow = Omit<Status['freshness'][number], 'last_session' | 'sessions
 function withSessions(rows: FreshnessRow[], calendars: Calendars, now: Date): Status['freshness'] {
   return rows.map((r) => {
     const cal = calendars.get(r.exchange);
-    const last = cal ? cal.publishedSession(now) : (r.prices_through ?? '');
-    const behind = r.prices_through && cal ? cal.sessionsBetween(r.prices_through, last, 1000).length : null;
+    if (!cal) return { ...r, last_session: r.prices_through ?? '', sessions_behind: null };
+    if (!r.prices_through) return { ...r, last_session: cal.publishedSession(now), sessions_behind: null };
+    const { last, behind } = cal.sessionsBehind(r.prices_through, now);
     return { ...r, last_session: last, sessions_behind: behind };
   });
 }

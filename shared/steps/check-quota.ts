@@ -80,10 +80,8 @@ export function fitPriceUpdates(
   maxAssets: number,
   opts: { maxBulkDays: number; perTickerOnly?: boolean; maxBulkExchanges?: number; sessions?: SessionsOf },
 ): { fits: PriceUpdateFit[]; calls: number } {
-  const sessions = opts.sessions ?? {
-    dayOf: () => tradingDay,
-    between: (_ex: string, after: string, through: string, max: number) => weekdaysBetween(after, through, max),
-  };
+  // Without calendars: the one day for every exchange, and weekdays.
+  const sessions = opts.sessions ?? sessionsOf(new Map(), () => tradingDay);
   let bulkExchangesLeft = opts.maxBulkExchanges ?? Infinity;
   let remaining = Math.max(0, budget);
   let assetsLeft = maxAssets;

@@ -35,7 +35,12 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
     const day = await reconcileQuota(ctx, executionId, settings, run.quota_day);
     await setQuotaDay(ctx.pool, executionId, day.quotaDay);
     const scope = scopeOf(params);
-    const calendarsRead = params.dryRun ? null : await readDueCalendars(ctx, run, scope, settings, day);
+    // What the plan allowed before this run asked anything (the calendars and the sync read it).
+    const before = await loadEntitlements(ctx.pool);
+    const may = (k: EntitlementKind) => mayFetch(before, k, day.quotaDay);
+    const calendarsRead = params.dryRun
+      ? null
+      : await readDueCalendars(ctx, run, scope, settings, day, may('exchange_details'));
     // Each exchange's day: its last session published by now (by the API's clock), or the
     // last session on or before an explicit asOf. The run's as_of is the latest of them.
     const days = tradingDays(await loadCalendars(ctx.pool), day.now, params.asOfExplicit ? run.as_of : null);
@@ -45,7 +50,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
       .sort()
       .at(-1)!;
     await setTradingDays(ctx.pool, executionId, days, run.as_of);
-    const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day);
+    const synced = params.dryRun ? null : await sync(ctx, run, params, scope, settings, day, may);
     // What this step's own answers taught (a 403 on the lists or calendars) counts already.
     const entitlements = await loadEntitlements(ctx.pool);
     const fetch = {
@@ -135,8 +140,8 @@ async function readDueCalendars(
   scope: ExchangeCode[],
   settings: Settings,
   day: QuotaDayReconciliation,
+  may: 'yes' | 'probe' | 'no',
 ): Promise<CalendarRead | null> {
-  const may = mayFetch(await loadEntitlements(ctx.pool), 'exchange_details', day.quotaDay);
   if (may === 'no') return null;
   const api = ctx.api(run.execution_id, day.quotaDay, settings);
   try {
@@ -160,10 +165,9 @@ async function sync(
   scope: ExchangeCode[],
   settings: Settings,
   day: QuotaDayReconciliation,
+  may: (k: EntitlementKind) => 'yes' | 'probe' | 'no',
 ): Promise<Synced> {
   const api = ctx.api(run.execution_id, day.quotaDay, settings);
-  const before = await loadEntitlements(ctx.pool);
-  const may = (k: EntitlementKind) => mayFetch(before, k, day.quotaDay);
   const out: Synced = { universe: [], universeSkipped: null, watchlist: null, corporateActions: null };
   if (may('symbol_list') !== 'no') {
     // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
