@@ -67,6 +67,13 @@ module.exports = {
       to: { path: '^(dev|test|bench|scripts)/|^functions/(?!$1/)' },
     },
     {
+      name: 'template-serves-any-handler',
+      severity: 'error',
+      comment: 'The template (templates/node20-ts) is independent of the functions it serves, as the official OpenFaaS templates are: what a function adds comes through its module\'s hooks.',
+      from: { path: '^templates/' },
+      to: { path: '^(shared|functions|dev|test|bench|scripts)/' },
+    },
+    {
       name: 'no-dev-dependency-in-what-ships',
       severity: 'error',
       comment: 'What the image runs (functions, shared, the template) needs only production dependencies.',

@@ -8,9 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import { request } from 'undici';
+import { postWholeBody } from './helpers/whole-body.js';
 import { TEST_TODAY } from './helpers/world.js';
 
 const ENTRY = path.resolve('dist', 'templates', 'node20-ts', 'index.js');
+const SAMPLE_HANDLER = path.resolve('dist', 'templates', 'node20-ts', 'function', 'handler.js');
 const handler = (name: string) => path.resolve('dist', 'functions', name, 'handler.js');
 
 interface Started {
@@ -118,6 +120,38 @@ test('a non-empty body must be JSON: 415 with what to send instead', async (t) =
       t.is(r.statusCode, 415, type);
       t.regex(((await r.body.json()) as { reason: string }).reason, /Content-Type: application\/json/);
     }
+  } finally {
+    s.stop();
+  }
+});
+
+test('a body over the limit sent whole, without Expect: the client reads the 413 and its reason, not a reset', async (t) => {
+  const s = await start({
+    PORT: '0',
+    HANDLER_MODULE: handler('finalize'),
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+  });
+  try {
+    const r = await postWholeBody(`http://127.0.0.1:${s.port}/`, 4_400_000);
+    t.is(r.status, 413);
+    t.regex(JSON.parse(r.body).reason, /over 262144 bytes/);
+  } finally {
+    s.stop();
+  }
+});
+
+test("the template serves a handler module without hooks: healthy, no metrics, the handler's own answer", async (t) => {
+  const s = await start({ PORT: '0', HANDLER_MODULE: SAMPLE_HANDLER });
+  try {
+    const health = await request(`http://127.0.0.1:${s.port}/_/health`);
+    t.is(health.statusCode, 200);
+    t.deepEqual(await health.body.json(), { status: 'ok' });
+    const metrics = await request(`http://127.0.0.1:${s.port}/metrics`);
+    t.is(metrics.statusCode, 404);
+    await metrics.body.dump();
+    const call = await request(`http://127.0.0.1:${s.port}/anything`, { method: 'POST', body: '{}' });
+    t.is(call.statusCode, 501);
+    t.like(await call.body.json(), { error: 'not_implemented', path: '/anything' });
   } finally {
     s.stop();
   }

@@ -18,6 +18,7 @@ import { type LocalStack, startLocalStack } from '../dev/local-stack.js';
 import { summarise, waitForChain } from '../dev/run-report.js';
 import { createTestDb, rowCounts, type TestDb } from './helpers/db.js';
 import { documentedStatuses, GATEWAY_OPENAPI, operationResponseSchema, validate } from './helpers/openapi.js';
+import { postWholeBody } from './helpers/whole-body.js';
 
 let tdb: TestDb;
 let stack: LocalStack;
@@ -385,6 +386,18 @@ test.serial(
     });
     t.is(asyncBig.status, 413);
     t.is(stack.gateway.stats().asyncCalls, before);
+  },
+);
+
+test.serial(
+  'a body over the limit sent whole, without Expect: the client reads the 413 and its reason, not a reset',
+  async (t) => {
+    // 4.4 MB, as the chaos suite's hostile bodies: the door answers, reads the rest into nothing, then closes.
+    for (const route of ['/function/finalize', '/async-function/finalize']) {
+      const r = await postWholeBody(`${stack.gateway.url}${route}`, 4_400_000);
+      t.is(r.status, 413, route);
+      t.regex(JSON.parse(r.body).reason, /limit is 262144/, route);
+    }
   },
 );
 

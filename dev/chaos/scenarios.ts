@@ -635,7 +635,7 @@ const badInputs = (): Scenario => ({
       });
       if (messageOnlyCount > 0)
         r.note(
-          `${phase}: ${messageOnlyCount} refusals explain under \`message\`, not \`reason\` (the template's body-size limit, templates/node20-ts/index.ts), e.g. ${JSON.stringify(messageOnly[0])}`,
+          `${phase}: ${messageOnlyCount} refusals explain under \`message\`, not \`reason\` (the template's body-size limit, templates/node20-ts/server.ts), e.g. ${JSON.stringify(messageOnly[0])}`,
         );
       r.add(nothingWritten(`badInputsWriteNothing(${phase})`, before, after));
       const invoked = env.gateway.stats().asyncCalls - asyncBefore;

@@ -32,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cron } from 'croner';
 import { request } from 'undici';
+import { DEFAULT_MAX_BODY_BYTES } from '../../templates/node20-ts/contract.js';
 import { authorized, type Credentials, gatewayCredentials } from './auth.js';
 import { LogStore } from './logs.js';
 import { type FunctionProcess, startProcess, watchLiveness } from './processes.js';
@@ -40,8 +41,8 @@ import { FUNCTION_NAMESPACE, type FunctionSpec, readStack } from './stack.js';
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoRoot = path.resolve(distRoot, '..');
 
-/** The functions' own body limit (templates/node20-ts MAX_BODY): the gateway refuses more at the door. */
-export const MAX_BODY_BYTES = 256 * 1024;
+/** The functions' own body limit (the template's): the gateway refuses more at the door. */
+export const MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -427,6 +428,34 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
       req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     });
+  /**
+   * Answers a refused body once the rest of it is read into nothing, up to 64 MiB or 10 s
+   * (past either, it answers and closes the socket). A client that sends its whole body
+   * before reading (no Expect: 100-continue, as Node's fetch and most libraries) is reset
+   * mid-send by a socket closed under it, and never reads the 413's reason.
+   */
+  const answerWhenDrained = (req: http.IncomingMessage, answer: () => void) => {
+    let read = 0;
+    let done = false;
+    const finish = (close: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      answer();
+      if (close) req.socket.destroySoon();
+    };
+    const timer = setTimeout(() => finish(true), 10_000);
+    timer.unref();
+    req.removeAllListeners('data');
+    req.on('data', (c: Buffer) => {
+      read += c.length;
+      if (read > 64 * 1024 * 1024) finish(true);
+    });
+    req.on('end', () => finish(false));
+    req.on('close', () => finish(false));
+    if (req.complete) finish(false);
+    else req.resume();
+  };
   const tooLarge = (n: number) =>
     new HttpError(413, {
       error: 'body_too_large',
@@ -657,11 +686,13 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
         err instanceof HttpError
           ? err.body
           : { error: 'gateway_error', reason: String((err as Error)?.message ?? err) };
-      // A body refused part way: answer, then close the connection rather than read the rest.
-      res.writeHead(status, { 'content-type': 'application/json', ...(status === 413 ? { connection: 'close' } : {}) });
-      res.end(JSON.stringify(body), () => {
-        if (status === 413) req.destroy();
-      });
+      // A body refused part way: answered once the rest is read (bounded), not under a client still sending.
+      const answer = () => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (status === 413) answerWhenDrained(req, answer);
+      else answer();
     });
   });
   // Expect: 100-continue: a body over the limit is refused before the client sends it.

@@ -5,6 +5,9 @@ import { CollectRegionInput, parseInput } from '../../shared/platform/input.js';
 import { collectRegion } from '../../shared/steps/collect-region.js';
 import { defaultContext } from '../../shared/steps/context.js';
 
+// The server's database check, metrics, log lines and 503 for a database away (the template's hooks).
+export { hooks } from '../../shared/platform/function-hooks.js';
+
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, CollectRegionInput);
   if (!input.ok) return input.response;

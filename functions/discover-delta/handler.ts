@@ -5,6 +5,9 @@ import { ExecutionInput, parseInput } from '../../shared/platform/input.js';
 import { defaultContext } from '../../shared/steps/context.js';
 import { discoverDelta } from '../../shared/steps/discover-delta.js';
 
+// The server's database check, metrics, log lines and 503 for a database away (the template's hooks).
+export { hooks } from '../../shared/platform/function-hooks.js';
+
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const input = parseInput(event, ExecutionInput);
   if (!input.ok) return input.response;

@@ -7,6 +7,9 @@ import { callIdOf, triggerKindOf } from '../../shared/platform/trigger.js';
 import { defaultContext } from '../../shared/steps/context.js';
 import { startRun } from '../../shared/steps/init-execution.js';
 
+// The server's database check, metrics, log lines and 503 for a database away (the template's hooks).
+export { hooks } from '../../shared/platform/function-hooks.js';
+
 export default async function handle(event: FunctionEvent): Promise<FunctionResult> {
   const empty = event.body.toString('utf8').trim() === '';
   const body =

@@ -8,6 +8,9 @@ import type { FunctionEvent, FunctionResult } from '../../shared/platform/functi
 import { parseInput, parseQuery, StatusAction, StatusQuery } from '../../shared/platform/input.js';
 import { defaultContext } from '../../shared/steps/context.js';
 
+// The server's database check, metrics, log lines and 503 for a database away (the template's hooks).
+export { hooks } from '../../shared/platform/function-hooks.js';
+
 // Its /metrics also carries what the database knows (quota, last run, freshness).
 registerStatusMetrics(db);
 

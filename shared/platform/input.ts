@@ -103,8 +103,6 @@ export const StatusAction = z.strictObject({
 });
 export type StatusAction = z.infer<typeof StatusAction>;
 
-export const MAX_BODY_BYTES = 256 * 1024;
-
 /** application/json, or a +json type, with any parameters. */
 export function isJson(contentType: string | undefined): boolean {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -132,17 +130,6 @@ export function parseInput<T>(event: FunctionEvent, schema: z.ZodType<T>): Parse
       },
     };
   }
-  if (event.body.length > MAX_BODY_BYTES)
-    return {
-      ok: false,
-      response: {
-        status: 413,
-        body: {
-          error: 'body_too_large',
-          reason: `the body is ${event.body.length} bytes; the limit is ${MAX_BODY_BYTES}`,
-        },
-      },
-    };
   // Only JSON (or nothing) is read: a web page's form or text/plain post cannot open a run.
   if (event.body.length > 0 && !isJson(event.headers['content-type'])) {
     return {

@@ -21,9 +21,9 @@ export async function bundleFunction(root, handlerFolder, outfile) {
   await build({
     stdin: {
       contents: [
-        `import handler from './dist/functions/${handlerFolder}/handler.js';`,
+        `import * as handlerModule from './dist/functions/${handlerFolder}/handler.js';`,
         `import { serve } from './dist/templates/node20-ts/server.js';`,
-        `serve(handler, ${JSON.stringify(handlerFolder)});`,
+        `serve(handlerModule, ${JSON.stringify(handlerFolder)});`,
       ].join('\n'),
       resolveDir: root,
       sourcefile: `${handlerFolder}-entry.js`,

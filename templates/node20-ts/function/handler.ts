@@ -4,9 +4,10 @@
  * it (its handler.ts replaces this file). It is also what index.ts loads when neither
  * HANDLER_MODULE is set nor another handler is present.
  *
- * A real handler lives in functions/<name>/handler.ts and types itself with
- *   import type { Handler } from '../../shared/function-contract.js';
- * This sample declares the shapes inline so that it compiles wherever it is copied.
+ * A real handler lives in functions/<name>/handler.ts and types itself with the template's
+ * contract.ts (the pipeline's through shared/platform/function-contract.ts); it may also
+ * export `hooks` for the server (contract.ts says which). This sample declares the shapes
+ * inline so that it compiles wherever it is copied.
  */
 interface SampleEvent {
   body: Buffer;
