@@ -72,7 +72,7 @@ export async function waitForChain(
       const done = (
         await pool.query(
           `SELECT count(*) FILTER (WHERE status IN ('done', 'failed'))::int AS done, count(*)::int AS total
-                                          FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status <> 'deferred'`,
+                                          FROM work_items WHERE execution_id = $1 AND status <> 'deferred'`,
           [executionId],
         )
       ).rows[0];
@@ -99,7 +99,7 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
            count(*) FILTER (WHERE w.status = 'failed')::int AS failed,
            count(*) FILTER (WHERE w.status = 'deferred')::int AS deferred,
            count(*) FILTER (WHERE w.status = 'skipped')::int AS skipped
-      FROM work_items w WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'
+      FROM work_items w WHERE w.execution_id = $1
      GROUP BY w.region ORDER BY w.region`,
       [executionId],
     )

@@ -279,7 +279,7 @@ try {
       }>(`SELECT count(*)::int AS n FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
       WHERE a.is_active AND s.prices_loaded AND (SELECT count(*) FROM (SELECT 1 FROM stock_prices p WHERE p.asset_id = a.id LIMIT 200) x) < 200`)
     ).rows[0]!.n;
-    const collect = [...ops.entries()].filter(([k]) => k !== 'indicator_calc');
+    const collect = [...ops.entries()];
     rows.push({
       day,
       clock: `${sim.now().slice(0, 10)} ${new Date(sim.now()).toUTCString().slice(0, 3)}`,

@@ -94,6 +94,7 @@ CREATE TABLE asset_processing_details (
 CREATE INDEX asset_processing_details_asset_idx ON asset_processing_details USING btree (asset_id, created_at DESC);
 CREATE INDEX asset_processing_details_created_idx ON asset_processing_details USING btree (created_at);
 CREATE INDEX asset_processing_details_execution_idx ON asset_processing_details USING btree (execution_id);
+COMMENT ON COLUMN asset_processing_details.operation IS 'what was done to the asset: a work item''s operation, or indicator_calc (calc-indicators)';
 
 CREATE TABLE asset_processing_state (
   asset_id bigint NOT NULL,
@@ -438,7 +439,7 @@ CREATE TABLE work_items (
   not_before timestamp with time zone,
   CONSTRAINT work_items_pkey PRIMARY KEY (id),
   CONSTRAINT work_items_execution_id_asset_id_operation_key UNIQUE (execution_id, asset_id, operation),
-  CONSTRAINT work_items_operation_check CHECK ((operation = ANY (ARRAY['bulk_load'::text, 'history_load'::text, 'price_update'::text, 'fundamentals_load'::text, 'adjustment_refresh'::text, 'indicator_calc'::text]))),
+  CONSTRAINT work_items_operation_check CHECK ((operation = ANY (ARRAY['price_update'::text, 'adjustment_refresh'::text, 'history_load'::text, 'fundamentals_load'::text]))),
   CONSTRAINT work_items_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'claimed'::text, 'done'::text, 'failed'::text, 'deferred'::text, 'skipped'::text])))
 );
 CREATE INDEX work_items_claim_idx ON work_items USING btree (execution_id, region, status, priority, id);

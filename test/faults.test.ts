@@ -175,7 +175,7 @@ test.serial(
     const [item] = await q<{ status: string; attempts: number; error_message: string | null }>(
       `
     SELECT w.status, w.attempts, w.error_message FROM work_items w JOIN assets a ON a.id = w.asset_id
-     WHERE w.execution_id = $1 AND a.symbol = $2 AND w.operation <> 'indicator_calc'`,
+     WHERE w.execution_id = $1 AND a.symbol = $2`,
       [id, symbol],
     );
     t.is(item!.status, 'done');

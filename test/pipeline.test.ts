@@ -159,10 +159,7 @@ test.serial('day 2: only price updates, one new bar per asset, no duplicates', a
 test.serial('the same day again: nothing to fetch, nothing written twice', async (t) => {
   const before = await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices');
   const id = await p.run();
-  const items = await one<{ n: number }>(
-    `SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`,
-    [id],
-  );
+  const items = await one<{ n: number }>(`SELECT count(*)::int AS n FROM work_items WHERE execution_id = $1`, [id]);
   t.is(items.n, 0);
   t.is((await one<{ n: number }>('SELECT count(*)::int AS n FROM stock_prices')).n, before.n);
   const run = await one<{ status: string; api_calls_used: number }>(
@@ -203,7 +200,7 @@ test.serial('a symbol-scoped run touches only those symbols; reset brings a fail
   const id = await p.run({ symbols: [a!, b!] });
   const touched = (
     await tdb.pool.query(
-      `SELECT a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`,
+      `SELECT a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id WHERE w.execution_id = $1`,
       [id],
     )
   ).rows.map((r) => r.symbol);
@@ -214,12 +211,7 @@ test.serial('a symbol-scoped run touches only those symbols; reset brings a fail
   t.is(reset.symbol, a);
   t.true(reset.prices);
   const id2 = await p.run({ symbols: [a!] });
-  const item = (
-    await tdb.pool.query(
-      `SELECT operation, status FROM work_items WHERE execution_id = $1 AND operation <> 'indicator_calc'`,
-      [id2],
-    )
-  ).rows;
+  const item = (await tdb.pool.query(`SELECT operation, status FROM work_items WHERE execution_id = $1`, [id2])).rows;
   t.deepEqual(item, [{ operation: 'history_load', status: 'done' }]);
   t.is(
     (

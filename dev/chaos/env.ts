@@ -281,7 +281,7 @@ export class ScenarioEnv {
       `
       SELECT count(*) FILTER (WHERE w.status IN ('done', 'failed', 'deferred', 'skipped'))::int AS ended, count(*)::int AS total,
              (SELECT current_step FROM process_executions WHERE execution_id = $1) AS step
-        FROM work_items w WHERE w.execution_id = $1 AND w.operation <> 'indicator_calc'`,
+        FROM work_items w WHERE w.execution_id = $1`,
       [executionId],
       5_000,
     );

@@ -5,8 +5,9 @@
  * few examples to start from. They take a pool on the pipeline's schema and work for ava
  * tests as well as for the chaos suite (dev/chaos).
  *
- * Operations are not named: any work item operation other than 'indicator_calc' counts as
- * collection work, so these keep holding when operations are renamed or added.
+ * Operations are not named: every work item is collection work, and every processing
+ * detail but calc-indicators' (indicator_calc) records one, so these keep holding when
+ * operations are renamed or added.
  */
 import type pg from 'pg';
 import type { EodBar } from '../../shared/eodhd/schemas.js';
@@ -268,9 +269,9 @@ export async function pricesBySymbol(q: Q, symbols: string[] | null = null): Pro
 // must then be complete, not only right.
 const CLEAN_ASSETS = `
   SELECT a.symbol FROM assets a
-   WHERE EXISTS (SELECT 1 FROM work_items w WHERE w.asset_id = a.id AND w.execution_id = ANY($1::bigint[]) AND w.operation <> 'indicator_calc')
+   WHERE EXISTS (SELECT 1 FROM work_items w WHERE w.asset_id = a.id AND w.execution_id = ANY($1::bigint[]))
      AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.asset_id = a.id AND w.execution_id = ANY($1::bigint[])
-                      AND w.operation <> 'indicator_calc' AND w.status <> 'done')
+                      AND w.status <> 'done')
    ORDER BY a.symbol`;
 
 export async function cleanAssets(q: Q, executionIds: number[]): Promise<string[]> {

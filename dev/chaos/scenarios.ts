@@ -224,7 +224,7 @@ export class ScenarioRecorder {
         await env.q<{ symbol: string }>(
           `
       SELECT DISTINCT a.symbol FROM work_items w JOIN assets a ON a.id = w.asset_id
-       WHERE w.execution_id = ANY($1::bigint[]) AND w.operation <> 'indicator_calc' AND w.status <> 'done'`,
+       WHERE w.execution_id = ANY($1::bigint[]) AND w.status <> 'done'`,
           [this.runIds],
         )
       ).map((r) => r.symbol),

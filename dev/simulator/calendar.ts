@@ -275,10 +275,3 @@ export const CALENDARS: Record<CalendarId | 'ANY', TradingCalendar> = {
   CH: new RuleCalendar('CH', ['CH']),
   ANY: new RuleCalendar('ANY', ['US', 'UK', 'DE', 'EU', 'CH']),
 };
-
-/** Number of trading days in (a, b] of a calendar (small ranges only). */
-export function tradingDaysBetween(cal: TradingCalendar, a: number, b: number): number {
-  let c = 0;
-  for (let n = a + 1; n <= b; n++) if (cal.isTradingDay(n)) c++;
-  return c;
-}

@@ -15,6 +15,3 @@ export const BASE_DATE = '2026-11-20';
 export const BASE_DAY = parseDate(BASE_DATE)!;
 export const DEFAULT_API_KEY = 'sim-demo-key';
 export const DEFAULT_PER_MINUTE_LIMIT = 1_000;
-
-/** Earliest listing date of any ticker (history length is bounded by it). */
-export const EARLIEST_LISTING = parseDate('1990-01-02')!;

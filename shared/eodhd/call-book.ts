@@ -6,14 +6,7 @@
  */
 
 /** The kinds of endpoint a plan may include or refuse (a 403 says which). */
-export const ENTITLEMENT_KINDS = [
-  'eod',
-  'bulk',
-  'fundamentals',
-  'calendar',
-  'symbol_list',
-  'exchange_details',
-] as const;
+const ENTITLEMENT_KINDS = ['eod', 'bulk', 'fundamentals', 'calendar', 'symbol_list', 'exchange_details'] as const;
 export type EntitlementKind = (typeof ENTITLEMENT_KINDS)[number];
 
 /** The kind of each endpoint the client calls (/user is always allowed). */

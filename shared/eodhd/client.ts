@@ -58,7 +58,7 @@ export interface EodHistory {
 }
 
 /** What to tell a person whose key EODHD refuses. */
-export const KEY_REFUSED =
+const KEY_REFUSED =
   'EODHD refused the API key (401 Unauthenticated): put a valid key in the eodhd-api-key secret (or EODHD_API_KEY) and start a new run';
 
 export class EodhdError extends Error {

@@ -140,11 +140,9 @@ export const CalendarSplitsSchema = z.object({
     }),
   ),
 });
-export type CalendarSplits = z.infer<typeof CalendarSplitsSchema>;
 
 export const CalendarDividendsSchema = z.object({
   meta: z.looseObject({ total: z.number().int().nonnegative() }).optional(),
   data: z.array(z.looseObject({ date: isoDate, symbol: z.string().min(1) })),
   links: z.looseObject({ next: z.string().nullish() }).optional(),
 });
-export type CalendarDividends = z.infer<typeof CalendarDividendsSchema>;

@@ -22,7 +22,7 @@ export interface Check {
 
 /** The functions stack.yml deploys (a test holds the two lists together). */
 export const DEPLOYED_FUNCTIONS: readonly string[] = [...FUNCTION_NAMES, 'resume-runs', 'status'];
-export const SECRETS = ['database-url', 'eodhd-api-key'] as const;
+const SECRETS = ['database-url', 'eodhd-api-key'] as const;
 
 export interface ClusterScope {
   functionNamespace: string;

@@ -128,7 +128,7 @@ const FAILING = `
 const NOT_IN_PLAN = `SELECT kind, since::text, detail, what FROM v_api_plan WHERE status = 'not_in_plan'`;
 
 /** The status, with the last `runs` daily runs and up to `failing` failing assets. */
-export async function readStatus(q: Queryable, limits: { runs: number; failing: number }): Promise<Status> {
+async function readStatus(q: Queryable, limits: { runs: number; failing: number }): Promise<Status> {
   const runs = (await q.query<Omit<RunState, 'steps'>>(RUNS, [limits.runs])).rows;
   const steps = (await q.query<StepState & { execution_id: number }>(STEPS, [runs.map((r) => r.execution_id)])).rows;
   const days = (await q.query<QuotaDay>(QUOTA_DAYS)).rows;

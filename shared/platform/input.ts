@@ -21,7 +21,7 @@ const isoDate = z
   );
 
 /** The earliest trading day a run may be for: EODHD's histories start around here. */
-export const HISTORY_START = '1970-01-01';
+const HISTORY_START = '1970-01-01';
 
 /**
  * A run's trading day: a real date, no earlier than HISTORY_START and no later than the
@@ -104,7 +104,7 @@ export const StatusAction = z.strictObject({
 export type StatusAction = z.infer<typeof StatusAction>;
 
 /** application/json, or a +json type, with any parameters. */
-export function isJson(contentType: string | undefined): boolean {
+function isJson(contentType: string | undefined): boolean {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   return t === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(t);
 }

@@ -148,11 +148,7 @@ function settled<T>(p: Promise<T>): Promise<T> {
  * The database reads the next batches and writes the last one while this process computes
  * the current one: reads run LOOKAHEAD batches ahead, writes one at a time and in order.
  */
-export async function calculateFor(
-  ctx: PipelineContext,
-  executionId: number,
-  assetIds: number[],
-): Promise<IndicatorStats> {
+async function calculateFor(ctx: PipelineContext, executionId: number, assetIds: number[]): Promise<IndicatorStats> {
   const stats: IndicatorStats = { calculated: 0, tooFewBars: 0, failed: 0 };
   const batches: number[][] = [];
   for (let i = 0; i < assetIds.length; i += BATCH) batches.push(assetIds.slice(i, i + BATCH));

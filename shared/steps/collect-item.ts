@@ -80,26 +80,13 @@ export async function processItem(
     case 'adjustment_refresh':
       from = item.prices_first_date ?? historyStart;
       break;
-    case 'bulk_load':
-      from =
-        !item.prices_loaded || item.needs_prices_reprocess
-          ? historyStart
-          : through === null || through < asOf
-            ? addDays(through ?? historyStart, 1)
-            : null;
-      break;
     case 'fundamentals_load':
       from = null;
       break;
   }
-  const wantFundamentals =
-    item.operation === 'fundamentals_load' ||
-    (item.operation === 'bulk_load' && (!item.fundamentals_loaded || item.needs_fundamentals_reprocess));
+  const wantFundamentals = item.operation === 'fundamentals_load';
   // A whole history (not bars appended to a stored one): its currency becomes the series'.
-  const wholeHistory =
-    from !== null &&
-    (item.operation !== 'price_update' || through === null) &&
-    (item.operation !== 'bulk_load' || from === historyStart);
+  const wholeHistory = from !== null && (item.operation !== 'price_update' || through === null);
 
   let bars: EodBar[] | null = null;
   let warnings: string[] = [];

@@ -183,7 +183,7 @@ async function refuse(
 }
 
 /** A step that cannot finish: the run fails when the API refused the key, else the step waits for the re-drive. */
-export async function stepFailed(
+async function stepFailed(
   ctx: PipelineContext,
   executionId: number,
   step: string,

@@ -27,7 +27,7 @@ export interface QuotaUsage {
 
 const ENSURE_DAY = `INSERT INTO api_quota_days (quota_day) VALUES ($1) ON CONFLICT (quota_day) DO NOTHING`;
 
-export async function ensureQuotaDay(q: Queryable, day: string): Promise<void> {
+async function ensureQuotaDay(q: Queryable, day: string): Promise<void> {
   await q.query(ENSURE_DAY, [day]);
 }
 

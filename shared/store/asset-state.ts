@@ -165,7 +165,7 @@ const EXTEND_CHECKED_THROUGH = `
   )
   UPDATE asset_processing_state s SET prices_checked_through = d.as_of, updated_at = now()
     FROM work_items w JOIN assets a ON a.id = w.asset_id JOIN published d ON d.exchange = a.exchange
-   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('price_update', 'history_load', 'adjustment_refresh', 'bulk_load')
+   WHERE w.execution_id = $1 AND w.status = 'done' AND w.operation IN ('price_update', 'history_load', 'adjustment_refresh')
      AND s.asset_id = w.asset_id AND s.prices_loaded
      AND (s.prices_checked_through IS NULL OR s.prices_checked_through < d.as_of)`;
 

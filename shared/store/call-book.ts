@@ -20,7 +20,7 @@ export interface LedgerScope {
   executionId: number | null;
 }
 
-export function ledgerBook(s: LedgerScope): CallBook {
+function ledgerBook(s: LedgerScope): CallBook {
   return {
     refused: (kind) => refusedToday(s.baseUrl, kind, s.quotaDay),
     reserve: (r) => reserveCall(s.db, { ...r, day: s.quotaDay, limit: s.callLimit, executionId: s.executionId }),

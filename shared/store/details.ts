@@ -6,6 +6,7 @@
 
 import type { Queryable } from '../platform/db.js';
 import { rowsWritten } from '../platform/metrics.js';
+import { ofRunsFinishedBefore } from './executions.js';
 
 export interface DetailRow {
   executionId: number;
@@ -46,7 +47,7 @@ const DETAILS_FOR_UNCOLLECTED = `
   INSERT INTO asset_processing_details (execution_id, asset_id, operation, status, error_message)
   SELECT execution_id, asset_id, operation, 'skipped',
          CASE status WHEN 'deferred' THEN 'deferred: over today''s API budget or daily cap' ELSE coalesce(error_message, status) END
-    FROM work_items WHERE execution_id = $1 AND status IN ('deferred', 'skipped') AND operation <> 'indicator_calc'`;
+    FROM work_items WHERE execution_id = $1 AND status IN ('deferred', 'skipped')`;
 
 /** A row for every item of the run that check-quota deferred or skipped, with why. */
 export async function recordUncollected(q: Queryable, executionId: number): Promise<void> {
@@ -97,10 +98,7 @@ export async function runTotals(q: Queryable, executionId: number): Promise<RunT
 }
 
 // The audit rows of runs that finished more than `days` ago (sql/014_retention.sql).
-const PRUNE_DETAILS = `
-  DELETE FROM asset_processing_details d USING process_executions e
-   WHERE d.execution_id = e.execution_id AND e.status <> 'running'
-     AND e.finished_at < now() - make_interval(days => $1::int)`;
+const PRUNE_DETAILS = `DELETE FROM asset_processing_details d WHERE ${ofRunsFinishedBefore('d')}`;
 
 /** Deletes the audit rows of runs that finished more than `days` ago; returns how many. */
 export async function pruneOldDetails(q: Queryable, days: number): Promise<number> {

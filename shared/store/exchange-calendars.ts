@@ -60,7 +60,7 @@ export async function calendarsDue(
 }
 
 /** The range of days one /exchange-details read asks for: a year back (gaps are filled by session) and ahead. */
-export function detailsRange(today: string): { from: string; to: string } {
+function detailsRange(today: string): { from: string; to: string } {
   return { from: addDays(today, -366), to: addDays(today, 366) };
 }
 

@@ -307,3 +307,14 @@ const RESUM_FINISHED_RUNS = `
 export async function resumFinishedRuns(q: Queryable, callIds: number[]): Promise<void> {
   await q.query(RESUM_FINISHED_RUNS, [callIds]);
 }
+
+/**
+ * The rows of `alias` (a table with an execution_id) that belong to a run that finished
+ * more than $1 days ago (sql/014_retention.sql): what each owner's retention deletes. A
+ * running run is never past retention, however old.
+ */
+export function ofRunsFinishedBefore(alias: string): string {
+  return `EXISTS (SELECT 1 FROM process_executions e
+                  WHERE e.execution_id = ${alias}.execution_id AND e.status <> 'running'
+                    AND e.finished_at < now() - make_interval(days => $1::int))`;
+}

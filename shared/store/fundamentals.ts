@@ -21,7 +21,7 @@ import { rowsWritten } from '../platform/metrics.js';
 import { refreshAssetFromDocument } from './universe.js';
 
 /** The mapping's version: rows filled by an older one are filled again from their document. */
-export const FUNDAMENTALS_MAPPING_VERSION = 1;
+const FUNDAMENTALS_MAPPING_VERSION = 1;
 
 const NA_STRINGS = new Set(['', 'NA', 'N/A', 'NO DATA', 'NONE', 'NULL', '-', '0000-00-00']);
 
@@ -366,7 +366,7 @@ export const SCREENER_COLUMNS: readonly ScreenerColumn[] = [
 ];
 
 /** Columns filled from the document, and next_earnings_date (from Earnings.History). */
-export const FUNDAMENTAL_COLUMNS: readonly string[] = [...SCREENER_COLUMNS.map((c) => c.column), 'next_earnings_date'];
+const FUNDAMENTAL_COLUMNS: readonly string[] = [...SCREENER_COLUMNS.map((c) => c.column), 'next_earnings_date'];
 
 export type FundamentalColumns = Record<string, number | string | null> & {
   next_earnings_date: string | null;

@@ -33,7 +33,7 @@ const RENEW_STEP_LEASE = `
  * that never finishes (whatever keeps it busy) lets its lease run out, is re-driven, and is
  * given up after its attempts, freeing the run's slot, instead of holding it for good.
  */
-export const STEP_MAX_SECONDS = 30 * 60;
+const STEP_MAX_SECONDS = 30 * 60;
 
 /**
  * Renews the claimed step's lease a third of the way through it, until the returned
@@ -156,25 +156,6 @@ const ENSURE_PENDING = `
 /** Records that a step is due, before it is invoked: a lost invocation can then be re-driven. */
 export async function ensureStepPending(q: Queryable, executionId: number, step: string, shard = ''): Promise<void> {
   await q.query(ENSURE_PENDING, [executionId, step, shard]);
-}
-
-const STEPS_OF_RUN = `
-  SELECT step, shard, status, attempts, started_at, finished_at,
-         extract(epoch FROM finished_at - started_at) * 1000 AS duration_ms
-    FROM pipeline_steps WHERE execution_id = $1 ORDER BY created_at, step, shard`;
-
-export interface StepRow {
-  step: string;
-  shard: string;
-  status: string;
-  attempts: number;
-  started_at: Date | null;
-  finished_at: Date | null;
-  duration_ms: number | null;
-}
-
-export async function stepsOfRun(q: Queryable, executionId: number): Promise<StepRow[]> {
-  return (await q.query<StepRow>(STEPS_OF_RUN, [executionId])).rows;
 }
 
 /**

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Queryable } from '../platform/db.js';
 
 const count = z.number().int().min(0);
-export const SettingsSchema = z.object({
+const SettingsSchema = z.object({
   eodhd_daily_quota: count,
   eodhd_quota_buffer: count,
   max_new_assets_per_day: count,

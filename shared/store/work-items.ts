@@ -9,6 +9,7 @@
 import { API_COST } from '../eodhd/client.js';
 import type { Queryable } from '../platform/db.js';
 import { rowsWritten } from '../platform/metrics.js';
+import { ofRunsFinishedBefore } from './executions.js';
 import type { Settings } from './settings.js';
 
 // --- the plan ----------------------------------------------------------------------------------
@@ -27,16 +28,10 @@ import type { Settings } from './settings.js';
  * again (a 403 costs nothing). The unique (execution, asset, operation) key makes a
  * repeated plan a no-op.
  */
-export const COLLECT_OPERATIONS = [
-  'price_update',
-  'adjustment_refresh',
-  'history_load',
-  'fundamentals_load',
-  'bulk_load',
-] as const;
+const COLLECT_OPERATIONS = ['price_update', 'adjustment_refresh', 'history_load', 'fundamentals_load'] as const;
 export type CollectOperation = (typeof COLLECT_OPERATIONS)[number];
 
-export const PRIORITY = {
+const PRIORITY = {
   price_update: 50,
   adjustment_refresh: 60,
   history_load: 70,
@@ -176,7 +171,7 @@ export async function writePlan(q: Queryable, p: PlanScope): Promise<PlanCount[]
   return counts;
 }
 
-export async function planCounts(q: Queryable, executionId: number): Promise<PlanCount[]> {
+async function planCounts(q: Queryable, executionId: number): Promise<PlanCount[]> {
   return (await q.query<PlanCount>(PLAN_COUNTS, [executionId])).rows;
 }
 
@@ -233,7 +228,7 @@ const CAP_NEW_FUNDAMENTALS = `
 const DEFER_OVER_BUDGET = `
   WITH ranked AS (
     SELECT id, sum(estimated_calls) OVER (ORDER BY priority, id) AS cum FROM work_items
-     WHERE execution_id = $1 AND status = 'pending' AND operation NOT IN ('price_update', 'indicator_calc')
+     WHERE execution_id = $1 AND status = 'pending' AND operation <> 'price_update'
   )
   UPDATE work_items w SET status = 'deferred', updated_at = now() FROM ranked r WHERE w.id = r.id AND r.cum > $2`;
 
@@ -241,7 +236,7 @@ const DEMAND_BY_OPERATION = `
   SELECT operation, count(*) FILTER (WHERE status = 'pending')::int AS assets,
          coalesce(sum(estimated_calls) FILTER (WHERE status = 'pending'), 0)::int AS calls,
          count(*) FILTER (WHERE status = 'deferred')::int AS deferred
-    FROM work_items WHERE execution_id = $1 AND operation NOT IN ('price_update', 'indicator_calc')
+    FROM work_items WHERE execution_id = $1 AND operation <> 'price_update'
    GROUP BY operation ORDER BY operation`;
 
 const SKIP_ALL_FOR_DRY_RUN = `
@@ -250,7 +245,7 @@ const SKIP_ALL_FOR_DRY_RUN = `
 
 const REGIONS_WITH_WORK = `
   SELECT DISTINCT region FROM work_items
-   WHERE execution_id = $1 AND status = 'pending' AND operation <> 'indicator_calc'`;
+   WHERE execution_id = $1 AND status = 'pending'`;
 
 /** How many of an exchange's price-update tickers are complete through each date. */
 export interface ExchangeDemand {
@@ -318,14 +313,10 @@ export interface ClaimedItem {
   symbol: string;
   code: string;
   exchange: string;
-  operation: 'price_update' | 'adjustment_refresh' | 'history_load' | 'fundamentals_load' | 'bulk_load';
-  prices_loaded: boolean;
+  operation: CollectOperation;
   prices_first_date: string | null;
   prices_last_date: string | null;
   prices_checked_through: string | null;
-  fundamentals_loaded: boolean;
-  needs_prices_reprocess: boolean;
-  needs_fundamentals_reprocess: boolean;
   /** The currency the API quotes the listing in (the list's), for a whole history fetched now. */
   currency: string | null;
 }
@@ -333,10 +324,7 @@ export interface ClaimedItem {
 const CLAIMABLE = `((status = 'pending' AND (not_before IS NULL OR not_before <= now())) OR (status = 'claimed' AND lease_expires_at < now()))`;
 
 const ITEM_COLUMNS = `w.id, w.asset_id, a.symbol, a.code, w.exchange, w.operation,
-  coalesce(s.prices_loaded, false) AS prices_loaded, s.prices_first_date, s.prices_last_date, s.prices_checked_through,
-  coalesce(s.fundamentals_loaded, false) AS fundamentals_loaded,
-  coalesce(s.needs_prices_reprocess, false) AS needs_prices_reprocess,
-  coalesce(s.needs_fundamentals_reprocess, false) AS needs_fundamentals_reprocess, a.currency`;
+  s.prices_first_date, s.prices_last_date, s.prices_checked_through, a.currency`;
 
 // The common end of both claims: lease the rows of \`batch\` and read what processing needs.
 const CLAIM_BATCH = `, claimed AS (
@@ -364,7 +352,7 @@ const CLAIM_PRICE_UPDATES = `
 const CLAIM_OTHER_WORK = `
   WITH batch AS (
     SELECT id FROM work_items
-     WHERE execution_id = $1 AND region = $2 AND operation NOT IN ('price_update', 'indicator_calc') AND ${CLAIMABLE}
+     WHERE execution_id = $1 AND region = $2 AND operation <> 'price_update' AND ${CLAIMABLE}
      ORDER BY priority, id LIMIT $4 FOR UPDATE SKIP LOCKED
   )${CLAIM_BATCH}`;
 
@@ -477,7 +465,7 @@ export async function extendLeases(
 
 const DEFER_REGION = `
   UPDATE work_items SET status = 'deferred', error_message = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-   WHERE execution_id = $1 AND region = $2 AND operation <> 'indicator_calc'
+   WHERE execution_id = $1 AND region = $2
      AND (status = 'pending' OR (status = 'claimed' AND lease_owner = $4))
   RETURNING asset_id, operation`;
 
@@ -499,7 +487,7 @@ const REMAINING = `
          greatest(0, extract(epoch FROM min(not_before) FILTER (WHERE status = 'pending' AND not_before > now()) - now()))::float8 AS next_in_seconds,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at >= now())::int AS claimed_live,
          count(*) FILTER (WHERE status = 'claimed' AND lease_expires_at < now())::int AS claimed_expired
-    FROM work_items WHERE execution_id = $1 AND region = $2 AND operation <> 'indicator_calc'`;
+    FROM work_items WHERE execution_id = $1 AND region = $2`;
 
 export interface RegionRemaining {
   /** Pending items, of which `delayed` wait for a retry, the first in next_in_seconds. */
@@ -516,7 +504,7 @@ export async function remainingInRegion(q: Queryable, executionId: number, regio
 
 const OPEN_ITEMS = `
   SELECT count(*)::int AS n FROM work_items
-   WHERE execution_id = $1 AND operation <> 'indicator_calc' AND status IN ('pending', 'claimed')`;
+   WHERE execution_id = $1 AND status IN ('pending', 'claimed')`;
 
 /** Collection items of the run that never ended (finalize reports them). */
 export async function openItemCount(q: Queryable, executionId: number): Promise<number> {
@@ -525,10 +513,7 @@ export async function openItemCount(q: Queryable, executionId: number): Promise<
 
 // The work items of runs that finished more than `days` ago (sql/014_retention.sql): a run's
 // items are its plan and are read only while it runs and by its own summary.
-const PRUNE_WORK_ITEMS = `
-  DELETE FROM work_items w USING process_executions e
-   WHERE w.execution_id = e.execution_id AND e.status <> 'running'
-     AND e.finished_at < now() - make_interval(days => $1::int)`;
+const PRUNE_WORK_ITEMS = `DELETE FROM work_items w WHERE ${ofRunsFinishedBefore('w')}`;
 
 /** Deletes the work items of runs that finished more than `days` ago; returns how many. */
 export async function pruneOldWorkItems(q: Queryable, days: number): Promise<number> {

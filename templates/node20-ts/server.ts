@@ -32,7 +32,7 @@ const DRAIN_BYTES = 64 * 1024 * 1024;
 const DRAIN_MS = 10_000;
 
 /** A result whose body goes out as it is: a string with a content-type that is not JSON. */
-export function isText(result: FunctionResult): result is FunctionResult & { body: string } {
+function isText(result: FunctionResult): result is FunctionResult & { body: string } {
   const type = Object.entries(result.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
   return typeof result.body === 'string' && type !== '' && !/json/i.test(type);
 }
