@@ -1,6 +1,8 @@
 /**
  * Each function's contract through its handler: bad input of every kind gets a 4xx with a
- * reason and changes no row; good input is accepted; a second trigger gets 409.
+ * reason and changes no row (a body that is not JSON: 415); a step of a run that does not
+ * exist gets 404, of a finished run 409; good input is accepted; a second trigger gets 409.
+ * And the day arithmetic behind the input's date bounds cannot run away.
  */
 import test from 'ava';
 import { addDays, weekdaysBetween } from '../shared/domain/dates.js';
@@ -143,50 +145,76 @@ test.serial('steps of a run that does not exist answer 404 and write nothing', a
     const r = await handlers[name]!(event(JSON.stringify(body)));
     t.is(r.status, 404, name);
   }
-  const unknown = await handlers['calc-indicators']!(event('{"symbols": ["NOPE.US"]}'));
-  t.is(unknown.status, 404);
-  t.deepEqual((unknown.body as { symbols: string[] }).symbols, ['NOPE.US']);
   t.deepEqual(await rowCounts(tdb.pool), before);
 });
 
 test.serial(
-  'init-execution opens one run, records the trigger, and a second trigger gets 409 with its id',
+  'calc-indicators for a symbol that is not an asset answers 404 naming it, and writes nothing',
+  async (t) => {
+    const before = await rowCounts(tdb.pool);
+    const unknown = await handlers['calc-indicators']!(event('{"symbols": ["NOPE.US"]}'));
+    t.is(unknown.status, 404);
+    t.deepEqual((unknown.body as { symbols: string[] }).symbols, ['NOPE.US']);
+    t.deepEqual(await rowCounts(tdb.pool), before);
+  },
+);
+
+// The trigger and the run slot, serial in this order: each test starts from the run (and
+// the invocations) the one before left; 'a finished run refuses its steps' then takes the
+// last run opened here.
+let firstRunId: number;
+
+test.serial(
+  'init-execution from the cron connector answers 202 with the new run and starts discover-delta',
   async (t) => {
     const cron = await handlers['init-execution']!(
       event('', 'POST', { 'x-connector': 'cron-connector', 'x-topic': 'cron-function', 'x-call-id': 'call-1' }),
     );
     t.is(cron.status, 202);
     const id = (cron.body as { executionId: number }).executionId;
+    firstRunId = id;
     t.true(id > 0);
     t.deepEqual(invoked, [{ fn: 'discover-delta', body: { executionId: id } }]);
-    const row = (
-      await tdb.pool.query(
-        'SELECT trigger_kind, call_id, status, parameters FROM process_executions WHERE execution_id = $1',
-        [id],
-      )
-    ).rows[0];
-    t.is(row.trigger_kind, 'cron');
-    t.is(row.call_id, 'call-1');
-    t.is(row.status, 'running');
-    t.is(row.parameters.mode, 'auto');
+  },
+);
 
+test.serial('init-execution records the trigger (cron, its call id) and an open run in the default mode', async (t) => {
+  const id = firstRunId;
+  const row = (
+    await tdb.pool.query(
+      'SELECT trigger_kind, call_id, status, parameters FROM process_executions WHERE execution_id = $1',
+      [id],
+    )
+  ).rows[0];
+  t.is(row.trigger_kind, 'cron');
+  t.is(row.call_id, 'call-1');
+  t.is(row.status, 'running');
+  t.is(row.parameters.mode, 'auto');
+});
+
+test.serial(
+  "a second trigger while a run is open gets 409 with that run's id, and writes and starts nothing",
+  async (t) => {
+    const id = firstRunId;
     const before = await rowCounts(tdb.pool);
     const again = await handlers['init-execution']!(event('{"mode": "incremental", "exchanges": ["US", "LSE"]}'));
     t.is(again.status, 409);
     t.is((again.body as { executionId: number }).executionId, id);
     t.deepEqual(await rowCounts(tdb.pool), before);
     t.is(invoked.length, 1);
-
-    // A finished run frees the slot.
-    await tdb.pool.query(
-      `UPDATE process_executions SET status = 'success', finished_at = now() WHERE execution_id = $1`,
-      [id],
-    );
-    const third = await handlers['init-execution']!(event('{"mode": "bulk", "symbols": ["aapl.US"], "dryRun": true}'));
-    t.is(third.status, 202);
-    t.deepEqual((third.body as { parameters: { symbols: string[] } }).parameters.symbols, ['AAPL.US']);
   },
 );
+
+test.serial('a finished run frees the slot: the next trigger gets 202, its symbols upper-cased', async (t) => {
+  // A finished run frees the slot.
+  await tdb.pool.query(
+    `UPDATE process_executions SET status = 'success', finished_at = now() WHERE execution_id = $1`,
+    [firstRunId],
+  );
+  const third = await handlers['init-execution']!(event('{"mode": "bulk", "symbols": ["aapl.US"], "dryRun": true}'));
+  t.is(third.status, 202);
+  t.deepEqual((third.body as { parameters: { symbols: string[] } }).parameters.symbols, ['AAPL.US']);
+});
 
 test.serial('a finished run refuses its steps with 409', async (t) => {
   const id = (await tdb.pool.query(`SELECT max(execution_id) AS id FROM process_executions`)).rows[0].id;
@@ -210,14 +238,23 @@ test('a non-empty body that is not JSON is 415 for every function, and writes no
   t.deepEqual(await rowCounts(tdb.pool), before);
 });
 
-test('day arithmetic cannot run away: addDays stays within years 1-9999, weekdaysBetween stops at its cap', (t) => {
+test('addDays crosses a year end, and throws a RangeError beyond years 1-9999 or on a non-date', (t) => {
   t.is(addDays('2026-12-31', 1), '2027-01-01');
   t.throws(() => addDays('9999-12-31', 1), { instanceOf: RangeError });
   t.throws(() => addDays('0001-01-01', -1), { instanceOf: RangeError });
   t.throws(() => addDays('not-a-date', 1), { instanceOf: RangeError });
+});
+
+test('weekdaysBetween lists the weekdays after the first day, through the last', (t) => {
   t.deepEqual(weekdaysBetween('2026-11-20', '2026-11-25'), ['2026-11-23', '2026-11-24', '2026-11-25']);
+});
+
+test('weekdaysBetween stops at its cap: 1900 to 9999 gives eleven dates, not three million', (t) => {
   // 1900 to 9999: eleven dates, not three million.
   t.is(weekdaysBetween('1900-01-01', '9999-12-30', 11).length, 11);
+});
+
+test('fitPriceUpdates on 9999-12-30 with assets behind since 1900: one bulk day for the current ones, a history each for the others', (t) => {
   const fit = fitPriceUpdates(
     [
       {
