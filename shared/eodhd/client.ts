@@ -122,6 +122,12 @@ export const EXCHANGE_DETAILS_COST = API_COST.exchangeDetails;
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * How long a request may wait for the answer's headers, then for its body (a bulk day of
+ * the US is ~50k rows). EODHD_HEADERS_TIMEOUT_MS and EODHD_BODY_TIMEOUT_MS override them.
+ */
+export const REQUEST_TIMEOUTS_MS = { headers: 30_000, body: 120_000 } as const;
+
 export class EodhdClient {
   private readonly o: Required<Omit<EodhdClientOptions, 'requestDeadlineMs'>> & { requestDeadlineMs: number };
   /** Calls this client was charged, for the caller's details rows. */
@@ -134,14 +140,16 @@ export class EodhdClient {
   serverTime: Date | null = null;
 
   constructor(opts: EodhdClientOptions) {
+    const headersTimeoutMs = opts.headersTimeoutMs ?? REQUEST_TIMEOUTS_MS.headers;
+    const bodyTimeoutMs = opts.bodyTimeoutMs ?? REQUEST_TIMEOUTS_MS.body;
     this.o = {
       maxAttempts: 4,
-      headersTimeoutMs: 30_000,
-      bodyTimeoutMs: 120_000,
       maxRetryAfterMs: 120_000,
       sleep: defaultSleep,
       ...opts,
-      requestDeadlineMs: opts.requestDeadlineMs ?? (opts.headersTimeoutMs ?? 30_000) + (opts.bodyTimeoutMs ?? 120_000),
+      headersTimeoutMs,
+      bodyTimeoutMs,
+      requestDeadlineMs: opts.requestDeadlineMs ?? headersTimeoutMs + bodyTimeoutMs,
     };
   }
 

@@ -3,7 +3,7 @@
  * steps in-process against a real database and the simulator.
  */
 import type pg from 'pg';
-import type { EodhdClient } from '../eodhd/client.js';
+import { type EodhdClient, REQUEST_TIMEOUTS_MS } from '../eodhd/client.js';
 import { eodhdApiKey, eodhdBaseUrl, numberFromEnv } from '../platform/config.js';
 import { db } from '../platform/db.js';
 import { type Invoker, invokeAsync } from '../platform/invoke.js';
@@ -39,8 +39,8 @@ export function defaultContext(): PipelineContext {
         callLimit: settings.eodhd_daily_quota - settings.eodhd_quota_buffer,
         requestsPerMinute: settings.eodhd_requests_per_minute,
         executionId,
-        headersTimeoutMs: numberFromEnv('EODHD_HEADERS_TIMEOUT_MS', 30_000),
-        bodyTimeoutMs: numberFromEnv('EODHD_BODY_TIMEOUT_MS', 120_000),
+        headersTimeoutMs: numberFromEnv('EODHD_HEADERS_TIMEOUT_MS', REQUEST_TIMEOUTS_MS.headers),
+        bodyTimeoutMs: numberFromEnv('EODHD_BODY_TIMEOUT_MS', REQUEST_TIMEOUTS_MS.body),
       }),
     invoke: invokeAsync,
     collectTimeBudgetMs: numberFromEnv('COLLECT_TIME_BUDGET_MS', 240_000),
