@@ -8,6 +8,14 @@ export interface RunSummary {
   asOf: string;
   durationSeconds: number;
   totals: { processed: number; failed: number; skipped: number; apiCalls: number };
+  /** What the run's quality checks found and its re-reads corrected; the quarantine it leaves. */
+  quality: {
+    errors: number;
+    warnings: number;
+    corrections: number;
+    quarantinedBars: number;
+    quarantinedAssets: number;
+  };
   /**
    * Per region: the assets the run worked on, and its work items (an asset has one per
    * operation: prices, fundamentals...) by how they ended; the calls spent on them.
@@ -39,7 +47,8 @@ export interface RunSummary {
 }
 
 const RUN = `SELECT execution_id, status, as_of, current_step, error_message, started_at, finished_at,
-                    assets_processed, assets_failed, assets_skipped, api_calls_used, api_plan, assets_with_warnings
+                    assets_processed, assets_failed, assets_skipped, api_calls_used, api_plan, assets_with_warnings,
+                    price_corrections, quality_errors, quality_warnings
                FROM process_executions WHERE execution_id = $1`;
 const INDICATOR_RUN = `SELECT execution_id, status, assets_processed, assets_skipped, started_at, finished_at
                          FROM process_executions WHERE parent_execution_id = $1 AND process_name = 'calc_indicators'
@@ -159,6 +168,12 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
     count(*) FILTER (WHERE s.fundamentals_not_found_on IS NOT NULL)::int AS no_document
     FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.is_active`)
   ).rows[0]!;
+  const quarantine = (
+    await pool.query<{ bars: number; assets: number }>(
+      `SELECT count(*)::int AS bars, count(DISTINCT asset_id)::int AS assets FROM price_quality_findings
+        WHERE status = 'open' AND severity = 'error'`,
+    )
+  ).rows[0]!;
   const notInPlan = (
     await pool.query(
       `SELECT kind, since::text, source, detail FROM api_entitlements WHERE status = 'not_in_plan' ORDER BY kind`,
@@ -174,6 +189,13 @@ export async function summarise(pool: pg.Pool, executionId: number): Promise<Run
       failed: run.assets_failed,
       skipped: run.assets_skipped,
       apiCalls: run.api_calls_used,
+    },
+    quality: {
+      errors: run.quality_errors,
+      warnings: run.quality_warnings,
+      corrections: run.price_corrections,
+      quarantinedBars: quarantine.bars,
+      quarantinedAssets: quarantine.assets,
     },
     regions: regions.map((r) => ({
       region: r.region,
@@ -253,6 +275,9 @@ export function formatSummary(s: RunSummary): string {
   out.push(`Run ${s.executionId} for ${s.asOf}: ${s.status.toUpperCase()} in ${s.durationSeconds} s`);
   out.push(
     `  processed ${s.totals.processed}, failed ${s.totals.failed}, skipped ${s.totals.skipped}, API calls ${s.totals.apiCalls}`,
+  );
+  out.push(
+    `  data quality: ${s.quality.errors} errors and ${s.quality.warnings} warnings found, ${s.quality.corrections} bars corrected by the API; ${s.quality.quarantinedBars} bars of ${s.quality.quarantinedAssets} assets quarantined (v_data_quality)`,
   );
   const plan = planLines(s);
   if (plan.length > 0) out.push('', 'Plan:', ...plan);

@@ -1,5 +1,5 @@
 /**
- * `npm run simulate -- --days N [--universe full|sample|synthetic:N] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--start YYYY-MM-DD] [--time HH:MM] [--by-exchange] [--json]`
+ * `npm run simulate -- --days N [--universe full|sample|synthetic:N] [--per-ticker-prices] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE] [--start YYYY-MM-DD] [--time HH:MM] [--by-exchange] [--json] [--bad-ticks none|default|kind=rate,...] [--corrections none|default|RATE]`
  *
  * N consecutive daily runs against the simulator with the real limits (100,000 calls a
  * day, buffer 10,000, the per-minute limit scaled by --requests-per-minute to compress
@@ -16,6 +16,9 @@
  * exchange's trading day and the price calls spent on it (bulk days and histories);
  * --every-day runs on every calendar day, weekends and holidays included (the clock moves
  * by 24 hours), instead of the days on which some exchange trades.
+ * --bad-ticks and --corrections: the simulator's bad ticks and late corrections of first
+ * prints (default 'default' for both, as EODHD's data has them; 'none' for clean data).
+ * After the days, a table of what the quality checks did with them (dev/quality-report.ts).
  */
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
@@ -24,10 +27,15 @@ import { migrate } from '../shared/store/migrate.js';
 import { setSetting } from '../shared/store/settings.js';
 import { startLocalPostgres } from './embedded-postgres.js';
 import { inProcessPipeline } from './in-process.js';
+import { formatQualityReport, qualityReport } from './quality-report.js';
 import {
+  type BadTicksOption,
+  type CorrectionsOption,
   isUniverseOption,
   PLAN_NAMES,
   type PlanName,
+  parseBadTicksArg,
+  parseCorrectionsArg,
   parseUniverse,
   type Simulator,
   startSimulator,
@@ -48,6 +56,8 @@ const { values } = parseArgs({
     time: { type: 'string', default: '21:30' },
     'by-exchange': { type: 'boolean', default: false },
     'every-day': { type: 'boolean', default: false },
+    'bad-ticks': { type: 'string', default: 'default' },
+    corrections: { type: 'string', default: 'default' },
   },
 });
 // The table is the output: the pipeline's own log lines only when something is wrong.
@@ -80,6 +90,15 @@ if (!isPlanName(values.plan)) {
   process.exit(2);
 }
 const plan: PlanName = values.plan;
+let badTicks: BadTicksOption;
+let corrections: CorrectionsOption;
+try {
+  badTicks = parseBadTicksArg(values['bad-ticks']!);
+  corrections = parseCorrectionsArg(values.corrections!);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 let watchlist: string[] | null;
 try {
   watchlist = watchlistOf(values.symbols, plan);
@@ -200,6 +219,8 @@ const sim = await startSimulator({
   time: values.time,
   perMinuteLimit: Math.ceil(rpm / 0.9),
   plan,
+  badTicks,
+  corrections,
 });
 const rows: DayRow[] = [];
 try {
@@ -321,10 +342,19 @@ try {
     const w = exchanges.map((_, i) => Math.max(...table.map((t) => t[i + 1]!.length)));
     for (const t of table) console.log([t[0]!.padEnd(16), ...t.slice(1).map((c, i) => c.padStart(w[i]!))].join('  '));
   }
+  const quality = await qualityReport(pool, sim, sim.today());
+  if (!values.json) console.log(formatQualityReport(quality));
   if (values.json)
     console.log(
       JSON.stringify(
-        { universe: values.universe, plan, watchlist, perTickerPrices: values['per-ticker-prices'], days: rows },
+        {
+          universe: values.universe,
+          plan,
+          watchlist,
+          perTickerPrices: values['per-ticker-prices'],
+          days: rows,
+          quality,
+        },
         null,
         2,
       ),

@@ -6,6 +6,7 @@
  *
  *   npm start -- [--universe sample|full|synthetic:N] [--plan free|eod-only|all-in-one] [--symbols A.US,B.LSE]
  *                [--data-dir DIR] [--timeout-minutes N] [--requests-per-minute N] [--json]
+ *                [--bad-ticks none|default|kind=rate,...] [--corrections none|default|RATE]
  *
  * --plan: the simulator's EODHD plan (default all-in-one); the summary says what the plan
  * leaves out. --symbols: a watchlist run (the free plan, 20 calls a day, gets a default one).
@@ -14,6 +15,9 @@
  * eodhd_requests_per_minute setting together (default: the real API's 1000), for this run
  * only (the setting is put back afterwards), so that a full-universe load can be measured in
  * less than the hour it takes at the real rate.
+ *
+ * --bad-ticks and --corrections: the simulator's bad ticks and late corrections of first
+ * prints (default 'default' for both, as EODHD's data has them; 'none' for clean data).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +26,15 @@ import { errorText } from '../shared/platform/log.js';
 import { loadSettings, setSetting } from '../shared/store/settings.js';
 import { startLocalStack } from './local-stack.js';
 import { formatSummary, summarise, waitForChain } from './run-report.js';
-import { isUniverseOption, PLAN_NAMES, parseUniverse } from './simulator/index.js';
+import {
+  type BadTicksOption,
+  type CorrectionsOption,
+  isUniverseOption,
+  PLAN_NAMES,
+  parseBadTicksArg,
+  parseCorrectionsArg,
+  parseUniverse,
+} from './simulator/index.js';
 import { isPlanName } from './simulator/plans.js';
 import { watchlistOf } from './watchlist.js';
 
@@ -35,6 +47,8 @@ const { values } = parseArgs({
     'requests-per-minute': { type: 'string' },
     plan: { type: 'string', default: 'all-in-one' },
     symbols: { type: 'string' },
+    'bad-ticks': { type: 'string', default: 'default' },
+    corrections: { type: 'string', default: 'default' },
   },
 });
 if (!isPlanName(values.plan)) {
@@ -42,6 +56,15 @@ if (!isPlanName(values.plan)) {
   process.exit(2);
 }
 const plan = values.plan;
+let badTicks: BadTicksOption;
+let corrections: CorrectionsOption;
+try {
+  badTicks = parseBadTicksArg(values['bad-ticks']!);
+  corrections = parseCorrectionsArg(values.corrections!);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 let symbols: string[] | null;
 try {
   symbols = watchlistOf(values.symbols, plan);
@@ -82,6 +105,8 @@ try {
       universe,
       plan,
       today: new Date().toISOString().slice(0, 10),
+      badTicks,
+      corrections,
       ...(rpm ? { perMinuteLimit: Math.ceil(rpm / 0.9) } : {}),
     },
   });

@@ -327,13 +327,80 @@ CREATE TABLE pipeline_steps (
   CONSTRAINT pipeline_steps_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'done'::text, 'failed'::text])))
 );
 
+CREATE TABLE price_corrections (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  asset_id bigint NOT NULL,
+  date date NOT NULL,
+  seen_at timestamp with time zone NOT NULL DEFAULT now(),
+  execution_id bigint,
+  source text NOT NULL,
+  old_open double precision,
+  old_high double precision,
+  old_low double precision,
+  old_close double precision,
+  old_volume double precision,
+  new_open double precision NOT NULL,
+  new_high double precision NOT NULL,
+  new_low double precision NOT NULL,
+  new_close double precision NOT NULL,
+  new_volume double precision NOT NULL,
+  CONSTRAINT price_corrections_pkey PRIMARY KEY (id),
+  CONSTRAINT price_corrections_source_check CHECK ((source = ANY (ARRAY['recheck'::text, 'reask'::text])))
+);
+CREATE INDEX price_corrections_asset_idx ON price_corrections USING btree (asset_id, date);
+CREATE INDEX price_corrections_execution_idx ON price_corrections USING btree (execution_id);
+
 CREATE TABLE price_plans (
   execution_id bigint NOT NULL,
   exchange text NOT NULL,
   bulk_dates date[] NOT NULL,
-  covers_from date NOT NULL,
+  covers_from date,
   estimated_calls integer NOT NULL,
-  CONSTRAINT price_plans_pkey PRIMARY KEY (execution_id, exchange)
+  recheck_dates date[] NOT NULL DEFAULT '{}'::date[],
+  recheck_method text,
+  CONSTRAINT price_plans_pkey PRIMARY KEY (execution_id, exchange),
+  CONSTRAINT price_plans_recheck_method_check CHECK ((recheck_method = ANY (ARRAY['bulk'::text, 'ticker'::text])))
+);
+
+CREATE TABLE price_quality_findings (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  asset_id bigint NOT NULL,
+  date date NOT NULL,
+  check_name text NOT NULL,
+  severity text NOT NULL,
+  detail text NOT NULL,
+  status text NOT NULL DEFAULT 'open'::text,
+  found_at timestamp with time zone NOT NULL DEFAULT now(),
+  execution_id bigint,
+  reasked_at timestamp with time zone,
+  status_changed_at timestamp with time zone,
+  status_note text,
+  CONSTRAINT price_quality_findings_pkey PRIMARY KEY (id),
+  CONSTRAINT price_quality_findings_asset_id_date_check_name_key UNIQUE (asset_id, date, check_name),
+  CONSTRAINT price_quality_findings_check_name_check CHECK ((check_name = ANY (ARRAY['ohlc_order'::text, 'non_positive'::text, 'unit_slip'::text, 'price_move'::text, 'volume_spike'::text, 'zero_volume'::text, 'stale_series'::text, 'missing_session'::text, 'adjusted_close'::text, 'market_cap'::text]))),
+  CONSTRAINT price_quality_findings_severity_check CHECK ((severity = ANY (ARRAY['error'::text, 'warning'::text]))),
+  CONSTRAINT price_quality_findings_status_check CHECK ((status = ANY (ARRAY['open'::text, 'confirmed'::text, 'cleared'::text, 'resolved'::text])))
+);
+CREATE INDEX price_quality_findings_quarantine_idx ON price_quality_findings USING btree (asset_id, date) WHERE ((status = 'open'::text) AND (severity = 'error'::text));
+CREATE INDEX price_quality_findings_unsettled_idx ON price_quality_findings USING btree (status, check_name) WHERE (status = ANY (ARRAY['open'::text, 'confirmed'::text]));
+
+CREATE TABLE price_rechecks (
+  exchange text NOT NULL,
+  date date NOT NULL,
+  checked_at timestamp with time zone NOT NULL DEFAULT now(),
+  execution_id bigint,
+  method text NOT NULL,
+  bars integer NOT NULL,
+  corrections integer NOT NULL,
+  CONSTRAINT price_rechecks_pkey PRIMARY KEY (exchange, date),
+  CONSTRAINT price_rechecks_method_check CHECK ((method = ANY (ARRAY['bulk'::text, 'ticker'::text])))
+);
+
+CREATE TABLE prices_to_check (
+  asset_id bigint NOT NULL,
+  from_date date NOT NULL,
+  queued_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT prices_to_check_pkey PRIMARY KEY (asset_id)
 );
 
 CREATE TABLE process_executions (
@@ -360,6 +427,11 @@ CREATE TABLE process_executions (
   api_plan jsonb,
   assets_with_warnings integer NOT NULL DEFAULT 0,
   as_of_by_exchange jsonb,
+  reask_allowed integer NOT NULL DEFAULT 0,
+  reask_used integer NOT NULL DEFAULT 0,
+  price_corrections integer NOT NULL DEFAULT 0,
+  quality_errors integer NOT NULL DEFAULT 0,
+  quality_warnings integer NOT NULL DEFAULT 0,
   CONSTRAINT process_executions_pkey PRIMARY KEY (execution_id),
   CONSTRAINT process_executions_status_check CHECK ((status = ANY (ARRAY['running'::text, 'success'::text, 'partial'::text, 'failed'::text])))
 );
@@ -455,6 +527,7 @@ ALTER TABLE corporate_actions ADD CONSTRAINT corporate_actions_execution_id_fkey
 ALTER TABLE fundamentals ADD CONSTRAINT fundamentals_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE pipeline_steps ADD CONSTRAINT pipeline_steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE price_plans ADD CONSTRAINT price_plans_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
+ALTER TABLE price_quality_findings ADD CONSTRAINT price_quality_findings_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE process_executions ADD CONSTRAINT process_executions_parent_execution_id_fkey FOREIGN KEY (parent_execution_id) REFERENCES process_executions(execution_id);
 ALTER TABLE technical_indicators ADD CONSTRAINT technical_indicators_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 
@@ -650,6 +723,23 @@ SELECT a.id AS asset_id,
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
   WHERE a.is_active AND (s.asset_id IS NULL OR NOT s.fundamentals_loaded OR NOT s.prices_loaded OR s.needs_fundamentals_reprocess OR s.needs_prices_reprocess OR s.needs_indicators_reprocess OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at) OR s.history_limited);
 
+CREATE VIEW v_data_quality AS
+SELECT a.symbol,
+    f.date,
+    f.check_name AS "check",
+    f.severity,
+    f.status,
+    f.detail,
+    a.exchange,
+    f.found_at,
+    f.reasked_at,
+    f.status_note,
+    f.asset_id,
+    f.id AS finding_id
+   FROM price_quality_findings f
+     JOIN assets a ON a.id = f.asset_id
+  WHERE f.status = ANY (ARRAY['open'::text, 'confirmed'::text]);
+
 CREATE VIEW v_exchange_calendar AS
 SELECT h.exchange,
     h.day,
@@ -707,6 +797,56 @@ SELECT a.id AS asset_id,
      JOIN assets a ON a.id = s.asset_id
   WHERE s.consecutive_failures > 0
   ORDER BY s.consecutive_failures DESC, s.last_error_at DESC;
+
+CREATE VIEW v_price_corrections AS
+SELECT a.symbol,
+    c.date,
+    c.seen_at,
+    c.source,
+    c.execution_id,
+    c.old_open,
+    c.old_high,
+    c.old_low,
+    c.old_close,
+    c.old_volume,
+    c.new_open,
+    c.new_high,
+    c.new_low,
+    c.new_close,
+    c.new_volume,
+        CASE
+            WHEN c.old_close IS NULL THEN 'late bar'::text
+            ELSE concat_ws(', '::text,
+            CASE
+                WHEN c.old_close IS DISTINCT FROM c.new_close THEN 'close'::text
+                ELSE NULL::text
+            END,
+            CASE
+                WHEN c.old_volume IS DISTINCT FROM c.new_volume THEN 'volume'::text
+                ELSE NULL::text
+            END,
+            CASE
+                WHEN c.old_open IS DISTINCT FROM c.new_open OR c.old_high IS DISTINCT FROM c.new_high OR c.old_low IS DISTINCT FROM c.new_low THEN 'open/high/low'::text
+                ELSE NULL::text
+            END)
+        END AS changed,
+    a.exchange,
+    c.asset_id
+   FROM price_corrections c
+     JOIN assets a ON a.id = c.asset_id;
+
+CREATE VIEW v_quarantine_by_exchange AS
+SELECT a.exchange,
+    count(*)::integer AS priced,
+    count(*) FILTER (WHERE q.asset_id IS NOT NULL)::integer AS quarantined,
+    round(100.0 * count(*) FILTER (WHERE q.asset_id IS NOT NULL)::numeric / count(*)::numeric, 2) AS pct
+   FROM assets a
+     JOIN asset_processing_state s ON s.asset_id = a.id
+     LEFT JOIN ( SELECT DISTINCT price_quality_findings.asset_id
+           FROM price_quality_findings
+          WHERE price_quality_findings.status = 'open'::text AND price_quality_findings.severity = 'error'::text) q ON q.asset_id = a.id
+  WHERE a.is_active AND s.prices_loaded
+  GROUP BY a.exchange;
 
 CREATE VIEW v_recent_executions AS
 SELECT e.execution_id,
@@ -776,15 +916,24 @@ SELECT a.id AS asset_id,
     t.sma_200,
     t.sma_50 / COALESCE(pu.per_major, 1)::double precision AS sma_50_major,
     t.sma_200 / COALESCE(pu.per_major, 1)::double precision AS sma_200_major,
-    f.fetched_at AS fundamentals_fetched_at
+    f.fetched_at AS fundamentals_fetched_at,
+    COALESCE(q.bars, 0) AS quarantined_bars,
+        CASE
+            WHEN COALESCE(q.bars, 0) > 0 THEN 'quarantined'::text
+            ELSE 'ok'::text
+        END AS data_quality
    FROM assets a
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
      LEFT JOIN currency_units pu ON pu.code = COALESCE(s.prices_currency, a.currency)
+     LEFT JOIN LATERAL ( SELECT count(*)::integer AS bars,
+            array_agg(qf.date) AS dates
+           FROM price_quality_findings qf
+          WHERE qf.asset_id = a.id AND qf.status = 'open'::text AND qf.severity = 'error'::text) q ON true
      LEFT JOIN LATERAL ( SELECT p.date,
             p.close,
             p.volume
            FROM stock_prices p
-          WHERE p.asset_id = a.id
+          WHERE p.asset_id = a.id AND (q.dates IS NULL OR (p.date <> ALL (q.dates)))
           ORDER BY p.date DESC
          LIMIT 1) lp ON true
      LEFT JOIN fundamentals f ON f.asset_id = a.id

@@ -53,20 +53,23 @@ test('three missed days of a 691-ticker exchange: three bulk days (300 calls), n
     sim.advanceTradingDays(3);
     const id = await p.run({ exchanges: ['XETRA'] });
     const plan = (
-      await q<{ bulk_dates: string[] }>(
+      await q<{ bulk_dates: string[]; recheck_dates: string[] }>(
         tdb,
-        `SELECT bulk_dates::text[] AS bulk_dates FROM price_plans WHERE execution_id = $1 AND exchange = 'XETRA'`,
+        `SELECT bulk_dates::text[] AS bulk_dates, recheck_dates::text[] AS recheck_dates FROM price_plans
+          WHERE execution_id = $1 AND exchange = 'XETRA'`,
         [id],
       )
     )[0]!;
     t.is(plan.bulk_dates.length, 3);
+    // Beside them, sessions stored by earlier runs are read again for late corrections (100 calls each).
+    t.true(plan.recheck_dates.length >= 1 && plan.recheck_dates.every((d) => d < plan.bulk_dates[0]!));
     const calls = await q<{ endpoint: string; calls: number }>(
       tdb,
       `SELECT endpoint, sum(cost)::int AS calls FROM api_calls WHERE execution_id = $1 GROUP BY 1 ORDER BY 1`,
       [id],
     );
     const by = Object.fromEntries(calls.map((c) => [c.endpoint, c.calls]));
-    t.is(by['eod-bulk-last-day'], 300);
+    t.is(by['eod-bulk-last-day'], 300 + 100 * plan.recheck_dates.length);
     t.true((by.eod ?? 0) < 50, `only new listings and stragglers fetch their own history: ${by.eod}`);
     const symbols = sim.symbols().filter((s) => s.endsWith('.XETRA'));
     const last = (

@@ -190,7 +190,12 @@ withBrowser(
     t.true((await page.locator('svg rect.used').count()) >= 1);
     t.regex((await page.locator('#summary').textContent()) ?? '', /100,000 calls a day/);
     // Coverage per region and freshness per exchange.
-    t.true((await page.getByRole('cell', { name: 'XETRA', exact: true }).count()) === 1);
+    const freshness = page.locator('h2:has-text("Freshness per exchange") + table');
+    t.is(await freshness.getByRole('cell', { name: 'XETRA', exact: true }).count(), 1);
+    // Data quality: each exchange's quarantine, and the quarantined bars (none in this clean run).
+    const quarantine = page.locator('h2:has-text("Data quality") + p + table');
+    t.is(await quarantine.getByRole('cell', { name: 'XETRA', exact: true }).count(), 1);
+    t.regex((await page.locator('h3:has-text("Quarantined bars") + p').textContent()) ?? '', /No quarantined bars/);
     // Reset the failing ticker from its row.
     const failingRow = page.locator('tr', { hasText: FAILING });
     await failingRow.getByRole('button', { name: 'reset' }).click();

@@ -234,6 +234,8 @@ test('a plan without /exchange-details learns a holiday from an empty bulk day, 
   await withStage({ universe: 'full', plan: 'eod-only', today: '2026-12-23' }, async ({ tdb, sim, p }) => {
     await setSetting(tdb.pool, 'max_new_assets_per_day', 0);
     await setSetting(tdb.pool, 'corporate_actions_enabled', false);
+    // The bulk days counted here are the price updates': no re-reads for late corrections.
+    await setSetting(tdb.pool, 'recheck_calls_per_day', 0);
     await p.run({ exchanges: ['XETRA'] });
     sim.setClock('2026-12-24T21:30:00Z');
     const eve = await summary(tdb, await p.run({ exchanges: ['XETRA'] }));

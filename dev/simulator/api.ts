@@ -341,7 +341,8 @@ function bulk(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   const rows = ctx.market.bulk(ex.exchange, ex.venue, day, today, codes);
   const extended = asJson && (q.get('filter') ?? '').toLowerCase() === 'extended';
   if (extended) {
-    const memoKey = `extended|${ex.exchange}|${ex.venue}|${day}|${today}|${codes ? [...codes].join(',') : ''}`;
+    // the instant and the injections too: first prints and bad ticks change with both
+    const memoKey = `extended|${ex.exchange}|${ex.venue}|${day}|${ctx.now}|${ctx.market.quality.version}|${codes ? [...codes].join(',') : ''}`;
     const out = ctx.market.memo(memoKey, () =>
       rows.map(({ l, bar }) => {
         const hist = ctx.market.history(l, day - 370, day, today);

@@ -25,8 +25,9 @@
 // and outstandingShares, and `annual`/`quarterly` arrays in Financials.
 //
 // Numbers are consistent with the price model: market cap = shares x last close, P/E =
-// price / EPS, 52-week range and moving averages from the served bars, dividend and split
-// fields from corporate-actions.ts.
+// price / EPS, 52-week range and moving averages from the bars (the 14-day fixes' first
+// prints included, as before; never bad ticks or the other late corrections: market.ts's
+// 'base' view), dividend and split fields from corporate-actions.ts.
 
 import { addMonths, dayOf, fmtDate, yearOf, ymd } from './dates.js';
 import { EXCHANGES } from './exchanges.js';
@@ -174,7 +175,7 @@ export class FundamentalsBuilder {
 
     // ----- prices the document is consistent with
     const lastDay = m.lastDataDay(l, today);
-    const hist = m.history(l, lastDay - 380, lastDay, today);
+    const hist = m.history(l, lastDay - 380, lastDay, today, 'base');
     const last = hist[hist.length - 1];
     const priceQ = last ? last.close : Math.exp(p.mu); // quote units
     const price = priceQ / major; // currency major units
@@ -569,7 +570,7 @@ export class FundamentalsBuilder {
     const major = unitsPerMajor(quoteCurrency);
     const m = this.market;
     const lastDay = m.lastDataDay(l, today);
-    const hist = m.history(l, lastDay - 380, lastDay, today);
+    const hist = m.history(l, lastDay - 380, lastDay, today, 'base');
     const y250 = hist.slice(-250);
     const price = (hist[hist.length - 1]?.close ?? Math.exp(l.params.mu)) / major;
     const cur = CURRENCY[quoteCurrency] ?? [quoteCurrency, quoteCurrency];
@@ -652,7 +653,7 @@ export class FundamentalsBuilder {
     const u = (i: number) => u3(l.seed, S.fund, i);
     const m = this.market;
     const lastDay = m.lastDataDay(l, today);
-    const last = m.history(l, lastDay - 10, lastDay, today).at(-1);
+    const last = m.history(l, lastDay - 10, lastDay, today, 'base').at(-1);
     const nav = last ? last.close : Math.exp(l.params.mu);
     const category = pick(['Large Blend', 'Large Growth', 'Large Value'], u(2));
     return {

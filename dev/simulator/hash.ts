@@ -113,6 +113,12 @@ export const S = {
   sample: hashString('sample'),
   currency: hashString('currency'),
   publish: hashString('publication'),
+  badPhase: hashString('bad-tick-phase'),
+  badTick: hashString('bad-tick'),
+  badPos: hashString('bad-tick-position'),
+  badMeta: hashString('bad-tick-meta'),
+  lateFix: hashString('late-correction'),
+  lateFixMeta: hashString('late-correction-meta'),
 } as const;
 
 /** mulberry32: small, fast, seeded sequence generator (fault injection only). */

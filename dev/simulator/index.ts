@@ -14,11 +14,21 @@
 // /api answer is dated by the simulated instant, and /user lags behind a day change as
 // EODHD's counter does (limits.ts).
 //
+// Bad data, as EODHD has it (quality.ts): bad ticks of ten kinds (BAD_TICK_KINDS) and late
+// corrections of clean first prints, seeded (options `badTicks`, `corrections`: 'none' in
+// the library, so that stored bars compare exactly; 'default' in the CLIs) and on demand
+// (injectBadTick, injectCorrection, POST /__sim/bad-tick and /__sim/correction), each
+// corrected at an instant or never, with a ground truth (badTicks, lateCorrections,
+// trueHistory). expectedHistory is what the API answers now, wrong bars included. The
+// 14-day fixes of ~0.2% of bars (close 0.4% off, 70% of the volume) are always on, as they
+// were before the options existed, and lateCorrections lists them too.
+//
 // Modules: dates / calendar (trading days), clock (instants, local time), exchanges +
 // universe (who is listed when), prices (bars), corporate-actions (splits, dividends,
-// adjustment factors), publication (when a session's bars appear), market (what is visible
-// on "today"), fundamentals, api + exchange-details (endpoint handlers), limits (quotas,
-// /user's counter), faults, state (persistence), server (HTTP). main.ts is the CLI.
+// adjustment factors), publication (when a session's bars appear), quality (bad ticks,
+// first prints and their corrections), market (what is visible on "today"), fundamentals,
+// api + exchange-details (endpoint handlers), limits (quotas, /user's counter), faults,
+// state (persistence), server (HTTP). main.ts is the CLI.
 
 import path from 'node:path';
 import type { ApiContext } from './api.js';
@@ -31,8 +41,17 @@ import { EXCHANGE_CODES, EXCHANGES, resolveBulkExchange } from './exchanges.js';
 import { checkFaultConfig, type FaultConfig, FaultInjector } from './faults.js';
 import { FundamentalsBuilder } from './fundamentals.js';
 import { DailyCounter, type DayCount, emptyUsage, MinuteWindow, type Usage, type UserDisplay } from './limits.js';
-import { type EodBar, Market } from './market.js';
+import { type EodBar, Market, quoteScale } from './market.js';
 import { isPlanName, PLANS, type Plan, type PlanName } from './plans.js';
+import {
+  type BadTick,
+  type BadTickKind,
+  type BadTicksOption,
+  type CorrectionsOption,
+  type LateCorrection,
+  resolveBadTicks,
+  resolveCorrections,
+} from './quality.js';
 import { type ServerCore, startServer } from './server.js';
 import { StateStore } from './state.js';
 import { currencyOn, type InstrumentType, Universe } from './universe.js';
@@ -42,6 +61,8 @@ export { FAULT_KINDS } from './faults.js';
 export type { DayCount, EndpointName, Usage } from './limits.js';
 export type { EodBar } from './market.js';
 export { PLAN_NAMES, type PlanName } from './plans.js';
+export type { BadTick, BadTickKind, BadTicksOption, CorrectionsOption, LateCorrection } from './quality.js';
+export { BAD_TICK_KINDS, parseBadTicksArg, parseCorrectionsArg } from './quality.js';
 export type { InstrumentType } from './universe.js';
 
 export type UniverseOption = 'sample' | 'full' | `synthetic:${number}`;
@@ -96,6 +117,18 @@ export interface SimulatorOptions {
   sharedDir?: string;
   port?: number;
   host?: string;
+  /**
+   * Seeded bad ticks (quality.ts): 'none' (default: the bars compare exactly with the
+   * true ones), 'default' (1 in 20,000 eligible bars per kind: about one of each kind a
+   * day over the full universe), or a rate per eligible bar by kind (sum at most 1/60).
+   */
+  badTicks?: BadTicksOption;
+  /**
+   * Late corrections of clean first prints: 'none' (default), 'default' (0.2% of bars,
+   * corrected 1-5 days after publication), or { rate, maxDays? (default 5) }. The 14-day
+   * fixes are on in every case.
+   */
+  corrections?: CorrectionsOption;
 }
 
 export interface Simulator {
@@ -123,7 +156,40 @@ export interface Simulator {
   setLastActiveDay(date: string, calls: number): void;
   setFaults(f: FaultConfig): void;
   faultsInjected(): Record<string, number>;
+  /**
+   * What /eod answers right now (free): the published bars, first prints not yet corrected
+   * and bad ticks not yet corrected included, missing ones left out.
+   */
   expectedHistory(symbol: string, from?: string, to?: string): EodBar[];
+  /** The published bars with their final values: no first prints, no bad ticks (missing ones there). */
+  trueHistory(symbol: string, from?: string, to?: string): EodBar[];
+  /**
+   * A bad tick on a session of the symbol (served from the bar's publication; corrected
+   * `correctedAfterDays` calendar days after it, never when null or left out). It replaces
+   * injections on the same bars and any seeded bad tick within 42 sessions. Throws (one
+   * line) on an unknown symbol or kind, a date that is no session of the listing, or a bar
+   * the kind cannot show on (ohlc_order with high = low, ...).
+   */
+  injectBadTick(
+    symbol: string,
+    date: string,
+    kind: BadTickKind,
+    opts?: { correctedAfterDays?: number | null },
+  ): BadTick;
+  /**
+   * A first print with this close (adjusted_close in proportion, high/low widened) and/or
+   * volume, in the units served now, from the bar's publication until `correctedAfterDays`
+   * calendar days after it. Throws (one line) as injectBadTick does.
+   */
+  injectCorrection(
+    symbol: string,
+    date: string,
+    values: { close?: number; volume?: number; correctedAfterDays: number },
+  ): { symbol: string; date: string; correctedOn: string };
+  /** Every bad tick (seeded and injected) whose (first) date is a session in [from, to], published or not. */
+  badTicks(from: string, to: string): BadTick[];
+  /** Every bar in [from, to] first printed otherwise (14-day fixes, seeded, injected): first print and final values as of today. */
+  lateCorrections(from: string, to: string): LateCorrection[];
   /** Active common stocks, or active listings of the given types. */
   symbols(types?: InstrumentType[]): string[];
   /** Whether the API has a fundamentals document for the symbol. */
@@ -155,6 +221,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const extraLimit = opts.extraLimit ?? 0;
   if (!Number.isInteger(extraLimit) || extraLimit < 0) throw new Error('extraLimit must be a whole number >= 0');
   const perMinuteLimit = opts.perMinuteLimit ?? DEFAULT_PER_MINUTE_LIMIT;
+  resolveBadTicks(opts.badTicks ?? 'none');
+  resolveCorrections(opts.corrections ?? 'none');
 
   const store = opts.stateFile ? new StateStore(opts.stateFile) : null;
   const loaded = store?.load() ?? null;
@@ -176,7 +244,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const universe = new Universe(sharedDir, option.mode, option.synthetic);
   const actions = new CorporateActions(universe);
-  const market = new Market(universe, actions, () => timeOfDay!);
+  const market = new Market(universe, actions, () => timeOfDay!, {
+    badTicks: opts.badTicks ?? 'none',
+    corrections: opts.corrections ?? 'none',
+  });
   const fundamentals = new FundamentalsBuilder(market);
   const counter = new DailyCounter(dailyLimit + extraLimit, usage0, staleCounter, display);
   const window = new MinuteWindow(perMinuteLimit);
@@ -261,14 +332,63 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     store?.saveNow(persisted());
   };
 
-  const expectedHistory = (symbol: string, from?: string, to?: string): EodBar[] => {
-    const l = universe.get(symbol.includes('.') ? symbol : `${symbol}.US`, today!);
-    if (!l) return [];
-    const a = from ? parseDate(from) : l.listDay;
-    const b = to ? parseDate(to) : today!;
-    if (a === null || b === null) throw new Error('from/to must be YYYY-MM-DD');
-    return market.history(l, a, b, today!);
+  const listingOf = (symbol: string) => universe.get(symbol.includes('.') ? symbol : `${symbol}.US`, today!);
+
+  const historyOf =
+    (view: 'served' | 'true') =>
+    (symbol: string, from?: string, to?: string): EodBar[] => {
+      const l = listingOf(symbol);
+      if (!l) return [];
+      const a = from ? parseDate(from) : l.listDay;
+      const b = to ? parseDate(to) : today!;
+      if (a === null || b === null) throw new Error('from/to must be YYYY-MM-DD');
+      return market.history(l, a, b, today!, view);
+    };
+  const expectedHistory = historyOf('served');
+  const trueHistory = historyOf('true');
+
+  /** The listing and session day an injection names; throws the reason. */
+  const target = (symbol: unknown, date: unknown) => {
+    if (typeof symbol !== 'string' || !symbol) throw new Error('symbol is required (CODE.EXCHANGE)');
+    const l = listingOf(symbol);
+    if (!l) throw new Error(`unknown symbol ${symbol}`);
+    const day = typeof date === 'string' ? parseDate(date) : null;
+    if (day === null) throw new Error(`date must be YYYY-MM-DD, not ${JSON.stringify(date)}`);
+    return { l, day };
   };
+
+  const injectBadTick = (
+    symbol: string,
+    date: string,
+    kind: BadTickKind,
+    o: { correctedAfterDays?: number | null } = {},
+  ) => {
+    const { l, day } = target(symbol, date);
+    return market.quality.injectBadTick(l, day, kind, o?.correctedAfterDays);
+  };
+
+  const injectCorrection = (
+    symbol: string,
+    date: string,
+    values: { close?: number; volume?: number; correctedAfterDays: number },
+  ) => {
+    const { l, day } = target(symbol, date);
+    if (!values || typeof values !== 'object')
+      throw new Error('a correction needs { close?, volume?, correctedAfterDays }');
+    return market.quality.injectCorrection(l, day, values, quoteScale(l, today!));
+  };
+
+  const range = (from: string, to: string): [number, number] => {
+    const a = parseDate(from);
+    const b = parseDate(to);
+    if (a === null || b === null) throw new Error('from and to must be YYYY-MM-DD');
+    if (a > b) throw new Error(`from (${from}) is after to (${to})`);
+    return [a, b];
+  };
+  const badTicks = (from: string, to: string): BadTick[] =>
+    market.quality.badTicks(universe.allMembers(today!), ...range(from, to));
+  const lateCorrections = (from: string, to: string): LateCorrection[] =>
+    market.quality.lateCorrections(universe.allMembers(today!), ...range(from, to), today!);
 
   /** Active common stocks (what exchange-symbol-list?type=common_stock lists), or of the given types. */
   const symbols = (types: InstrumentType[] = ['Common Stock']): string[] =>
@@ -304,12 +424,30 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       plan: plan.name,
       limits: { dailyLimit, extraLimit, perMinuteLimit, perMinuteRemaining: window.remaining() },
       faults: faults.state(),
+      dataQuality: market.quality.state(),
     }),
     advance,
     now: nowMs,
     setClock,
     setFaults: (f) => faults.set(checkFaultConfig(f)),
     expectedHistory,
+    trueHistory,
+    injectBadTick: (body) => {
+      const b = body as { symbol?: unknown; date?: unknown; kind?: unknown; correctedAfterDays?: unknown };
+      return injectBadTick(b.symbol as string, b.date as string, b.kind as BadTickKind, {
+        correctedAfterDays: b.correctedAfterDays as number | null | undefined,
+      });
+    },
+    injectCorrection: (body) => {
+      const b = body as { symbol?: unknown; date?: unknown };
+      return injectCorrection(
+        b.symbol as string,
+        b.date as string,
+        body as { close?: number; volume?: number; correctedAfterDays: number },
+      );
+    },
+    badTicks,
+    lateCorrections,
     symbols,
   };
 
@@ -333,6 +471,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     setFaults: (f) => core.setFaults(f),
     faultsInjected: () => faults.injected(),
     expectedHistory,
+    trueHistory,
+    injectBadTick,
+    injectCorrection,
+    badTicks,
+    lateCorrections,
     symbols,
     hasFundamentals,
     currencyOf: (symbol) => {

@@ -4,11 +4,13 @@
 //
 // Other flags: --host, --api-key, --plan free|eod-only|all-in-one, --daily-limit, --extra-limit,
 // --per-minute-limit, --shared-dir, --fresh-counter (/user moves to a new day at once
-// instead of showing the last active day until the day's first charged call).
+// instead of showing the last active day until the day's first charged call),
+// --bad-ticks none|default|kind=rate,... and --corrections none|default|RATE (bad data as
+// EODHD has it, quality.ts; both 'default' here, 'none' in the library).
 // It prints the base URL; the key is not printed (it is the one you passed, or the
 // documented default). Ctrl-C closes it and saves the state file.
 
-import { PLAN_NAMES, type SimulatorOptions, startSimulator } from './index.js';
+import { PLAN_NAMES, parseBadTicksArg, parseCorrectionsArg, type SimulatorOptions, startSimulator } from './index.js';
 import { isPlanName } from './plans.js';
 
 function parseArgs(argv: string[]): SimulatorOptions {
@@ -69,10 +71,22 @@ function parseArgs(argv: string[]): SimulatorOptions {
       case '--shared-dir':
         o.sharedDir = value();
         break;
+      case '--bad-ticks': {
+        const v = value();
+        if (v === undefined) throw new Error('--bad-ticks needs none, default or kind=rate,...');
+        o.badTicks = parseBadTicksArg(v);
+        break;
+      }
+      case '--corrections': {
+        const v = value();
+        if (v === undefined) throw new Error('--corrections needs none, default or a rate');
+        o.corrections = parseCorrectionsArg(v);
+        break;
+      }
       case '-h':
       case '--help':
         process.stdout.write(
-          'usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--time HH:MM] [--fresh-counter] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D]\n',
+          'usage: main.js [--port N] [--host H] [--universe sample|full] [--today YYYY-MM-DD] [--time HH:MM] [--fresh-counter] [--state-file F] [--api-key K] [--plan free|eod-only|all-in-one] [--daily-limit N] [--extra-limit N] [--per-minute-limit N] [--shared-dir D] [--bad-ticks none|default|kind=rate,...] [--corrections none|default|RATE]\n',
         );
         process.exit(0);
         break;
@@ -91,10 +105,11 @@ async function main(): Promise<void> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(2);
   }
-  const sim = await startSimulator({ port: 8090, ...opts });
+  const sim = await startSimulator({ port: 8090, badTicks: 'default', corrections: 'default', ...opts });
   process.stdout.write(
     `EODHD simulator listening on ${sim.url}\n` +
       `  plan: ${sim.plan}; universe: ${opts.universe ?? 'sample'} (${sim.symbols().length} active common stocks, ${sim.universeSource === 'files' ? 'from the ticker files' : 'generated: no ticker files found'}), now: ${sim.now()}, US published through: ${sim.publishedThrough('US')}\n` +
+      `  bad data: --bad-ticks ${JSON.stringify(opts.badTicks ?? 'default')}, --corrections ${JSON.stringify(opts.corrections ?? 'default')} (ground truth: GET .../__sim/bad-ticks?from=&to=, .../__sim/late-corrections?from=&to=)\n` +
       `  try: curl "${sim.url}/eod/AAPL.US?fmt=json&from=2026-11-01&api_token=$KEY"\n` +
       `  admin: GET ${sim.url.replace(/\/api$/, '')}/__sim/state, POST .../__sim/advance?days=1, POST .../__sim/clock?at=ISO, POST .../__sim/faults\n`,
   );

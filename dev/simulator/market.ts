@@ -4,9 +4,15 @@
 // past and future are fixed by its seed). What the API answers depends on the clock:
 // no bars after the last *published* session (today's only once the clock, today at the
 // simulator's time of day, has passed its publication instant: publication.ts),
-// `adjusted_close` covering only the actions that already happened, and first prints that
-// get corrected later. That dependence lives here, in one place, so the HTTP answers and
-// the test oracle (Simulator.expectedHistory) cannot drift apart.
+// `adjusted_close` covering only the actions that already happened, and first prints and
+// bad ticks that get corrected later (quality.ts). That dependence lives here, in one
+// place, so the HTTP answers and the test oracle (Simulator.expectedHistory) cannot drift
+// apart.
+//
+// Three views of the bars: 'served' (what the API answers: first prints and bad ticks
+// until corrected), 'base' (the true bars with the 14-day fixes only: what fundamentals
+// are computed from) and 'true' (the final values, nothing wrong: Simulator.trueHistory).
+// With both quality options 'none' and nothing injected, 'served' is 'base'.
 //
 // "Values corrected weeks later": about 1 bar in 500 is first published with a close off
 // by 0.4% and 70% of its volume; from 14 days after its date the API serves the final
@@ -17,28 +23,28 @@ import { DAY_MS } from './clock.js';
 import { type CorporateActions, calendarOf } from './corporate-actions.js';
 import { fmtDate } from './dates.js';
 import type { ExchangeCode } from './exchanges.js';
-import { S, u3 } from './hash.js';
-import {
-  DECIMAL_VOLUMES,
-  econLevel,
-  isFlatDay,
-  isGapDay,
-  makeBar,
-  NoiseCache,
-  px,
-  type RawBar,
-  round4,
-} from './prices.js';
+import { econLevel, isFlatDay, isGapDay, makeBar, NoiseCache, type RawBar, round4 } from './prices.js';
 import { publishedThrough } from './publication.js';
+import {
+  type BadTicksOption,
+  type BarSource,
+  type CorrectionsOption,
+  DataQuality,
+  isLegacyFixDay,
+  LEGACY_FIX_DAYS,
+  legacyFirstPrint,
+} from './quality.js';
 import { currencyOn, type Listing, type Universe, unitsPerMajor } from './universe.js';
 
 export type { EodBar };
 
-const CORRECTION_SHARE = 0.002;
-const CORRECTION_DAYS = 14;
+/** 'served': what the API answers; 'base': the 14-day fixes only; 'true': the final values. */
+export type BarView = 'served' | 'base' | 'true';
 
-export class Market {
+export class Market implements BarSource {
   private readonly memoMap = new Map<string, unknown>();
+  /** First prints and bad ticks beyond the 14-day fixes (quality.ts). */
+  readonly quality: DataQuality;
 
   /**
    * timeOfDay: the simulated clock's time of day (ms after midnight UTC); the default, the
@@ -48,7 +54,15 @@ export class Market {
     readonly universe: Universe,
     readonly actions: CorporateActions,
     private readonly timeOfDay: () => number = () => DAY_MS - 1,
-  ) {}
+    quality: { badTicks?: BadTicksOption; corrections?: CorrectionsOption } = {},
+  ) {
+    this.quality = new DataQuality(this, actions, quality.badTicks, quality.corrections);
+  }
+
+  /** The instant (ms) of `today` at the clock's time of day. */
+  private nowOf(today: number): number {
+    return today * DAY_MS + this.timeOfDay();
+  }
 
   /** The last session of an exchange whose bars are visible on `today` (at the clock's time of day). */
   visibleThrough(exchange: ExchangeCode, today: number): number {
@@ -64,22 +78,23 @@ export class Market {
     return v;
   }
 
-  /** A preliminary print, if this bar is one of those corrected later and today is before the fix. */
+  /** A 14-day fix's first print, if this bar is one and today is before the fix. */
   private published(l: Listing, b: RawBar, today: number): RawBar {
-    if (b.volume === 0 || today >= b.day + CORRECTION_DAYS) return b;
-    const u = u3(l.seed, S.corr, b.day);
-    if (u >= CORRECTION_SHARE) return b;
-    const close = px(b.close * (u < CORRECTION_SHARE / 2 ? 1.004 : 0.996));
-    return {
-      day: b.day,
-      open: b.open,
-      close,
-      high: Math.max(b.high, close),
-      low: Math.min(b.low, close),
-      volume: DECIMAL_VOLUMES.has(l.exchange)
-        ? Math.max(0.01, Math.round(b.volume * 70) / 100)
-        : Math.max(1, Math.round(b.volume * 0.7)),
-    };
+    if (b.volume === 0 || today >= b.day + LEGACY_FIX_DAYS || !isLegacyFixDay(l, b.day)) return b;
+    return legacyFirstPrint(l, b);
+  }
+
+  /** The quality layer when it can change something this view shows, else null (the 14-day fixes' own path). */
+  private layer(view: BarView): DataQuality | null {
+    return view === 'served' && this.quality.active ? this.quality : null;
+  }
+
+  /** One bar as `view` shows it on `today` (null: a missing bad tick). */
+  private shown(l: Listing, b: RawBar, factor: number, scale: number, today: number, view: BarView): EodBar | null {
+    if (view === 'true') return toEod(b, factor, scale);
+    const q = this.layer(view);
+    if (!q) return toEod(this.published(l, b, today), factor, scale);
+    return q.serve(l, b, factor, scale, this.nowOf(today), today);
   }
 
   /** Last day the API has data for on this listing (published, and before its delisting). */
@@ -87,8 +102,8 @@ export class Market {
     return Math.min(this.visibleThrough(l.exchange, today), l.delistDay - 1);
   }
 
-  /** Raw bars with a date in [from, to], as published on `today`. */
-  rawBars(l: Listing, from: number, to: number, today: number): RawBar[] {
+  /** True raw bars with a date in [from, to], of the sessions published on `today`. */
+  private rawBars(l: Listing, from: number, to: number, today: number): RawBar[] {
     const cal = calendarOf(l);
     const start = cal.onOrAfter(Math.max(from, l.listDay));
     const end = Math.min(to, this.lastDataDay(l, today));
@@ -107,14 +122,14 @@ export class Market {
       }
       const flat = isFlatDay(l, d);
       const econ = flat ? prev : econLevel(l, d, cache);
-      if (!isGapDay(l, d)) out.push(this.published(l, makeBar(l, d, prev, econ, flat, mult), today));
+      if (!isGapDay(l, d)) out.push(makeBar(l, d, prev, econ, flat, mult));
       prev = econ;
     }
     return out;
   }
 
-  /** Whether the listing has a visible bar of that day (not: holiday, gap, not listed, unpublished, future). */
-  hasBar(l: Listing, day: number, today: number): boolean {
+  /** Whether the listing has a true bar of that day, visible on `today` (not: holiday, gap, not listed, unpublished, future). */
+  private hasTrueBar(l: Listing, day: number, today: number): boolean {
     return !(
       day < l.listDay ||
       day > this.lastDataDay(l, today) ||
@@ -123,46 +138,65 @@ export class Market {
     );
   }
 
-  /** The bar of one day (null when there is none: see hasBar). */
-  rawBar(l: Listing, day: number, today: number): RawBar | null {
-    if (!this.hasBar(l, day, today)) return null;
+  /** Whether the API serves a bar of that day on `today` (see hasTrueBar; nor a missing bad tick). */
+  hasBar(l: Listing, day: number, today: number): boolean {
+    if (!this.hasTrueBar(l, day, today)) return false;
+    return !(this.quality.active && this.quality.hidden(l, day, this.nowOf(today)));
+  }
+
+  /** The true bar of a session, published or not (null: not listed, no session, a gap). */
+  modelBar(l: Listing, day: number): RawBar | null {
     const cal = calendarOf(l);
+    if (day < l.listDay || day >= l.delistDay || !cal.isTradingDay(day) || isGapDay(l, day)) return null;
     const prev = this.actions.econClose(l, cal.prev(day));
     const flat = isFlatDay(l, day);
     const econ = flat ? prev : econLevel(l, day);
-    return this.published(l, makeBar(l, day, prev, econ, flat, this.actions.mult(l, day)), today);
+    return makeBar(l, day, prev, econ, flat, this.actions.mult(l, day));
+  }
+
+  /** The adjustment factor of a bar of `day` as of `today`, and served units per model unit. */
+  adjustment(l: Listing, day: number, today: number): { factor: number; scale: number } {
+    let factor = 1;
+    for (const e of this.actions.factorsBetween(l, day, today)) factor *= e.factor;
+    return { factor, scale: quoteScale(l, today) };
+  }
+
+  toEod(b: RawBar, factor: number, scale: number): EodBar {
+    return toEod(b, factor, scale);
   }
 
   /**
-   * Bars with adjusted_close, ascending, as /eod answers on `today`: in the listing's quote
-   * currency of `today` (a listing that moved from GBX to GBP is served in pounds all along).
+   * Bars with adjusted_close, ascending, as /eod answers on `today` (view 'served'): in the
+   * listing's quote currency of `today` (a listing that moved from GBX to GBP is served in
+   * pounds all along).
    */
-  history(l: Listing, from: number, to: number, today: number): EodBar[] {
+  history(l: Listing, from: number, to: number, today: number, view: BarView = 'served'): EodBar[] {
     const raw = this.rawBars(l, from, to, today);
     if (!raw.length) return [];
     const events = this.actions.factorsBetween(l, raw[0].day, today);
     const scale = quoteScale(l, today);
-    const out: EodBar[] = new Array(raw.length);
+    const out: Array<EodBar | null> = new Array(raw.length);
     let f = 1;
     let ei = events.length - 1;
+    let missing = false;
     for (let i = raw.length - 1; i >= 0; i--) {
       const b = raw[i];
       while (ei >= 0 && events[ei].day > b.day) {
         f *= events[ei].factor;
         ei--;
       }
-      out[i] = toEod(b, f, scale);
+      out[i] = this.shown(l, b, f, scale, today, view);
+      if (out[i] === null) missing = true;
     }
-    return out;
+    return missing ? out.filter((b): b is EodBar => b !== null) : (out as EodBar[]);
   }
 
-  /** Adjusted bar of one day. */
-  bar(l: Listing, day: number, today: number): EodBar | null {
-    const b = this.rawBar(l, day, today);
-    if (!b) return null;
-    let f = 1;
-    for (const e of this.actions.factorsBetween(l, day, today)) f *= e.factor;
-    return toEod(b, f, quoteScale(l, today));
+  /** Adjusted bar of one day, as `view` shows it on `today` (null when there is none: see hasBar). */
+  bar(l: Listing, day: number, today: number, view: BarView = 'served'): EodBar | null {
+    if (!this.hasTrueBar(l, day, today)) return null;
+    const b = this.modelBar(l, day)!;
+    const { factor, scale } = this.adjustment(l, day, today);
+    return this.shown(l, b, factor, scale, today, view);
   }
 
   /** Bulk rows of one exchange (or US venue) on a trading day, sorted by code. */

@@ -18,8 +18,13 @@
 // Admin routes under /__sim/ are not EODHD's, not authenticated, not charged, not rate
 // limited: GET /__sim/state, POST /__sim/advance?days=N, POST /__sim/clock?at=ISO,
 // POST /__sim/faults (JSON body), GET /__sim/expected-history?symbol=&from=&to=,
-// GET /__sim/symbols. They let another process (the local gateway's functions, a
-// benchmark) drive the clock and faults. Their Date header is the real one.
+// GET /__sim/true-history?symbol=&from=&to=, GET /__sim/symbols, POST /__sim/bad-tick
+// (JSON {symbol, date, kind, correctedAfterDays}), POST /__sim/correction (JSON {symbol,
+// date, close?, volume?, correctedAfterDays}), GET /__sim/bad-ticks?from=&to=,
+// GET /__sim/late-corrections?from=&to=. They let another process (the local gateway's
+// functions, a benchmark, a test) drive the clock, faults and bad data, and read the
+// ground truth; a refused request is a 400 with a one-line reason. Their Date header is
+// the real one.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,6 +58,12 @@ export interface ServerCore {
   setClock(at: string): string;
   setFaults(f: FaultConfig): void;
   expectedHistory(symbol: string, from?: string, to?: string): unknown;
+  trueHistory(symbol: string, from?: string, to?: string): unknown;
+  /** the admin routes' JSON bodies, checked there; throw a one-line reason */
+  injectBadTick(body: unknown): unknown;
+  injectCorrection(body: unknown): unknown;
+  badTicks(from: string, to: string): unknown;
+  lateCorrections(from: string, to: string): unknown;
   symbols(): string[];
 }
 
@@ -113,16 +124,45 @@ export async function startServer(core: ServerCore, host: string, port: number):
     const p = url.pathname;
     if (req.method === 'GET' && p === '/__sim/state') return ok(core.adminState());
     if (req.method === 'GET' && p === '/__sim/symbols') return ok(core.symbols());
-    if (req.method === 'GET' && p === '/__sim/expected-history') {
+    /** The answer of `fn`, or a 400 with its one-line reason. */
+    const attempt = (fn: () => unknown) => {
+      let v: unknown;
+      try {
+        v = fn();
+      } catch (e) {
+        return bad(400, e instanceof Error ? e.message : String(e));
+      }
+      return ok(v);
+    };
+    const jsonBody = async (): Promise<unknown> => {
+      const body = await readBody(req);
+      const v: unknown = JSON.parse(body.trim() || 'null');
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('the body must be a JSON object');
+      return v;
+    };
+    if (req.method === 'GET' && (p === '/__sim/expected-history' || p === '/__sim/true-history')) {
       const symbol = url.searchParams.get('symbol');
       if (!symbol) return bad(400, 'symbol is required');
-      return ok(
-        core.expectedHistory(
-          symbol,
-          url.searchParams.get('from') ?? undefined,
-          url.searchParams.get('to') ?? undefined,
-        ),
+      const from = url.searchParams.get('from') ?? undefined;
+      const to = url.searchParams.get('to') ?? undefined;
+      return attempt(() =>
+        p === '/__sim/true-history' ? core.trueHistory(symbol, from, to) : core.expectedHistory(symbol, from, to),
       );
+    }
+    if (req.method === 'GET' && (p === '/__sim/bad-ticks' || p === '/__sim/late-corrections')) {
+      const from = url.searchParams.get('from');
+      const to = url.searchParams.get('to');
+      if (!from || !to) return bad(400, 'from and to are required (YYYY-MM-DD)');
+      return attempt(() => (p === '/__sim/bad-ticks' ? core.badTicks(from, to) : core.lateCorrections(from, to)));
+    }
+    if (req.method === 'POST' && (p === '/__sim/bad-tick' || p === '/__sim/correction')) {
+      let body: unknown;
+      try {
+        body = await jsonBody();
+      } catch (e) {
+        return bad(400, e instanceof Error ? e.message : 'invalid body');
+      }
+      return attempt(() => (p === '/__sim/bad-tick' ? core.injectBadTick(body) : core.injectCorrection(body)));
     }
     if (req.method === 'POST' && p === '/__sim/advance') {
       const days = Number(url.searchParams.get('days') ?? '1');

@@ -11,6 +11,7 @@ import { databaseProblem } from '../platform/database-problem.js';
 import { FUNCTION_NAMES } from '../platform/invoke.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
 import { pendingMigrations } from '../store/migrate.js';
+import { loadSettings } from '../store/settings.js';
 
 export interface Check {
   name: string;
@@ -129,6 +130,8 @@ const QUOTA = `
   SELECT quota_day::text, used, call_limit, calls_left FROM v_api_quota_days
    WHERE quota_day = (SELECT quota_day FROM api_plan)`;
 
+const QUARANTINE = `SELECT exchange, priced, quarantined, pct FROM v_quarantine_by_exchange ORDER BY exchange`;
+
 export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promise<Check[]> {
   try {
     await pool.query('SELECT 1');
@@ -209,6 +212,23 @@ export async function databaseChecks(pool: pg.Pool, scope: DatabaseScope): Promi
         ? {}
         : {
             fix: 'check that the daily runs succeed (last run above, status page) and that the plan includes this exchange',
+          }),
+    });
+  }
+
+  // Quarantined bars (open errors of the quality checks): a few are the API's bad ticks; a
+  // large share of an exchange is a feed gone wrong, or thresholds that do not fit it.
+  const alertPct = (await loadSettings(pool)).quality_quarantine_alert_pct;
+  for (const x of (await pool.query(QUARANTINE)).rows) {
+    const ok = Number(x.pct) <= alertPct;
+    checks.push({
+      name: `quarantine ${x.exchange}`,
+      ok,
+      detail: `${x.quarantined} of ${x.priced} priced assets have a quarantined bar (${Number(x.pct).toFixed(2)}%; alert above ${alertPct}%)`,
+      ...(ok
+        ? {}
+        : {
+            fix: 'look at the data-quality section of the status page (v_data_quality): confirm or drop the bars, or tune the quality_* settings',
           }),
     });
   }

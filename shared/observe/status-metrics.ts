@@ -4,6 +4,7 @@
  * status page.
  */
 import { Gauge } from 'prom-client';
+import { QUALITY_CHECKS } from '../domain/quality.js';
 import type { Queryable } from '../platform/db.js';
 import { registry } from '../platform/metrics.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
@@ -16,7 +17,13 @@ const LAST_RUN = `
 const FAILING = `SELECT count(*)::int AS n, count(*) FILTER (WHERE excluded)::int AS excluded FROM v_failed_assets`;
 const FRESHNESS = `
   SELECT exchange, behind, without_prices, prices_through::text,
-         coalesce(current_date - prices_through, -1)::int AS age_days FROM v_exchange_freshness`;
+         coalesce(extract(epoch FROM now() - prices_through::timestamptz), -1)::float8 AS age_seconds
+    FROM v_exchange_freshness`;
+const QUALITY_OPEN = `
+  SELECT c.check_name, s.severity, count(f.id)::int AS n
+    FROM unnest($1::text[]) AS c(check_name) CROSS JOIN (VALUES ('error'), ('warning')) AS s(severity)
+    LEFT JOIN price_quality_findings f ON f.check_name = c.check_name AND f.severity = s.severity AND f.status = 'open'
+   GROUP BY 1, 2`;
 
 const RUN_STATES = ['running', 'success', 'partial', 'failed'];
 
@@ -63,12 +70,22 @@ export function registerStatusMetrics(pool: () => Queryable): void {
       g.set({ excluded: 'true' }, Number(r?.excluded ?? 0));
     },
   );
+  // Seconds, Prometheus' base unit (promtool check metrics refuses _days).
   gauge(
-    'screener_exchange_prices_age_days',
-    'Days since the latest price day of each exchange (-1: none)',
+    'screener_exchange_prices_age_seconds',
+    'Seconds since the start (UTC) of the latest price day of each exchange (-1: none)',
     ['exchange'],
     async (g) => {
-      for (const r of (await pool().query(FRESHNESS)).rows) g.set({ exchange: r.exchange }, r.age_days);
+      for (const r of (await pool().query(FRESHNESS)).rows) g.set({ exchange: r.exchange }, r.age_seconds);
+    },
+  );
+  gauge(
+    'screener_data_quality_open',
+    'Open findings of the quality checks, by check and severity (an open error quarantines its bar)',
+    ['check', 'severity'],
+    async (g) => {
+      for (const r of (await pool().query(QUALITY_OPEN, [QUALITY_CHECKS])).rows)
+        g.set({ check: r.check_name, severity: r.severity }, r.n);
     },
   );
   gauge(

@@ -206,6 +206,41 @@ export function renderStatusPage(s: Status, nonce: string): string {
             `<td><form method="dialog" data-endpoint="status" data-output="reset-out"><input type="hidden" name="action" value="reset"><input type="hidden" name="symbol" value="${esc(f.symbol)}"><button>reset</button></form></td>`,
           ]),
         );
+  const dq = s.data_quality;
+  const quarantine = table(
+    ['exchange', 'priced assets', 'quarantined', '%'],
+    dq.quarantined.map((x) => [td(x.exchange), num(x.priced), num(x.quarantined), td(x.pct.toFixed(2))]),
+  );
+  const byCheck =
+    dq.by_check.length === 0
+      ? '<p>No open findings.</p>'
+      : table(
+          ['check', 'severity', 'exchange', 'open', 'confirmed'],
+          dq.by_check.map((x) => [td(x.check), td(x.severity), td(x.exchange), num(x.open), num(x.confirmed)]),
+        );
+  const worst =
+    dq.worst.length === 0
+      ? ''
+      : table(
+          ['asset', 'exchange', 'open errors', 'open warnings'],
+          dq.worst.map((x) => [td(x.symbol), td(x.exchange), num(x.errors), num(x.warnings)]),
+        );
+  const decide = (b: Status['data_quality']['bars'][number], action: 'confirm' | 'drop') =>
+    `<form method="dialog" data-endpoint="status" data-output="quality-out"><input type="hidden" name="action" value="${action}"><input type="hidden" name="symbol" value="${esc(b.symbol)}"><input type="hidden" name="date" value="${esc(b.date)}"><input type="hidden" name="check" value="${esc(b.check)}"><button>${action}</button></form>`;
+  const bars =
+    dq.bars.length === 0
+      ? '<p>No quarantined bars.</p>'
+      : table(
+          ['asset', 'date', 'check', 'detail', 'asked again', ''],
+          dq.bars.map((b) => [
+            td(b.symbol),
+            td(b.date),
+            td(b.check),
+            td(b.detail),
+            td(b.reasked ? 'yes, same answer' : 'not yet'),
+            `<td>${decide(b, 'confirm')} ${decide(b, 'drop')}</td>`,
+          ]),
+        );
   const runOptions = s.runs
     .map((r) => `<option value="${r.execution_id}">${r.execution_id} (${esc(r.as_of)}, ${esc(r.status)})</option>`)
     .join('');
@@ -229,6 +264,14 @@ ${notInPlan}
 <h2>Failing tickers</h2>
 ${failing}
 <output id="reset-out"></output>
+<h2>Data quality</h2>
+<p>${dq.corrections_7d.toLocaleString('en-US')} bars corrected by the API in the last 7 days (<code>v_price_corrections</code>). Open findings by check (<code>v_data_quality</code>); a bar with an open error is quarantined: indicators and screens leave it out until the API answers otherwise or an operator confirms it (a genuine move) or drops it.</p>
+${quarantine}
+${byCheck}
+${worst}
+<h3>Quarantined bars</h3>
+${bars}
+<output id="quality-out"></output>
 <h2>Actions</h2>
 <form method="dialog" data-endpoint="init-execution" data-output="run-out"><fieldset><legend>Start a run</legend>
 <label>mode <select name="mode"><option>auto</option><option>bulk</option><option>incremental</option></select></label>

@@ -9,6 +9,7 @@ import type { Queryable } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
 import type { StatusAction, StatusQuery } from '../platform/input.js';
 import type { PipelineContext } from '../steps/context.js';
+import { decideQuarantinedBar } from '../steps/decide-finding.js';
 import { resetTicker } from '../store/asset-state.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
 import { renderStatusPage } from './status-page.js';
@@ -91,6 +92,18 @@ export interface Status {
     last_error_at: string | null;
   }>;
   not_in_plan: Array<{ kind: string; since: string; detail: string | null; what: string }>;
+  data_quality: {
+    /** Open and confirmed findings by check, severity and exchange. */
+    by_check: Array<{ check: string; severity: string; exchange: string; open: number; confirmed: number }>;
+    /** Each exchange's assets with a quarantined bar, of its priced assets. */
+    quarantined: Array<{ exchange: string; priced: number; quarantined: number; pct: number }>;
+    /** The assets with the most open findings. */
+    worst: Array<{ symbol: string; exchange: string; errors: number; warnings: number }>;
+    /** The quarantined bars (open errors), newest first: what an operator confirms or drops. */
+    bars: Array<{ symbol: string; date: string; check: string; detail: string; reasked: boolean }>;
+    /** Bars the API answered differently when read again, in the last 7 days. */
+    corrections_7d: number;
+  };
 }
 
 const RUNS = `
@@ -102,7 +115,7 @@ const RUNS = `
 const STEPS = `
   SELECT execution_id, step, shard, status, attempts, started_at, finished_at, error_message,
          round(extract(epoch FROM finished_at - started_at)::numeric, 1)::float8 AS seconds
-    FROM pipeline_steps WHERE execution_id = ANY($1::bigint[]) AND step <> 'bulk-eod'
+    FROM pipeline_steps WHERE execution_id = ANY($1::bigint[]) AND step NOT IN ('bulk-eod', 'recheck-eod')
    ORDER BY execution_id, started_at NULLS LAST, step, shard`;
 
 const INDICATOR_RUNS = `
@@ -126,6 +139,26 @@ const FAILING = `
     FROM v_failed_assets LIMIT $1`;
 
 const NOT_IN_PLAN = `SELECT kind, since::text, detail, what FROM v_api_plan WHERE status = 'not_in_plan'`;
+
+const QUALITY_BY_CHECK = `
+  SELECT "check", severity, exchange, count(*) FILTER (WHERE status = 'open')::int AS open,
+         count(*) FILTER (WHERE status = 'confirmed')::int AS confirmed
+    FROM v_data_quality GROUP BY 1, 2, 3 ORDER BY 2, 1, 3`;
+
+const QUARANTINED = `SELECT exchange, priced, quarantined, pct::float8 AS pct FROM v_quarantine_by_exchange ORDER BY exchange`;
+
+const WORST = `
+  SELECT symbol, exchange, count(*) FILTER (WHERE severity = 'error')::int AS errors,
+         count(*) FILTER (WHERE severity = 'warning')::int AS warnings
+    FROM v_data_quality WHERE status = 'open' GROUP BY 1, 2
+   ORDER BY errors DESC, warnings DESC, symbol LIMIT 10`;
+
+const QUARANTINED_BARS = `
+  SELECT symbol, date::text, "check", detail, reasked_at IS NOT NULL AS reasked
+    FROM v_data_quality WHERE status = 'open' AND severity = 'error'
+   ORDER BY date DESC, symbol LIMIT $1`;
+
+const CORRECTIONS_7D = `SELECT count(*)::int AS n FROM price_corrections WHERE seen_at > now() - interval '7 days'`;
 
 /** The status, with the last `runs` daily runs and up to `failing` failing assets. */
 async function readStatus(q: Queryable, limits: { runs: number; failing: number }): Promise<Status> {
@@ -151,6 +184,13 @@ async function readStatus(q: Queryable, limits: { runs: number; failing: number 
     freshness: withSessions((await q.query<FreshnessRow>(FRESHNESS)).rows, await loadCalendars(q), new Date()),
     failing: (await q.query(FAILING, [limits.failing])).rows,
     not_in_plan: (await q.query(NOT_IN_PLAN)).rows,
+    data_quality: {
+      by_check: (await q.query(QUALITY_BY_CHECK)).rows,
+      quarantined: (await q.query(QUARANTINED)).rows,
+      worst: (await q.query(WORST)).rows,
+      bars: (await q.query(QUARANTINED_BARS, [limits.failing])).rows,
+      corrections_7d: (await q.query<{ n: number }>(CORRECTIONS_7D)).rows[0]!.n,
+    },
   };
 }
 
@@ -190,8 +230,12 @@ export async function showStatus(ctx: PipelineContext, query: StatusQuery, html:
   };
 }
 
-/** POST /function/status {"action":"reset","symbol":...}: a failing ticker brought back. */
+/**
+ * POST /function/status {"action":"reset","symbol":...}: a failing ticker brought back;
+ * {"action":"confirm"|"drop","symbol":...,"date":...}: an operator's decision on a quarantined bar.
+ */
 export async function statusAction(ctx: PipelineContext, action: StatusAction): Promise<FunctionResult> {
+  if (action.action !== 'reset') return decideQuarantinedBar(ctx, action);
   const reset = await resetTicker(ctx.pool, action.symbol, action.scope);
   if (!reset)
     return {

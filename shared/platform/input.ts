@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { addDays, utcToday } from '../domain/dates.js';
 import { EXCHANGES, REGIONS } from '../domain/exchanges.js';
+import { QUALITY_CHECKS } from '../domain/quality.js';
 import type { FunctionEvent, FunctionResult } from './function-contract.js';
 
 const executionId = z
@@ -91,15 +92,29 @@ export const StatusQuery = z.strictObject({
 });
 export type StatusQuery = z.infer<typeof StatusQuery>;
 
-/** POST /function/status: the one action the status page takes itself (others go to the steps). */
-export const StatusAction = z.strictObject({
-  action: z.literal('reset', { error: 'action must be reset' }),
+/**
+ * POST /function/status: the actions the status page takes itself (others go to the
+ * steps): bring a failing ticker back; confirm a quarantined bar as real (a genuine crash:
+ * it is used again); drop it (it is wrong: deleted, its findings resolved).
+ */
+const ResetAction = z.strictObject({
+  action: z.literal('reset'),
   symbol,
   scope: z
     .enum(['all', 'fundamentals', 'prices', 'indicators'], {
       error: 'scope must be all, fundamentals, prices or indicators',
     })
     .default('all'),
+});
+const FindingAction = z.strictObject({
+  action: z.enum(['confirm', 'drop']),
+  symbol,
+  date: isoDate,
+  check: z.enum(QUALITY_CHECKS, { error: `check must be one of ${QUALITY_CHECKS.join(', ')}` }).optional(),
+  note: z.string().trim().min(1).max(500, 'note is at most 500 characters').optional(),
+});
+export const StatusAction = z.discriminatedUnion('action', [ResetAction, FindingAction], {
+  error: 'action must be reset, confirm or drop',
 });
 export type StatusAction = z.infer<typeof StatusAction>;
 

@@ -45,6 +45,13 @@ export const rowsWritten = new Counter({
   registers: [registry],
 });
 
+export const priceCorrections = new Counter({
+  name: 'screener_price_corrections_total',
+  help: 'Stored bars this process replaced because the API answered otherwise when asked again, by source (recheck, reask)',
+  labelNames: ['source'] as const,
+  registers: [registry],
+});
+
 /** A call's status as a label: 2xx, 4xx, 5xx. */
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;

@@ -12,7 +12,7 @@
  */
 
 import type { Calendars } from '../domain/calendar.js';
-import { weekdaysBetween } from '../domain/dates.js';
+import { addDays, weekdaysBetween } from '../domain/dates.js';
 import { REGIONS, type Region } from '../domain/exchanges.js';
 import { API_COST } from '../eodhd/client.js';
 import { inTransaction, type Queryable } from '../platform/db.js';
@@ -21,10 +21,19 @@ import { quotaUsage } from '../store/api-ledger.js';
 import { loadEntitlements, mayFetch, notInPlan } from '../store/api-plan.js';
 import { recordUncollected } from '../store/details.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
-import { asOfFor, runParameters, setRegionsPending, setRunPlan } from '../store/executions.js';
+import {
+  asOfFor,
+  type Execution,
+  previousRunDays,
+  runParameters,
+  setReaskAllowed,
+  setRegionsPending,
+  setRunPlan,
+} from '../store/executions.js';
 import { ensureStepPending } from '../store/pipeline-steps.js';
-import { storePricePlan } from '../store/price-plans.js';
-import { loadSettings } from '../store/settings.js';
+import { storePricePlan, storeRecheckPlan } from '../store/price-plans.js';
+import { lastRechecked } from '../store/price-rechecks.js';
+import { loadSettings, type Settings } from '../store/settings.js';
 import {
   capNewFundamentals,
   deferOverBudget,
@@ -36,8 +45,10 @@ import {
   skipAllForDryRun,
 } from '../store/work-items.js';
 import type { PipelineContext } from './context.js';
+import { planRechecks, type RecheckDemand } from './plan-rechecks.js';
 import { reconcileQuota } from './reconcile.js';
 import { type Handover, runStep } from './step-runner.js';
+import { RECHECK_STEP, recheckShard } from './verify-prices.js';
 
 const BULK_COST = API_COST.bulk;
 const HISTORY_COST = API_COST.eod;
@@ -131,6 +142,48 @@ async function planBulkDays(q: Queryable, executionId: number, f: PriceUpdateFit
   for (const d of f.bulkDates) await ensureStepPending(q, executionId, 'bulk-eod', `${f.exchange}:${d}`);
 }
 
+/**
+ * The run's re-reads (plan-rechecks.ts) from its price demand, stored with the exchanges'
+ * price plans, a pending 'recheck-eod' step each (its replicas make it once), and the
+ * run's allowance of re-asks.
+ */
+async function planRunRechecks(
+  q: Queryable,
+  run: Execution,
+  fits: PriceUpdateFit[],
+  o: { budget: number; bulk: boolean; settings: Settings; sessions: SessionsOf },
+): Promise<ReturnType<typeof planRechecks>> {
+  const previous = await previousRunDays(q, run);
+  const demand: RecheckDemand[] = fits.map((f) => {
+    const day = o.sessions.dayOf(f.exchange);
+    const window = o.settings.recheck_sessions;
+    const sessions = o.sessions.between(f.exchange, addDays(day, -(window * 2 + 14)), addDays(day, -1), window * 3);
+    return {
+      exchange: f.exchange,
+      assets: f.taken + f.deferred,
+      sessions: sessions.slice(-window),
+      previousDay: previous ? previous(f.exchange) : null,
+    };
+  });
+  const earliest = demand.flatMap((d) => d.sessions.slice(0, 1)).sort()[0] ?? run.as_of;
+  const planned = planRechecks(demand, o.budget, {
+    bulk: o.bulk,
+    slowDaysPerDay: o.settings.recheck_slow_days_per_day,
+    lastChecked: await lastRechecked(
+      q,
+      demand.map((d) => d.exchange),
+      earliest,
+    ),
+  });
+  for (const p of planned.plans) {
+    await storeRecheckPlan(q, run.execution_id, p.exchange, p.dates, p.method);
+    for (const d of p.method === 'bulk' ? p.dates : [null])
+      await ensureStepPending(q, run.execution_id, RECHECK_STEP, recheckShard(p.exchange, p.method, d));
+  }
+  await setReaskAllowed(q, run.execution_id, planned.reaskAllowed);
+  return planned;
+}
+
 export async function checkQuota(ctx: PipelineContext, executionId: number): Promise<FunctionResult> {
   return runStep(ctx, executionId, 'check-quota', '', async (s) => {
     const { run } = s;
@@ -181,6 +234,16 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
       await capNewFundamentals(c, executionId, settings.max_new_assets_per_day);
       await deferOverBudget(c, executionId, Math.max(0, budget - price.calls));
       const others = await demandByOperation(c, executionId);
+      const collectCalls = price.calls + others.reduce((n, o) => n + o.calls, 0);
+      // Re-reads for late corrections and re-asks of quarantined bars: what is left after collection.
+      const rechecks = params.dryRun
+        ? { plans: [], calls: 0, reaskAllowed: 0 }
+        : await planRunRechecks(c, run, price.fits, {
+            budget: Math.min(settings.recheck_calls_per_day, Math.max(0, budget - collectCalls)),
+            bulk: bulk !== 'no' && settings.price_update_method !== 'per_ticker',
+            settings,
+            sessions: sessionsOf(calendars, (ex) => asOfFor(run, ex)),
+          });
       if (params.dryRun) await skipAllForDryRun(c, executionId);
       await recordUncollected(c, executionId);
       const regions = ((await regionsWithWork(c, executionId)) as Region[]).sort(
@@ -215,7 +278,8 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
         byOperation: Object.fromEntries(
           others.map((o) => [o.operation, { assets: o.assets, estimatedCalls: o.calls, deferred: o.deferred }]),
         ),
-        estimatedCalls: price.calls + others.reduce((n, o) => n + o.calls, 0),
+        rechecks: { estimatedCalls: rechecks.calls, reaskAllowed: rechecks.reaskAllowed, byExchange: rechecks.plans },
+        estimatedCalls: collectCalls + rechecks.calls,
         dryRun: params.dryRun,
         regions,
         next: regions.length > 0 ? 'collect-region' : 'finalize',

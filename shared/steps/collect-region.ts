@@ -31,11 +31,13 @@ import {
   releaseItems,
   remainingInRegion,
 } from '../store/work-items.js';
+import { checkQueuedBars, type QualityPass } from './check-quality.js';
 import { bulkCovered, writeFromBulk } from './collect-bulk.js';
 import { processItem } from './collect-item.js';
 import { asStop, type CollectDay, type RegionStats, type StopCollection } from './collection.js';
 import type { PipelineContext } from './context.js';
 import { runStep } from './step-runner.js';
+import { reaskQuarantined, recheckSessions, type VerifyTally, verificationLeft } from './verify-prices.js';
 
 /** Invocations of collect-region in this process (their lease owners differ by it). */
 let invocations = 0;
@@ -79,11 +81,18 @@ export async function collectRegion(
       );
       heartbeat.unref();
       let ended: { stop: StopCollection | null; outOfTime: boolean };
+      const verified: VerifyTally = { rechecks: 0, corrections: 0, reasked: 0, reaskCleared: 0 };
+      const quality: QualityPass = { assets: 0, errors: 0, warnings: 0, cleared: 0, done: false };
       try {
         ended = await withProgressLog(
           'region_progress',
           () => ({ execution_id: executionId, region, ...stats }),
-          () => collectUntilDone(me, run, region, settings, deadline, stats),
+          async () => {
+            const collected = await collectUntilDone(me, run, region, settings, deadline, stats);
+            if (collected.outOfTime) return collected;
+            const v = await verifyRegion(me, run, region, settings, deadline, stats, verified, quality, collected.stop);
+            return { stop: collected.stop ?? v.stop, outOfTime: v.outOfTime };
+          },
         );
       } finally {
         clearInterval(heartbeat);
@@ -100,21 +109,29 @@ export async function collectRegion(
         );
       }
       const remaining = await remainingInRegion(me.pool, executionId, region);
+      const verifyLeft = await verificationLeft(
+        me,
+        run,
+        exchangesOf(region),
+        stop !== null || run.stop_reason !== null,
+      );
       const body = {
         executionId,
         region,
         ...stats,
+        verified: { ...verified, checked: quality.assets, errors: quality.errors, warnings: quality.warnings },
         durationMs: Date.now() - started,
         stoppedBecause: stop?.reason ?? (ended.outOfTime ? 'time_budget' : null),
         remaining,
       };
       let regionDone = false;
       let finalizeInvoked = false;
-      if (remaining.pending === 0 && remaining.claimed_live === 0 && remaining.claimed_expired === 0) {
+      const itemsDone = remaining.pending === 0 && remaining.claimed_live === 0 && remaining.claimed_expired === 0;
+      if (itemsDone && verifyLeft.open === 0 && verifyLeft.held === 0) {
         regionDone = true;
         finalizeInvoked = await fanIn(me, executionId, region, body);
         if (finalizeInvoked) s.handOver([{ fn: 'finalize', body: { executionId } }]);
-      } else if (remaining.pending > 0 || remaining.claimed_expired > 0) {
+      } else if (remaining.pending > 0 || remaining.claimed_expired > 0 || (itemsDone && verifyLeft.open > 0)) {
         // Out of time (or items came back from a dead replica): a fresh invocation goes on.
         s.handOver([{ fn: 'collect-region', body: { executionId, region } }]);
       }
@@ -176,6 +193,46 @@ async function collectUntilDone(
     if (r.stop) return { stop: r.stop, outOfTime: false };
     if (r.outOfTime) return { stop: null, outOfTime: true };
   }
+}
+
+/**
+ * After the region's items: its re-reads for late corrections and its re-asks of
+ * quarantined bars (verify-prices.ts; not when collection was stopped: they need the API),
+ * with the quality checks of everything they and the items wrote (check-quality.ts).
+ */
+async function verifyRegion(
+  ctx: PipelineContext,
+  run: Execution,
+  region: Region,
+  settings: Settings,
+  deadline: number,
+  stats: RegionStats,
+  tally: VerifyTally,
+  quality: QualityPass,
+  stopped: StopCollection | null,
+): Promise<{ stop: StopCollection | null; outOfTime: boolean }> {
+  const exchanges = exchangesOf(region);
+  const quotaDay = run.quota_day ?? utcToday();
+  const mayCall = stopped === null && run.stop_reason === null;
+  let stop: StopCollection | null = null;
+  const check = async () => {
+    const p = await checkQueuedBars(ctx.pool, run.execution_id, exchanges, settings, deadline);
+    quality.assets += p.assets;
+    quality.errors += p.errors;
+    quality.warnings += p.warnings;
+    quality.cleared += p.cleared;
+  };
+  try {
+    if (mayCall) await recheckSessions(ctx, run, exchanges, settings, quotaDay, deadline, stats, tally);
+    await check();
+    if (mayCall) await reaskQuarantined(ctx, run, exchanges, settings, quotaDay, deadline, stats, tally);
+    await check();
+  } catch (err) {
+    stop = asStop(err);
+    if (!stop) throw err;
+    await check();
+  }
+  return { stop, outOfTime: Date.now() >= deadline };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * finalize: the run's totals from its details (processed, failed, skipped), its API calls
- * from the ledger, its status, and the hand-over to calc-indicators.
+ * from the ledger, its price corrections and quality findings, its status, and the
+ * hand-over to calc-indicators.
  */
 
 import { inTransaction } from '../platform/db.js';
@@ -11,6 +12,8 @@ import { extendCheckedThrough } from '../store/asset-state.js';
 import { dropBulkRows } from '../store/bulk-eod.js';
 import { pruneOldDetails, runTotals } from '../store/details.js';
 import { finishRun, lockRun } from '../store/executions.js';
+import { correctionsOfRun } from '../store/price-corrections.js';
+import { findingsOfRun } from '../store/quality-findings.js';
 import { loadSettings } from '../store/settings.js';
 import { openItemCount, pruneOldWorkItems } from '../store/work-items.js';
 import type { PipelineContext } from './context.js';
@@ -24,6 +27,8 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
       const leftOver = await openItemCount(c, executionId);
       const calls = await callsOfExecution(c, executionId);
       const apiCalls = calls.reduce((n, x) => n + x.calls, 0);
+      const corrections = await correctionsOfRun(c, executionId);
+      const findings = await findingsOfRun(c, executionId);
       // failed: nothing could be done (key refused, or every ticker failed);
       // partial: some tickers failed, or collection stopped early; success otherwise.
       const status =
@@ -40,6 +45,9 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         skipped: t.skipped,
         warnings: t.warnings,
         apiCalls,
+        corrections,
+        qualityErrors: findings.errors,
+        qualityWarnings: findings.warnings,
         error: runRow.error_message ?? (leftOver > 0 ? `${leftOver} work items were still open at finalize` : null),
       });
       await extendCheckedThrough(c, executionId);
@@ -61,6 +69,9 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         // Assets whose answer carried a warning (a history cut short by the plan).
         assetsWithWarnings: t.warnings,
         apiCallsUsed: apiCalls,
+        // Bars the API answered differently when read again; findings the checks opened.
+        priceCorrections: corrections,
+        qualityFindings: findings,
         apiCallsByEndpoint: calls,
         durationSeconds: finished?.finished_at
           ? (finished.finished_at.getTime() - s.run.started_at.getTime()) / 1000
@@ -84,6 +95,9 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
           failed: body.assetsFailed,
           skipped: body.assetsSkipped,
           api_calls: body.apiCallsUsed,
+          price_corrections: body.priceCorrections,
+          quality_errors: body.qualityFindings.errors,
+          quality_warnings: body.qualityFindings.warnings,
           duration_s: body.durationSeconds,
         },
       ],

@@ -199,6 +199,15 @@ export async function markIndicatorsCalculated(q: Queryable, assetIds: number[])
 }
 
 // Stale: prices changed since the last calculation, never calculated, or flagged.
+const INDICATORS_STALE = `
+  UPDATE asset_processing_state SET needs_indicators_reprocess = true, updated_at = now()
+   WHERE asset_id = ANY($1::bigint[]) AND NOT needs_indicators_reprocess`;
+
+/** Bars of these assets were corrected, quarantined or let back in: their indicators are computed again. */
+export async function markIndicatorsStale(q: Queryable, assetIds: number[]): Promise<void> {
+  if (assetIds.length > 0) await q.query(INDICATORS_STALE, [assetIds]);
+}
+
 const STALE_INDICATORS = `
   SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
    WHERE a.is_active AND s.prices_loaded

@@ -32,6 +32,8 @@ export interface Execution {
   assets_skipped: number;
   api_calls_used: number;
   error_message: string | null;
+  /** Why collection stopped early (the API's limit, a refused key); null while it has not. */
+  stop_reason: string | null;
 }
 
 const INSERT_RUN = `
@@ -184,7 +186,8 @@ const FINISH_RUN = `
   UPDATE process_executions
      SET status = $2, finished_at = clock_timestamp(), last_progress_at = now(), current_step = $3,
          assets_processed = $4, assets_failed = $5, assets_skipped = $6, api_calls_used = $7,
-         error_message = $8, assets_with_warnings = $9
+         error_message = $8, assets_with_warnings = $9,
+         price_corrections = $10, quality_errors = $11, quality_warnings = $12
    WHERE execution_id = $1 AND status = 'running'
   RETURNING *`;
 
@@ -200,6 +203,11 @@ export async function finishRun(
     apiCalls: number;
     error: string | null;
     warnings?: number;
+    /** Bars the API answered differently when asked again. */
+    corrections?: number;
+    /** Findings the run's checks opened, by severity. */
+    qualityErrors?: number;
+    qualityWarnings?: number;
   },
 ): Promise<Execution | null> {
   const { rows } = await q.query<Execution>(FINISH_RUN, [
@@ -212,6 +220,9 @@ export async function finishRun(
     f.apiCalls,
     f.error,
     f.warnings ?? 0,
+    f.corrections ?? 0,
+    f.qualityErrors ?? 0,
+    f.qualityWarnings ?? 0,
   ]);
   return rows[0] ?? null;
 }
@@ -317,4 +328,48 @@ export function ofRunsFinishedBefore(alias: string): string {
   return `EXISTS (SELECT 1 FROM process_executions e
                   WHERE e.execution_id = ${alias}.execution_id AND e.status <> 'running'
                     AND e.finished_at < now() - make_interval(days => $1::int))`;
+}
+
+const SET_REASK_ALLOWED = `UPDATE process_executions SET reask_allowed = $2 WHERE execution_id = $1`;
+
+/** The calls the run may spend asking quarantined bars once more (what check-quota left of the re-read budget). */
+export async function setReaskAllowed(q: Queryable, executionId: number, calls: number): Promise<void> {
+  await q.query(SET_REASK_ALLOWED, [executionId, calls]);
+}
+
+const TAKE_REASK_CALLS = `
+  WITH cur AS (SELECT reask_allowed - reask_used AS left_over FROM process_executions WHERE execution_id = $1 FOR UPDATE)
+  UPDATE process_executions p SET reask_used = p.reask_used + least($2::int, cur.left_over)
+    FROM cur WHERE p.execution_id = $1 AND cur.left_over > 0
+  RETURNING least($2::int, cur.left_over) AS taken`;
+
+/** Takes up to `n` of the run's re-ask calls, atomically; returns how many it got (0: none left). */
+export async function takeReaskCalls(q: Queryable, executionId: number, n: number): Promise<number> {
+  const r = await q.query<{ taken: number }>(TAKE_REASK_CALLS, [executionId, n]);
+  return r.rows[0]?.taken ?? 0;
+}
+
+const REASK_LEFT = `SELECT greatest(0, reask_allowed - reask_used)::int AS n FROM process_executions WHERE execution_id = $1`;
+
+export async function reaskCallsLeft(q: Queryable, executionId: number): Promise<number> {
+  return (await q.query<{ n: number }>(REASK_LEFT, [executionId])).rows[0]?.n ?? 0;
+}
+
+const PREVIOUS_DAYS = `
+  SELECT coalesce(as_of_by_exchange, '{}'::jsonb) AS days, as_of::text AS as_of FROM process_executions
+   WHERE process_name = $2 AND execution_id < $1 AND status IN ('success', 'partial') AND finished_at IS NOT NULL
+   ORDER BY execution_id DESC LIMIT 1`;
+
+/**
+ * The trading day of each exchange in the last finished run before this one (null: none):
+ * the sessions whose first prints were stored on an earlier day, which a re-read can correct.
+ */
+export async function previousRunDays(
+  q: Queryable,
+  run: Pick<Execution, 'execution_id' | 'process_name'>,
+): Promise<((exchange: string) => string) | null> {
+  const r = (
+    await q.query<{ days: Record<string, string>; as_of: string }>(PREVIOUS_DAYS, [run.execution_id, run.process_name])
+  ).rows[0];
+  return r ? (exchange: string) => r.days[exchange] ?? r.as_of : null;
 }

@@ -158,6 +158,26 @@ export async function ensureStepPending(q: Queryable, executionId: number, step:
   await q.query(ENSURE_PENDING, [executionId, step, shard]);
 }
 
+const SHARDS_OPEN = `
+  SELECT count(*) FILTER (WHERE status = 'pending' OR (status = 'running' AND lease_expires_at < now()))::int AS open,
+         count(*) FILTER (WHERE status = 'running' AND lease_expires_at >= now())::int AS held
+    FROM pipeline_steps
+   WHERE execution_id = $1 AND step = $2 AND split_part(shard, ':', 1) = ANY($3::text[])`;
+
+/**
+ * A sharded step's shards of these exchanges (shard 'EXCHANGE:...') that are still to be
+ * made (open: pending, or held by a lease that ran out) or being made (held). Failed ones
+ * count as made: they are not tried again in the run.
+ */
+export async function shardsLeft(
+  q: Queryable,
+  executionId: number,
+  step: string,
+  exchanges: readonly string[],
+): Promise<{ open: number; held: number }> {
+  return (await q.query<{ open: number; held: number }>(SHARDS_OPEN, [executionId, step, exchanges])).rows[0]!;
+}
+
 /**
  * A step is given up after this many attempts (executions.ts fails its run), except
  * collect-region: its attempts count every invocation (each continuation, duplicate and

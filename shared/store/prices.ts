@@ -1,7 +1,9 @@
 /**
- * stock_prices: every write to the table is here. collect-region puts the statements for
- * one ticker (prices, fundamentals, state, details row, work item) into one transaction,
- * so they land together or not at all.
+ * stock_prices and prices_to_check: every write to either table is here. collect-region
+ * puts the statements for one ticker (prices, fundamentals, state, details row, work item)
+ * into one transaction, so they land together or not at all. Every bar written or changed
+ * queues its asset for the quality checks (prices_to_check, from its earliest such date),
+ * in the same statement: no write can skip the checks.
  */
 
 import type pg from 'pg';
@@ -12,17 +14,25 @@ import { rowsWritten } from '../platform/metrics.js';
 
 // A re-sent bar that equals the stored one is not rewritten (no dead tuples on re-runs);
 // one that differs (a late correction, a new adjusted_close) replaces it.
+const QUEUE_CHECKS = `
+  INSERT INTO prices_to_check AS q (asset_id, from_date)
+  SELECT asset_id, min(date) FROM written GROUP BY asset_id
+  ON CONFLICT (asset_id) DO UPDATE SET from_date = least(q.from_date, EXCLUDED.from_date), queued_at = now()`;
+
 const UPSERT_PRICES = `
-  INSERT INTO stock_prices AS p (asset_id, date, open, high, low, close, adjusted_close, volume)
-  SELECT u.asset_id, u.date, u.open, u.high, u.low, u.close, u.adjusted_close, u.volume
-    FROM unnest($1::bigint[], $2::date[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
-      AS u(asset_id, date, open, high, low, close, adjusted_close, volume)
-  ON CONFLICT (asset_id, date) DO UPDATE SET
-    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
-    adjusted_close = EXCLUDED.adjusted_close, volume = EXCLUDED.volume
-  WHERE (p.open, p.high, p.low, p.close, p.adjusted_close, p.volume)
-        IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.adjusted_close, EXCLUDED.volume)
-  RETURNING (xmax = 0) AS inserted`;
+  WITH written AS (
+    INSERT INTO stock_prices AS p (asset_id, date, open, high, low, close, adjusted_close, volume)
+    SELECT u.asset_id, u.date, u.open, u.high, u.low, u.close, u.adjusted_close, u.volume
+      FROM unnest($1::bigint[], $2::date[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+        AS u(asset_id, date, open, high, low, close, adjusted_close, volume)
+    ON CONFLICT (asset_id, date) DO UPDATE SET
+      open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+      adjusted_close = EXCLUDED.adjusted_close, volume = EXCLUDED.volume
+    WHERE (p.open, p.high, p.low, p.close, p.adjusted_close, p.volume)
+          IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.adjusted_close, EXCLUDED.volume)
+    RETURNING p.asset_id, p.date, (xmax = 0) AS inserted
+  ), queued AS (${QUEUE_CHECKS})
+  SELECT inserted FROM written`;
 
 export interface PriceRow extends EodBar {
   assetId: number;
@@ -49,6 +59,9 @@ export async function upsertPrices(q: Queryable, rows: PriceRow[]): Promise<{ in
 
 const PRICE_COLUMNS = ['asset_id', 'date', 'open', 'high', 'low', 'close', 'adjusted_close', 'volume'];
 
+const QUEUE_SERIES = `
+  WITH written AS (SELECT * FROM unnest($1::bigint[], $2::date[]) AS w(asset_id, date)) ${QUEUE_CHECKS}`;
+
 /**
  * The bars of an asset with no stored series (a first history: day 1, a new listing): COPY,
  * about half the CPU of the upsert on both sides. Inside the caller's transaction, under a
@@ -67,6 +80,7 @@ export async function insertNewSeries(
   await client.query('SAVEPOINT new_series');
   try {
     const copied = await copyIn(client, 'stock_prices', PRICE_COLUMNS, lines);
+    await client.query(QUEUE_SERIES, [rows.map((b) => b.assetId), rows.map((b) => b.date)]);
     await client.query('RELEASE SAVEPOINT new_series');
     rowsWritten.inc({ table: 'stock_prices' }, copied);
     return { inserted: copied, updated: 0 };
@@ -75,4 +89,81 @@ export async function insertNewSeries(
     await client.query('ROLLBACK TO SAVEPOINT new_series');
     return upsertPrices(client, rows);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The quality checks' side: the queue, the bars they read, and the bars a re-read replaces.
+
+/**
+ * Takes up to `limit` queued assets of these exchanges (null: any), locked for the caller's
+ * transaction (SKIP LOCKED: replicas take different ones) and deleted with it: a checker
+ * that dies leaves them queued.
+ */
+const TAKE_QUEUED = `
+  DELETE FROM prices_to_check q
+   WHERE q.asset_id IN (
+     SELECT q2.asset_id FROM prices_to_check q2 JOIN assets a ON a.id = q2.asset_id
+      WHERE $1::text[] IS NULL OR a.exchange = ANY($1::text[])
+      ORDER BY q2.asset_id LIMIT $2 FOR UPDATE OF q2 SKIP LOCKED)
+  RETURNING q.asset_id, q.from_date::text AS from_date`;
+
+export async function takeQueuedChecks(
+  client: pg.PoolClient,
+  exchanges: string[] | null,
+  limit: number,
+): Promise<Array<{ asset_id: number; from_date: string }>> {
+  return (await client.query<{ asset_id: string; from_date: string }>(TAKE_QUEUED, [exchanges, limit])).rows.map(
+    (r) => ({ asset_id: Number(r.asset_id), from_date: r.from_date }),
+  );
+}
+
+const QUEUED_COUNT = `
+  SELECT count(*)::int AS n FROM prices_to_check q JOIN assets a ON a.id = q.asset_id
+   WHERE $1::text[] IS NULL OR a.exchange = ANY($1::text[])`;
+
+/** Assets of these exchanges (null: any) waiting for their checks, taken or not. */
+export async function queuedCheckCount(q: Queryable, exchanges: string[] | null): Promise<number> {
+  return (await q.query<{ n: number }>(QUEUED_COUNT, [exchanges])).rows[0]!.n;
+}
+
+/** The bars an asset's checks judge (from from_date) with their baseline: about 80 sessions before. */
+const BARS_FOR_CHECKS = `
+  SELECT t.asset_id, p.date::text AS date, p.open, p.high, p.low, p.close, p.adjusted_close, p.volume
+    FROM unnest($1::bigint[], $2::date[]) AS t(asset_id, from_date)
+    JOIN stock_prices p ON p.asset_id = t.asset_id AND p.date >= t.from_date - 120
+   ORDER BY t.asset_id, p.date`;
+
+export interface StoredBar extends EodBar {
+  asset_id: number;
+}
+
+export async function barsForChecks(
+  q: Queryable,
+  assets: Array<{ asset_id: number; from_date: string }>,
+): Promise<StoredBar[]> {
+  return (
+    await q.query<StoredBar & { asset_id: string }>(BARS_FOR_CHECKS, [
+      assets.map((a) => a.asset_id),
+      assets.map((a) => a.from_date),
+    ])
+  ).rows.map((r) => ({ ...r, asset_id: Number(r.asset_id) }));
+}
+
+const BARS_OF_DAY = `
+  SELECT p.asset_id, p.date::text AS date, p.open, p.high, p.low, p.close, p.adjusted_close, p.volume
+    FROM stock_prices p WHERE p.asset_id = ANY($1::bigint[]) AND p.date >= $2::date AND p.date <= $3::date`;
+
+/** The stored bars of these assets from `from` through `to`, to compare with what the API answers again. */
+export async function storedBars(q: Queryable, assetIds: number[], from: string, to: string): Promise<StoredBar[]> {
+  return (await q.query<StoredBar & { asset_id: string }>(BARS_OF_DAY, [assetIds, from, to])).rows.map((r) => ({
+    ...r,
+    asset_id: Number(r.asset_id),
+  }));
+}
+
+const DROP_BAR = `DELETE FROM stock_prices WHERE asset_id = $1 AND date = $2`;
+
+/** An operator's decision: the bar is wrong and goes (its finding says so). True when there was one. */
+export async function dropBar(q: Queryable, assetId: number, date: string): Promise<boolean> {
+  return ((await q.query(DROP_BAR, [assetId, date])).rowCount ?? 0) > 0;
 }

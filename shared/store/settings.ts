@@ -32,6 +32,17 @@ const SettingsSchema = z.object({
   corporate_actions_enabled: z.boolean(),
   run_detail_retention_days: z.number().int().min(1).max(3650),
   exchange_calendar_refresh_days: z.number().int().min(1).max(365),
+  recheck_calls_per_day: count,
+  recheck_sessions: z.number().int().min(1).max(60),
+  recheck_slow_days_per_day: z.number().int().min(0).max(100),
+  quality_move_error_pct: z.number().min(1).max(10_000),
+  quality_move_sigmas: z.number().min(1).max(1_000),
+  quality_unit_slip_pct: z.number().min(0.1).max(50),
+  quality_volume_spike_ratio: z.number().min(2).max(1_000_000),
+  quality_stale_sessions: z.number().int().min(2).max(250),
+  quality_adjusted_tolerance_pct: z.number().min(0).max(100),
+  quality_market_cap_tolerance_pct: z.number().min(1).max(10_000),
+  quality_quarantine_alert_pct: z.number().min(0).max(100),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -60,6 +71,17 @@ export const DEFAULT_SETTINGS: Settings = {
   corporate_actions_enabled: true,
   run_detail_retention_days: 30,
   exchange_calendar_refresh_days: 30,
+  recheck_calls_per_day: 1500,
+  recheck_sessions: 20,
+  recheck_slow_days_per_day: 3,
+  quality_move_error_pct: 50,
+  quality_move_sigmas: 10,
+  quality_unit_slip_pct: 12,
+  quality_volume_spike_ratio: 50,
+  quality_stale_sessions: 10,
+  quality_adjusted_tolerance_pct: 0.5,
+  quality_market_cap_tolerance_pct: 50,
+  quality_quarantine_alert_pct: 1,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
