@@ -30,7 +30,15 @@ const STALE_RUN = 12;
 export interface QualityReport {
   /** The bars the checks judged: every stored one. */
   bars: number;
-  byKind: Array<{ kind: string; sent: number; found: number; quarantined: number; cleared: number }>;
+  byKind: Array<{
+    kind: string;
+    sent: number;
+    found: number;
+    quarantined: number;
+    /** Cleared by a re-ask of the quarantined bar, or by the next day's re-read. */
+    clearedByReask: number;
+    clearedByReread: number;
+  }>;
   falsePositives: { errors: number; warnings: number; errorShare: number; warningShare: number };
   corrections: { sent: number; due: number; pickedUp: number; recheckCalls: number; reaskCalls: number };
 }
@@ -62,10 +70,25 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
     ).rows.map((r) => r.symbol),
   );
   const ticks = sim.badTicks(first, through).filter((b) => stored.has(b.symbol));
+  const sources = new Map(
+    (
+      await pool.query<{ symbol: string; date: string; source: string }>(
+        `SELECT DISTINCT ON (a.symbol, c.date) a.symbol, c.date::text, c.source
+           FROM price_corrections c JOIN assets a ON a.id = c.asset_id ORDER BY a.symbol, c.date, c.id`,
+      )
+    ).rows.map((r) => [`${r.symbol}:${r.date}`, r.source]),
+  );
   const explained = new Set<string>();
-  const kinds = new Map<string, { kind: string; sent: number; found: number; quarantined: number; cleared: number }>();
+  const kinds = new Map<string, QualityReport['byKind'][number]>();
   for (const b of ticks) {
-    const row = kinds.get(b.kind) ?? { kind: b.kind, sent: 0, found: 0, quarantined: 0, cleared: 0 };
+    const row = kinds.get(b.kind) ?? {
+      kind: b.kind,
+      sent: 0,
+      found: 0,
+      quarantined: 0,
+      clearedByReask: 0,
+      clearedByReread: 0,
+    };
     kinds.set(b.kind, row);
     row.sent++;
     const want = FOUND_BY[b.kind];
@@ -87,7 +110,10 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
     if (!hit) continue;
     row.found++;
     if (hit.severity === 'error') row.quarantined++;
-    if (hit.status === 'cleared') row.cleared++;
+    if (hit.status === 'cleared') {
+      if (sources.get(`${b.symbol}:${hit.date}`) === 'reask') row.clearedByReask++;
+      else row.clearedByReread++;
+    }
   }
   const late = sim.lateCorrections(first, through).filter((c) => stored.has(c.symbol));
   for (const c of late) explained.add(`${c.symbol}:${c.date}`);
@@ -136,10 +162,10 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
 export function formatQualityReport(r: QualityReport): string {
   const out = [
     `\nData quality over ${r.bars.toLocaleString('en-US')} stored bars (the simulator's bad ticks on stored listings, from the first stored day):`,
-    `${'kind'.padEnd(14)}${['sent', 'found', 'quarantined', 'cleared'].map((h) => h.padStart(12)).join('')}`,
+    `${'kind'.padEnd(14)}${['sent', 'found', 'quarantined', 'cleared: re-ask', 're-read'].map((h) => h.padStart(16)).join('')}`,
     ...r.byKind.map(
       (k) =>
-        `${k.kind.padEnd(14)}${[k.sent, k.found, k.quarantined, k.cleared].map((n) => String(n).padStart(12)).join('')}`,
+        `${k.kind.padEnd(14)}${[k.sent, k.found, k.quarantined, k.clearedByReask, k.clearedByReread].map((n) => String(n).padStart(16)).join('')}`,
     ),
     `false positives: ${r.falsePositives.errors} errors (${(100 * r.falsePositives.errorShare).toFixed(4)}% of bars), ${r.falsePositives.warnings} warnings (${(100 * r.falsePositives.warningShare).toFixed(4)}%)`,
     `late corrections of first prints: ${r.corrections.sent} sent, ${r.corrections.due} corrected by the last day, ${r.corrections.pickedUp} of those picked up; re-reads cost ${r.corrections.recheckCalls} calls, re-asks ${r.corrections.reaskCalls}`,

@@ -3,6 +3,7 @@
  * script reads, its bounded inputs, the reset action, and the page as a real headless
  * Chromium shows it (Debian's chromium driven by playwright-core), with its actions.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,6 +149,10 @@ test.serial('bad input is a 400 with the reason and writes nothing; an unknown s
     '{"action":"reset","symbol":"AAPL"}',
     '{"action":"reset","symbol":"AAPL.US","scope":"everything"}',
     '{"action":"reset","symbol":"AAPL.US","extra":1}',
+    '{"action":"confirm","symbol":"AAPL.US"}',
+    '{"action":"drop","symbol":"AAPL.US","date":"2026-13-01"}',
+    '{"action":"confirm","symbol":"AAPL.US","date":"2026-11-20","check":"nope"}',
+    '{"action":"quarantine","symbol":"AAPL.US","date":"2026-11-20"}',
     '[]',
   ]) {
     const a = await post(body);
@@ -155,7 +160,35 @@ test.serial('bad input is a 400 with the reason and writes nothing; an unknown s
   }
   t.is((await post('action=reset&symbol=AAPL.US', 'application/x-www-form-urlencoded')).status, 415);
   t.is((await post('{"action":"reset","symbol":"NOPE.US"}')).status, 404);
+  // No finding to decide on that day: 404 with where to look.
+  const none = await post('{"action":"confirm","symbol":"AAPL.US","date":"2026-11-20"}');
+  t.is(none.status, 404);
+  t.regex(String(none.json.reason), /v_data_quality/);
   t.deepEqual(await rowCounts(tdb.pool), before);
+});
+
+// Prometheus' own linter (Debian's prometheus package; .ci/run installs it); without it the
+// test is reported as skipped.
+const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => fs.existsSync(p));
+(PROMTOOL ? test.serial : test.serial.skip)("every function's /metrics passes promtool check metrics", async (t) => {
+  for (const fn of [
+    'status',
+    'init-execution',
+    'discover-delta',
+    'check-quota',
+    'collect-region',
+    'finalize',
+    'calc-indicators',
+  ]) {
+    const res = await request(`${stack.gateway.url}/function/${fn}/metrics`);
+    const text = await res.body.text();
+    t.is(res.statusCode, 200, fn);
+    const r = spawnSync(PROMTOOL!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    t.is(r.status, 0, `${fn}: ${r.stdout}${r.stderr}`);
+    t.is(`${r.stdout}${r.stderr}`.trim(), '', fn);
+    if (fn === 'status')
+      t.regex(text, /screener_data_quality_open\{check="unit_slip",severity="error",function="status"\} 0/);
+  }
 });
 
 // Without a browser on the machine (apt-get install chromium, or CHROMIUM_PATH) the page

@@ -9,6 +9,10 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 export const registry = new Registry();
 registry.setDefaultLabels({ function: process.env.FUNCTION_NAME ?? 'pipeline' });
 collectDefaultMetrics({ register: registry, prefix: 'screener_process_' });
+// prom-client names three gauges with a counter's _total, which promtool check metrics
+// refuses; nodejs_active_handles, _requests and _resources (by type) say the same.
+for (const name of ['active_handles', 'active_requests', 'active_resources'])
+  registry.removeSingleMetric(`screener_process_nodejs_${name}_total`);
 
 export const invocations = new Counter({
   name: 'screener_invocations_total',
