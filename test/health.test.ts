@@ -127,6 +127,32 @@ test.serial('database: after a run everything is well; stale prices and a used-u
   t.regex(quota[0]!, /^quota: .* 0 left -> the rest waits for tomorrow/);
 });
 
+test.serial("database: an exchange with more than the setting's share of its assets quarantined fails", async (t) => {
+  const today = addDays(sim.lastTradingDay(), 1);
+  const base = { url: tdb.url, now: new Date(`${today}T00:00:00Z`), maxDaysBehind: 2, stalledMinutes: 30 };
+  // Quarantine 2% of XETRA's priced assets (the alert is above 1%).
+  const ids = (
+    await tdb.pool.query<{ id: string; priced: number }>(
+      `WITH x AS (SELECT a.id FROM assets a JOIN asset_processing_state s ON s.asset_id = a.id
+                   WHERE a.exchange = 'XETRA' AND a.is_active AND s.prices_loaded ORDER BY a.id)
+       SELECT id, (SELECT count(*) FROM x)::int AS priced FROM x`,
+    )
+  ).rows;
+  const n = Math.ceil(ids[0]!.priced * 0.02);
+  await tdb.pool.query(
+    `INSERT INTO price_quality_findings (asset_id, date, check_name, severity, detail)
+     SELECT unnest($1::bigint[]), $2::date, 'unit_slip', 'error', 'a test bad tick'`,
+    [ids.slice(0, n).map((r) => r.id), sim.lastTradingDay()],
+  );
+  t.teardown(() => tdb.pool.query(`DELETE FROM price_quality_findings`));
+  const failed = failing(await databaseChecks(tdb.pool, base));
+  t.is(failed.length, 1);
+  t.regex(
+    failed[0]!,
+    /^quarantine XETRA: \d+ of \d+ priced assets have a quarantined bar .* -> look at the data-quality section/,
+  );
+});
+
 test.serial('database: a database without the migrations says which to apply', async (t) => {
   const empty = await createTestDb({ migrate: false });
   t.teardown(() => empty.drop());
