@@ -90,23 +90,49 @@ const MIN_SIGMA = 0.01;
 /** adjusted_close is given to 4 decimals: a difference below this is rounding, not a wrong adjustment. */
 const ADJUSTED_ROUNDING = 0.00015;
 
-/** A small ring of the last WINDOW values, with the median by selection (no sort per bar). */
+/**
+ * The last WINDOW values, kept in arrival order (to drop the oldest) and sorted (so the
+ * median is one read); a push costs a binary search and a short copy, not a sort.
+ */
 class Window {
-  private readonly values = new Float64Array(WINDOW);
+  private readonly ring = new Float64Array(WINDOW);
+  private readonly sorted = new Float64Array(WINDOW);
   private readonly scratch = new Float64Array(WINDOW);
   private n = 0;
   private at = 0;
+  private absSum = 0;
   push(v: number): void {
-    this.values[this.at] = v;
+    if (this.n === WINDOW) {
+      const old = this.ring[this.at]!;
+      this.absSum -= Math.abs(old);
+      const i = this.find(old);
+      this.sorted.copyWithin(i, i + 1, this.n);
+      this.n--;
+    }
+    this.ring[this.at] = v;
     this.at = (this.at + 1) % WINDOW;
-    if (this.n < WINDOW) this.n++;
+    this.absSum += Math.abs(v);
+    const j = this.find(v);
+    this.sorted.copyWithin(j + 1, j, this.n);
+    this.sorted[j] = v;
+    this.n++;
+  }
+  /** The first index whose value is not below v. */
+  private find(v: number): number {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
   get size(): number {
     return this.n;
   }
   median(): number {
-    this.scratch.set(this.values.subarray(0, this.n));
-    return select(this.scratch, this.n, this.n >> 1);
+    return this.sorted[this.n >> 1]!;
   }
   /**
    * A robust daily volatility: the larger of the median absolute deviation and the mean
@@ -116,12 +142,8 @@ class Window {
    */
   robustSigma(): number {
     const m = this.median();
-    let sum = 0;
-    for (let i = 0; i < this.n; i++) {
-      this.scratch[i] = Math.abs(this.values[i]! - m);
-      sum += Math.abs(this.values[i]!);
-    }
-    return Math.max(1.4826 * select(this.scratch, this.n, this.n >> 1), 1.2533 * (sum / this.n));
+    for (let i = 0; i < this.n; i++) this.scratch[i] = Math.abs(this.sorted[i]! - m);
+    return Math.max(1.4826 * select(this.scratch, this.n, this.n >> 1), 1.2533 * (this.absSum / this.n));
   }
 }
 
@@ -244,8 +266,11 @@ export function checkSeries(
       } else {
         logReturn = lr;
         const move = b.close / ref.close - 1;
-        const sigma = returns.size >= MIN_RETURNS ? Math.max(MIN_SIGMA, returns.robustSigma()) : null;
-        const z = sigma === null ? null : Math.abs(lr) / sigma;
+        // Below this no volatility (at least MIN_SIGMA) makes a move a finding: the common
+        // case, which then needs no volatility at all.
+        const quiet = Math.abs(lr) < (t.moveSigmas / 2) * MIN_SIGMA && Math.abs(move) * 100 < t.movePctError;
+        const sigma = quiet || returns.size < MIN_RETURNS ? null : Math.max(MIN_SIGMA, returns.robustSigma());
+        const z = quiet ? 0 : sigma === null ? null : Math.abs(lr) / sigma;
         if (Math.abs(move) * 100 >= t.movePctError && (z === null || z >= t.moveSigmas / 2) && !held(bars, i, lr))
           add(
             errors,
