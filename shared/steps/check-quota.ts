@@ -169,6 +169,7 @@ async function planRunRechecks(
   const planned = planRechecks(demand, o.budget, {
     bulk: o.bulk,
     slowDaysPerDay: o.settings.recheck_slow_days_per_day,
+    today: run.as_of,
     lastChecked: await lastRechecked(
       q,
       demand.map((d) => d.exchange),

@@ -3,13 +3,21 @@
  * left of the day's budget after prices, histories and fundamentals (never before), and at
  * most recheck_calls_per_day: first each exchange's previous session (its first print was
  * stored by the run before; re-read the day after, when US volumes and most corrections are
- * in), then, on a slower cycle, a few exchange-days of the last recheck_sessions sessions,
- * those read longest ago (or never) first. An exchange re-reads with one bulk answer a day
+ * in), then, on a slower cycle, a few exchange-days of the last recheck_sessions sessions:
+ * first those whose re-read now would catch the most days of corrections. An exchange re-reads with one bulk answer a day
  * (100 calls) when that is cheaper than one call a ticker; otherwise one call a ticker
  * covers all its days at once. What is left after the re-reads is the run's allowance for
  * asking quarantined bars once more.
  */
 import { API_COST } from '../eodhd/client.js';
+
+/**
+ * Most of EODHD's corrections land within days ("hours, days, or even weeks"): a re-read
+ * a week after a session catches what the next-day one did not.
+ */
+const CORRECTION_DAYS = 7;
+
+const dayNumber = (d: string) => Math.floor(Date.parse(`${d}T00:00:00Z`) / 86_400_000);
 
 export interface RecheckDemand {
   exchange: string;
@@ -31,7 +39,7 @@ export interface RecheckPlan {
 export function planRechecks(
   demand: RecheckDemand[],
   budget: number,
-  opts: { bulk: boolean; slowDaysPerDay: number; lastChecked: Map<string, Date> },
+  opts: { bulk: boolean; slowDaysPerDay: number; lastChecked: Map<string, Date>; today: string },
 ): { plans: RecheckPlan[]; calls: number; reaskAllowed: number } {
   let left = Math.max(0, budget);
   const plans = new Map<string, RecheckPlan>();
@@ -50,20 +58,27 @@ export function planRechecks(
     const dates = method === 'ticker' ? d.sessions.filter((s) => s <= previous) : [previous];
     plans.set(d.exchange, { exchange: d.exchange, dates, method, calls: cost });
   }
-  // The slower cycle: older sessions of bulk exchanges, read longest ago (never: first) first.
-  const candidates: Array<{ exchange: string; date: string; at: number }> = [];
+  // The slower cycle: older sessions of bulk exchanges, those a re-read now would catch the
+  // most corrections of first (gain: the days of corrections since its last read, up to a
+  // week: most land within days), the larger exchanges first, then the newer sessions.
+  const candidates: Array<{ exchange: string; date: string; gain: number; assets: number }> = [];
+  const today = dayNumber(opts.today);
   for (const d of order) {
     const p = plans.get(d.exchange);
     if (!p || p.method !== 'bulk') continue;
-    for (const s of d.sessions)
-      if (s < p.dates[0]!)
-        candidates.push({
-          exchange: d.exchange,
-          date: s,
-          at: opts.lastChecked.get(`${d.exchange}:${s}`)?.getTime() ?? 0,
-        });
+    for (const s of d.sessions) {
+      if (s >= p.dates[0]!) continue;
+      const published = dayNumber(s);
+      const read = opts.lastChecked.get(`${d.exchange}:${s}`);
+      const readAfter = read ? Math.max(0, Math.floor(read.getTime() / 86_400_000) - published) : 0;
+      const gain = Math.min(today - published, CORRECTION_DAYS) - Math.min(readAfter, CORRECTION_DAYS);
+      if (gain > 0) candidates.push({ exchange: d.exchange, date: s, gain, assets: d.assets });
+    }
   }
-  candidates.sort((a, b) => a.at - b.at || a.date.localeCompare(b.date) || a.exchange.localeCompare(b.exchange));
+  candidates.sort(
+    (a, b) =>
+      b.gain - a.gain || b.assets - a.assets || b.date.localeCompare(a.date) || a.exchange.localeCompare(b.exchange),
+  );
   let slow = 0;
   for (const c of candidates) {
     if (slow >= opts.slowDaysPerDay || left < API_COST.bulk) break;
