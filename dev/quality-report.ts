@@ -39,11 +39,23 @@ export interface QualityReport {
     clearedByReask: number;
     clearedByReread: number;
   }>;
-  falsePositives: { errors: number; warnings: number; errorShare: number; warningShare: number };
+  falsePositives: { errors: number; warnings: number; errorShare: number; warningShare: number; examples: string[] };
   corrections: { sent: number; due: number; pickedUp: number; recheckCalls: number; reaskCalls: number };
 }
 
-export async function qualityReport(pool: pg.Pool, sim: Simulator, through: string): Promise<QualityReport> {
+/**
+ * `firstRun`: the first run's day. A bad tick or a first print counts as sent only if the
+ * API still served it when the pipeline first stored its bar (the later of its day and the
+ * first run's): the history loaded on day 1 holds the bars as corrected by then.
+ */
+export async function qualityReport(
+  pool: pg.Pool,
+  sim: Simulator,
+  firstRun: string,
+  through: string,
+): Promise<QualityReport> {
+  const served = (date: string, correctedOn: string | null) =>
+    correctedOn === null || correctedOn > (date > firstRun ? date : firstRun);
   const range = (
     await pool.query<{ first: string; bars: number }>(
       `SELECT min(date)::text AS first, count(*)::int AS bars FROM stock_prices`,
@@ -69,7 +81,7 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
       )
     ).rows.map((r) => r.symbol),
   );
-  const ticks = sim.badTicks(first, through).filter((b) => stored.has(b.symbol));
+  const ticks = sim.badTicks(first, through).filter((b) => stored.has(b.symbol) && served(b.date, b.correctedOn));
   const sources = new Map(
     (
       await pool.query<{ symbol: string; date: string; source: string }>(
@@ -115,15 +127,17 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
       else row.clearedByReread++;
     }
   }
-  const late = sim.lateCorrections(first, through).filter((c) => stored.has(c.symbol));
+  const late = sim.lateCorrections(first, through).filter((c) => stored.has(c.symbol) && served(c.date, c.correctedOn));
   for (const c of late) explained.add(`${c.symbol}:${c.date}`);
   let fpErrors = 0;
   let fpWarnings = 0;
+  const examples: string[] = [];
   for (const [k, list] of byKey)
     if (!explained.has(k))
       for (const f of list) {
         if (f.severity === 'error') fpErrors++;
         else fpWarnings++;
+        if (examples.length < 12) examples.push(`${f.symbol} ${f.date} ${f.check} ${f.severity}`);
       }
   const picked = new Set(
     (
@@ -148,6 +162,7 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
       warnings: fpWarnings,
       errorShare: fpErrors / Math.max(1, range.bars),
       warningShare: fpWarnings / Math.max(1, range.bars),
+      examples,
     },
     corrections: {
       sent: late.length,
@@ -161,13 +176,14 @@ export async function qualityReport(pool: pg.Pool, sim: Simulator, through: stri
 
 export function formatQualityReport(r: QualityReport): string {
   const out = [
-    `\nData quality over ${r.bars.toLocaleString('en-US')} stored bars (the simulator's bad ticks on stored listings, from the first stored day):`,
+    `\nData quality over ${r.bars.toLocaleString('en-US')} stored bars (the simulator's bad ticks on stored listings, from the first stored day, that the API still served when the bar was first stored):`,
     `${'kind'.padEnd(14)}${['sent', 'found', 'quarantined', 'cleared: re-ask', 're-read'].map((h) => h.padStart(16)).join('')}`,
     ...r.byKind.map(
       (k) =>
         `${k.kind.padEnd(14)}${[k.sent, k.found, k.quarantined, k.clearedByReask, k.clearedByReread].map((n) => String(n).padStart(16)).join('')}`,
     ),
     `false positives: ${r.falsePositives.errors} errors (${(100 * r.falsePositives.errorShare).toFixed(4)}% of bars), ${r.falsePositives.warnings} warnings (${(100 * r.falsePositives.warningShare).toFixed(4)}%)`,
+    ...r.falsePositives.examples.map((e) => `  e.g. ${e}`),
     `late corrections of first prints: ${r.corrections.sent} sent, ${r.corrections.due} corrected by the last day, ${r.corrections.pickedUp} of those picked up; re-reads cost ${r.corrections.recheckCalls} calls, re-asks ${r.corrections.reaskCalls}`,
   ];
   return out.join('\n');

@@ -342,7 +342,7 @@ try {
     const w = exchanges.map((_, i) => Math.max(...table.map((t) => t[i + 1]!.length)));
     for (const t of table) console.log([t[0]!.padEnd(16), ...t.slice(1).map((c, i) => c.padStart(w[i]!))].join('  '));
   }
-  const quality = await qualityReport(pool, sim, sim.today());
+  const quality = await qualityReport(pool, sim, rows[0]?.clock.slice(0, 10) ?? sim.today(), sim.today());
   if (!values.json) console.log(formatQualityReport(quality));
   if (values.json)
     console.log(

@@ -8,9 +8,10 @@
  *   answers differently replaces the stored one and is recorded as a correction; a bar the
  *   API has now but we never stored (published late) is added. Each re-read is a
  *   'recheck-eod' step: its replicas make it once.
- * - Re-asks: each quarantined bar is asked once more (1 call, from the run's allowance):
- *   an answer that differs replaces it and clears its findings; the same answer leaves it
- *   for an operator.
+ * - Re-asks: each quarantined bar is asked once more (1 call, from the run's allowance),
+ *   by the first run after the one that found it (EODHD corrects hours or days after the
+ *   first print: asked minutes later it answers the same): an answer that differs replaces
+ *   it and clears its findings; the same answer leaves it for an operator.
  * Then the quality checks judge what changed (check-quality.ts), and the corrected assets'
  * indicators are computed again.
  */
@@ -174,7 +175,7 @@ export async function reaskQuarantined(
 ): Promise<void> {
   for (;;) {
     if (Date.now() >= deadline) return;
-    const taken = await takeUnaskedQuarantined(ctx.pool, [...exchanges], 1);
+    const taken = await takeUnaskedQuarantined(ctx.pool, [...exchanges], 1, run.started_at);
     const finding = taken[0];
     if (!finding) return;
     if ((await takeReaskCalls(ctx.pool, run.execution_id, 1)) === 0) {
@@ -234,6 +235,6 @@ export async function verificationLeft(
   const asks =
     stopped || (await reaskCallsLeft(ctx.pool, run.execution_id)) === 0
       ? 0
-      : await unaskedQuarantinedCount(ctx.pool, [...exchanges]);
+      : await unaskedQuarantinedCount(ctx.pool, [...exchanges], run.started_at);
   return { open: (stopped ? 0 : rechecks.open) + queued + asks, held: rechecks.held };
 }

@@ -85,14 +85,16 @@ export async function recordFindings(
 }
 
 /**
- * Takes up to `limit` quarantined bars of these exchanges (null: any) never asked again,
+ * Takes up to `limit` quarantined bars of these exchanges (null: any) never asked again and
+ * found before `foundBefore` (the run's start: a bar is asked again a day after it was
+ * found, when EODHD's correction has had time to land, not minutes after its first print),
  * marking them asked (one ask each, whoever takes it).
  */
 const TAKE_UNASKED = `
   UPDATE price_quality_findings p SET reasked_at = now()
    WHERE p.id IN (
      SELECT f.id FROM price_quality_findings f JOIN assets a ON a.id = f.asset_id
-      WHERE f.status = 'open' AND f.severity = 'error' AND f.reasked_at IS NULL
+      WHERE f.status = 'open' AND f.severity = 'error' AND f.reasked_at IS NULL AND f.found_at < $3
         AND ($1::text[] IS NULL OR a.exchange = ANY($1::text[]))
       ORDER BY f.id LIMIT $2 FOR UPDATE OF f SKIP LOCKED)
   RETURNING p.id, p.asset_id, p.date::text AS date, p.check_name,
@@ -110,19 +112,24 @@ export async function takeUnaskedQuarantined(
   q: Queryable,
   exchanges: string[] | null,
   limit: number,
+  foundBefore: Date,
 ): Promise<UnaskedFinding[]> {
-  return (await q.query<UnaskedFinding & { id: string; asset_id: string }>(TAKE_UNASKED, [exchanges, limit])).rows.map(
-    (r) => ({ ...r, id: Number(r.id), asset_id: Number(r.asset_id) }),
-  );
+  return (
+    await q.query<UnaskedFinding & { id: string; asset_id: string }>(TAKE_UNASKED, [exchanges, limit, foundBefore])
+  ).rows.map((r) => ({ ...r, id: Number(r.id), asset_id: Number(r.asset_id) }));
 }
 
 const UNASKED_COUNT = `
   SELECT count(*)::int AS n FROM price_quality_findings f JOIN assets a ON a.id = f.asset_id
-   WHERE f.status = 'open' AND f.severity = 'error' AND f.reasked_at IS NULL
+   WHERE f.status = 'open' AND f.severity = 'error' AND f.reasked_at IS NULL AND f.found_at < $2
      AND ($1::text[] IS NULL OR a.exchange = ANY($1::text[]))`;
 
-export async function unaskedQuarantinedCount(q: Queryable, exchanges: string[] | null): Promise<number> {
-  return (await q.query<{ n: number }>(UNASKED_COUNT, [exchanges])).rows[0]!.n;
+export async function unaskedQuarantinedCount(
+  q: Queryable,
+  exchanges: string[] | null,
+  foundBefore: Date,
+): Promise<number> {
+  return (await q.query<{ n: number }>(UNASKED_COUNT, [exchanges, foundBefore])).rows[0]!.n;
 }
 
 /** A taken re-ask that could not be made (no call left): asked again another day. */
