@@ -63,8 +63,8 @@ export async function qualityReport(
   ).rows[0]!;
   const first = range.first ?? through;
   const findings = (
-    await pool.query<{ symbol: string; date: string; check: string; severity: string; status: string }>(
-      `SELECT a.symbol, f.date::text, f.check_name AS check, f.severity, f.status
+    await pool.query<{ symbol: string; date: string; check: string; severity: string; status: string; detail: string }>(
+      `SELECT a.symbol, f.date::text, f.check_name AS check, f.severity, f.status, f.detail
          FROM price_quality_findings f JOIN assets a ON a.id = f.asset_id`,
     )
   ).rows;
@@ -131,14 +131,21 @@ export async function qualityReport(
   for (const c of late) explained.add(`${c.symbol}:${c.date}`);
   let fpErrors = 0;
   let fpWarnings = 0;
-  const examples: string[] = [];
+  const errorExamples: string[] = [];
+  const warningExamples: string[] = [];
   for (const [k, list] of byKey)
     if (!explained.has(k))
       for (const f of list) {
-        if (f.severity === 'error') fpErrors++;
-        else fpWarnings++;
-        if (examples.length < 12) examples.push(`${f.symbol} ${f.date} ${f.check} ${f.severity}`);
+        const e = `${f.symbol} ${f.date} ${f.check} ${f.severity}: ${f.detail}`;
+        if (f.severity === 'error') {
+          fpErrors++;
+          errorExamples.push(e);
+        } else {
+          fpWarnings++;
+          warningExamples.push(e);
+        }
       }
+  const examples = [...errorExamples.slice(0, 10), ...warningExamples.slice(0, 4)];
   const picked = new Set(
     (
       await pool.query<{ symbol: string; date: string }>(
