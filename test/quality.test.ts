@@ -102,6 +102,25 @@ test('a hundredth of the price is a unit_slip error too', (t) => {
   );
 });
 
+test('a change of quote unit that holds (x100 for good) is one unit_slip warning, not an error a day', (t) => {
+  const changed = series.map((b, j) =>
+    j >= at
+      ? {
+          ...b,
+          open: b.open * 100,
+          high: b.high * 100,
+          low: b.low * 100,
+          close: b.close * 100,
+          adjusted_close: b.adjusted_close * 100,
+        }
+      : b,
+  );
+  t.deepEqual(
+    check(changed, from).map((x) => [x.date, x.check, x.severity]),
+    [[day, 'unit_slip', 'warning']],
+  );
+});
+
 test('high below low is an ohlc_order error', (t) => {
   const bad = withBar(series, at, (b) => ({ high: b.low, low: b.high }));
   t.deepEqual(

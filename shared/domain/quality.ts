@@ -5,8 +5,8 @@
  * error quarantines its bar (indicators and screens leave it out).
  *
  * Errors (the bar cannot be right): OHLC out of order, a non-positive price, a wrong-unit
- * day (x100 or /100: the pence/pound slip), a move of quality_move_error_pct or more that
- * no split, dividend or currency switch explains. Warnings (worth a look, still used): a
+ * day (x100 or /100: the pence/pound slip; one that holds is a unit change, a warning), a
+ * move of quality_move_error_pct or more that no split, dividend or currency switch explains. Warnings (worth a look, still used): a
  * move beyond quality_move_sigmas of the asset's own volatility, a volume spike, a
  * zero-volume day that traded (a range, not one price all day), a stale series, a session missing from an asset that
  * trades every session, adjusted_close out of step with close for one day, a market cap
@@ -256,12 +256,21 @@ export function checkSeries(
     let logReturn: number | null = null;
     if (ref && b.close > 0 && !explained) {
       const lr = Math.log(b.close / ref.close);
-      if (Math.abs(lr - Math.log(100)) <= slip || Math.abs(lr + Math.log(100)) <= slip) {
+      if ((Math.abs(lr - Math.log(100)) <= slip || Math.abs(lr + Math.log(100)) <= slip) && !held(bars, i, lr)) {
         add(
           errors,
           'unit_slip',
           'error',
           `close ${num(b.close)} is ${num(b.close / ref.close)}x the ${ref.date} close ${num(ref.close)}: a wrong unit (x100 or /100)`,
+        );
+      } else if (Math.abs(lr - Math.log(100)) <= slip || Math.abs(lr + Math.log(100)) <= slip) {
+        // The new unit held: the listing changed its quote unit (pence and pounds) before the
+        // pipeline recorded its currency; the series is mixed from here, which a person should see.
+        add(
+          warnings,
+          'unit_slip',
+          'warning',
+          `the quote unit changed here and held: close ${num(b.close)} is ${num(b.close / ref.close)}x the ${ref.date} close ${num(ref.close)} (a currency switch not recorded?)`,
         );
       } else {
         logReturn = lr;
