@@ -256,7 +256,10 @@ export function checkSeries(
     let logReturn: number | null = null;
     if (ref && b.close > 0 && !explained) {
       const lr = Math.log(b.close / ref.close);
-      if ((Math.abs(lr - Math.log(100)) <= slip || Math.abs(lr + Math.log(100)) <= slip) && !held(bars, i, lr)) {
+      if (
+        (Math.abs(lr - Math.log(100)) <= slip || Math.abs(lr + Math.log(100)) <= slip) &&
+        !held(bars, i, ref.close, lr)
+      ) {
         add(
           errors,
           'unit_slip',
@@ -280,7 +283,11 @@ export function checkSeries(
         const quiet = Math.abs(lr) < (t.moveSigmas / 2) * MIN_SIGMA && Math.abs(move) * 100 < t.movePctError;
         const sigma = quiet || returns.size < MIN_RETURNS ? null : Math.max(MIN_SIGMA, returns.robustSigma());
         const z = quiet ? 0 : sigma === null ? null : Math.abs(lr) / sigma;
-        if (Math.abs(move) * 100 >= t.movePctError && (z === null || z >= t.moveSigmas / 2) && !held(bars, i, lr))
+        if (
+          Math.abs(move) * 100 >= t.movePctError &&
+          (z === null || z >= t.moveSigmas / 2) &&
+          !held(bars, i, ref.close, lr)
+        )
           add(
             errors,
             'price_move',
@@ -402,16 +409,16 @@ function adjustedExplains(ref: QualityBar, b: QualityBar): boolean {
 const HOLD_SESSIONS = 2;
 
 /**
- * Whether the move to bar i held: the next HOLD_SESSIONS bars stay nearer the new level than
- * the old one. A bad tick comes back the next day; a real jump (news, a takeover) stays.
+ * Whether the move to bar i held: the next HOLD_SESSIONS bars stay away from the old level
+ * (`from`), on the side the move went, by at least half of it. A bad tick comes back to the
+ * old level the next day; a real jump (news, a takeover, a rally that goes on) does not.
  * The newest bars cannot tell yet: an open error is judged again when the next bars come.
  */
-function held(bars: readonly QualityBar[], i: number, logMove: number): boolean {
+function held(bars: readonly QualityBar[], i: number, from: number, logMove: number): boolean {
   if (i + HOLD_SESSIONS >= bars.length) return false;
-  const level = bars[i]!.close;
   for (let k = 1; k <= HOLD_SESSIONS; k++) {
     const c = bars[i + k]!.close;
-    if (!(c > 0) || Math.abs(Math.log(c / level)) >= Math.abs(logMove) / 2) return false;
+    if (!(c > 0) || Math.log(c / from) * Math.sign(logMove) < Math.abs(logMove) / 2) return false;
   }
   return true;
 }
