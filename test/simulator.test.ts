@@ -676,8 +676,21 @@ test('universe: full is the 21,817 tickers of the files on the default date, the
     t.is((await count('SW')).length, 218);
     const before = new Set(sim.symbols());
     t.is(before.size, 21817);
-    const withDelisted = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json', delisted: '1' })).json.length;
-    t.true(withDelisted > us.length, 'delisted=1 adds tickers delisted in the past');
+    // delisted=1 lists the tickers delisted in the past, and only them, each marked.
+    const delisted = (await get(sim, '/exchange-symbol-list/US', { fmt: 'json', delisted: '1' })).json as Array<{
+      Code: string;
+      IsDelisted?: boolean;
+    }>;
+    t.true(delisted.length > 0, 'delisted=1 lists tickers delisted in the past');
+    t.true(
+      delisted.every((x) => x.IsDelisted === true),
+      'every row of delisted=1 is marked delisted',
+    );
+    const listedCodes = new Set(us.map((x: { Code: string }) => x.Code));
+    t.false(
+      delisted.some((x) => listedCodes.has(x.Code)),
+      'no listed ticker in delisted=1',
+    );
 
     const startDay = sim.today();
     sim.advanceTradingDays(20);

@@ -421,12 +421,14 @@ function symbolList(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer
   if (!isExchangeCode(code)) return errorJson(404, 'Not Found', 'Exchange Not Found');
   const type = (q.get('type') ?? '').toLowerCase();
   const today = ctx.today;
-  const withDelisted = q.get('delisted') === '1';
+  // delisted=1 gives the delisted tickers instead of the listed ones (EODHD's delisted
+  // guide: IsDelisted is always true there), each marked so; without it, the listed ones.
+  const delisted = q.get('delisted') === '1';
   const wanted = TYPE_FILTER[type];
   if (type && !wanted) return badRequest('type must be common_stock, preferred_stock, stock, etf or fund');
   const listings = ctx.universe
     .listings(code, today)
-    .filter((l) => l.listDay <= today && (today < l.delistDay || withDelisted) && (!wanted || wanted.includes(l.type)));
+    .filter((l) => l.listDay <= today && today >= l.delistDay === delisted && (!wanted || wanted.includes(l.type)));
   const rows = listings.map((l) => ({
     Code: l.code,
     Name: l.name,
@@ -435,6 +437,7 @@ function symbolList(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer
     Currency: currencyOn(l, today),
     Type: l.type,
     Isin: l.isin,
+    ...(delisted ? { IsDelisted: true } : {}),
   }));
   if (wantsJson(q)) return json(200, rows, 1);
   return csv(
