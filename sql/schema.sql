@@ -151,17 +151,28 @@ CREATE TABLE assets (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   source text NOT NULL DEFAULT 'list'::text,
+  listed_from date,
+  delisted_on date,
+  delisted_source text,
+  delisted_confirmed_on date,
   CONSTRAINT assets_pkey PRIMARY KEY (id),
   CONSTRAINT assets_symbol_key UNIQUE (symbol),
   CONSTRAINT assets_check CHECK ((symbol = ((code || '.'::text) || exchange))),
+  CONSTRAINT assets_delisted_check CHECK (((delisted_on IS NULL) OR (delisted_source IS NOT NULL))),
+  CONSTRAINT assets_delisted_source_check CHECK ((delisted_source = ANY (ARRAY['vanished'::text, 'delisted_list'::text]))),
   CONSTRAINT assets_region_check CHECK ((region = ANY (ARRAY['us'::text, 'lse'::text, 'german'::text, 'european'::text]))),
-  CONSTRAINT assets_source_check CHECK ((source = ANY (ARRAY['list'::text, 'watchlist'::text])))
+  CONSTRAINT assets_source_check CHECK ((source = ANY (ARRAY['list'::text, 'watchlist'::text, 'benchmark'::text, 'delisted_list'::text])))
 );
 CREATE INDEX assets_exchange_idx ON assets USING btree (exchange) WHERE is_active;
 CREATE INDEX assets_isin_idx ON assets USING btree (isin);
+CREATE INDEX assets_listed_from_idx ON assets USING btree (listed_from) INCLUDE (delisted_on, delisted_source, source, symbol);
 CREATE INDEX assets_region_idx ON assets USING btree (region) WHERE is_active;
 COMMENT ON COLUMN assets.currency IS 'the currency the API quotes the listing in today (exchange-symbol-list Currency: GBX for pence)';
 COMMENT ON COLUMN assets.last_seen IS 'The last read of its exchange''s list known to include it: written when the list adds, changes or returns it, and when it vanishes (then the read before). While it is listed, exchange_list_reads.read_on is later.';
+COMMENT ON COLUMN assets.listed_from IS 'The earliest day it is known listed: its first list read, or its first stored price when earlier (refreshed by each sync); null: not known (a name only EODHD''s delisted list gives)';
+COMMENT ON COLUMN assets.delisted_on IS 'The first day it was no longer listed: the day after it was last seen when it vanished from its list; null while listed, or when EODHD''s delisted list names it without a date';
+COMMENT ON COLUMN assets.delisted_source IS 'vanished: the pipeline saw it leave its list (delisted_on is the day after last_seen); delisted_list: only EODHD''s delisted list names it (no date). Null: not delisted';
+COMMENT ON COLUMN assets.delisted_confirmed_on IS 'The read of EODHD''s delisted list (exchange-symbol-list?delisted=1) that named it delisted';
 
 CREATE TABLE bulk_eod_rows (
   execution_id bigint NOT NULL,
@@ -206,6 +217,18 @@ CREATE TABLE currency_units (
   per_major integer NOT NULL,
   CONSTRAINT currency_units_pkey PRIMARY KEY (code),
   CONSTRAINT currency_units_per_major_check CHECK ((per_major > 0))
+);
+
+CREATE TABLE delisted_list_reads (
+  exchange text NOT NULL,
+  read_on date NOT NULL,
+  listed integer NOT NULL,
+  added integer NOT NULL,
+  confirmed integer NOT NULL,
+  CONSTRAINT delisted_list_reads_pkey PRIMARY KEY (exchange),
+  CONSTRAINT delisted_list_reads_added_check CHECK ((added >= 0)),
+  CONSTRAINT delisted_list_reads_confirmed_check CHECK ((confirmed >= 0)),
+  CONSTRAINT delisted_list_reads_listed_check CHECK ((listed >= 0))
 );
 
 CREATE TABLE exchange_calendars (
@@ -622,6 +645,19 @@ BEGIN
   RETURN QUERY SELECT v_symbol, p_scope, s.needs_fundamentals_reprocess, s.needs_prices_reprocess, s.needs_indicators_reprocess
                FROM asset_processing_state s WHERE s.asset_id = v_asset_id;
 END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.universe_on(d date)
+ RETURNS TABLE(asset_id bigint, symbol text, exchange text, listed_from date, delisted_on date)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+  SELECT a.id, a.symbol, a.exchange, a.listed_from, a.delisted_on
+    FROM assets a
+   WHERE a.listed_from <= d
+     AND (a.delisted_source IS NULL OR a.delisted_on > d)
+     AND a.source <> 'benchmark'
+$function$;
 
 CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted();
 

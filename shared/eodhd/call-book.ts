@@ -18,6 +18,7 @@ export const ENDPOINT_KIND: Record<string, EntitlementKind | null> = {
   'calendar-splits': 'calendar',
   'calendar-dividends': 'calendar',
   'exchange-symbol-list': 'symbol_list',
+  'exchange-symbol-list-delisted': 'symbol_list',
   'exchange-details': 'exchange_details',
   user: null,
 };

@@ -253,6 +253,21 @@ export class EodhdClient {
     return parseRows(SymbolListItemSchema, body);
   }
 
+  /**
+   * The exchange's delisted symbols of one type (1 call): EODHD keeps a delisted ticker,
+   * marked IsDelisted, and lists it only with delisted=1. Booked apart from the daily list.
+   */
+  async delistedSymbols(exchange: string, type = 'common_stock'): Promise<{ rows: SymbolListItem[]; dropped: number }> {
+    const body = await this.call({
+      endpoint: 'exchange-symbol-list-delisted',
+      path: `/exchange-symbol-list/${encodeURIComponent(exchange)}`,
+      params: { type, delisted: '1' },
+      cost: API_COST.symbolList,
+      target: exchange,
+    });
+    return parseRows(SymbolListItemSchema, body);
+  }
+
   /** Splits of all exchanges with an ex-date in [from, to] (1 call). */
   async calendarSplits(
     from: string,

@@ -33,6 +33,8 @@ export const SymbolListItemSchema = z.object({
   Currency: z.string().nullish(),
   Type: z.string().nullish(),
   Isin: z.string().nullish(),
+  /** Only in delisted=1 answers (true there). */
+  IsDelisted: z.boolean().nullish(),
 });
 export type SymbolListItem = z.infer<typeof SymbolListItemSchema>;
 

@@ -20,7 +20,16 @@ import { type CorporateActionSync, syncCorporateActions } from '../store/corpora
 import { type CalendarRead, loadCalendars, readCalendars } from '../store/exchange-calendars.js';
 import { type Execution, type RunParameters, runParameters, setQuotaDay, setTradingDays } from '../store/executions.js';
 import { loadSettings, type Settings } from '../store/settings.js';
-import { addWatchlist, type ExchangeSync, listsForWatchlist, syncExchange } from '../store/universe.js';
+import {
+  activeAssets,
+  addWatchlist,
+  type DelistedListRead,
+  delistedListsDue,
+  type ExchangeSync,
+  listsForWatchlist,
+  readDelistedList,
+  syncExchange,
+} from '../store/universe.js';
 import { excludedForFailures, unknownSymbols, writePlan } from '../store/work-items.js';
 import type { PipelineContext } from './context.js';
 import { type QuotaDayReconciliation, reconcileQuota } from './reconcile.js';
@@ -81,6 +90,7 @@ export async function discoverDelta(ctx: PipelineContext, executionId: number): 
         mode: params.mode,
         universe: synced?.universe ?? [],
         universeSkipped: synced?.universeSkipped ?? null,
+        delistedLists: synced?.delistedLists ?? null,
         watchlist: synced?.watchlist ?? null,
         corporateActions: synced?.corporateActions ?? null,
         plan,
@@ -120,7 +130,17 @@ interface Synced {
   universe: ExchangeSync[];
   universeSkipped: string | null;
   watchlist: { added: number; reactivated: number } | null;
+  delistedLists: DelistedLists | null;
   corporateActions: CorporateActionSync | null;
+}
+
+interface DelistedLists {
+  /** The scope's exchanges whose delisted list was due (never read, or refresh days ago). */
+  due: ExchangeCode[];
+  read: DelistedListRead[];
+  /** Why due lists were not read (the plan, the budget), or null. */
+  skipped: string | null;
+  failed: Array<{ exchange: ExchangeCode; error: string }>;
 }
 
 /** The exchanges a run covers: those asked, those of the symbols asked, or all. */
@@ -168,7 +188,13 @@ async function sync(
   may: (k: EntitlementKind) => 'yes' | 'probe' | 'no',
 ): Promise<Synced> {
   const api = ctx.api(run.execution_id, day.quotaDay, settings);
-  const out: Synced = { universe: [], universeSkipped: null, watchlist: null, corporateActions: null };
+  const out: Synced = {
+    universe: [],
+    universeSkipped: null,
+    watchlist: null,
+    delistedLists: null,
+    corporateActions: null,
+  };
   if (may('symbol_list') !== 'no') {
     // A watchlist run reads only the lists it needs (new symbols, or read a week ago).
     const lists =
@@ -179,6 +205,9 @@ async function sync(
     out.universeSkipped = "the exchanges' symbol lists are not in the plan: new listings and delistings are not seen";
   }
   if (params.symbols) out.watchlist = await addWatchlist(ctx.pool, params.symbols, run.as_of);
+  // A watchlist run covers its symbols, not their exchanges' past.
+  if (!params.symbols || params.exchanges)
+    out.delistedLists = await readDelistedLists(ctx, run, scope, settings, day, api);
   if (!settings.corporate_actions_enabled) return out;
   try {
     const usage = await quotaUsage(ctx.pool, day.quotaDay);
@@ -198,5 +227,50 @@ async function sync(
     // Not fatal (the day's budget too): the days stay unread and the next run reads them.
     log('warn', 'corporate_actions_failed', { execution_id: run.execution_id, error: errorText(err) });
   }
+  return out;
+}
+
+/**
+ * EODHD's delisted lists of the scope's exchanges that are due (monthly by default), after
+ * the daily lists (a name they list today is listed, whatever the delisted list says). Only
+ * when the plan serves the lists, and only out of what the day's budget has beyond one call
+ * per active asset of the scope: the most their price updates and history loads can cost,
+ * so prices come first; the lists go before fundamentals (planned later, 10 calls each).
+ */
+async function readDelistedLists(
+  ctx: PipelineContext,
+  run: Execution,
+  scope: ExchangeCode[],
+  settings: Settings,
+  day: QuotaDayReconciliation,
+  api: ReturnType<PipelineContext['api']>,
+): Promise<DelistedLists | null> {
+  const due = await delistedListsDue(ctx.pool, scope, run.as_of, settings.delisted_lists_refresh_days);
+  if (due.length === 0) return null;
+  const out: DelistedLists = { due, read: [], skipped: null, failed: [] };
+  // What the daily lists' answers taught counts: a 403 there is a 403 here.
+  if (mayFetch(await loadEntitlements(ctx.pool), 'symbol_list', day.quotaDay) !== 'yes') {
+    out.skipped = "the exchanges' symbol lists are not in the plan";
+    return out;
+  }
+  const usage = await quotaUsage(ctx.pool, day.quotaDay);
+  const left = Math.max(0, (usage.callLimit ?? day.limits.callLimit) - usage.used);
+  const spare = Math.max(0, left - (await activeAssets(ctx.pool, scope)));
+  const lists = due.slice(0, spare);
+  if (lists.length < due.length)
+    out.skipped = `the day's budget (${left} calls left, prices first) leaves room for ${lists.length} of ${due.length} delisted lists`;
+  const results = await mapLimited(lists, 3, async (ex) => {
+    try {
+      return await readDelistedList(ctx.pool, api, ex, settings.us_venues, run.as_of);
+    } catch (err) {
+      if (err instanceof EodhdError && err.kind === 'auth') throw err;
+      // Not fatal: the list is not recorded as read, and the next run asks again.
+      out.failed.push({ exchange: ex, error: errorText(err) });
+      log('warn', 'delisted_list_failed', { execution_id: run.execution_id, exchange: ex, error: errorText(err) });
+      return null;
+    }
+  });
+  out.read = results.filter((r): r is DelistedListRead => r !== null);
+  if (out.skipped) log('warn', 'delisted_lists_skipped', { execution_id: run.execution_id, reason: out.skipped });
   return out;
 }

@@ -15,6 +15,7 @@ import { finishRun, lockRun } from '../store/executions.js';
 import { correctionsOfRun } from '../store/price-corrections.js';
 import { findingsOfRun } from '../store/quality-findings.js';
 import { loadSettings } from '../store/settings.js';
+import { extendListedFrom } from '../store/universe.js';
 import { openItemCount, pruneOldWorkItems } from '../store/work-items.js';
 import type { PipelineContext } from './context.js';
 import { runStep } from './step-runner.js';
@@ -51,6 +52,8 @@ export async function finalizeRun(ctx: PipelineContext, executionId: number): Pr
         error: runRow.error_message ?? (leftOver > 0 ? `${leftOver} work items were still open at finalize` : null),
       });
       await extendCheckedThrough(c, executionId);
+      // Histories loaded by the run say since when their assets were listed (universe_on).
+      await extendListedFrom(c);
       await dropBulkRows(c, executionId);
       // Old runs' per-asset rows go, so the tables stay the size of the retention window.
       const retentionDays = (await loadSettings(c)).run_detail_retention_days;

@@ -55,13 +55,14 @@ const SYNC_LIST = `
     INSERT INTO asset_currency_changes (asset_id, seen_on, from_currency, to_currency)
     SELECT id, $11, old, new FROM currency_changed ON CONFLICT DO NOTHING
   ), up AS (
-    INSERT INTO assets AS a (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen)
-    SELECT d.symbol, d.code, $9, d.venue, $10, d.name, d.type, d.currency, d.isin, d.country, $11, $11 FROM diff d WHERE d.news
+    INSERT INTO assets AS a (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen, listed_from)
+    SELECT d.symbol, d.code, $9, d.venue, $10, d.name, d.type, d.currency, d.isin, d.country, $11, $11, $11 FROM diff d WHERE d.news
     ON CONFLICT (symbol) DO UPDATE SET
       venue = EXCLUDED.venue, name = coalesce(EXCLUDED.name, a.name), type = coalesce(EXCLUDED.type, a.type),
       currency = coalesce(EXCLUDED.currency, a.currency), isin = coalesce(EXCLUDED.isin, a.isin),
       country = coalesce(EXCLUDED.country, a.country), last_seen = greatest(a.last_seen, EXCLUDED.last_seen),
-      is_active = true, source = 'list',
+      is_active = true, source = 'list', listed_from = coalesce(a.listed_from, EXCLUDED.listed_from),
+      delisted_on = NULL, delisted_source = NULL, delisted_confirmed_on = NULL,
       updated_at = CASE WHEN a.is_active THEN a.updated_at ELSE now() END
     RETURNING a.id, (xmax = 0) AS inserted
   )
@@ -72,12 +73,15 @@ const SYNC_LIST = `
 
 // NOT IN over a subquery is a hashed anti-join; NOT (symbol = ANY(array)) compared every
 // active symbol with the whole list (10,000 x 10,000 for Frankfurt: 2.5 s, now 10 ms).
-// A vanished listing was last seen by the read before this one (when there was one).
+// A vanished listing was last seen by the read before this one (when there was one), and
+// is delisted from the day after: the earliest day it may have left the list.
 const DEACTIVATE_VANISHED = `
-  UPDATE assets SET is_active = false, updated_at = now(),
-         last_seen = greatest(last_seen, coalesce((SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = $1), last_seen))
-   WHERE exchange = $1 AND is_active AND source = 'list' AND symbol NOT IN (SELECT unnest($2::text[]))
-  RETURNING id`;
+  UPDATE assets a SET is_active = false, updated_at = now(), last_seen = v.last_seen,
+         delisted_on = v.last_seen + 1, delisted_source = 'vanished'
+    FROM (SELECT greatest(x.last_seen, coalesce((SELECT r.read_on FROM exchange_list_reads r WHERE r.exchange = $1), x.last_seen)) AS last_seen, x.id
+            FROM assets x WHERE x.exchange = $1 AND x.is_active AND x.source = 'list' AND x.symbol NOT IN (SELECT unnest($2::text[]))) v
+   WHERE a.id = v.id
+  RETURNING a.id`;
 
 const RECORD_READ = `
   INSERT INTO exchange_list_reads (exchange, read_on, listed) VALUES ($1, $2, $3)
@@ -152,7 +156,8 @@ export async function syncExchange(
   const upserted = rows.filter((r) => r.kind === 'written');
   const added = upserted.filter((r) => r.inserted).map((r) => r.id);
   const back = upserted.filter((r) => r.was_inactive).map((r) => r.id);
-  await ensureStates(pool, added);
+  // A name known only from a delisted list has no state yet: it gets one when it is listed.
+  await ensureStates(pool, [...added, ...back]);
   // Back in its exchange's list: ask EODHD again for what it did not have.
   await forgetNotFound(pool, back);
   const active = (await pool.query<{ n: number }>(ACTIVE_COUNT, [exchange])).rows[0]!.n;
@@ -172,6 +177,134 @@ export async function syncExchange(
     deactivated,
     currencyChanged: changes.length,
   };
+}
+
+// --- the universe as it was -------------------------------------------------------------------
+
+export interface DelistedListRead {
+  exchange: ExchangeCode;
+  /** Names EODHD's delisted list gave (of the exchange's venues, for the US). */
+  listed: number;
+  /** Names the pipeline did not know: recorded as source 'delisted_list', never active. */
+  added: number;
+  /** Listings the pipeline saw vanish, now confirmed delisted by EODHD. */
+  confirmed: number;
+  /** Names the delisted list gives that the exchange's own list still gives (the live list wins). */
+  stillListed: number;
+}
+
+// Due: never read, or read refreshDays ago or more.
+const DELISTED_DUE = `
+  SELECT e AS exchange FROM unnest($1::text[]) e
+   WHERE NOT EXISTS (SELECT 1 FROM delisted_list_reads r WHERE r.exchange = e AND r.read_on > $2::date - $3::int)
+   ORDER BY e`;
+
+/** The exchanges whose delisted list is due: never read, or read `refreshDays` ago or more (0: never due). */
+export async function delistedListsDue(
+  q: Queryable,
+  exchanges: ExchangeCode[],
+  today: string,
+  refreshDays: number,
+): Promise<ExchangeCode[]> {
+  if (refreshDays <= 0 || exchanges.length === 0) return [];
+  return (await q.query<{ exchange: ExchangeCode }>(DELISTED_DUE, [exchanges, today, refreshDays])).rows.map(
+    (r) => r.exchange,
+  );
+}
+
+const ACTIVE_IN = `SELECT count(*)::int AS n FROM assets WHERE is_active AND exchange = ANY($1::text[])`;
+
+/** Active assets of these exchanges: at most one price call each, what the day keeps for prices first. */
+export async function activeAssets(q: Queryable, exchanges: ExchangeCode[]): Promise<number> {
+  return (await q.query<{ n: number }>(ACTIVE_IN, [exchanges])).rows[0]!.n;
+}
+
+// One statement: names not known become delisted_list assets (inactive, no state row: never
+// planned, never counted as listed); vanished ones are confirmed, once; a name the
+// exchange's own list still gives is left alone (the live list wins, it is read daily).
+// The delisted list carries no date: a name it adds has none (no day's universe has it).
+const RECORD_DELISTED = `
+  WITH listed AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+      AS l(code, venue, name, type, currency, isin, country, symbol)
+  ), confirmed AS (
+    UPDATE assets a SET delisted_confirmed_on = $11, delisted_source = coalesce(a.delisted_source, 'delisted_list'),
+           updated_at = now()
+      FROM listed l
+     WHERE a.symbol = l.symbol AND NOT a.is_active AND a.delisted_confirmed_on IS NULL
+    RETURNING a.id
+  ), added AS (
+    INSERT INTO assets (symbol, code, exchange, venue, region, name, type, currency, isin, country, first_seen, last_seen,
+                        source, is_active, delisted_source, delisted_confirmed_on)
+    SELECT l.symbol, l.code, $9, l.venue, $10, l.name, l.type, l.currency, l.isin, l.country, $11, $11,
+           'delisted_list', false, 'delisted_list', $11
+      FROM listed l
+    ON CONFLICT (symbol) DO NOTHING
+    RETURNING id
+  )
+  SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM confirmed)::int AS confirmed,
+         (SELECT count(*) FROM listed l JOIN assets a ON a.symbol = l.symbol WHERE a.is_active)::int AS still_listed`;
+
+const RECORD_DELISTED_READ = `
+  INSERT INTO delisted_list_reads (exchange, read_on, listed, added, confirmed) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (exchange) DO UPDATE SET read_on = greatest(delisted_list_reads.read_on, EXCLUDED.read_on),
+    listed = EXCLUDED.listed, added = EXCLUDED.added, confirmed = EXCLUDED.confirmed`;
+
+/**
+ * Reads an exchange's delisted list (exchange-symbol-list?delisted=1, 1 call) and records
+ * what it says; the read is recorded so that the next one waits its refresh days. A failed
+ * call throws (the caller decides), and records nothing: the list is asked again next run.
+ */
+export async function readDelistedList(
+  pool: pg.Pool,
+  api: EodhdClient,
+  exchange: ExchangeCode,
+  usVenues: string[],
+  today: string,
+): Promise<DelistedListRead> {
+  const items = (await api.delistedSymbols(exchange)).rows;
+  const venues = new Set(usVenues.map((v) => v.toUpperCase()));
+  const seen = new Map<string, SymbolListItem>();
+  for (const it of items) {
+    // Every row of a delisted=1 answer is marked delisted; one that says otherwise is not taken for one.
+    if (it.IsDelisted === false) continue;
+    if (exchange === 'US' && !venues.has((it.Exchange ?? '').toUpperCase())) continue;
+    const code = normaliseCode(it.Code);
+    if (!code) continue;
+    seen.set(`${code}.${exchange}`, it);
+  }
+  const symbols = [...seen.keys()];
+  const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
+  const r = (
+    await pool.query<{ added: number; confirmed: number; still_listed: number }>(RECORD_DELISTED, [
+      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
+      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
+      col((it) => it.Name),
+      col((it) => it.Type),
+      col((it) => it.Currency),
+      col((it) => it.Isin),
+      col((it) => it.Country),
+      symbols,
+      exchange,
+      REGION_OF[exchange],
+      today,
+    ])
+  ).rows[0]!;
+  await pool.query(RECORD_DELISTED_READ, [exchange, today, symbols.length, r.added, r.confirmed]);
+  return { exchange, listed: symbols.length, added: r.added, confirmed: r.confirmed, stillListed: r.still_listed };
+}
+
+// An asset's first stored price earlier than its first list read (its history): listed
+// since then. Written once per asset, when its history arrives.
+const EXTEND_LISTED_FROM = `
+  UPDATE assets a SET listed_from = s.prices_first_date
+    FROM asset_processing_state s
+   WHERE s.asset_id = a.id AND s.prices_first_date IS NOT NULL
+     AND (a.listed_from IS NULL OR s.prices_first_date < a.listed_from)`;
+
+/** After a run: assets whose history goes back further than their first list read are listed since its first bar. */
+export async function extendListedFrom(q: Queryable): Promise<number> {
+  return (await q.query(EXTEND_LISTED_FROM)).rowCount ?? 0;
 }
 
 // Per exchange of a watchlist: whether every symbol is already an active asset, and when
@@ -256,9 +389,12 @@ const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
 const ADD_WATCHLIST = `
   WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS w(symbol, code, exchange, region, currency)),
   up AS (
-    INSERT INTO assets (symbol, code, exchange, venue, region, currency, first_seen, last_seen, source)
-    SELECT symbol, code, exchange, NULL, region, currency, $6, $6, 'watchlist' FROM wanted
+    INSERT INTO assets (symbol, code, exchange, venue, region, currency, first_seen, last_seen, source, listed_from)
+    SELECT symbol, code, exchange, NULL, region, currency, $6, $6, 'watchlist', $6 FROM wanted
     ON CONFLICT (symbol) DO UPDATE SET is_active = true, last_seen = greatest(assets.last_seen, EXCLUDED.last_seen),
+      source = CASE WHEN assets.source = 'delisted_list' THEN 'watchlist' ELSE assets.source END,
+      listed_from = coalesce(assets.listed_from, EXCLUDED.listed_from),
+      delisted_on = NULL, delisted_source = NULL, delisted_confirmed_on = NULL,
       updated_at = CASE WHEN assets.is_active THEN assets.updated_at ELSE now() END
      WHERE NOT assets.is_active
     RETURNING id, (xmax = 0) AS inserted
@@ -296,9 +432,10 @@ export async function addWatchlist(
       today,
     ])
   ).rows;
+  // A name known only from a delisted list has no state yet: it gets one when a run names it.
   await ensureStates(
     pool,
-    rows.filter((r) => r.inserted).map((r) => r.id),
+    rows.map((r) => r.id),
   );
   return { added: rows.filter((r) => r.inserted).length, reactivated: rows.filter((r) => !r.inserted).length };
 }
