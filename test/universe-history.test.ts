@@ -229,3 +229,28 @@ test('no delisted list is read when the plan lacks the lists', async (t) => {
     t.is((await tdb.pool.query('SELECT 1 FROM delisted_list_reads')).rowCount, 0);
   });
 });
+
+test('a watchlist naming a name from a delisted list makes it an asset to price, no longer marked delisted', async (t) => {
+  await withWorld({ universe: 'sample' }, async ({ tdb, sim }) => {
+    const q = async <T>(sql: string, args: unknown[] = []) => (await tdb.pool.query(sql, args)).rows as T[];
+    const p = await inProcessPipeline(tdb.pool, sim.url);
+    await p.run({ exchanges: ['US'] });
+    const name = (
+      await q<{ symbol: string }>(`SELECT symbol FROM assets WHERE source = 'delisted_list' ORDER BY symbol LIMIT 1`)
+    )[0]?.symbol;
+    t.truthy(name, 'the US delisted list gave a name the pipeline did not know');
+    const id = await p.run({ symbols: [name!] });
+    const row = (
+      await q<{ is_active: boolean; source: string; delisted_source: string | null; planned: string[] }>(
+        `SELECT a.is_active, a.source, a.delisted_source,
+                array(SELECT w.operation FROM work_items w WHERE w.asset_id = a.id AND w.execution_id = $2) AS planned
+           FROM assets a WHERE a.symbol = $1`,
+        [name, id],
+      )
+    )[0]!;
+    t.true(row.is_active);
+    t.is(row.source, 'watchlist');
+    t.is(row.delisted_source, null);
+    t.true(row.planned.includes('history_load'), `${name}: ${row.planned.join(', ')}`);
+  });
+});

@@ -2,8 +2,8 @@
  * discover-delta: learns the day (by the API's clock) and the plan, reads the exchanges'
  * calendars when due, gives each exchange its trading day (its last session published by
  * now), syncs the universe (one exchange-symbol-list call per exchange, or the lists a
- * watchlist needs), reads the corporate actions, then writes the plan as work items and
- * hands the run to check-quota.
+ * watchlist needs; monthly, an exchange's delisted list when the budget has room), reads
+ * the corporate actions, then writes the plan as work items and hands the run to check-quota.
  */
 
 import { tradingDays } from '../domain/calendar.js';

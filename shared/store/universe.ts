@@ -1,9 +1,11 @@
 /**
- * assets (and asset_currency_changes, exchange_list_reads): every write to them is here. Keeps `assets` equal
+ * assets (and asset_currency_changes, exchange_list_reads, delisted_list_reads): every write to them is here. Keeps `assets` equal
  * to what the exchanges list: new listings added, vanished ones made
- * inactive, returning ones made active again (and asked again for what EODHD did not
+ * inactive and dated (delisted_on), returning ones made active again (and asked again for what EODHD did not
  * have). One exchange-symbol-list call per exchange. A listing whose quote currency
- * changed (GBX <-> GBP) has its whole history fetched again, in the new currency.
+ * changed (GBX <-> GBP) has its whole history fetched again, in the new currency. Monthly,
+ * EODHD's delisted list of an exchange adds the names delisted before the pipeline saw them
+ * (source 'delisted_list', never active) and confirms the delistings it saw.
  */
 import type pg from 'pg';
 import { type ExchangeCode, REGION_OF, VENUE_OF } from '../domain/exchanges.js';
