@@ -105,14 +105,16 @@ FROM fundamentals_versions v
 JOIN assets a ON a.id = v.asset_id;
 
 -- What we knew on day d: per asset, the version with known_from <= d < the next known_from
--- (no row for an asset first fetched after d). SELECT * FROM fundamentals_as_of('2026-03-31').
+-- (no row for an asset first fetched after d); join assets for the symbol.
+-- SELECT a.symbol, f.* FROM fundamentals_as_of('2026-03-31') f JOIN assets a ON a.id = f.asset_id
 CREATE FUNCTION fundamentals_as_of(d date)
-RETURNS SETOF v_fundamentals_as_known
+RETURNS SETOF fundamentals_versions
 LANGUAGE sql STABLE
 SET search_path = financial_screener, public
 AS $$
-  SELECT * FROM v_fundamentals_as_known k
-  WHERE k.known_from <= d AND (k.known_until IS NULL OR k.known_until >= d)
+  SELECT DISTINCT ON (v.asset_id) v.* FROM fundamentals_versions v
+  WHERE v.known_from <= d
+  ORDER BY v.asset_id, v.known_from DESC
 $$;
 
 -- The financial statements inside the documents (Financials.Income_Statement, Balance_Sheet,

@@ -698,13 +698,14 @@ AS $function$
 $function$;
 
 CREATE OR REPLACE FUNCTION financial_screener.fundamentals_as_of(d date)
- RETURNS SETOF v_fundamentals_as_known
+ RETURNS SETOF fundamentals_versions
  LANGUAGE sql
  STABLE
  SET search_path TO 'financial_screener', 'public'
 AS $function$
-  SELECT * FROM v_fundamentals_as_known k
-  WHERE k.known_from <= d AND (k.known_until IS NULL OR k.known_until >= d)
+  SELECT DISTINCT ON (v.asset_id) v.* FROM fundamentals_versions v
+  WHERE v.known_from <= d
+  ORDER BY v.asset_id, v.known_from DESC
 $function$;
 
 CREATE OR REPLACE FUNCTION financial_screener.get_processing_progress()
