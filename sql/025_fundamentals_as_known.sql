@@ -124,7 +124,7 @@ $$;
 -- differ from its latest row (a restatement, a correction) adds a row: the earlier stays.
 -- A row is public from its filing_date, or from first_seen when EODHD gives none.
 CREATE TABLE financial_reports (
-  asset_id             bigint NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  asset_id             bigint NOT NULL,          -- no foreign key: see the trigger below
   statement            text NOT NULL CHECK (statement IN ('income_statement', 'balance_sheet', 'cash_flow')),
   frequency            text NOT NULL CHECK (frequency IN ('quarterly', 'yearly')),
   period_end           date NOT NULL,
@@ -147,7 +147,7 @@ CREATE TABLE financial_reports (
 -- and version, by the same rule. Upcoming reports (no actual yet) are not kept: their
 -- estimate moves with every fetch.
 CREATE TABLE earnings_reports (
-  asset_id             bigint NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  asset_id             bigint NOT NULL,          -- no foreign key: see the trigger below
   period_end           date NOT NULL,            -- Earnings.History[].date
   first_seen           date NOT NULL,
   report_date          date,
@@ -159,6 +159,20 @@ CREATE TABLE earnings_reports (
   surprise_pct         double precision,         -- surprisePercent, percent (6.4 = 6.4%)
   PRIMARY KEY (asset_id, period_end, first_seen)
 );
+
+-- A document writes some fifty statement and earnings rows: a foreign key would check and
+-- lock the asset's row for each (as on the hot tables, 016); the pipeline writes only ids it
+-- read from assets, and a statement trigger does what ON DELETE CASCADE did.
+CREATE FUNCTION assets_deleted_reports() RETURNS trigger LANGUAGE plpgsql
+SET search_path = financial_screener, public AS $$
+BEGIN
+  DELETE FROM financial_reports r USING deleted_assets d WHERE r.asset_id = d.id;
+  DELETE FROM earnings_reports e USING deleted_assets d WHERE e.asset_id = d.id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER assets_deleted_reports AFTER DELETE ON assets
+  REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted_reports();
 
 -- Growth as it could be computed on day d from the yearly income statements public by then
 -- (filing_date, else first_seen, on or before d; of several versions of a year the latest

@@ -616,8 +616,6 @@ ALTER TABLE asset_processing_state ADD CONSTRAINT asset_processing_state_last_ex
 ALTER TABLE bulk_eod_rows ADD CONSTRAINT bulk_eod_rows_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE corporate_action_days ADD CONSTRAINT corporate_action_days_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
 ALTER TABLE corporate_actions ADD CONSTRAINT corporate_actions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
-ALTER TABLE earnings_reports ADD CONSTRAINT earnings_reports_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
-ALTER TABLE financial_reports ADD CONSTRAINT financial_reports_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE fundamentals ADD CONSTRAINT fundamentals_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE fundamentals_versions ADD CONSTRAINT fundamentals_versions_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE pipeline_steps ADD CONSTRAINT pipeline_steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
@@ -635,6 +633,17 @@ BEGIN
   DELETE FROM stock_prices p USING deleted_assets d WHERE p.asset_id = d.id;
   DELETE FROM work_items w USING deleted_assets d WHERE w.asset_id = d.id;
   DELETE FROM asset_processing_details x USING deleted_assets d WHERE x.asset_id = d.id;
+  RETURN NULL;
+END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.assets_deleted_reports()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+BEGIN
+  DELETE FROM financial_reports r USING deleted_assets d WHERE r.asset_id = d.id;
+  DELETE FROM earnings_reports e USING deleted_assets d WHERE e.asset_id = d.id;
   RETURN NULL;
 END $function$;
 
@@ -777,6 +786,8 @@ BEGIN
 END $function$;
 
 CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted();
+
+CREATE TRIGGER assets_deleted_reports AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted_reports();
 
 CREATE TRIGGER executions_deleted AFTER DELETE ON process_executions REFERENCING OLD TABLE AS deleted_runs FOR EACH STATEMENT EXECUTE FUNCTION executions_deleted();
 

@@ -429,6 +429,18 @@ test.serial(
 test.serial('storage: rows and bytes per asset-year of versions, statements and earnings', async (t) => {
   const db = await createTestDb();
   const sim = await startSimulator({ universe: 'sample', today: '2026-01-02', perMinuteLimit: 100_000 });
+  const TABLES = ['fundamentals_versions', 'financial_reports', 'earnings_reports'];
+  const measure = async () => {
+    const out = new Map<string, { rows: number; bytes: number }>();
+    for (const table of TABLES) {
+      await db.pool.query(`VACUUM ANALYZE ${table}`);
+      const r = await db.pool.query<{ rows: number; bytes: string }>(
+        `SELECT (SELECT count(*)::int FROM ${table}) AS rows, pg_total_relation_size('${table}')::text AS bytes`,
+      );
+      out.set(table, { rows: r.rows[0]!.rows, bytes: Number(r.rows[0]!.bytes) });
+    }
+    return out;
+  };
   try {
     const stocks = sim
       .symbols(['Common Stock'])
@@ -442,11 +454,12 @@ test.serial('storage: rows and bytes per asset-year of versions, statements and 
       );
       ids.set(s, Number(r.rows[0].id));
     }
-    // A simulated year of refreshes every 30 days (fundamentals_refresh_days), the first load included.
+    // The first load, then a simulated year of refreshes every 30 days (fundamentals_refresh_days).
+    let first = new Map<string, { rows: number; bytes: number }>();
     let writeMs = 0;
     let docs = 0;
-    const months = 12;
-    for (let m = 0; m < months; m++) {
+    const fetches = 13;
+    for (let m = 0; m < fetches; m++) {
       const day = new Date(Date.UTC(2026, 0, 2) + m * 30 * 86_400_000).toISOString().slice(0, 10);
       if (m > 0) sim.setClock(`${day}T21:30:00Z`);
       for (const s of stocks) {
@@ -463,32 +476,53 @@ test.serial('storage: rows and bytes per asset-year of versions, statements and 
         writeMs += performance.now() - started;
         docs++;
       }
+      if (m === 0) first = await measure();
     }
-    const sizes = await db.pool.query<{ t: string; rows: number; bytes: string }>(
-      `SELECT t, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', t), false, true, '')))[1]::text::int AS rows,
-              pg_total_relation_size(t::regclass)::text AS bytes
-         FROM unnest(ARRAY['fundamentals_versions', 'financial_reports', 'earnings_reports', 'fundamentals']) AS t`,
-    );
-    const years = months / 12;
-    const lines: string[] = [];
-    for (const r of sizes.rows) {
-      const perAssetYear = { rows: r.rows / stocks.length / years, bytes: Number(r.bytes) / stocks.length / years };
-      lines.push(
-        `${r.t}: ${r.rows} rows, ${(Number(r.bytes) / 1e6).toFixed(2)} MB; per asset-year ${perAssetYear.rows.toFixed(1)} rows, ` +
-          `${(perAssetYear.bytes / 1024).toFixed(1)} KiB; a year at 21,817 assets ${((perAssetYear.bytes * 21_817) / 1e9).toFixed(2)} GB, ` +
-          `at 150,000 ${((perAssetYear.bytes * 150_000) / 1e9).toFixed(2)} GB`,
+    const end = await measure();
+    const years = ((fetches - 1) * 30) / 365;
+    const gb = (bytesPerAsset: number, assets: number) => `${((bytesPerAsset * assets) / 1e9).toFixed(2)} GB`;
+    for (const table of TABLES) {
+      const a = first.get(table)!;
+      const b = end.get(table)!;
+      const rowsYear = (b.rows - a.rows) / stocks.length / years;
+      const bytesYear = (b.bytes - a.bytes) / stocks.length / years;
+      t.log(
+        `${table}: first load ${(a.rows / stocks.length).toFixed(1)} rows, ${(a.bytes / stocks.length / 1024).toFixed(1)} KiB an asset; ` +
+          `then ${rowsYear.toFixed(1)} rows, ${(bytesYear / 1024).toFixed(1)} KiB an asset-year ` +
+          `(${(bytesYear / Math.max(1, rowsYear)).toFixed(0)} B a row); a year at 21,817 assets ${gb(bytesYear, 21_817)}, ` +
+          `at 150,000 ${gb(bytesYear, 150_000)}`,
       );
     }
-    lines.push(`write: ${(writeMs / docs).toFixed(2)} ms per document (${docs} documents)`);
-    for (const l of lines) t.log(l);
-    const versions = sizes.rows.find((r) => r.t === 'fundamentals_versions')!;
+    t.log(
+      `write: ${(writeMs / docs).toFixed(2)} ms per document, the fundamentals upsert included (${docs} documents)`,
+    );
+    const versions = end.get('fundamentals_versions')!;
     // Prices move the market cap between monthly fetches: about one version a fetch, never more.
     t.true(versions.rows <= docs && versions.rows >= docs * 0.9, `${versions.rows} versions of ${docs} fetches`);
-    const reports = sizes.rows.find((r) => r.t === 'financial_reports')!;
-    // First load: 3 statements x (8 quarters + 6 years); a year adds ~4 quarters and 1 year each, and a few restatements.
-    t.true(reports.rows / stocks.length < 3 * (8 + 6) + 3 * 5 * 1.5, `${reports.rows} statement rows`);
+    const reports = end.get('financial_reports')!;
+    // First load: 3 statements x (8 quarters + 6 years); a year adds 4 quarters and 1 year each, and a few restatements.
+    t.true(first.get('financial_reports')!.rows <= stocks.length * 3 * (8 + 6));
+    const added = (reports.rows - first.get('financial_reports')!.rows) / stocks.length / years;
+    t.true(added >= 3 * 5 * 0.8 && added <= 3 * 5 * 1.3, `${added.toFixed(1)} statement rows an asset-year`);
   } finally {
     await sim.close();
     await db.drop();
   }
+});
+
+test.serial('deleting an asset removes its versions, statements and earnings reports', async (t) => {
+  const id = await newAsset();
+  await write(id, companyDoc({ marketCap: 1000, years: YEARS }), '2026-03-01');
+  const count = async () =>
+    (
+      await rows<{ n: number }>(
+        `SELECT (SELECT count(*) FROM fundamentals_versions WHERE asset_id = $1)
+              + (SELECT count(*) FROM financial_reports WHERE asset_id = $1)
+              + (SELECT count(*) FROM earnings_reports WHERE asset_id = $1) AS n`,
+        [id],
+      )
+    )[0]!.n;
+  t.true(Number(await count()) > 3);
+  await tdb.pool.query('DELETE FROM assets WHERE id = $1', [id]);
+  t.is(Number(await count()), 0);
 });

@@ -459,9 +459,20 @@ export async function upsertFundamentals(
   const f = extractFundamentals(doc, day);
   // jsonb cannot hold \u0000; EODHD text fields occasionally do.
   const json = JSON.stringify(doc).replace(/\\u0000/g, '');
-  await q.query(UPSERT_FUNDAMENTALS, [assetId, json, ...FUNDAMENTAL_COLUMNS.map((c) => f[c])]);
+  // One statement for the four tables: each round trip costs more than the writes themselves.
+  const w = await q.query<{ versions: number; reports: number; earnings: number }>(WRITE_DOCUMENT, [
+    assetId,
+    json,
+    ...FUNDAMENTAL_COLUMNS.map((c) => f[c]),
+    day,
+    JSON.stringify(extractReports(doc)),
+    JSON.stringify(extractEarnings(doc, day)),
+  ]);
   rowsWritten.inc({ table: 'fundamentals' });
-  await writeKnown(q, assetId, doc, day);
+  const written = w.rows[0];
+  if (written?.versions) rowsWritten.inc({ table: 'fundamentals_versions' }, written.versions);
+  if (written?.reports) rowsWritten.inc({ table: 'financial_reports' }, written.reports);
+  if (written?.earnings) rowsWritten.inc({ table: 'earnings_reports' }, written.earnings);
   await refreshAssetFromDocument(q, assetId, {
     name: f.name,
     isin: f.isin,
@@ -503,20 +514,20 @@ export async function refillFundamentalColumns(q: Queryable, batch = 200): Promi
  */
 export const VERSION_COLUMNS: readonly string[] = FUNDAMENTAL_COLUMNS.filter((c) => c !== 'source_updated_at');
 
-// The version is taken from the row just written, and only when it differs from the asset's
-// latest: an unchanged refetch writes nothing (the latest version lasts longer). On the
-// latest version's own day (or a clock behind it) the day's version is replaced instead.
-const INSERT_VERSION = `
+// The version is taken from the row just written (`f`), and only when it differs from the
+// asset's latest: an unchanged refetch writes nothing (the latest version lasts longer). On
+// the latest version's own day (or a clock behind it) the day's version is replaced instead.
+const insertVersion = (day: string) => `
   INSERT INTO fundamentals_versions (asset_id, known_from, fetched_at, ${VERSION_COLUMNS.join(', ')})
-  SELECT f.asset_id, greatest($2::date, l.known_from), f.fetched_at, ${VERSION_COLUMNS.map((c) => `f.${c}`).join(', ')}
-    FROM fundamentals f
+  SELECT f.asset_id, greatest(${day}::date, l.known_from), f.fetched_at, ${VERSION_COLUMNS.map((c) => `f.${c}`).join(', ')}
+    FROM f
     LEFT JOIN LATERAL (SELECT * FROM fundamentals_versions v WHERE v.asset_id = f.asset_id
                         ORDER BY v.known_from DESC LIMIT 1) l ON true
-   WHERE f.asset_id = $1
-     AND (l.asset_id IS NULL
-          OR ROW(${VERSION_COLUMNS.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${VERSION_COLUMNS.map((c) => `f.${c}`).join(', ')}))
+   WHERE l.asset_id IS NULL
+      OR ROW(${VERSION_COLUMNS.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${VERSION_COLUMNS.map((c) => `f.${c}`).join(', ')})
   ON CONFLICT (asset_id, known_from) DO UPDATE SET fetched_at = EXCLUDED.fetched_at,
-    ${VERSION_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    ${VERSION_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+  RETURNING 1`;
 
 /** The most recent periods kept of each statement and frequency, and of earnings reports, per document. */
 export const MAX_PERIODS = 24;
@@ -576,7 +587,6 @@ const EARNINGS_FIELDS = [
 // Tolerant shapes: anything else (a section sent as "NA", a string, a number) is no section.
 // Periods come as an array (EODHD's published schema) or as an object keyed by date (what
 // it sends); the bulk endpoint's `quarterly_last_0`, `Last_0`, ... keys are read alike.
-const Entry = z.record(z.string(), z.unknown());
 const Periods = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]);
 const Section = z.record(z.string(), z.unknown());
 const FinancialsShape = z.looseObject({
@@ -585,25 +595,24 @@ const FinancialsShape = z.looseObject({
   Cash_Flow: Section.optional().catch(undefined),
 });
 const EarningsShape = z.looseObject({ History: Periods.optional().catch(undefined) });
+const BULK_PERIOD = { quarterly: /^quarterly_last_\d+$/, yearly: /^yearly_last_\d+$/ };
+const BULK_EARNINGS = /^Last_\d+$/;
+
+// An entry is read field by field with num/date/text, so an object is all it needs to be
+// (a plain check: a schema per entry cost more than the rest of the write).
+const isEntry = (e: unknown): e is Record<string, unknown> => typeof e === 'object' && e !== null && !Array.isArray(e);
 
 function entriesOf(v: unknown): Record<string, unknown>[] {
   const p = Periods.safeParse(v);
   if (!p.success) return [];
-  const list = Array.isArray(p.data) ? p.data : Object.values(p.data);
-  const out: Record<string, unknown>[] = [];
-  for (const e of list) {
-    const r = Entry.safeParse(e);
-    if (r.success && !Array.isArray(e)) out.push(r.data);
-  }
-  return out;
+  return (Array.isArray(p.data) ? p.data : Object.values(p.data)).filter(isEntry);
 }
 
 /** A section's periods of one frequency: `quarterly` / `yearly` (`annual` in the schema), or bulk's `<freq>_last_N` keys. */
 function periodsOf(section: Record<string, unknown>, frequency: Frequency): Record<string, unknown>[] {
   const keys = frequency === 'yearly' ? ['yearly', 'annual'] : ['quarterly'];
   const out = keys.flatMap((k) => entriesOf(section[k]));
-  const bulk = new RegExp(`^${frequency}_last_\\d+$`);
-  for (const [k, v] of Object.entries(section)) if (bulk.test(k)) out.push(...entriesOf([v]));
+  for (const [k, v] of Object.entries(section)) if (BULK_PERIOD[frequency].test(k) && isEntry(v)) out.push(v);
   return out;
 }
 
@@ -704,7 +713,7 @@ export function extractEarnings(doc: Fundamentals, day: string, max = MAX_PERIOD
   const earnings = EarningsShape.safeParse(at(doc, 'Earnings'));
   if (!earnings.success) return [];
   const entries = entriesOf(earnings.data.History);
-  for (const [k, v] of Object.entries(earnings.data)) if (/^Last_\d+$/.test(k)) entries.push(...entriesOf([v]));
+  for (const [k, v] of Object.entries(earnings.data)) if (BULK_EARNINGS.test(k) && isEntry(v)) entries.push(v);
   const rows: EarningsRow[] = [];
   for (const e of entries) {
     const period_end = date(e.date);
@@ -732,43 +741,41 @@ const REPORT_TYPES = `statement text, frequency text, period_end date, filing_da
 const REPORT_VALUES = ['filing_date', 'currency', ...REPORT_FIELDS];
 // A period's figures are a new row when anything differs from its latest row (a
 // restatement: the earlier row stays); on that row's own day the row is replaced.
-const INSERT_REPORTS = `
-  WITH i AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(${REPORT_TYPES})),
-  l AS (SELECT DISTINCT ON (statement, frequency, period_end) * FROM financial_reports
-         WHERE asset_id = $1 ORDER BY statement, frequency, period_end, first_seen DESC)
+const insertReports = (rows: string, day: string) => `
   INSERT INTO financial_reports (asset_id, statement, frequency, period_end, first_seen, ${REPORT_VALUES.join(', ')})
-  SELECT $1, i.statement, i.frequency, i.period_end, greatest($3::date, l.first_seen), ${REPORT_VALUES.map((c) => `i.${c}`).join(', ')}
-    FROM i LEFT JOIN l USING (statement, frequency, period_end)
+  SELECT $1, i.statement, i.frequency, i.period_end, greatest(${day}::date, l.first_seen), ${REPORT_VALUES.map((c) => `i.${c}`).join(', ')}
+    FROM jsonb_to_recordset(${rows}::jsonb) AS i(${REPORT_TYPES})
+    LEFT JOIN LATERAL (SELECT * FROM financial_reports r
+                        WHERE r.asset_id = $1 AND r.statement = i.statement AND r.frequency = i.frequency
+                          AND r.period_end = i.period_end
+                        ORDER BY r.first_seen DESC LIMIT 1) l ON true
    WHERE l.first_seen IS NULL
       OR ROW(${REPORT_VALUES.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${REPORT_VALUES.map((c) => `i.${c}`).join(', ')})
   ON CONFLICT (asset_id, statement, frequency, period_end, first_seen) DO UPDATE SET
-    ${REPORT_VALUES.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    ${REPORT_VALUES.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+  RETURNING 1`;
 
 const EARNINGS_TYPES =
   'period_end date, report_date date, before_after_market text, currency text, actual float8, estimate float8, difference float8, surprise_pct float8';
-const INSERT_EARNINGS = `
-  WITH i AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(${EARNINGS_TYPES})),
-  l AS (SELECT DISTINCT ON (period_end) * FROM earnings_reports WHERE asset_id = $1 ORDER BY period_end, first_seen DESC)
+const insertEarnings = (rows: string, day: string) => `
   INSERT INTO earnings_reports (asset_id, period_end, first_seen, ${EARNINGS_FIELDS.join(', ')})
-  SELECT $1, i.period_end, greatest($3::date, l.first_seen), ${EARNINGS_FIELDS.map((c) => `i.${c}`).join(', ')}
-    FROM i LEFT JOIN l USING (period_end)
+  SELECT $1, i.period_end, greatest(${day}::date, l.first_seen), ${EARNINGS_FIELDS.map((c) => `i.${c}`).join(', ')}
+    FROM jsonb_to_recordset(${rows}::jsonb) AS i(${EARNINGS_TYPES})
+    LEFT JOIN LATERAL (SELECT * FROM earnings_reports e WHERE e.asset_id = $1 AND e.period_end = i.period_end
+                        ORDER BY e.first_seen DESC LIMIT 1) l ON true
    WHERE l.first_seen IS NULL
       OR ROW(${EARNINGS_FIELDS.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${EARNINGS_FIELDS.map((c) => `i.${c}`).join(', ')})
   ON CONFLICT (asset_id, period_end, first_seen) DO UPDATE SET
-    ${EARNINGS_FIELDS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    ${EARNINGS_FIELDS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+  RETURNING 1`;
 
-/** The version, statements and earnings reports of a document just upserted, known from `day`. */
-async function writeKnown(q: Queryable, assetId: number, doc: Fundamentals, day: string): Promise<void> {
-  const v = await q.query(INSERT_VERSION, [assetId, day]);
-  if (v.rowCount) rowsWritten.inc({ table: 'fundamentals_versions' }, v.rowCount);
-  const reports = extractReports(doc);
-  if (reports.length > 0) {
-    const r = await q.query(INSERT_REPORTS, [assetId, JSON.stringify(reports), day]);
-    if (r.rowCount) rowsWritten.inc({ table: 'financial_reports' }, r.rowCount);
-  }
-  const earnings = extractEarnings(doc, day);
-  if (earnings.length > 0) {
-    const e = await q.query(INSERT_EARNINGS, [assetId, JSON.stringify(earnings), day]);
-    if (e.rowCount) rowsWritten.inc({ table: 'earnings_reports' }, e.rowCount);
-  }
-}
+// The document, its version, statements and earnings reports in one statement: $1 the
+// asset, $2 the document, then the columns, the day, the statements' and the reports' rows.
+const P = FUNDAMENTAL_COLUMNS.length + 3;
+const WRITE_DOCUMENT = `
+  WITH f AS (${UPSERT_FUNDAMENTALS} RETURNING *),
+  v AS (${insertVersion(`$${P}`)}),
+  r AS (${insertReports(`$${P + 1}`, `$${P}`)}),
+  e AS (${insertEarnings(`$${P + 2}`, `$${P}`)})
+  SELECT (SELECT count(*) FROM v)::int AS versions, (SELECT count(*) FROM r)::int AS reports,
+         (SELECT count(*) FROM e)::int AS earnings`;
