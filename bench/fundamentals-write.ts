@@ -4,8 +4,11 @@
  * The fundamentals write path alone: N simulated company documents written as collect-item
  * writes them (one transaction each, the document's versions, statements and earnings
  * reports included), on a first load and on a refetch 30 days later, into an embedded
- * PostgreSQL. Prints the milliseconds per document. Not a test: numbers.
+ * PostgreSQL. Prints the milliseconds per document, by the clock and in CPU. Not a test: numbers.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalPostgres } from '../dev/embedded-postgres.js';
 import { startSimulator } from '../dev/simulator/index.js';
@@ -13,11 +16,13 @@ import type { Fundamentals } from '../shared/eodhd/schemas.js';
 import { createPool } from '../shared/platform/db.js';
 import { upsertFundamentals } from '../shared/store/fundamentals.js';
 import { migrate } from '../shared/store/migrate.js';
+import { postmasterPid, treeCpuSeconds } from './proc.js';
 
 const { values } = parseArgs({ options: { documents: { type: 'string', default: '1000' } } });
 const n = Number(values.documents);
 
-const pg = await startLocalPostgres({ quiet: true });
+const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fundamentals-write-')), 'data');
+const pg = await startLocalPostgres({ quiet: true, dataDir, persistent: false });
 const pool = createPool(pg.url, 4);
 const sim = await startSimulator({ universe: 'synthetic:3000', today: '2026-03-02', perMinuteLimit: 1_000_000 });
 try {
@@ -35,6 +40,7 @@ try {
     );
     ids.push(Number(r.rows[0]!.id));
   }
+  const pid = postmasterPid(dataDir);
   const fetchAll = async () => {
     const docs: Fundamentals[] = [];
     for (const s of symbols) {
@@ -50,6 +56,9 @@ try {
   ] as const) {
     if (day !== '2026-03-02') sim.setClock(`${day}T21:30:00Z`);
     const docs = await fetchAll();
+    // CPU seconds as well as the clock: on a busy machine the clock measures the neighbours too.
+    const pg0 = treeCpuSeconds(pid) ?? 0;
+    const node0 = process.cpuUsage();
     const started = performance.now();
     for (let i = 0; i < docs.length; i++) {
       const c = await pool.connect();
@@ -62,8 +71,11 @@ try {
       }
     }
     const ms = performance.now() - started;
+    const nodeCpu = process.cpuUsage(node0);
+    const pgMs = (((treeCpuSeconds(pid) ?? 0) - pg0) * 1000) / docs.length;
     console.log(
-      `${label}: ${docs.length} documents, ${(ms / docs.length).toFixed(2)} ms each, ${(ms / 1000).toFixed(1)} s in all`,
+      `${label}: ${docs.length} documents, ${(ms / docs.length).toFixed(2)} ms each (clock); CPU per document: ` +
+        `PostgreSQL ${pgMs.toFixed(2)} ms, Node ${((nodeCpu.user + nodeCpu.system) / 1000 / docs.length).toFixed(2)} ms`,
     );
   }
 } finally {

@@ -5,10 +5,17 @@
  * on day D" and growth from the reports public by D; odd and oversized documents; the
  * simulator's documents changing over time as EODHD's do; the storage they take.
  */
+import fs from 'node:fs';
 import test from 'ava';
 import { startSimulator } from '../dev/simulator/index.js';
 import type { Fundamentals } from '../shared/eodhd/schemas.js';
-import { MAX_PERIODS, upsertFundamentals, VERSION_COLUMNS } from '../shared/store/fundamentals.js';
+import {
+  GROWTH_COLUMNS,
+  MAX_PERIODS,
+  REPORT_COLUMNS,
+  upsertFundamentals,
+  VERSION_COLUMNS,
+} from '../shared/store/fundamentals.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { get } from './helpers/simulator-http.js';
 
@@ -525,4 +532,26 @@ test.serial('deleting an asset removes its versions, statements and earnings rep
   t.true(Number(await count()) > 3);
   await tdb.pool.query('DELETE FROM assets WHERE id = $1', [id]);
   t.is(Number(await count()), 0);
+});
+
+test.serial('the statement and growth columns are the documented ones (docs/screener-columns.md)', async (t) => {
+  const doc = fs.readFileSync('docs/screener-columns.md', 'utf8').split('\n');
+  const growth = await tdb.pool.query(`SELECT * FROM fundamental_growth_as_of('2000-01-01') LIMIT 0`);
+  t.deepEqual(
+    growth.fields.map((f) => f.name),
+    ['asset_id', 'fiscal_year_end', ...GROWTH_COLUMNS.map((c) => c.column)],
+  );
+  const reports = await tdb.pool.query('SELECT * FROM financial_reports LIMIT 0');
+  for (const c of REPORT_COLUMNS)
+    t.true(
+      reports.fields.some((f) => f.name === c.column),
+      c.column,
+    );
+  for (const c of [...REPORT_COLUMNS, ...GROWTH_COLUMNS])
+    t.truthy(
+      doc.find((l) => l.startsWith(`| \`${c.column}\` |`)),
+      `${c.column} is documented: npm run docs:columns`,
+    );
+  const line = doc.find((l) => l.startsWith('| `free_cash_flow` |'))!;
+  t.is(line.split('|').length, 6, 'a row of four cells');
 });

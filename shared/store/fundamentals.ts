@@ -460,14 +460,19 @@ export async function upsertFundamentals(
   // jsonb cannot hold \u0000; EODHD text fields occasionally do.
   const json = JSON.stringify(doc).replace(/\\u0000/g, '');
   // One statement for the four tables: each round trip costs more than the writes themselves.
-  const w = await q.query<{ versions: number; reports: number; earnings: number }>(WRITE_DOCUMENT, [
-    assetId,
-    json,
-    ...FUNDAMENTAL_COLUMNS.map((c) => f[c]),
-    day,
-    JSON.stringify(extractReports(doc)),
-    JSON.stringify(extractEarnings(doc, day)),
-  ]);
+  // A named statement: planned once a connection (its plan took as long as its execution).
+  const w = await q.query<{ versions: number; reports: number; earnings: number }>({
+    name: 'write-fundamentals-document',
+    text: WRITE_DOCUMENT,
+    values: [
+      assetId,
+      json,
+      ...FUNDAMENTAL_COLUMNS.map((c) => f[c]),
+      day,
+      JSON.stringify(extractReports(doc)),
+      JSON.stringify(extractEarnings(doc, day)),
+    ],
+  });
   rowsWritten.inc({ table: 'fundamentals' });
   const written = w.rows[0];
   if (written?.versions) rowsWritten.inc({ table: 'fundamentals_versions' }, written.versions);
@@ -779,3 +784,47 @@ const WRITE_DOCUMENT = `
   e AS (${insertEarnings(`$${P + 2}`, `$${P}`)})
   SELECT (SELECT count(*) FROM v)::int AS versions, (SELECT count(*) FROM r)::int AS reports,
          (SELECT count(*) FROM e)::int AS earnings`;
+
+/** Each column of financial_reports filled from a statement, with its source (docs/screener-columns.md follows). */
+export const REPORT_COLUMNS: ReadonlyArray<{ column: string; statement: Statement; from: string; unit: string }> = [
+  { column: 'revenue', statement: 'income_statement', from: '`totalRevenue`', unit: 'money' },
+  { column: 'net_income', statement: 'income_statement', from: '`netIncome`', unit: 'money' },
+  {
+    column: 'eps',
+    statement: 'income_statement',
+    from: "`netIncome` / the balance sheet's `commonStockSharesOutstanding` of the same period and frequency",
+    unit: "money per share (basic, of the period: a quarter's or a year's)",
+  },
+  {
+    column: 'operating_cash_flow',
+    statement: 'cash_flow',
+    from: '`totalCashFromOperatingActivities`',
+    unit: 'money',
+  },
+  {
+    column: 'free_cash_flow',
+    statement: 'cash_flow',
+    from: '`freeCashFlow`, else `totalCashFromOperatingActivities` - abs(`capitalExpenditures`)',
+    unit: 'money',
+  },
+  { column: 'total_assets', statement: 'balance_sheet', from: '`totalAssets`', unit: 'money' },
+  {
+    column: 'total_debt',
+    statement: 'balance_sheet',
+    from: '`shortLongTermDebtTotal`, else `shortTermDebt` + `longTermDebt`',
+    unit: 'money',
+  },
+  { column: 'equity', statement: 'balance_sheet', from: '`totalStockholderEquity`', unit: 'money' },
+  { column: 'shares', statement: 'balance_sheet', from: '`commonStockSharesOutstanding` (0: NULL)', unit: 'shares' },
+];
+
+/** The columns of fundamental_growth_as_of(d) (sql/025), with their formula. */
+export const GROWTH_COLUMNS: ReadonlyArray<{ column: string; formula: string }> = [
+  'revenue',
+  'net_income',
+  'eps',
+].flatMap((x) => [
+  { column: `${x}_growth_1y`, formula: `${x}(t) / ${x}(t-1) - 1` },
+  { column: `${x}_growth_3y`, formula: `(${x}(t) / ${x}(t-3))^(1/3) - 1` },
+  { column: `${x}_growth_5y`, formula: `(${x}(t) / ${x}(t-5))^(1/5) - 1` },
+]);
