@@ -231,6 +231,20 @@ CREATE TABLE delisted_list_reads (
   CONSTRAINT delisted_list_reads_listed_check CHECK ((listed >= 0))
 );
 
+CREATE TABLE earnings_reports (
+  asset_id bigint NOT NULL,
+  period_end date NOT NULL,
+  first_seen date NOT NULL,
+  report_date date,
+  before_after_market text,
+  currency text,
+  actual double precision,
+  estimate double precision,
+  difference double precision,
+  surprise_pct double precision,
+  CONSTRAINT earnings_reports_pkey PRIMARY KEY (asset_id, period_end, first_seen)
+);
+
 CREATE TABLE exchange_calendars (
   exchange text NOT NULL,
   time_zone text NOT NULL,
@@ -262,6 +276,28 @@ CREATE TABLE exchange_list_reads (
   listed integer NOT NULL,
   CONSTRAINT exchange_list_reads_pkey PRIMARY KEY (exchange),
   CONSTRAINT exchange_list_reads_listed_check CHECK ((listed >= 0))
+);
+
+CREATE TABLE financial_reports (
+  asset_id bigint NOT NULL,
+  statement text NOT NULL,
+  frequency text NOT NULL,
+  period_end date NOT NULL,
+  first_seen date NOT NULL,
+  filing_date date,
+  currency text,
+  revenue double precision,
+  net_income double precision,
+  eps double precision,
+  operating_cash_flow double precision,
+  free_cash_flow double precision,
+  total_assets double precision,
+  total_debt double precision,
+  equity double precision,
+  shares double precision,
+  CONSTRAINT financial_reports_pkey PRIMARY KEY (asset_id, statement, frequency, period_end, first_seen),
+  CONSTRAINT financial_reports_frequency_check CHECK ((frequency = ANY (ARRAY['quarterly'::text, 'yearly'::text]))),
+  CONSTRAINT financial_reports_statement_check CHECK ((statement = ANY (ARRAY['income_statement'::text, 'balance_sheet'::text, 'cash_flow'::text])))
 );
 
 CREATE TABLE fundamentals (
@@ -324,6 +360,62 @@ CREATE TABLE fundamentals (
 CREATE INDEX fundamentals_gic_sector_idx ON fundamentals USING btree (gic_sector);
 CREATE INDEX fundamentals_market_cap_idx ON fundamentals USING btree (market_cap);
 CREATE INDEX fundamentals_sector_idx ON fundamentals USING btree (sector);
+
+CREATE TABLE fundamentals_versions (
+  asset_id bigint NOT NULL,
+  known_from date NOT NULL,
+  fetched_at timestamp with time zone NOT NULL,
+  instrument_type text,
+  currency text,
+  sector text,
+  industry text,
+  gic_sector text,
+  gic_group text,
+  gic_industry text,
+  gic_sub_industry text,
+  market_cap double precision,
+  enterprise_value double precision,
+  pe_ratio double precision,
+  forward_pe double precision,
+  peg_ratio double precision,
+  price_to_book double precision,
+  price_to_sales double precision,
+  ev_to_ebitda double precision,
+  dividend_yield double precision,
+  dividend_share double precision,
+  forward_dividend_rate double precision,
+  forward_dividend_yield double precision,
+  payout_ratio double precision,
+  eps double precision,
+  beta double precision,
+  profit_margin double precision,
+  operating_margin double precision,
+  return_on_equity double precision,
+  return_on_assets double precision,
+  revenue_ttm double precision,
+  revenue_growth_yoy double precision,
+  earnings_growth_yoy double precision,
+  ebitda double precision,
+  shares_outstanding double precision,
+  week_52_high double precision,
+  week_52_low double precision,
+  analyst_rating double precision,
+  analyst_target_price double precision,
+  fund_category text,
+  fund_family text,
+  expense_ratio double precision,
+  fund_yield double precision,
+  net_assets double precision,
+  nav double precision,
+  holdings_count integer,
+  inception_date date,
+  morningstar_rating double precision,
+  return_1y double precision,
+  return_3y double precision,
+  return_5y double precision,
+  next_earnings_date date,
+  CONSTRAINT fundamentals_versions_pkey PRIMARY KEY (asset_id, known_from)
+);
 
 CREATE TABLE pipeline_settings (
   key text NOT NULL,
@@ -548,6 +640,7 @@ ALTER TABLE bulk_eod_rows ADD CONSTRAINT bulk_eod_rows_execution_id_fkey FOREIGN
 ALTER TABLE corporate_action_days ADD CONSTRAINT corporate_action_days_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
 ALTER TABLE corporate_actions ADD CONSTRAINT corporate_actions_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE SET NULL;
 ALTER TABLE fundamentals ADD CONSTRAINT fundamentals_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
+ALTER TABLE fundamentals_versions ADD CONSTRAINT fundamentals_versions_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
 ALTER TABLE pipeline_steps ADD CONSTRAINT pipeline_steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE price_plans ADD CONSTRAINT price_plans_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES process_executions(execution_id) ON DELETE CASCADE;
 ALTER TABLE price_quality_findings ADD CONSTRAINT price_quality_findings_asset_id_fkey FOREIGN KEY (asset_id) REFERENCES assets(id) ON DELETE CASCADE;
@@ -566,6 +659,17 @@ BEGIN
   RETURN NULL;
 END $function$;
 
+CREATE OR REPLACE FUNCTION financial_screener.assets_deleted_reports()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+BEGIN
+  DELETE FROM financial_reports r USING deleted_assets d WHERE r.asset_id = d.id;
+  DELETE FROM earnings_reports e USING deleted_assets d WHERE e.asset_id = d.id;
+  RETURN NULL;
+END $function$;
+
 CREATE OR REPLACE FUNCTION financial_screener.executions_deleted()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -577,6 +681,64 @@ BEGIN
   UPDATE api_calls c SET execution_id = NULL FROM deleted_runs d WHERE c.execution_id = d.execution_id;
   RETURN NULL;
 END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.fundamental_growth_as_of(d date)
+ RETURNS TABLE(asset_id bigint, fiscal_year_end date, revenue_growth_1y double precision, revenue_growth_3y double precision, revenue_growth_5y double precision, net_income_growth_1y double precision, net_income_growth_3y double precision, net_income_growth_5y double precision, eps_growth_1y double precision, eps_growth_3y double precision, eps_growth_5y double precision)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+  WITH known AS (
+    SELECT DISTINCT ON (r.asset_id, r.period_end) r.asset_id, r.period_end, r.revenue, r.net_income, r.eps
+    FROM financial_reports r
+    WHERE r.statement = 'income_statement' AND r.frequency = 'yearly'
+      AND coalesce(r.filing_date, r.first_seen) <= d
+    ORDER BY r.asset_id, r.period_end, coalesce(r.filing_date, r.first_seen) DESC, r.first_seen DESC
+  ), latest AS (
+    SELECT DISTINCT ON (k.asset_id) k.* FROM known k ORDER BY k.asset_id, k.period_end DESC
+  ), base AS (
+    SELECT l.asset_id, l.period_end, y.years, l.revenue, l.net_income, l.eps,
+           b.revenue AS b_revenue, b.net_income AS b_net_income, b.eps AS b_eps
+    FROM latest l
+    CROSS JOIN (VALUES (1), (3), (5)) AS y(years)
+    LEFT JOIN LATERAL (
+      SELECT k.revenue, k.net_income, k.eps FROM known k
+      WHERE k.asset_id = l.asset_id
+        AND k.period_end BETWEEN (l.period_end - make_interval(years => y.years))::date - 45
+                             AND (l.period_end - make_interval(years => y.years))::date + 45
+      ORDER BY abs(k.period_end - (l.period_end - make_interval(years => y.years))::date)
+      LIMIT 1) b ON true
+  ), rates AS (
+    SELECT asset_id, period_end, years,
+           CASE WHEN b_revenue > 0 AND (years = 1 OR revenue >= 0)
+                THEN power(revenue / b_revenue, 1.0 / years) - 1 END AS revenue_growth,
+           CASE WHEN b_net_income > 0 AND (years = 1 OR net_income >= 0)
+                THEN power(net_income / b_net_income, 1.0 / years) - 1 END AS net_income_growth,
+           CASE WHEN b_eps > 0 AND (years = 1 OR eps >= 0)
+                THEN power(eps / b_eps, 1.0 / years) - 1 END AS eps_growth
+    FROM base
+  )
+  SELECT asset_id, period_end,
+         max(revenue_growth) FILTER (WHERE years = 1), max(revenue_growth) FILTER (WHERE years = 3),
+         max(revenue_growth) FILTER (WHERE years = 5),
+         max(net_income_growth) FILTER (WHERE years = 1), max(net_income_growth) FILTER (WHERE years = 3),
+         max(net_income_growth) FILTER (WHERE years = 5),
+         max(eps_growth) FILTER (WHERE years = 1), max(eps_growth) FILTER (WHERE years = 3),
+         max(eps_growth) FILTER (WHERE years = 5)
+  FROM rates
+  GROUP BY asset_id, period_end
+$function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.fundamentals_as_of(d date)
+ RETURNS SETOF fundamentals_versions
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+  SELECT DISTINCT ON (v.asset_id) v.* FROM fundamentals_versions v
+  WHERE v.known_from <= d
+  ORDER BY v.asset_id, v.known_from DESC
+$function$;
 
 CREATE OR REPLACE FUNCTION financial_screener.get_processing_progress()
  RETURNS TABLE(region text, active_assets bigint, with_prices bigint, with_full_history bigint, with_fundamentals bigint, with_indicators bigint, failing bigint, excluded bigint, not_found bigint, pct_prices numeric, pct_fundamentals numeric, pct_indicators numeric, not_in_plan text)
@@ -660,6 +822,8 @@ AS $function$
 $function$;
 
 CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted();
+
+CREATE TRIGGER assets_deleted_reports AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted_reports();
 
 CREATE TRIGGER executions_deleted AFTER DELETE ON process_executions REFERENCING OLD TABLE AS deleted_runs FOR EACH STATEMENT EXECUTE FUNCTION executions_deleted();
 
@@ -833,6 +997,64 @@ SELECT a.id AS asset_id,
      JOIN assets a ON a.id = s.asset_id
   WHERE s.consecutive_failures > 0
   ORDER BY s.consecutive_failures DESC, s.last_error_at DESC;
+
+CREATE VIEW v_fundamentals_as_known AS
+SELECT a.symbol,
+    v.asset_id,
+    v.known_from,
+    lead(v.known_from) OVER (PARTITION BY v.asset_id ORDER BY v.known_from) - 1 AS known_until,
+    v.fetched_at,
+    v.instrument_type,
+    v.currency,
+    v.sector,
+    v.industry,
+    v.gic_sector,
+    v.gic_group,
+    v.gic_industry,
+    v.gic_sub_industry,
+    v.market_cap,
+    v.enterprise_value,
+    v.pe_ratio,
+    v.forward_pe,
+    v.peg_ratio,
+    v.price_to_book,
+    v.price_to_sales,
+    v.ev_to_ebitda,
+    v.dividend_yield,
+    v.dividend_share,
+    v.forward_dividend_rate,
+    v.forward_dividend_yield,
+    v.payout_ratio,
+    v.eps,
+    v.beta,
+    v.profit_margin,
+    v.operating_margin,
+    v.return_on_equity,
+    v.return_on_assets,
+    v.revenue_ttm,
+    v.revenue_growth_yoy,
+    v.earnings_growth_yoy,
+    v.ebitda,
+    v.shares_outstanding,
+    v.week_52_high,
+    v.week_52_low,
+    v.analyst_rating,
+    v.analyst_target_price,
+    v.fund_category,
+    v.fund_family,
+    v.expense_ratio,
+    v.fund_yield,
+    v.net_assets,
+    v.nav,
+    v.holdings_count,
+    v.inception_date,
+    v.morningstar_rating,
+    v.return_1y,
+    v.return_3y,
+    v.return_5y,
+    v.next_earnings_date
+   FROM fundamentals_versions v
+     JOIN assets a ON a.id = v.asset_id;
 
 CREATE VIEW v_price_corrections AS
 SELECT a.symbol,

@@ -29,6 +29,7 @@
 // prints included, as before; never bad ticks or the other late corrections: market.ts's
 // 'base' view), dividend and split fields from corporate-actions.ts.
 
+import { BASE_DAY } from './constants.js';
 import { addMonths, dayOf, fmtDate, yearOf, ymd } from './dates.js';
 import { EXCHANGES } from './exchanges.js';
 import { h3, logUniform, pick, S, u3 } from './hash.js';
@@ -145,6 +146,9 @@ const FUNDS = [
 ];
 
 const money = (x: number | null): Json => (x === null ? null : x.toFixed(2));
+
+/** The share of reported periods restated later (new figures under a later filing_date). */
+export const RESTATED_SHARE = 0.04;
 
 export class FundamentalsBuilder {
   constructor(private readonly market: Market) {}
@@ -441,24 +445,52 @@ export class FundamentalsBuilder {
       })),
     };
 
-    const epsAt = (d: number, k: number) =>
-      round4((eps / 4) * (1 + growth) ** (-(today - d) / 365) * (0.8 + 0.4 * u3(seed, S.fund, 500 + k)));
-    const history = quarterDates
-      .map((d, k) => {
-        const actual = epsAt(d, k);
-        const est = round4(actual * (0.9 + 0.2 * u3(seed, S.fund, 520 + k)));
+    // ----- the statements and earnings reports: each period's figures are fixed once it is
+    // reported (they do not move with the price or the day asked), a period appears after its
+    // filing delay, and a few periods are restated later (new figures, a later filing_date).
+    // Deterministic from the ticker's seed and the period's end.
+    const per = (d: number, i: number) => u3(h3(seed, S.fund, d), S.quirk, i);
+    const revenueRef = (p.sharesOut * Math.exp(p.mu)) / p.major / ps; // at the listing's base price
+    const filed = (d: number) => d + 30 + (h3(seed, S.fund, d) % 45);
+    const restatedOn = (d: number) =>
+      per(d, 9) < RESTATED_SHARE ? filed(d) + 90 + Math.floor(per(d, 10) * 200) : null;
+    const revenueOf = (d: number, scale: number, asOf: number) => {
+      const r = restatedOn(d);
+      const restate = r !== null && r <= asOf ? 0.94 + 0.12 * per(d, 11) : 1;
+      return (
+        revenueRef * (1 + growth) ** ((d - BASE_DAY) / 365) * (0.9 + 0.2 * per(d, scale < 1 ? 0 : 1)) * scale * restate
+      );
+    };
+    const sharesOf = (d: number) => m.sharesOn(l, Math.min(d, lastDay));
+    // Periods public on `today`: the last 6 fiscal years (5-year growth needs 6) and 8 quarters.
+    const reportedYears = [0, 1, 2, 3, 4, 5, 6]
+      .map((k) => dayOf(yearOf(today) - k, 12, 31))
+      .filter((d) => d >= l.listDay && filed(d) <= today)
+      .slice(0, 6);
+    const reportedQuarters = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+      .map((k) => quarterEnd(today, k))
+      .filter((d) => d >= l.listDay && filed(d) <= today)
+      .slice(0, 8);
+    const history = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+      .map((k) => quarterEnd(today, k))
+      .filter((d) => d >= l.listDay)
+      .map((d) => {
+        // The earnings release keeps its first figures (a restatement does not change it).
+        const actual = round4((revenueOf(d, 0.25, 0) * margin) / Math.max(1, sharesOf(d)));
+        const est = round4(actual * (0.9 + 0.2 * per(d, 12)));
         return {
-          reportDate: fmtDate(d + 25 + (h3(seed, S.fund, 540 + k) % 20)),
+          reportDate: fmtDate(d + 25 + (h3(seed, S.fund, d + 1) % 20)),
           date: fmtDate(d),
-          beforeAfterMarket: pick(['BeforeMarket', 'AfterMarket'], u3(seed, S.fund, 560 + k)),
+          beforeAfterMarket: pick(['BeforeMarket', 'AfterMarket'], per(d, 13)),
           currency: l.currency === 'GBX' ? 'GBP' : l.currency,
           epsActual: actual,
-          epsEstimate: sparse && k > 5 ? null : est,
+          epsEstimate: sparse && per(d, 14) < 0.3 ? null : est,
           epsDifference: round4(actual - est),
           surprisePercent: est ? round4(((actual - est) / Math.abs(est)) * 100) : null,
         } as Obj;
       })
-      .filter((h) => parseDay(h.reportDate as string) <= today);
+      .filter((h) => parseDay(h.reportDate as string) <= today)
+      .slice(0, 8);
     const Earnings: Obj = {
       History: history,
       Trend: ['0q', '+1q', '0y', '+1y'].map((period, k) => ({
@@ -473,15 +505,14 @@ export class FundamentalsBuilder {
     };
 
     const statements = (dates: number[], scale: number, kind: 'bs' | 'is' | 'cf') =>
-      dates.map((d, k) => {
-        const g = (1 + growth) ** (-(today - d) / 365) * (0.9 + 0.2 * u3(seed, S.fund, 600 + k)) * scale;
-        const rev = revenue * g;
+      dates.map((d) => {
+        const rev = revenueOf(d, scale, today);
         const ni = rev * margin;
-        const blank = (i: number, v: number): Json =>
-          sparse && u3(seed, S.quirk, 700 + k * 16 + i) < 0.15 ? null : money(v);
+        const restated = restatedOn(d);
+        const blank = (i: number, v: number): Json => (sparse && per(d, 20 + i) < 0.15 ? null : money(v));
         const base: Obj = {
           date: fmtDate(d),
-          filing_date: fmtDate(d + 30 + (h3(seed, S.fund, 620 + k) % 45)),
+          filing_date: fmtDate(restated !== null && restated <= today ? restated : filed(d)),
           currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
         };
         if (kind === 'is')
@@ -504,11 +535,11 @@ export class FundamentalsBuilder {
             totalCashFromOperatingActivities: money(ni * 1.3 + rev * 0.05),
             capitalExpenditures: blank(1, -rev * 0.06),
             freeCashFlow: blank(2, ni * 1.3 - rev * 0.01),
-            dividendsPaid: blank(3, -divRate * shares * (scale < 1 ? 0.25 : 1)),
+            dividendsPaid: blank(3, -rev * p.divYield * 0.2),
             netIncome: money(ni),
-            changeInCash: blank(4, rev * 0.02 * (u3(seed, S.fund, 640 + k) - 0.5)),
+            changeInCash: blank(4, rev * 0.02 * (per(d, 15) - 0.5)),
           };
-        const assets = (revenue * 1.5 * g) / scale;
+        const assets = (rev * 1.5) / scale;
         return {
           ...base,
           totalAssets: money(assets),
@@ -521,24 +552,24 @@ export class FundamentalsBuilder {
           totalCurrentAssets: blank(5, assets * 0.3),
           totalCurrentLiabilities: blank(6, assets * 0.2),
           longTermDebt: blank(7, assets * 0.25),
-          commonStockSharesOutstanding: money(sharesAt(d)),
+          commonStockSharesOutstanding: money(sharesOf(d)),
         };
       });
     const Financials: Obj = {
       Balance_Sheet: {
         currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
-        annual: statements(annualDates, 1, 'bs'),
-        quarterly: statements(quarterDates, 0.25, 'bs'),
+        annual: statements(reportedYears, 1, 'bs'),
+        quarterly: statements(reportedQuarters, 0.25, 'bs'),
       },
       Income_Statement: {
         currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
-        annual: statements(annualDates, 1, 'is'),
-        quarterly: statements(quarterDates, 0.25, 'is'),
+        annual: statements(reportedYears, 1, 'is'),
+        quarterly: statements(reportedQuarters, 0.25, 'is'),
       },
       Cash_Flow: {
         currency_symbol: l.currency === 'GBX' ? 'GBP' : l.currency,
-        annual: statements(annualDates, 1, 'cf'),
-        quarterly: statements(quarterDates, 0.25, 'cf'),
+        annual: statements(reportedYears, 1, 'cf'),
+        quarterly: statements(reportedQuarters, 0.25, 'cf'),
       },
     };
 

@@ -202,7 +202,7 @@ export async function processItem(
     }
     if (bars) await forgetWrongHolidays(c, day, item.exchange, bars);
     if (doc) {
-      await upsertFundamentals(c, item.asset_id, doc);
+      await upsertFundamentals(c, item.asset_id, doc, quotaDay);
       outcome.fundamentalsLoaded = true;
     }
     if (!skipped) outcome.outcome = { ok, error, executionId: run.execution_id };
