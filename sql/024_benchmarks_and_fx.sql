@@ -71,7 +71,7 @@ AS $$
     FROM u
 $$;
 
--- The status views count listings: a benchmark index is none.
+-- The status views and get_processing_progress() count listings: a benchmark index is none.
 CREATE OR REPLACE VIEW v_exchange_freshness AS
 WITH per AS (
   SELECT a.exchange, a.region, s.prices_loaded,
@@ -112,6 +112,41 @@ SELECT a.id AS asset_id, a.symbol, a.exchange, a.region,
         OR s.needs_prices_reprocess OR s.needs_indicators_reprocess
         OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at)
         OR s.history_limited);
+
+CREATE OR REPLACE FUNCTION get_processing_progress()
+RETURNS TABLE(region text, active_assets bigint, with_prices bigint, with_full_history bigint, with_fundamentals bigint,
+              with_indicators bigint, failing bigint, excluded bigint, not_found bigint, pct_prices numeric,
+              pct_fundamentals numeric, pct_indicators numeric, not_in_plan text)
+LANGUAGE sql STABLE
+SET search_path = financial_screener, public
+AS $$
+  WITH lim AS (SELECT coalesce((SELECT (value #>> '{}')::int FROM pipeline_settings WHERE key = 'max_consecutive_failures'), 5) AS n),
+  off AS (SELECT string_agg(kind || ' (since ' || since || coalesce(', ' || detail, '') || ')', '; ' ORDER BY kind) AS txt
+            FROM api_entitlements WHERE status = 'not_in_plan'),
+  per AS (
+    SELECT a.region,
+           count(*) AS active_assets,
+           count(*) FILTER (WHERE s.prices_loaded) AS with_prices,
+           count(*) FILTER (WHERE s.prices_loaded AND NOT s.history_limited) AS with_full_history,
+           count(*) FILTER (WHERE s.fundamentals_loaded) AS with_fundamentals,
+           count(t.asset_id) AS with_indicators,
+           count(*) FILTER (WHERE s.consecutive_failures > 0) AS failing,
+           count(*) FILTER (WHERE s.consecutive_failures >= (SELECT n FROM lim)) AS excluded,
+           count(*) FILTER (WHERE s.fundamentals_not_found_on IS NOT NULL OR s.prices_not_found_on IS NOT NULL) AS not_found
+    FROM assets a
+    LEFT JOIN asset_processing_state s ON s.asset_id = a.id
+    LEFT JOIN technical_indicators t ON t.asset_id = a.id
+    WHERE a.is_active AND a.source <> 'benchmark'
+    GROUP BY ROLLUP (a.region)
+  )
+  SELECT coalesce(per.region, 'all'), active_assets, with_prices, with_full_history, with_fundamentals, with_indicators,
+         failing, excluded, not_found,
+         round(100.0 * with_prices / nullif(active_assets, 0), 2),
+         round(100.0 * with_fundamentals / nullif(active_assets, 0), 2),
+         round(100.0 * with_indicators / nullif(active_assets, 0), 2),
+         (SELECT txt FROM off)
+  FROM per ORDER BY per.region NULLS LAST;
+$$;
 
 -- The functions' role gets what the defaults of 012 give new objects, stated for a schema
 -- whose migrations ran under another owner than 012's.

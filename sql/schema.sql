@@ -609,7 +609,7 @@ AS $function$
     FROM assets a
     LEFT JOIN asset_processing_state s ON s.asset_id = a.id
     LEFT JOIN technical_indicators t ON t.asset_id = a.id
-    WHERE a.is_active
+    WHERE a.is_active AND a.source <> 'benchmark'
     GROUP BY ROLLUP (a.region)
   )
   SELECT coalesce(per.region, 'all'), active_assets, with_prices, with_full_history, with_fundamentals, with_indicators,

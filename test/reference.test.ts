@@ -107,6 +107,14 @@ test.serial('a run stores its benchmarks and its currencies against USD, 1 call 
     0,
   );
   t.is((await rows(`SELECT 1 FROM v_exchange_freshness WHERE exchange = 'INDX'`)).length, 0);
+  const [progress] = await rows<{ active_assets: string; pct_prices: string }>(
+    `SELECT active_assets, pct_prices FROM get_processing_progress() WHERE region = 'all'`,
+  );
+  const [listings] = await rows<{ n: number }>(
+    `SELECT count(*)::int AS n FROM assets WHERE is_active AND source = 'list'`,
+  );
+  t.is(Number(progress!.active_assets), listings!.n);
+  t.is(Number(progress!.pct_prices), 100);
   t.is(
     (await rows(`SELECT 1 FROM prices_to_check q JOIN assets a ON a.id = q.asset_id WHERE a.source = 'benchmark'`))
       .length,
