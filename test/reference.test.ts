@@ -10,6 +10,7 @@ import { type InProcessPipeline, inProcessPipeline } from '../dev/in-process.js'
 import type { Simulator } from '../dev/simulator/index.js';
 import { beta } from '../shared/domain/beta.js';
 import { addDays } from '../shared/domain/dates.js';
+import type { ExchangeCode } from '../shared/domain/exchanges.js';
 import { loadBenchmarkSeries } from '../shared/store/benchmarks.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
@@ -18,7 +19,7 @@ let tdb: TestDb;
 let sim: Simulator;
 let p: InProcessPipeline;
 
-const EXCHANGES = ['LSE', 'SW'];
+const EXCHANGES: ExchangeCode[] = ['LSE', 'SW'];
 const BENCHMARKS = ['FTSE.INDX', 'SSMI.INDX'];
 
 test.before(async () => {
@@ -57,7 +58,7 @@ async function checkQuotaResult(executionId: number): Promise<{
 }
 
 test.serial('a dry run asks for no benchmark and no rate', async (t) => {
-  const id = await p.run({ exchanges: EXCHANGES as never, dryRun: true });
+  const id = await p.run({ exchanges: EXCHANGES, dryRun: true });
   t.is((await referenceCalls(id)).size, 0);
   t.is((await rows(`SELECT 1 FROM fx_rates`)).length, 0);
   t.is((await rows(`SELECT 1 FROM assets WHERE source = 'benchmark'`)).length, 0);
@@ -69,7 +70,7 @@ test.serial('a dry run asks for no benchmark and no rate', async (t) => {
 });
 
 test.serial('a run stores its benchmarks and its currencies against USD, 1 call each', async (t) => {
-  const id = await p.run({ exchanges: EXCHANGES as never });
+  const id = await p.run({ exchanges: EXCHANGES });
   const run = (
     await rows<{ as_of: string; status: string; as_of_by_exchange: Record<string, string> }>(
       'SELECT * FROM process_executions WHERE execution_id = $1',
@@ -197,7 +198,7 @@ test.serial('the next trading day asks each series for the new day only', async 
   );
   const fxBefore = (await rows<{ n: number }>(`SELECT count(*)::int AS n FROM fx_rates`))[0]!.n;
   sim.advanceTradingDays(1);
-  const id = await p.run({ exchanges: EXCHANGES as never });
+  const id = await p.run({ exchanges: EXCHANGES });
   const calls = await referenceCalls(id);
   const pairs = (await rows(`SELECT DISTINCT currency FROM fx_rates`)).length;
   t.is(calls.size, BENCHMARKS.length + pairs);
@@ -212,7 +213,7 @@ test.serial('the next trading day asks each series for the new day only', async 
   for (const i of r.reference.items.filter((x) => x.symbol.endsWith('.FOREX'))) t.is(i.bars, 1, i.symbol);
   t.is((await rows<{ n: number }>(`SELECT count(*)::int AS n FROM fx_rates`))[0]!.n, fxBefore + pairs);
   // Run again the same day (a duplicate trigger, a check-quota delivered again): nothing is missing, no call.
-  const again = await p.run({ exchanges: EXCHANGES as never });
+  const again = await p.run({ exchanges: EXCHANGES });
   t.is((await referenceCalls(again)).size, 0);
   t.true((await checkQuotaResult(again)).reference.items.every((i) => i.outcome === 'current'));
 });
