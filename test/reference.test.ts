@@ -219,8 +219,12 @@ test.serial('the next trading day asks each series for the new day only', async 
 });
 
 test.serial("a stock's beta from the stored series finds the simulator's beta", async (t) => {
+  // The well-known names of the run's exchanges (1-2% daily volatility, so one year of
+  // returns pins beta to about +-0.1; test/simulator-reference.test.ts checks all fifteen).
+  const errors: number[] = [];
   for (const [symbol, index] of [
     ['BP.LSE', 'FTSE.INDX'],
+    ['HSBA.LSE', 'FTSE.INDX'],
     ['NESN.SW', 'SSMI.INDX'],
   ] as const) {
     const a = await rows<{ date: string; adjusted_close: number }>(
@@ -234,6 +238,10 @@ test.serial("a stock's beta from the stored series finds the simulator's beta", 
     const got = beta({ dates: a.map((x) => x.date), closes: a.map((x) => x.adjusted_close) }, b, session);
     const configured = sim.betaOf(symbol)!;
     t.truthy(got, symbol);
-    t.true(Math.abs(got! - configured) < 0.15, `${symbol}: beta ${got} for ${configured}`);
+    errors.push(Math.abs(got! - configured));
+    t.true(Math.abs(got! - configured) < 0.3, `${symbol}: beta ${got} for ${configured}`);
   }
+  const mean = errors.reduce((x, y) => x + y, 0) / errors.length;
+  t.true(mean < 0.15, `mean error ${mean}`);
+  t.log(`errors ${errors.map((e) => e.toFixed(3)).join(', ')}`);
 });
