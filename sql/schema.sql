@@ -417,6 +417,20 @@ CREATE TABLE fundamentals_versions (
   CONSTRAINT fundamentals_versions_pkey PRIMARY KEY (asset_id, known_from)
 );
 
+CREATE TABLE fx_rates (
+  currency text NOT NULL,
+  quote text NOT NULL,
+  date date NOT NULL,
+  open double precision,
+  high double precision,
+  low double precision,
+  close double precision NOT NULL,
+  fetched_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT fx_rates_pkey PRIMARY KEY (currency, quote, date),
+  CONSTRAINT fx_rates_check CHECK ((currency <> quote)),
+  CONSTRAINT fx_rates_close_check CHECK ((close > (0)::double precision))
+);
+
 CREATE TABLE pipeline_settings (
   key text NOT NULL,
   value jsonb NOT NULL,
@@ -740,6 +754,24 @@ AS $function$
   ORDER BY v.asset_id, v.known_from DESC
 $function$;
 
+CREATE OR REPLACE FUNCTION financial_screener.fx_rate(cur text, day date)
+ RETURNS double precision
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+  WITH u AS (
+    SELECT coalesce((SELECT major FROM currency_units WHERE code = cur), cur) AS major,
+           coalesce((SELECT per_major FROM currency_units WHERE code = cur), 1) AS per_major,
+           coalesce((SELECT value #>> '{}' FROM pipeline_settings WHERE key = 'reporting_currency'), 'USD') AS rep
+  )
+  SELECT CASE WHEN u.major = u.rep THEN 1.0 / u.per_major
+              ELSE (SELECT r.close FROM fx_rates r
+                     WHERE r.currency = u.major AND r.quote = u.rep AND r.date <= day
+                     ORDER BY r.date DESC LIMIT 1) / u.per_major END
+    FROM u
+$function$;
+
 CREATE OR REPLACE FUNCTION financial_screener.get_processing_progress()
  RETURNS TABLE(region text, active_assets bigint, with_prices bigint, with_full_history bigint, with_fundamentals bigint, with_indicators bigint, failing bigint, excluded bigint, not_found bigint, pct_prices numeric, pct_fundamentals numeric, pct_indicators numeric, not_in_plan text)
  LANGUAGE sql
@@ -762,7 +794,7 @@ AS $function$
     FROM assets a
     LEFT JOIN asset_processing_state s ON s.asset_id = a.id
     LEFT JOIN technical_indicators t ON t.asset_id = a.id
-    WHERE a.is_active
+    WHERE a.is_active AND a.source <> 'benchmark'
     GROUP BY ROLLUP (a.region)
   )
   SELECT coalesce(per.region, 'all'), active_assets, with_prices, with_full_history, with_fundamentals, with_indicators,
@@ -921,7 +953,7 @@ SELECT a.id AS asset_id,
     s.history_warning
    FROM assets a
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-  WHERE a.is_active AND (s.asset_id IS NULL OR NOT s.fundamentals_loaded OR NOT s.prices_loaded OR s.needs_fundamentals_reprocess OR s.needs_prices_reprocess OR s.needs_indicators_reprocess OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at) OR s.history_limited);
+  WHERE a.is_active AND a.source <> 'benchmark'::text AND (s.asset_id IS NULL OR NOT s.fundamentals_loaded OR NOT s.prices_loaded OR s.needs_fundamentals_reprocess OR s.needs_prices_reprocess OR s.needs_indicators_reprocess OR s.prices_loaded AND (s.indicators_calculated_at IS NULL OR s.indicators_calculated_at < s.prices_last_updated_at) OR s.history_limited);
 
 CREATE VIEW v_data_quality AS
 SELECT a.symbol,
@@ -961,7 +993,7 @@ WITH per AS (
             GREATEST(s.prices_last_date, s.prices_checked_through) AS through
            FROM assets a
              LEFT JOIN asset_processing_state s ON s.asset_id = a.id
-          WHERE a.is_active
+          WHERE a.is_active AND a.source <> 'benchmark'::text
         ), latest AS (
          SELECT per.exchange,
             per.region,
@@ -1055,6 +1087,35 @@ SELECT a.symbol,
     v.next_earnings_date
    FROM fundamentals_versions v
      JOIN assets a ON a.id = v.asset_id;
+
+CREATE VIEW v_fx_rates AS
+WITH rep AS (
+         SELECT COALESCE(( SELECT pipeline_settings.value #>> '{}'::text[]
+                   FROM pipeline_settings
+                  WHERE pipeline_settings.key = 'reporting_currency'::text), 'USD'::text) AS code
+        ), majors AS (
+         SELECT r.currency,
+            r.date,
+            r.close AS rate
+           FROM fx_rates r
+             JOIN rep ON r.quote = rep.code
+        UNION ALL
+         SELECT DISTINCT rep.code,
+            r.date,
+            1::double precision AS float8
+           FROM fx_rates r
+             JOIN rep ON r.quote = rep.code
+        )
+ SELECT m.currency,
+    m.date,
+    m.rate
+   FROM majors m
+UNION ALL
+ SELECT u.code AS currency,
+    m.date,
+    m.rate / u.per_major::double precision AS rate
+   FROM majors m
+     JOIN currency_units u ON u.major = m.currency;
 
 CREATE VIEW v_price_corrections AS
 SELECT a.symbol,

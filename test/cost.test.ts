@@ -8,7 +8,7 @@ import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import { EXCHANGES } from '../shared/domain/exchanges.js';
 import { EXCHANGE_DETAILS_COST } from '../shared/eodhd/client.js';
-import { setSetting } from '../shared/store/settings.js';
+import { DEFAULT_SETTINGS, setSetting } from '../shared/store/settings.js';
 import type { TestDb } from './helpers/db.js';
 import { withWorld } from './helpers/world.js';
 
@@ -94,8 +94,17 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
     const p = await inProcessPipeline(tdb.pool, sim.url);
     const n = sim.symbols().length;
     // Room for the sync (10), the split and dividend calendars (2), the exchanges' calendars
-    // (10 x 5), every history (n) and 100 fundamentals.
-    const fixed = 12 + EXCHANGES.length * EXCHANGE_DETAILS_COST;
+    // (10 x 5), the benchmark indices (9: Xetra and Frankfurt share the DAX) and the FX pairs
+    // of the universe's and indices' currencies against USD (1 call each), every history (n)
+    // and 100 fundamentals.
+    const currencies = new Set(['GBP', 'EUR', 'CHF']);
+    for (const s of sim.symbols()) {
+      const c = sim.currencyOf(s);
+      if (c) currencies.add(c === 'GBX' ? 'GBP' : c);
+    }
+    currencies.delete('USD');
+    const reference = new Set(Object.values(DEFAULT_SETTINGS.benchmarks)).size + currencies.size;
+    const fixed = 12 + EXCHANGES.length * EXCHANGE_DETAILS_COST + reference;
     await setSetting(tdb.pool, 'eodhd_daily_quota', fixed + n + 1000);
     await setSetting(tdb.pool, 'eodhd_quota_buffer', 0);
     const id = await p.run();

@@ -91,7 +91,9 @@ const newestBars = async (tdb: TestDb) =>
     (
       await rows<{ exchange: string; d: string }>(
         tdb,
-        `SELECT a.exchange, max(p.date)::text AS d FROM stock_prices p JOIN assets a ON a.id = p.asset_id GROUP BY 1`,
+        // The listings' exchanges (the benchmark indices, exchange INDX, follow the exchange they serve).
+        `SELECT a.exchange, max(p.date)::text AS d FROM stock_prices p JOIN assets a ON a.id = p.asset_id
+          WHERE a.source <> 'benchmark' GROUP BY 1`,
       )
     ).map((r) => [r.exchange, r.d]),
   );

@@ -26,6 +26,8 @@ import { applyFilter, type FundamentalsBuilder } from './fundamentals.js';
 import type { EndpointName } from './limits.js';
 import { type EodBar, extendedFrom, type Market } from './market.js';
 import { FREE_HISTORY_WARNING, type Plan } from './plans.js';
+import { publishedThrough } from './publication.js';
+import { forexHistory, indexHistory, indexOf, pairOf } from './reference.js';
 import { currencyOn, type Listing, type Universe } from './universe.js';
 
 export interface ApiContext {
@@ -217,9 +219,16 @@ function aggregate(bars: EodBar[], period: 'w' | 'm'): EodBar[] {
   return out;
 }
 
+/** The first day of an index's or a currency pair's history here (EODHD's go further back). */
+const REFERENCE_FIRST_DAY = parseDate('2000-01-03')!;
+
 function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
-  const l = resolveListing(ctx, arg);
-  if (!l) return tickerNotFound();
+  // Indices and currency pairs are no listings of the universe: their own series (reference.ts).
+  const ix = indexOf(arg);
+  const pair = ix ? undefined : pairOf(arg);
+  const l = ix || pair ? undefined : resolveListing(ctx, arg);
+  if (!l && !ix && !pair) return tickerNotFound();
+  const firstDay = l ? l.listDay : REFERENCE_FIRST_DAY;
   const from = dateParam(q, 'from'),
     to = dateParam(q, 'to');
   if (from === null || to === null) return badRequest('from/to must be YYYY-MM-DD');
@@ -230,9 +239,15 @@ function eod(ctx: ApiContext, arg: string, q: URLSearchParams): ApiAnswer {
   // A plan with limited history (the free one: a year) cuts the range and says so in a
   // last element among the bars.
   const earliest = ctx.plan.historyYears === null ? null : ctx.today - Math.round(365.25 * ctx.plan.historyYears);
-  const start = from ?? l.listDay;
-  const cut = earliest !== null && start < earliest && l.listDay < earliest;
-  let bars = ctx.market.history(l, cut ? earliest! : start, to ?? ctx.today, ctx.today);
+  const start = Math.max(from ?? firstDay, firstDay);
+  const cut = earliest !== null && start < earliest && firstDay < earliest;
+  const a = cut ? earliest! : start;
+  const b = to ?? ctx.today;
+  let bars = ix
+    ? indexHistory(ix, a, b, publishedThrough(ix.home, ctx.now))
+    : pair
+      ? forexHistory(pair, a, Math.min(b, ctx.today), ctx.now)
+      : ctx.market.history(l!, a, b, ctx.today);
   if (period !== 'd') bars = aggregate(bars, period as 'w' | 'm');
   if (order === 'd') bars.reverse();
   const filter = q.get('filter');

@@ -196,6 +196,8 @@ export interface Simulator {
   hasFundamentals(symbol: string): boolean;
   /** The listing's quote currency today (GBX, GBP, USD, ...), or null when unknown. */
   currencyOf(symbol: string): string | null;
+  /** The listing's beta on its exchange's benchmark index (the price model's, and its fundamentals' Beta), or null when unknown. */
+  betaOf(symbol: string): number | null;
   /** Listings the sample forces events on: a split, a delisting, a new listing, a currency switch. */
   anchors(): { splits: string[]; delisted: string; listed: string; currencySwitch: string };
   readonly plan: PlanName;
@@ -482,6 +484,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const l = universe.get(symbol, today!);
       return l ? currencyOn(l, today!) : null;
     },
+    betaOf: (symbol) => universe.get(symbol, today!)?.params.beta ?? null,
     anchors: () => ({
       splits: universe.anchorSplits.map((a) => a.key),
       delisted: universe.anchorDelistKey,

@@ -13,6 +13,9 @@
 // and dividends (corporate-actions.ts), the simulated clock and adjusted prices (market.ts).
 //
 // Realism knobs, per ticker, all from its seed:
+// - a beta (0.3 - 1.8) on its exchange's benchmark index (factors.ts): the log price is
+//   beta x the index's market factor + the listing's own noise, sized so that the total
+//   daily volatility stays near the ticker's;
 // - base price across penny (0.01) to four-digit levels; LSE GBX listings quote in pence;
 // - daily volatility 0.8% - 7% (penny stocks the wildest), a drift, occasional big days;
 // - volume around a per-ticker average, higher on big moves;
@@ -21,12 +24,15 @@
 //   tickers get a flat candle on ~0.3% of days.
 
 import { BASE_DAY } from './constants.js';
-import { gauss3, logUniform, S, sym3, u2, u3 } from './hash.js';
+import { factorOf, INDEX_OF_EXCHANGE, MARKET_SIGMA, type MarketFactor, NoiseCache, unitNoise } from './factors.js';
+import { gauss3, logUniform, S, u2, u3 } from './hash.js';
 import type { Listing } from './universe.js';
 
 export interface PriceParams {
   mu: number; // log of the close on BASE_DATE (quote units), before later splits
-  sigma: number; // daily log volatility
+  sigma: number; // daily log volatility, in all (candle shapes and volumes are sized on it)
+  idio: number; // daily log volatility of the listing's own noise, beside beta x its index's
+  market: MarketFactor; // the factor of its exchange's benchmark index (factors.ts)
   drift: number; // annual log drift
   noiseAtBase: number; // octave sum on BASE_DATE, subtracted to pin the level there
   avgVolume: number;
@@ -40,16 +46,6 @@ export interface PriceParams {
   divYield: number; // annual
   divMonth: number; // first ex-dividend month offset (0 .. 12/freq - 1)
   divDom: number; // day of month of the ex-date, before jitter and holiday shift
-}
-
-const OCTAVES = 13;
-const AMP = new Float64Array(OCTAVES);
-const STEP = new Float64Array(OCTAVES);
-const INV_STEP = new Float64Array(OCTAVES); // exact: powers of two
-for (let k = 0; k < OCTAVES; k++) {
-  AMP[k] = 0.5 * Math.sqrt(2 ** k) * (k > 8 ? 0.7 ** (k - 8) : 1);
-  STEP[k] = 2 ** k;
-  INV_STEP[k] = 1 / 2 ** k;
 }
 
 /** Exchanges whose volumes come with decimals. */
@@ -118,9 +114,15 @@ export function makePriceParams(l: Listing): PriceParams {
     else if (l.exchange === 'LSE') divFreq = f < 0.6 ? 2 : 4;
     else divFreq = f < 0.6 ? 1 : f < 0.85 ? 2 : 4;
   }
+  const beta = Math.round((0.3 + 1.5 * u(10)) * 1000) / 1000;
+  // The listing's own noise keeps its total volatility near sigma, and never below half of it
+  // (a low-volatility, high-beta stock is then a little wilder than sigma says).
+  const idio = Math.sqrt(Math.max(sigma * sigma - (beta * MARKET_SIGMA) ** 2, 0.25 * sigma * sigma));
   const p: PriceParams = {
     mu: Math.log(majorPrice * major),
     sigma,
+    idio,
+    market: factorOf(INDEX_OF_EXCHANGE[l.exchange] ?? 'GSPC'),
     drift: -0.04 + 0.12 * u(8),
     noiseAtBase: 0,
     avgVolume,
@@ -129,7 +131,7 @@ export function makePriceParams(l: Listing): PriceParams {
     flatProb: thin ? 0.05 : 0.003,
     major,
     sharesOut: Math.max(1e5, Math.round(mcap / majorPrice)),
-    beta: Math.round((0.3 + 1.5 * u(10)) * 1000) / 1000,
+    beta,
     divFreq,
     divYield: 0.005 + 0.065 * u(11),
     divMonth: divFreq ? Math.floor(u(12) * (12 / divFreq)) : 0,
@@ -139,48 +141,17 @@ export function makePriceParams(l: Listing): PriceParams {
   return p;
 }
 
-/**
- * Lattice values of the octaves last used, so that walking consecutive days (histories)
- * hashes octave k only every 2^k days instead of every day. Results are bit-identical to
- * the uncached path: same values, same order of additions.
- */
-export class NoiseCache {
-  readonly j = new Float64Array(OCTAVES).fill(NaN);
-  readonly v0 = new Float64Array(OCTAVES);
-  readonly v1 = new Float64Array(OCTAVES);
-}
-
-/** Sum of the octaves on day n (zero mean). */
+/** The listing's own octave noise on day n (zero mean), scaled by its idiosyncratic volatility. */
 function noise(p: PriceParams, seed: number, n: number, cache?: NoiseCache): number {
-  // octave 0: one independent draw per day, with occasional big days (fat tails)
-  let z = sym3(seed, S.oct, n);
-  if (u3(seed, S.big, n) < 0.015) z *= 3.5;
-  let s = AMP[0] * z;
-  for (let k = 1; k < OCTAVES; k++) {
-    const j = Math.floor(n * INV_STEP[k]);
-    const f = (n - j * STEP[k]) * INV_STEP[k];
-    let v0: number, v1: number;
-    if (cache) {
-      if (cache.j[k] !== j) {
-        cache.v0[k] = cache.j[k] === j - 1 ? cache.v1[k] : sym3(seed, S.oct + k, j);
-        cache.v1[k] = sym3(seed, S.oct + k, j + 1);
-        cache.j[k] = j;
-      }
-      v0 = cache.v0[k];
-      v1 = cache.v1[k];
-    } else {
-      v0 = sym3(seed, S.oct + k, j);
-      v1 = sym3(seed, S.oct + k, j + 1);
-    }
-    s += AMP[k] * (v0 + (v1 - v0) * f);
-  }
-  return s * p.sigma;
+  return unitNoise(seed, n, cache) * p.idio;
 }
 
 /** Economic (split-free) close level on day n, ignoring flat days. Pass a cache when walking days in order. */
 export function econLevel(l: Listing, n: number, cache?: NoiseCache): number {
   const p = l.params;
-  return Math.exp(p.mu + (p.drift * (n - BASE_DAY)) / 365.25 + noise(p, l.seed, n, cache) - p.noiseAtBase);
+  return Math.exp(
+    p.mu + (p.drift * (n - BASE_DAY)) / 365.25 + noise(p, l.seed, n, cache) - p.noiseAtBase + p.beta * p.market.at(n),
+  );
 }
 
 /** Trend level (no noise): what dividends are sized on, so that they are sticky. */
@@ -207,6 +178,8 @@ export function px(x: number): number {
   const r = Math.round(x * 10_000) / 10_000;
   return r > 0 ? r : 0.0001;
 }
+
+export { NoiseCache };
 
 export interface RawBar {
   day: number;

@@ -5,6 +5,9 @@
  * fit is deferred: the asset's state still says what it needs, so tomorrow's plan has it
  * again. Then it fans out one collect-region per region with work.
  *
+ * Between the price updates and the rest, it fetches the run's benchmark indices and FX
+ * rates itself (fetch-reference.ts: ~20 calls, once per run, before the regions start).
+ *
  * Price updates of an exchange cost whichever is less: the bulk endpoint (100 calls a day
  * for every ticker of the exchange) for each session of the exchange a group of tickers is
  * missing (its calendar: no call is spent on a holiday), or one history call per ticker
@@ -45,6 +48,7 @@ import {
   skipAllForDryRun,
 } from '../store/work-items.js';
 import type { PipelineContext } from './context.js';
+import { fetchReference, planReference } from './fetch-reference.js';
 import { planRechecks, type RecheckDemand } from './plan-rechecks.js';
 import { reconcileQuota } from './reconcile.js';
 import { type Handover, runStep } from './step-runner.js';
@@ -232,10 +236,29 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
         if (f.deferred > 0) await deferPriceUpdates(c, executionId, f.exchange, f.coversFrom, f.taken);
         if (f.bulkDates.length > 0) await planBulkDays(c, executionId, f);
       }
+      // The benchmarks and FX rates: after the price updates, before everything else (1 call
+      // each; fetched here, once per run, before the regions start).
+      const reference = await fetchReference(ctx, run, settings, await planReference(ctx, run, settings), {
+        allowance: Math.max(0, budget - price.calls),
+        quotaDay,
+        dryRun: params.dryRun,
+      });
+      // In the run's row too, where an operator reads what the run budgeted with.
+      await setRunPlan(c, executionId, {
+        ...planFigures,
+        reference: {
+          calls: reference.calls,
+          needed: reference.needed,
+          fetched: reference.items.filter((i) => i.outcome === 'fetched').map((i) => i.symbol),
+          notFetched: reference.items
+            .filter((i) => i.outcome !== 'fetched' && i.outcome !== 'current')
+            .map((i) => `${i.symbol}: ${i.outcome}`),
+        },
+      });
       await capNewFundamentals(c, executionId, settings.max_new_assets_per_day);
-      await deferOverBudget(c, executionId, Math.max(0, budget - price.calls));
+      await deferOverBudget(c, executionId, Math.max(0, budget - price.calls - reference.calls));
       const others = await demandByOperation(c, executionId);
-      const collectCalls = price.calls + others.reduce((n, o) => n + o.calls, 0);
+      const collectCalls = price.calls + reference.calls + others.reduce((n, o) => n + o.calls, 0);
       // Re-reads for late corrections and re-asks of quarantined bars: what is left after collection.
       const rechecks = params.dryRun
         ? { plans: [], calls: 0, reaskAllowed: 0 }
@@ -276,6 +299,7 @@ export async function checkQuota(ctx: PipelineContext, executionId: number): Pro
           estimatedCalls: price.calls,
           byExchange: price.fits,
         },
+        reference,
         byOperation: Object.fromEntries(
           others.map((o) => [o.operation, { assets: o.assets, estimatedCalls: o.calls, deferred: o.deferred }]),
         ),

@@ -57,6 +57,37 @@ export async function upsertPrices(q: Queryable, rows: PriceRow[]): Promise<{ in
   return { inserted, updated: r.rows.length - inserted };
 }
 
+// A benchmark index's bars: the same upsert, without the queue of the quality checks (they
+// judge listings: an index has no splits, dividends or quote units to get wrong, and no
+// region verifies the INDX exchange, so its queue entries would wait for ever).
+const UPSERT_INDEX_BARS = `
+  INSERT INTO stock_prices AS p (asset_id, date, open, high, low, close, adjusted_close, volume)
+  SELECT $1, u.date, u.open, u.high, u.low, u.close, u.adjusted_close, u.volume
+    FROM unnest($2::date[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[])
+      AS u(date, open, high, low, close, adjusted_close, volume)
+  ON CONFLICT (asset_id, date) DO UPDATE SET
+    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+    adjusted_close = EXCLUDED.adjusted_close, volume = EXCLUDED.volume
+  WHERE (p.open, p.high, p.low, p.close, p.adjusted_close, p.volume)
+        IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.adjusted_close, EXCLUDED.volume)`;
+
+/** Upserts a benchmark index's bars; how many rows were written (new or changed). */
+export async function upsertIndexBars(q: Queryable, assetId: number, bars: EodBar[]): Promise<number> {
+  if (bars.length === 0) return 0;
+  const r = await q.query(UPSERT_INDEX_BARS, [
+    assetId,
+    bars.map((b) => b.date),
+    bars.map((b) => b.open),
+    bars.map((b) => b.high),
+    bars.map((b) => b.low),
+    bars.map((b) => b.close),
+    bars.map((b) => b.adjusted_close),
+    bars.map((b) => b.volume),
+  ]);
+  rowsWritten.inc({ table: 'stock_prices' }, r.rowCount ?? 0);
+  return r.rowCount ?? 0;
+}
+
 const PRICE_COLUMNS = ['asset_id', 'date', 'open', 'high', 'low', 'close', 'adjusted_close', 'volume'];
 
 const QUEUE_SERIES = `

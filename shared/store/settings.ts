@@ -44,6 +44,9 @@ const SettingsSchema = z.object({
   quality_adjusted_tolerance_pct: z.number().min(0).max(100),
   quality_market_cap_tolerance_pct: z.number().min(1).max(10_000),
   quality_quarantine_alert_pct: z.number().min(0).max(100),
+  // Exchange code -> its benchmark index's EODHD symbol (beta is computed against it).
+  benchmarks: z.record(z.string().min(1), z.string().regex(/^[A-Z0-9^_-]+\.INDX$/, 'an index symbol like GSPC.INDX')),
+  reporting_currency: z.string().regex(/^[A-Z]{3}$/, 'a currency code like USD'),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -84,6 +87,19 @@ export const DEFAULT_SETTINGS: Settings = {
   quality_adjusted_tolerance_pct: 0.5,
   quality_market_cap_tolerance_pct: 50,
   quality_quarantine_alert_pct: 1,
+  benchmarks: {
+    US: 'GSPC.INDX',
+    LSE: 'FTSE.INDX',
+    F: 'GDAXI.INDX',
+    XETRA: 'GDAXI.INDX',
+    PA: 'FCHI.INDX',
+    AS: 'AEX.INDX',
+    BR: 'BFX.INDX',
+    MC: 'IBEX.INDX',
+    SW: 'SSMI.INDX',
+    LS: 'PSI20.INDX',
+  },
+  reporting_currency: 'USD',
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';

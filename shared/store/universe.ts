@@ -375,6 +375,39 @@ export async function refreshAssetFromDocument(
   await q.query(REFRESH_ASSET, [assetId, d.name, d.isin, d.country, d.sector, d.industry, d.type]);
 }
 
+// A benchmark index is an asset of its own (exchange INDX, source 'benchmark'): no list names
+// it, so the sync neither adds nor deactivates it, and the plan gives it no work item.
+const ENSURE_BENCHMARKS = `
+  WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS w(symbol, region, currency)),
+  added AS (
+    INSERT INTO assets (symbol, code, exchange, venue, region, type, currency, first_seen, last_seen, source)
+    SELECT symbol, left(symbol, length(symbol) - length('.INDX')), 'INDX', NULL, region, 'INDEX', currency, $4, $4, 'benchmark'
+      FROM wanted WHERE symbol LIKE '%.INDX'
+    ON CONFLICT (symbol) DO NOTHING
+    RETURNING id, symbol
+  )
+  SELECT id, symbol FROM added
+  UNION ALL
+  SELECT a.id, a.symbol FROM assets a JOIN wanted w ON w.symbol = a.symbol WHERE a.source = 'benchmark'`;
+
+/** The benchmark indices' assets, added when new; their ids by symbol (a symbol taken by a listing is left out). */
+export async function ensureBenchmarkAssets(
+  q: Queryable,
+  benchmarks: Array<{ symbol: string; region: string; currency: string }>,
+  today: string,
+): Promise<Map<string, number>> {
+  if (benchmarks.length === 0) return new Map();
+  const rows = (
+    await q.query<{ id: string; symbol: string }>(ENSURE_BENCHMARKS, [
+      benchmarks.map((b) => b.symbol),
+      benchmarks.map((b) => b.region),
+      benchmarks.map((b) => b.currency),
+      today,
+    ])
+  ).rows;
+  return new Map(rows.map((r) => [r.symbol, Number(r.id)]));
+}
+
 /** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
 const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
   US: 'USD',

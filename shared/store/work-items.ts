@@ -55,7 +55,8 @@ export interface PlanScope {
   fetch: { prices: 'yes' | 'probe' | 'no'; fundamentals: 'yes' | 'probe' | 'no' };
 }
 
-const SCOPE = `a.is_active
+// A benchmark index (source 'benchmark') is fetched by check-quota, never planned.
+const SCOPE = `a.is_active AND a.source <> 'benchmark'
   AND ($2::text[] IS NULL OR a.exchange = ANY($2::text[]))
   AND ($3::text[] IS NULL OR a.symbol = ANY($3::text[]))
   AND coalesce(s.consecutive_failures, 0) < $4`;
