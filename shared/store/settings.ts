@@ -43,6 +43,8 @@ const SettingsSchema = z.object({
   quality_adjusted_tolerance_pct: z.number().min(0).max(100),
   quality_market_cap_tolerance_pct: z.number().min(1).max(10_000),
   quality_quarantine_alert_pct: z.number().min(0).max(100),
+  indicator_history_sessions: z.number().int().min(1).max(10_000),
+  indicator_history_sessions_per_run: z.number().int().min(1).max(1_000_000_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -82,6 +84,8 @@ export const DEFAULT_SETTINGS: Settings = {
   quality_adjusted_tolerance_pct: 0.5,
   quality_market_cap_tolerance_pct: 50,
   quality_quarantine_alert_pct: 1,
+  indicator_history_sessions: 504,
+  indicator_history_sessions_per_run: 3_000_000,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
