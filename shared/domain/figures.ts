@@ -115,9 +115,10 @@ export function computeFigures(b: FigureBars, t: number, ind: IndicatorRow): Fig
   const now = c[t]!;
   const back = (sessions: number): number | null => (t - sessions >= 0 ? pct(now, c[t - sessions]!) : null);
   let ytd: number | null = null;
-  const year = b.date[t]!.slice(0, 4);
+  // Dates compare as text: no substring a bar.
+  const yearStart = `${b.date[t]!.slice(0, 4)}-01-01`;
   for (let k = t - 1; k >= 0 && k >= t - 400; k--) {
-    if (b.date[k]!.slice(0, 4) < year) {
+    if (b.date[k]! < yearStart) {
       ytd = pct(now, c[k]!);
       break;
     }

@@ -37,6 +37,7 @@ import {
   dropEmptyHistoryYears,
   ensureHistoryYears,
   type HistoryRow,
+  historyLine,
   writeHistory,
 } from '../store/indicator-history.js';
 import { failStep, stepLeaseSeconds } from '../store/pipeline-steps.js';
@@ -210,10 +211,17 @@ function settled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/** History rows a write holds at most: a batch whose assets have more is written in parts (memory). */
+const HISTORY_ROWS_PER_WRITE = 10_000;
+/** The longest this process computes without letting its event loop run (connections, timers). */
+const YIELD_MS = 20;
+const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
+
 /**
- * Computes and stores indicators for these assets in batches of 125, one transaction each.
- * The database reads the next batches and writes the last one while this process computes
- * the current one: reads run LOOKAHEAD batches ahead, writes one at a time and in order.
+ * Computes and stores indicators for these assets in batches of 125, one transaction each
+ * (a batch with more than HISTORY_ROWS_PER_WRITE history rows in several, each holding whole
+ * assets). The database reads the next batches and writes the last one while this process
+ * computes the current one: reads run LOOKAHEAD batches ahead, writes one at a time and in order.
  */
 async function calculateFor(
   ctx: PipelineContext,
@@ -243,19 +251,34 @@ async function calculateFor(
           plan.sessions,
           MANUAL_HISTORY_SESSIONS,
         ])
-        .then((r) => ({ rows: r.rows, at: performance.now() })),
+        .then((r) => r.rows),
     );
   await withProgressLog('indicators_progress', progress, async () => {
     // Reads in flight, by batch; a batch's entry is dropped once taken, so that its bars can be collected.
     const loads = new Map(batches.slice(0, LOOKAHEAD).map((_, i) => [i, load(i)] as const));
     let writing: Promise<void> = Promise.resolve();
+    const write = async (computed: ComputedBatch) => {
+      await writing;
+      writing = settled(writeBatch(ctx, executionId, computed, stats));
+    };
+    let yielded = performance.now();
     for (let i = 0; i < batches.length; i++) {
       const loaded = await loads.get(i)!;
       loads.delete(i);
       if (i + LOOKAHEAD < batches.length) loads.set(i + LOOKAHEAD, load(i + LOOKAHEAD));
-      const computed = computeBatch(executionId, loaded.rows, stats, loaded.at, plan);
-      await writing;
-      writing = settled(writeBatch(ctx, executionId, computed, stats));
+      let computed = emptyBatch();
+      for (const b of loaded) {
+        computeAsset(executionId, b, stats, plan, computed);
+        if (computed.historyRows >= HISTORY_ROWS_PER_WRITE) {
+          await write(computed);
+          computed = emptyBatch();
+        }
+        if (performance.now() - yielded > YIELD_MS) {
+          await yieldLoop();
+          yielded = performance.now();
+        }
+      }
+      await write(computed);
       done = Math.min(assetIds.length, (i + 1) * BATCH);
     }
     await writing;
@@ -266,19 +289,33 @@ async function calculateFor(
 interface ComputedBatch {
   rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>;
   history: AssetHistory[];
-  historyRows: HistoryRow[];
+  /** The history rows as COPY lines (a row's objects would hold ~4 times the memory). */
+  historyLines: string[];
+  historyRows: number;
+  historyYears: Set<number>;
   /** The queue entries done (deleted with the rows, unless queued again meanwhile). */
   done: Array<{ assetId: number; queuedAt: string }>;
   details: DetailRow[];
 }
 
+const emptyBatch = (): ComputedBatch => ({
+  rows: [],
+  history: [],
+  historyLines: [],
+  historyRows: 0,
+  historyYears: new Set(),
+  done: [],
+  details: [],
+});
+
 /**
  * One asset's history: a row for every session from `first` through its last bar, each
  * computeIndicators and computeFigures on the bars up to that session (computeIndicators
  * keeps the last MAX_BARS of them): what a calculation on that day would have given.
+ * Returns the last session's indicators (the latest row's), if it was computed.
  */
-function historyOf(assetId: number, s: Series, first: number, out: HistoryRow[]): number {
-  let rows = 0;
+function historyOf(assetId: number, s: Series, first: number, out: ComputedBatch): IndicatorRow | null {
+  let last: IndicatorRow | null = null;
   for (let t = Math.max(first, MIN_BARS - 1); t < s.close.length; t++) {
     const values = computeIndicators({
       high: s.high.subarray(0, t + 1),
@@ -287,76 +324,89 @@ function historyOf(assetId: number, s: Series, first: number, out: HistoryRow[])
       volume: s.volume.subarray(0, t + 1),
     });
     if (!values) continue;
-    const bars = Math.min(t + 1, MAX_BARS);
-    out.push({ assetId, date: s.date[t]!, bars, values, figures: computeFigures(s, t, values) });
-    rows++;
+    const date = s.date[t]!;
+    const row: HistoryRow = {
+      assetId,
+      date,
+      bars: Math.min(t + 1, MAX_BARS),
+      values,
+      figures: computeFigures(s, t, values),
+    };
+    out.historyLines.push(historyLine(row));
+    out.historyRows++;
+    out.historyYears.add(Number(date.slice(0, 4)));
+    if (t === s.close.length - 1) last = values;
   }
-  return rows;
+  return last;
 }
 
-/** One batch's indicators and history rows, from its loaded bars. */
-function computeBatch(
+/** One asset's latest row and history rows, from its loaded bars, added to `out`. */
+function computeAsset(
   executionId: number,
-  loaded: LoadedBars[],
+  b: LoadedBars,
   stats: IndicatorStats,
-  loadedAt: number,
   plan: HistoryPlan,
-): ComputedBatch {
-  const out: ComputedBatch = { rows: [], history: [], historyRows: [], done: [], details: [] };
-  for (const b of loaded) {
-    const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0, durationMs: 0 };
-    try {
-      const s = b.n > 0 ? decode(b) : null;
-      // History: the sessions from the queued (or manual) date, within the cap, if this
-      // run's budget has room for them (always for its first asset: a run makes progress).
-      let written = 0;
-      if (s && b.from_date !== null) {
-        if (plan.spent > 0 && plan.spent + b.sessions > plan.budget) {
-          stats.historyDeferred++;
-        } else {
-          plan.spent += b.sessions;
-          stats.historySessions += b.sessions;
-          written = historyOf(b.asset_id, s, s.close.length - b.sessions, out.historyRows);
-          stats.historyRows += written;
-          const keepFrom =
-            plan.manualFrom === null && s.close.length >= plan.sessions
-              ? s.date[s.close.length - plan.sessions]!
-              : null;
-          out.history.push({ assetId: b.asset_id, from: b.from_date, keepFrom });
-          if (b.queued_at !== null) out.done.push({ assetId: b.asset_id, queuedAt: b.queued_at });
-        }
+  out: ComputedBatch,
+): void {
+  const started = performance.now();
+  const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0 };
+  try {
+    const s = b.n > 0 ? decode(b) : null;
+    // History: the sessions from the queued (or manual) date, within the cap, if this
+    // run's budget has room for them (always for its first asset: a run makes progress).
+    let latest: IndicatorRow | null = null;
+    const rowsBefore = out.historyRows;
+    if (s && b.from_date !== null) {
+      if (plan.spent > 0 && plan.spent + b.sessions > plan.budget) {
+        stats.historyDeferred++;
+      } else {
+        plan.spent += b.sessions;
+        stats.historySessions += b.sessions;
+        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, out);
+        stats.historyRows += out.historyRows - rowsBefore;
+        const keepFrom =
+          plan.manualFrom === null && s.close.length >= plan.sessions ? s.date[s.close.length - plan.sessions]! : null;
+        out.history.push({ assetId: b.asset_id, from: b.from_date, keepFrom });
+        if (b.queued_at !== null) out.done.push({ assetId: b.asset_id, queuedAt: b.queued_at });
       }
-      const values = s ? computeIndicators(s) : null;
-      if (!values || !s) {
-        stats.tooFewBars++;
-        out.details.push({
-          ...base,
-          status: 'skipped',
-          recordsInserted: written,
-          error: `fewer than 200 bars (${b.n})`,
-        });
-        continue;
-      }
-      out.rows.push({
-        assetId: b.asset_id,
-        priceDate: s.date[s.date.length - 1]!,
-        bars: Math.min(b.n, MAX_BARS),
-        values,
-      });
-      out.details.push({ ...base, status: 'success', recordsInserted: 1 + written, error: null });
-    } catch (err) {
-      stats.failed++;
+    }
+    const written = out.historyRows - rowsBefore;
+    // The latest row is the last session's (computed once when the history reached it).
+    const values = latest ?? (s ? computeIndicators(s) : null);
+    if (!values || !s) {
+      stats.tooFewBars++;
       out.details.push({
         ...base,
-        status: 'failed',
-        recordsInserted: 0,
-        error: errorText(err),
+        status: 'skipped',
+        recordsInserted: written,
+        error: `fewer than 200 bars (${b.n})`,
+        durationMs: performance.now() - started,
       });
+      return;
     }
+    out.rows.push({
+      assetId: b.asset_id,
+      priceDate: s.date[s.date.length - 1]!,
+      bars: Math.min(b.n, MAX_BARS),
+      values,
+    });
+    out.details.push({
+      ...base,
+      status: 'success',
+      recordsInserted: 1 + written,
+      error: null,
+      durationMs: performance.now() - started,
+    });
+  } catch (err) {
+    stats.failed++;
+    out.details.push({
+      ...base,
+      status: 'failed',
+      recordsInserted: 0,
+      error: errorText(err),
+      durationMs: performance.now() - started,
+    });
   }
-  const per = (performance.now() - loadedAt) / Math.max(1, loaded.length);
-  for (const d of out.details) d.durationMs = per;
-  return out;
 }
 
 /** One batch's rows, history and audit rows, and the assets' state, in one transaction. */
@@ -367,12 +417,10 @@ async function writeBatch(
   stats: IndicatorStats,
 ): Promise<void> {
   // The years' partitions first, in their own statements (see ensureHistoryYears).
-  const years = new Set<number>();
-  for (const r of computed.historyRows) years.add(Number(r.date.slice(0, 4)));
-  await ensureHistoryYears(ctx.pool, [...years]);
+  await ensureHistoryYears(ctx.pool, [...computed.historyYears]);
   await inTransaction(ctx.pool, async (c) => {
     await writeIndicators(c, computed.rows);
-    await writeHistory(c, computed.history, computed.historyRows);
+    await writeHistory(c, computed.history, computed.historyLines);
     await historyDone(c, computed.done);
     await recordDetails(c, computed.details);
     await touchProgress(c, executionId);

@@ -52,27 +52,29 @@ const DELETE_BEFORE = `
 const num = (v: number | null): string => (v === null ? '\\N' : String(v));
 
 /**
- * Replaces these assets' rows from each one's `from` with `rows` (COPY: a first backfill is
- * ~500 rows an asset), and deletes those before its `keepFrom`. Inside the caller's
- * transaction; the years' partitions must exist (ensureHistoryYears).
+ * A row as a line of COPY's text format (no newline). Dates are 'YYYY-MM-DD' and numbers
+ * finite or NULL: nothing to escape; String() of a double reads back as the same double.
  */
-export async function writeHistory(client: pg.PoolClient, assets: AssetHistory[], rows: HistoryRow[]): Promise<void> {
+export function historyLine(r: HistoryRow): string {
+  let line = `${r.assetId}\t${r.date}\t${r.bars}`;
+  for (const c of INDICATOR_COLUMNS) line += `\t${num(r.values[c])}`;
+  for (const c of FIGURE_COLUMNS) line += `\t${num(r.figures[c])}`;
+  return line;
+}
+
+/**
+ * Replaces these assets' rows from each one's `from` with `lines` (historyLine's; COPY: a
+ * first backfill is ~500 rows an asset), and deletes those before its `keepFrom`. Inside
+ * the caller's transaction; the years' partitions must exist (ensureHistoryYears).
+ */
+export async function writeHistory(client: pg.PoolClient, assets: AssetHistory[], lines: string[]): Promise<void> {
   const replaced = assets.filter((a) => a.from !== null);
   if (replaced.length > 0)
     await client.query(DELETE_FROM, [replaced.map((a) => a.assetId), replaced.map((a) => a.from)]);
   const pruned = assets.filter((a) => a.keepFrom !== null);
   if (pruned.length > 0)
     await client.query(DELETE_BEFORE, [pruned.map((a) => a.assetId), pruned.map((a) => a.keepFrom)]);
-  if (rows.length === 0) return;
-  // Dates are 'YYYY-MM-DD' and numbers finite or NULL: nothing to escape in COPY's text
-  // format; String() of a double reads back as the same double.
-  const lines: string[] = [];
-  for (const r of rows) {
-    let line = `${r.assetId}\t${r.date}\t${r.bars}`;
-    for (const c of INDICATOR_COLUMNS) line += `\t${num(r.values[c])}`;
-    for (const c of FIGURE_COLUMNS) line += `\t${num(r.figures[c])}`;
-    lines.push(line);
-  }
+  if (lines.length === 0) return;
   const copied = await copyIn(client, 'indicator_history', [...HISTORY_COLUMNS], `${lines.join('\n')}\n`);
   rowsWritten.inc({ table: 'indicator_history' }, copied);
 }
