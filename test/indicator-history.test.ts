@@ -300,7 +300,7 @@ test.serial('the backfill is bounded per invocation and continues at the next', 
   const r4 = await calc({ symbols });
   t.like(r4.body, { historySessions: 0, historyDeferred: 0 });
   for (const id of ids) t.is((await historyOf(id)).size, 450 - MIN_BARS + 1);
-  await setSetting(tdb.pool, 'indicator_history_sessions_per_run', 1_000_000);
+  await setSetting(tdb.pool, 'indicator_history_sessions_per_run', 500_000);
 });
 
 test.serial('the functions role creates and drops a year of history, and no other table', async (t) => {

@@ -212,7 +212,7 @@ function settled<T>(p: Promise<T>): Promise<T> {
 }
 
 /** History rows a write holds at most: a batch whose assets have more is written in parts (memory). */
-const HISTORY_ROWS_PER_WRITE = 10_000;
+const HISTORY_ROWS_PER_WRITE = 5_000;
 /** The longest this process computes without letting its event loop run (connections, timers). */
 const YIELD_MS = 20;
 const yieldLoop = () => new Promise<void>((r) => setImmediate(r));

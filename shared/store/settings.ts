@@ -85,7 +85,7 @@ export const DEFAULT_SETTINGS: Settings = {
   quality_market_cap_tolerance_pct: 50,
   quality_quarantine_alert_pct: 1,
   indicator_history_sessions: 504,
-  indicator_history_sessions_per_run: 1_000_000,
+  indicator_history_sessions_per_run: 500_000,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
