@@ -6,8 +6,8 @@
  *   1. the backfill: calc-indicators {"all":true} (the function's own code, in this
  *      process) until no history is queued: asset-sessions per second, wall and CPU;
  *   2. the daily append: one new bar for every asset (queued by the price write, as a day's
- *      bulk prices are), then calc-indicators {"all":true}; beside the same run with nothing
- *      queued (the latest row only); scaled to 21,817 assets;
+ *      bulk prices are), then calc-indicators {"all":true}; beside the run before it with
+ *      nothing queued (the latest row only); scaled to 21,817 assets;
  *   3. rows and bytes per year of history: pg_total_relation_size of the partitions (indexes
  *      included) per row, times 252 sessions, for 21,817 and 150,000 assets.
  *
@@ -133,7 +133,7 @@ export async function historyBench(opts: {
     const fullSessions = FULL * Math.min(504, opts.bars);
     figures.push({
       figure: `indicator history backfill (${opts.assets.toLocaleString('en')} assets x ${opts.bars} bars, ${runs} run(s))`,
-      value: `${Math.round(perSecond).toLocaleString('en')} asset-sessions/s (${Math.round(sessions / backfillCpu).toLocaleString('en')} per CPU-second: ${round(backfillNodeCpu)} s of this process, ${round(backfillCpu - backfillNodeCpu)} s of PostgreSQL), ${rows.toLocaleString('en')} rows in ${round(backfillS)} s; 21,817 assets x 504 sessions: ~${Math.round(fullSessions / perSecond)} s`,
+      value: `${Math.round(perSecond).toLocaleString('en')} asset-sessions/s (${Math.round(sessions / backfillCpu).toLocaleString('en')} per CPU-second: ${round(backfillNodeCpu)} s of this process, ${round(backfillCpu - backfillNodeCpu)} s of PostgreSQL), ${rows.toLocaleString('en')} rows in ${round(backfillS)} s, peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; 21,817 assets x 504 sessions: ~${Math.round(fullSessions / perSecond)} s`,
       target: 'bounded per run (indicator_history_sessions_per_run)',
       met: null,
       numbers: {
@@ -143,15 +143,22 @@ export async function historyBench(opts: {
         seconds: round(backfillS, 2),
         cpuSeconds: round(backfillCpu, 2),
         nodeCpuSeconds: round(backfillNodeCpu, 2),
+        peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
         sessionsPerSecond: Math.round(perSecond),
         sessionsPerCpuSecond: Math.round(sessions / backfillCpu),
         fullBackfillSeconds: Math.round(fullSessions / perSecond),
       },
     });
 
-    // 2. The daily append: a new bar for every asset, queued by its write; then the same
-    //    run with nothing queued (the latest row alone) for comparison.
+    // 2. The daily append, as the next day finds it (the backfill's rows vacuumed and
+    //    analyzed, as autovacuum leaves them): first calc-indicators with nothing queued (the
+    //    latest row alone), then a new bar for every asset, queued by its write, and the run
+    //    that appends its history row.
     say('history: daily append...');
+    await pool.query('VACUUM ANALYZE indicator_history');
+    t0 = performance.now();
+    await calcIndicators(p.ctx, { all: true }, null);
+    const latestS = (performance.now() - t0) / 1000;
     const last = (
       await pool.query<{ asset_id: string; close: number }>(
         `SELECT asset_id, close FROM stock_prices WHERE date = $1 ORDER BY asset_id`,
@@ -176,9 +183,6 @@ export async function historyBench(opts: {
     const day = await calcIndicators(p.ctx, { all: true }, null);
     const dayS = (performance.now() - t0) / 1000;
     const dayCpu = cpu() - c0;
-    t0 = performance.now();
-    await calcIndicators(p.ctx, { all: true }, null);
-    const latestS = (performance.now() - t0) / 1000;
     const dayRows = (day.body as { historyRows: number }).historyRows;
     const scale = FULL / opts.assets;
     figures.push({
