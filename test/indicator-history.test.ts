@@ -242,6 +242,15 @@ test.serial('a quarantined bar has no row and is left out of the sessions after 
     volume: kept(b.volume) as number[],
   };
   for (const i of [349, 350, 398]) assertSession(t, without, i, h.get(without.date[i]!), 'quarantine');
+  // An operator drops a bar: the delete queues the history from its day, in the same statement.
+  const { dropBar } = await import('../shared/store/prices.js');
+  t.true(await dropBar(tdb.pool, id, b.date[380]!));
+  t.deepEqual(
+    (await tdb.pool.query('SELECT from_date::text AS d FROM indicator_history_queue WHERE asset_id = $1', [id])).rows,
+    [{ d: b.date[380] }],
+  );
+  t.is((await calc({ symbols: ['HIST2.US'] })).status, 200);
+  t.false((await historyOf(id)).has(b.date[380]!), 'no row on the dropped day');
 });
 
 test.serial("retention keeps the setting's sessions, drops empty years; a manual from goes further back", async (t) => {
