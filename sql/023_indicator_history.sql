@@ -145,7 +145,7 @@ END $$;
 
 INSERT INTO pipeline_settings (key, value, description) VALUES
   ('indicator_history_sessions', '504', 'sessions of indicator history kept per asset (504: two years); older rows are deleted as the asset is calculated and empty years dropped; prices are kept whole, so an older day can be recomputed on request'),
-  ('indicator_history_sessions_per_run', '500000', 'asset-sessions of indicator history one calc-indicators invocation computes at most (about a minute of CPU here, a few on a Raspberry Pi; the first backfill of 21,817 assets is about 11 million): the rest stay queued for the next run, or another {"all":true}')
+  ('indicator_history_sessions_per_run', '500000', 'asset-sessions of indicator history one calc-indicators invocation computes at most (about a minute of CPU here, a few on a Raspberry Pi; the first backfill of 21,817 assets is about 11 million): the rest stay queued for the next run, or another {"all":true}; 0 pauses the history')
 ON CONFLICT (key) DO NOTHING;
 
 -- The history for people and for screens as of a day: one row per asset and session.

@@ -298,8 +298,11 @@ test.serial("retention keeps the setting's sessions, drops empty years; a manual
 test.serial('the backfill is bounded per invocation and continues at the next', async (t) => {
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push(await addAsset(`HISTB${i}.US`, walk(450, '2024-01-01', 20 + i)));
-  await setSetting(tdb.pool, 'indicator_history_sessions_per_run', 500);
   const symbols = ['HISTB0.US', 'HISTB1.US', 'HISTB2.US'];
+  // 0 pauses the history: the latest rows only, everything stays queued.
+  await setSetting(tdb.pool, 'indicator_history_sessions_per_run', 0);
+  t.like((await calc({ symbols })).body, { calculated: 3, historySessions: 0, historyDeferred: 3 });
+  await setSetting(tdb.pool, 'indicator_history_sessions_per_run', 500);
   const r1 = await calc({ symbols });
   t.like(r1.body, { calculated: 3, historySessions: 450, historyDeferred: 2 });
   const r2 = await calc({ symbols });

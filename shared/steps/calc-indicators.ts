@@ -353,11 +353,12 @@ function computeAsset(
   try {
     const s = b.n > 0 ? decode(b) : null;
     // History: the sessions from the queued (or manual) date, within the cap, if this
-    // run's budget has room for them (always for its first asset: a run makes progress).
+    // run's budget has room for them (always for its first asset: a run makes progress;
+    // never with a budget of 0: the history is paused, everything stays queued).
     let latest: IndicatorRow | null = null;
     const rowsBefore = out.historyRows;
     if (s && b.from_date !== null) {
-      if (plan.spent > 0 && plan.spent + b.sessions > plan.budget) {
+      if (plan.budget === 0 || (plan.spent > 0 && plan.spent + b.sessions > plan.budget)) {
         stats.historyDeferred++;
       } else {
         plan.spent += b.sessions;

@@ -44,7 +44,7 @@ const SettingsSchema = z.object({
   quality_market_cap_tolerance_pct: z.number().min(1).max(10_000),
   quality_quarantine_alert_pct: z.number().min(0).max(100),
   indicator_history_sessions: z.number().int().min(1).max(10_000),
-  indicator_history_sessions_per_run: z.number().int().min(1).max(1_000_000_000),
+  indicator_history_sessions_per_run: z.number().int().min(0).max(1_000_000_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
