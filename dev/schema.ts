@@ -15,9 +15,12 @@ async function rows<T>(q: pg.Pool | pg.PoolClient, sql: string, args: unknown[] 
   return (await q.query(sql, args)).rows as T[];
 }
 
+// Partitioned tables with their key; not their partitions (created at run time: a year of
+// indicator_history each).
 const TABLES = `
-  SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname`;
+  SELECT c.oid, c.relname, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_by
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`;
 
 const COLUMNS = `
   SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
@@ -69,7 +72,7 @@ export async function schemaSql(q: pg.Pool | pg.PoolClient): Promise<string> {
     '',
   ];
   const foreignKeys: string[] = [];
-  for (const t of await rows<{ oid: number; relname: string }>(q, TABLES, [SCHEMA])) {
+  for (const t of await rows<{ oid: number; relname: string; partition_by: string | null }>(q, TABLES, [SCHEMA])) {
     const defs: string[] = [];
     for (const c of await rows<{
       attname: string;
@@ -90,9 +93,15 @@ export async function schemaSql(q: pg.Pool | pg.PoolClient): Promise<string> {
       if (c.contype === 'f') foreignKeys.push(`ALTER TABLE ${t.relname} ADD CONSTRAINT ${c.conname} ${c.def};`);
       else defs.push(`  CONSTRAINT ${c.conname} ${c.def}`);
     }
-    out.push(`CREATE TABLE ${t.relname} (`, defs.join(',\n'), ');');
+    out.push(
+      `CREATE TABLE ${t.relname} (`,
+      defs.join(',\n'),
+      t.partition_by ? `) PARTITION BY ${t.partition_by};` : ');',
+    );
+    // A partitioned table's index reads ON ONLY (its partitions' indexes are attached one by
+    // one): created on the whole table, it is the same index, valid, and on every partition.
     for (const i of await rows<{ relname: string; def: string }>(q, INDEXES, [t.oid]))
-      out.push(`${i.def.replace(`${SCHEMA}.`, '')};`);
+      out.push(`${i.def.replace(`${SCHEMA}.`, '').replace(' ON ONLY ', ' ON ')};`);
     for (const c of await rows<{ attname: string; comment: string }>(q, COMMENTS, [t.oid])) {
       out.push(`COMMENT ON COLUMN ${t.relname}.${c.attname} IS '${c.comment.replace(/'/g, "''")}';`);
     }

@@ -1,9 +1,11 @@
 /**
  * `npm run docs:columns`: writes docs/screener-columns.md from SCREENER_COLUMNS (the one
- * description of each fundamentals column: unit, EODHD source fields, what 0 means), so
- * that the document cannot drift from the mapping (test/screener.test.ts checks it too).
+ * description of each fundamentals column: unit, EODHD source fields, what 0 means) and
+ * FIGURES (each derived figure's formula and unit), so that the document cannot drift from
+ * the code (test/screener.test.ts and test/indicator-history.test.ts check it too).
  */
 import fs from 'node:fs';
+import { AVERAGE_SESSIONS, CHANGE_SESSIONS, FIGURES } from '../shared/domain/figures.js';
 import { GROWTH_COLUMNS, MAX_PERIODS, REPORT_COLUMNS, SCREENER_COLUMNS } from '../shared/store/fundamentals.js';
 
 const zero = (c: (typeof SCREENER_COLUMNS)[number]) => ('zero' in c ? (c.zero === 'value' ? '0' : 'NULL') : '');
@@ -75,10 +77,29 @@ const lines = [
   '| --- | --- |',
   ...GROWTH_COLUMNS.map((c) => `| \`${c.column}\` | ${c.formula} |`),
   '',
-  'Regenerate with `npm run docs:columns` after changing the mapping.',
+  '## Derived figures',
+  '',
+  'The columns of `financial_screener.indicator_history` (view `v_indicator_history`) besides the 31',
+  'indicators, one row per asset and session, computed by calc-indicators from the bars up to that',
+  'session (`shared/domain/figures.ts`; quarantined bars left out, as for the indicators):',
+  '',
+  "- `adj` is the adjusted close (EODHD's `adjusted_close`: splits and dividends); an open is adjusted by",
+  '  the same factor (`adjusted_close / close`) so that a split is no gap. `close` is the raw close.',
+  `- Months are sessions, not calendar months: ${Object.entries(CHANGE_SESSIONS)
+    .map(([c, n]) => `\`${c}\` ${n}`)
+    .join(', ')}`,
+  '  sessions back, the same on every exchange. The year to date is calendar: from the last session of',
+  "  the previous year. Percent like EODHD's `refund_1d_p`: 2.5 is +2.5%.",
+  `- Averages are over ${AVERAGE_SESSIONS} sessions. NULL: not enough sessions before the day, or a zero to divide by.`,
+  '',
+  '| column | unit | formula |',
+  '| --- | --- | --- |',
+  ...FIGURES.map((f) => `| \`${f.column}\` | ${f.unit} | ${f.formula} |`),
+  '',
+  'Regenerate with `npm run docs:columns` after changing the mapping or a figure.',
   '',
 ];
 fs.writeFileSync('docs/screener-columns.md', lines.join('\n'));
 console.log(
-  `docs/screener-columns.md: ${SCREENER_COLUMNS.length + 1} columns, ${REPORT_COLUMNS.length} statement columns, ${GROWTH_COLUMNS.length} growth columns`,
+  `docs/screener-columns.md: ${SCREENER_COLUMNS.length + 1} columns, ${REPORT_COLUMNS.length} statement columns, ${GROWTH_COLUMNS.length} growth columns, ${FIGURES.length} derived figures`,
 );

@@ -431,6 +431,66 @@ CREATE TABLE fx_rates (
   CONSTRAINT fx_rates_close_check CHECK ((close > (0)::double precision))
 );
 
+CREATE TABLE indicator_history (
+  asset_id bigint NOT NULL,
+  date date NOT NULL,
+  bars_used integer NOT NULL,
+  sma_50 double precision,
+  sma_200 double precision,
+  ema_12 double precision,
+  ema_26 double precision,
+  wma_20 double precision,
+  rsi_14 double precision,
+  stoch_k double precision,
+  stoch_d double precision,
+  stoch_rsi double precision,
+  cci_20 double precision,
+  macd double precision,
+  macd_signal double precision,
+  macd_histogram double precision,
+  dmi_plus double precision,
+  dmi_minus double precision,
+  adx double precision,
+  atr_14 double precision,
+  volatility double precision,
+  std_dev double precision,
+  bb_upper double precision,
+  bb_middle double precision,
+  bb_lower double precision,
+  bb_bandwidth double precision,
+  sar double precision,
+  beta double precision,
+  slope double precision,
+  avg_volume_30 double precision,
+  avg_volume_90 double precision,
+  week_52_high double precision,
+  week_52_low double precision,
+  current_price double precision,
+  change_1d_pct double precision,
+  change_5d_pct double precision,
+  change_1m_pct double precision,
+  change_3m_pct double precision,
+  change_6m_pct double precision,
+  change_12m_pct double precision,
+  change_ytd_pct double precision,
+  relative_volume double precision,
+  pct_from_52w_high double precision,
+  pct_from_52w_low double precision,
+  pct_vs_sma_50 double precision,
+  pct_vs_sma_200 double precision,
+  gap_pct double precision,
+  avg_traded_value_30 double precision,
+  CONSTRAINT indicator_history_pkey PRIMARY KEY (asset_id, date)
+) PARTITION BY RANGE (date);
+CREATE INDEX indicator_history_date_idx ON indicator_history USING btree (date);
+
+CREATE TABLE indicator_history_queue (
+  asset_id bigint NOT NULL,
+  from_date date NOT NULL,
+  queued_at timestamp with time zone NOT NULL DEFAULT clock_timestamp(),
+  CONSTRAINT indicator_history_queue_pkey PRIMARY KEY (asset_id)
+);
+
 CREATE TABLE pipeline_settings (
   key text NOT NULL,
   value jsonb NOT NULL,
@@ -673,6 +733,17 @@ BEGIN
   RETURN NULL;
 END $function$;
 
+CREATE OR REPLACE FUNCTION financial_screener.assets_deleted_history()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'financial_screener', 'public'
+AS $function$
+BEGIN
+  DELETE FROM indicator_history h USING deleted_assets d WHERE h.asset_id = d.id;
+  DELETE FROM indicator_history_queue q USING deleted_assets d WHERE q.asset_id = d.id;
+  RETURN NULL;
+END $function$;
+
 CREATE OR REPLACE FUNCTION financial_screener.assets_deleted_reports()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -682,6 +753,55 @@ BEGIN
   DELETE FROM financial_reports r USING deleted_assets d WHERE r.asset_id = d.id;
   DELETE FROM earnings_reports e USING deleted_assets d WHERE e.asset_id = d.id;
   RETURN NULL;
+END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.drop_empty_indicator_history_years(p_before_year integer)
+ RETURNS SETOF text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'financial_screener', 'pg_temp'
+AS $function$
+DECLARE
+  part text;
+  empty boolean;
+BEGIN
+  FOR part IN
+    SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'indicator_history'::regclass
+       AND c.relname ~ '^indicator_history_[0-9]{4}$'
+       AND substr(c.relname, 19)::int < p_before_year
+     ORDER BY c.relname
+  LOOP
+    EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I)', part) INTO empty;
+    IF empty THEN
+      EXECUTE format('DROP TABLE %I', part);
+      RETURN NEXT part;
+    END IF;
+  END LOOP;
+END $function$;
+
+CREATE OR REPLACE FUNCTION financial_screener.ensure_indicator_history_year(p_year integer)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'financial_screener', 'pg_temp'
+AS $function$
+DECLARE
+  part text := format('indicator_history_%s', p_year);
+BEGIN
+  IF p_year IS NULL OR p_year < 1900 OR p_year > 2200 THEN
+    RAISE EXCEPTION 'indicator history year % is out of range (1900 to 2200)', p_year;
+  END IF;
+  IF to_regclass(part) IS NOT NULL THEN
+    RETURN false;
+  END IF;
+  BEGIN
+    EXECUTE format('CREATE TABLE %I PARTITION OF indicator_history FOR VALUES FROM (%L) TO (%L)',
+                   part, make_date(p_year, 1, 1), make_date(p_year + 1, 1, 1));
+  EXCEPTION WHEN duplicate_table THEN
+    RETURN false; -- another invocation created it at the same moment
+  END;
+  RETURN true;
 END $function$;
 
 CREATE OR REPLACE FUNCTION financial_screener.executions_deleted()
@@ -854,6 +974,8 @@ AS $function$
 $function$;
 
 CREATE TRIGGER assets_deleted AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted();
+
+CREATE TRIGGER assets_deleted_history AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted_history();
 
 CREATE TRIGGER assets_deleted_reports AFTER DELETE ON assets REFERENCING OLD TABLE AS deleted_assets FOR EACH STATEMENT EXECUTE FUNCTION assets_deleted_reports();
 
@@ -1116,6 +1238,60 @@ UNION ALL
     m.rate / u.per_major::double precision AS rate
    FROM majors m
      JOIN currency_units u ON u.major = m.currency;
+
+CREATE VIEW v_indicator_history AS
+SELECT a.symbol,
+    h.date,
+    a.exchange,
+    h.bars_used,
+    h.sma_50,
+    h.sma_200,
+    h.ema_12,
+    h.ema_26,
+    h.wma_20,
+    h.rsi_14,
+    h.stoch_k,
+    h.stoch_d,
+    h.stoch_rsi,
+    h.cci_20,
+    h.macd,
+    h.macd_signal,
+    h.macd_histogram,
+    h.dmi_plus,
+    h.dmi_minus,
+    h.adx,
+    h.atr_14,
+    h.volatility,
+    h.std_dev,
+    h.bb_upper,
+    h.bb_middle,
+    h.bb_lower,
+    h.bb_bandwidth,
+    h.sar,
+    h.beta,
+    h.slope,
+    h.avg_volume_30,
+    h.avg_volume_90,
+    h.week_52_high,
+    h.week_52_low,
+    h.current_price,
+    h.change_1d_pct,
+    h.change_5d_pct,
+    h.change_1m_pct,
+    h.change_3m_pct,
+    h.change_6m_pct,
+    h.change_12m_pct,
+    h.change_ytd_pct,
+    h.relative_volume,
+    h.pct_from_52w_high,
+    h.pct_from_52w_low,
+    h.pct_vs_sma_50,
+    h.pct_vs_sma_200,
+    h.gap_pct,
+    h.avg_traded_value_30,
+    h.asset_id
+   FROM indicator_history h
+     JOIN assets a ON a.id = h.asset_id;
 
 CREATE VIEW v_price_corrections AS
 SELECT a.symbol,

@@ -1,4 +1,5 @@
-// calc-indicators: the 31 indicator columns for a run's changed assets, given symbols, or all.
+// calc-indicators: the 31 indicator columns for a run's changed assets, given symbols, or all; and their
+// indicator history (from a given day with {symbols, from}).
 
 import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
 import { CalcIndicatorsInput, parseInput } from '../../shared/platform/input.js';

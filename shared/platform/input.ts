@@ -75,13 +75,26 @@ export const CollectRegionInput = z.strictObject({
 });
 export type CollectRegionInput = z.infer<typeof CollectRegionInput>;
 
+/** calc-indicators' {symbols, from}: how many symbols, and sessions an asset (20 years), at most. */
+export const HISTORY_FROM_SYMBOLS = 100;
+export const MANUAL_HISTORY_SESSIONS = 5040;
+
 export const CalcIndicatorsInput = z.union(
   [
     z.strictObject({ executionId }),
     z.strictObject({ symbols: z.array(symbol).min(1).max(25_000) }),
+    // History recomputed from a day (even before the retention): at most HISTORY_FROM_SYMBOLS
+    // symbols, each at most MANUAL_HISTORY_SESSIONS sessions, so that the request is bounded.
+    z.strictObject({
+      symbols: z
+        .array(symbol)
+        .min(1)
+        .max(HISTORY_FROM_SYMBOLS, `with from, give at most ${HISTORY_FROM_SYMBOLS} symbols`),
+      from: tradingDay,
+    }),
     z.strictObject({ all: z.literal(true, { error: 'all must be true' }) }),
   ],
-  { error: 'give one of {executionId}, {symbols: [...]} or {all: true}' },
+  { error: 'give one of {executionId}, {symbols: [...]}, {symbols: [...], from: "YYYY-MM-DD"} or {all: true}' },
 );
 export type CalcIndicatorsInput = z.infer<typeof CalcIndicatorsInput>;
 

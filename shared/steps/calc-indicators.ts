@@ -3,13 +3,22 @@
  * calculation (after a daily run), for given symbols, or for all assets; over the last 500
  * bars of split- and dividend-adjusted prices (so a split is not a crash); an asset with
  * fewer than 200 bars gets no row. It records its own run in process_executions.
+ *
+ * And the indicator history (store/indicator-history.ts): for each asset queued in
+ * indicator_history_queue (a bar written, changed or dropped, a quarantine opened or
+ * cleared: from that date; first sight: its whole retained history), a row for every
+ * session from that date, each exactly what a calculation on that day would have given,
+ * with the derived figures (domain/figures.ts); in the transaction that writes its latest
+ * row. At most indicator_history_sessions_per_run asset-sessions a run: the rest stay queued
+ * for the next. {symbols, from}: their history from that day, even before the retention.
  */
 
 import { utcToday } from '../domain/dates.js';
-import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS } from '../domain/indicators.js';
+import { computeFigures } from '../domain/figures.js';
+import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS, MIN_BARS } from '../domain/indicators.js';
 import { inTransaction, type Queryable } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
-import type { CalcIndicatorsInput } from '../platform/input.js';
+import { type CalcIndicatorsInput, MANUAL_HISTORY_SESSIONS } from '../platform/input.js';
 import { errorText, log, withLogFunction, withProgressLog } from '../platform/log.js';
 import { rowsWritten } from '../platform/metrics.js';
 import { assetsWithStaleIndicators, markIndicatorsCalculated } from '../store/asset-state.js';
@@ -23,7 +32,17 @@ import {
   runParameters,
   touchProgress,
 } from '../store/executions.js';
+import {
+  type AssetHistory,
+  dropEmptyHistoryYears,
+  ensureHistoryYears,
+  type HistoryRow,
+  historyLine,
+  writeHistory,
+} from '../store/indicator-history.js';
 import { failStep, stepLeaseSeconds } from '../store/pipeline-steps.js';
+import { historyDone } from '../store/prices.js';
+import { loadSettings } from '../store/settings.js';
 import type { PipelineContext } from './context.js';
 import { runStep } from './step-runner.js';
 
@@ -31,34 +50,56 @@ const BATCH = 125;
 /** An indicator run whose batches made no progress for this long was abandoned by its invocation. */
 const ABANDONED_AFTER_SECONDS = 1800;
 
-// One row per asset instead of 500: its newest MAX_BARS bars, newest first, as big-endian
-// float8 (high, low, close, adjusted close, volume per bar) in base64. Binary because parsing
-// five float8[] texts of 500 numbers cost this process more CPU than computing the 31
-// columns; base64 because it is a third of the bytes of bytea's hex text; one ordered
-// aggregate instead of five. Newest first because that is the order the index gives: the
-// aggregate then sorts nothing (0.29-0.40 ms of PostgreSQL CPU an asset, 0.56 with
-// ORDER BY date ascending); decoding reads them backwards.
-const BAR_FIELDS = 5;
+// One row per asset instead of one per bar: its newest bars, newest first, as big-endian
+// fields (open, high, low, close, adjusted close, volume as float8; the date as int4 days
+// since 2000-01-01) in base64. Binary because parsing float8[] texts of 500 numbers cost this
+// process more CPU than computing the 31 columns; base64 because it is a third of the bytes
+// of bytea's hex text; one ordered aggregate instead of one per field. Newest first because
+// that is the order the index gives: the aggregate then sorts nothing; decoding reads them
+// backwards.
+const BAR_BYTES = 6 * 8 + 4;
+const DAY0 = Date.UTC(2000, 0, 1);
 // Quarantined bars (an open error finding: store/quality-findings.ts) are left out, so
 // that no indicator (the 52-week high, an average) is computed from a x100 slip.
+// How many bars: enough for every session whose history is to be computed (from the queued
+// date, or a manual `from`, at most $4 or $5 sessions) plus the MAX_BARS - 1 before the
+// first of them, and never fewer than $3 (MAX_BARS, or the retention: so that the retention's
+// first date is known).
 const LOAD_BARS = `
-  SELECT a.id AS asset_id, p.last_date, p.n, p.bars
-    FROM unnest($1::bigint[]) AS a(id)
+  SELECT a.id AS asset_id, s.from_date::text AS from_date, hq.queued_at::text AS queued_at,
+         k.sessions, p.n, p.bars
+    FROM unnest($1::bigint[], $2::date[]) AS a(id, manual_from)
+    LEFT JOIN indicator_history_queue hq ON hq.asset_id = a.id
     CROSS JOIN LATERAL (
       SELECT coalesce(array_agg(f.date), '{}') AS dates FROM price_quality_findings f
        WHERE f.asset_id = a.id AND f.status = 'open' AND f.severity = 'error'
     ) q
+    CROSS JOIN LATERAL (SELECT least(hq.from_date, a.manual_from) AS from_date) s
     CROSS JOIN LATERAL (
-      SELECT max(x.date)::text AS last_date, count(*)::int AS n,
-             encode(string_agg(float8send(x.high) || float8send(x.low) || float8send(x.close)
-                        || float8send(x.adjusted_close) || float8send(x.volume), ''::bytea ORDER BY x.date DESC), 'base64') AS bars
-        FROM (SELECT date, high, low, close, adjusted_close, volume FROM stock_prices
-               WHERE asset_id = a.id AND date <> ALL (q.dates) ORDER BY date DESC LIMIT ${MAX_BARS}) x
+      SELECT CASE WHEN s.from_date IS NULL THEN 0 ELSE
+               least(CASE WHEN a.manual_from IS NULL THEN $4::int ELSE $5::int END,
+                     (SELECT count(*)::int FROM stock_prices c
+                       WHERE c.asset_id = a.id AND c.date >= s.from_date AND c.date <> ALL (q.dates)))
+             END AS sessions
+    ) k
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n,
+             encode(string_agg(float8send(x.open) || float8send(x.high) || float8send(x.low) || float8send(x.close)
+                        || float8send(x.adjusted_close) || float8send(x.volume) || int4send(x.date - DATE '2000-01-01'),
+                        ''::bytea ORDER BY x.date DESC), 'base64') AS bars
+        FROM (SELECT date, open, high, low, close, adjusted_close, volume FROM stock_prices
+               WHERE asset_id = a.id AND date <> ALL (q.dates) ORDER BY date DESC
+               LIMIT greatest($3::int, k.sessions + ${MAX_BARS - 1})) x
     ) p`;
 
 interface LoadedBars {
   asset_id: number;
-  last_date: string | null;
+  /** The history is computed from here: the queued date, or the manual `from` ('-infinity': all); null: only the latest row. */
+  from_date: string | null;
+  /** The queue entry as read (null: none): deleted once done, unless a write queued it again. */
+  queued_at: string | null;
+  /** Sessions from from_date, at most the cap (the retention, or the manual bound). */
+  sessions: number;
   n: number;
   /** base64 (PostgreSQL's, with a line break every 76 characters, which decoding skips) */
   bars: string | null;
@@ -92,52 +133,73 @@ async function writeIndicators(
   );
 }
 
-// One asset's bars at a time, decoded into the same memory: computeIndicators keeps nothing
-// of its input, and not allocating ~40 KB per asset keeps the collector (and RSS) small.
-const scratch = {
-  bytes: Buffer.allocUnsafe(MAX_BARS * BAR_FIELDS * 8),
-  high: new Float64Array(MAX_BARS),
-  low: new Float64Array(MAX_BARS),
-  close: new Float64Array(MAX_BARS),
-  volume: new Float64Array(MAX_BARS),
-};
-
-/**
- * Decodes a batch row's bars into the scratch arrays (valid until the next call) in date
- * order, highs and lows adjusted by each bar's adjusted_close / close (no split gaps).
- */
-function adjusted(b: LoadedBars): {
+interface Series {
+  date: string[];
+  open: Float64Array;
   high: Float64Array;
   low: Float64Array;
   close: Float64Array;
+  rawClose: Float64Array;
   volume: Float64Array;
-} {
+}
+
+const dayText = (days: number): string => new Date(DAY0 + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * Decodes a batch row's bars in date order, opens, highs and lows adjusted by each bar's
+ * adjusted_close / close (no split gaps), closes adjusted (rawClose: as traded).
+ */
+function decode(b: LoadedBars): Series {
   const n = b.n;
-  if (n > MAX_BARS) throw new Error(`bars of asset ${b.asset_id}: ${n}, more than ${MAX_BARS}`);
-  const length = scratch.bytes.write(b.bars!, 'base64');
-  if (length !== n * BAR_FIELDS * 8) throw new Error(`bars of asset ${b.asset_id}: ${length} bytes for ${n} bars`);
-  const v = new DataView(scratch.bytes.buffer, scratch.bytes.byteOffset, length);
-  const high = scratch.high.subarray(0, n),
-    low = scratch.low.subarray(0, n),
-    close = scratch.close.subarray(0, n),
-    volume = scratch.volume.subarray(0, n);
+  const bytes = Buffer.from(b.bars!, 'base64');
+  if (bytes.length !== n * BAR_BYTES)
+    throw new Error(`bars of asset ${b.asset_id}: ${bytes.length} bytes for ${n} bars`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const s: Series = {
+    date: new Array<string>(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    rawClose: new Float64Array(n),
+    volume: new Float64Array(n),
+  };
   // Newest first in the bytes, oldest first in the arrays.
-  for (let i = n - 1, o = 0; i >= 0; i--, o += BAR_FIELDS * 8) {
-    const c = v.getFloat64(o + 16);
-    const adj = v.getFloat64(o + 24);
+  for (let i = n - 1, o = 0; i >= 0; i--, o += BAR_BYTES) {
+    const c = v.getFloat64(o + 24);
+    const adj = v.getFloat64(o + 32);
     const f = c > 0 ? adj / c : 1;
-    high[i] = v.getFloat64(o) * f;
-    low[i] = v.getFloat64(o + 8) * f;
-    close[i] = adj;
-    volume[i] = v.getFloat64(o + 32);
+    s.open[i] = v.getFloat64(o) * f;
+    s.high[i] = v.getFloat64(o + 8) * f;
+    s.low[i] = v.getFloat64(o + 16) * f;
+    s.close[i] = adj;
+    s.rawClose[i] = c;
+    s.volume[i] = v.getFloat64(o + 40);
+    s.date[i] = dayText(v.getInt32(o + 48));
   }
-  return { high, low, close, volume };
+  return s;
 }
 
 export interface IndicatorStats {
   calculated: number;
   tooFewBars: number;
   failed: number;
+  /** Asset-sessions of history computed (rows written: those with 200 bars or more). */
+  historySessions: number;
+  historyRows: number;
+  /** Assets whose history waits for the next run (this run's sessions_per_run was spent). */
+  historyDeferred: number;
+}
+
+/** How this run computes history: the settings, and what it has spent. */
+interface HistoryPlan {
+  /** Sessions kept per asset (indicator_history_sessions). */
+  sessions: number;
+  /** Asset-sessions this run may compute (indicator_history_sessions_per_run), and those computed. */
+  budget: number;
+  spent: number;
+  /** A manual `from`: rows before the retention are kept (until the asset's next daily calculation). */
+  manualFrom: string | null;
 }
 
 /** Batches whose bars are being read while the current one is computed. */
@@ -149,30 +211,74 @@ function settled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/** History rows a write holds at most: a batch whose assets have more is written in parts (memory). */
+const HISTORY_ROWS_PER_WRITE = 5_000;
+/** The longest this process computes without letting its event loop run (connections, timers). */
+const YIELD_MS = 20;
+const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
+
 /**
- * Computes and stores indicators for these assets in batches of 125, one transaction each.
- * The database reads the next batches and writes the last one while this process computes
- * the current one: reads run LOOKAHEAD batches ahead, writes one at a time and in order.
+ * Computes and stores indicators for these assets in batches of 125, one transaction each
+ * (a batch with more than HISTORY_ROWS_PER_WRITE history rows in several, each holding whole
+ * assets). The database reads the next batches and writes the last one while this process
+ * computes the current one: reads run LOOKAHEAD batches ahead, writes one at a time and in order.
  */
-async function calculateFor(ctx: PipelineContext, executionId: number, assetIds: number[]): Promise<IndicatorStats> {
-  const stats: IndicatorStats = { calculated: 0, tooFewBars: 0, failed: 0 };
+async function calculateFor(
+  ctx: PipelineContext,
+  executionId: number,
+  assetIds: number[],
+  plan: HistoryPlan,
+): Promise<IndicatorStats> {
+  const stats: IndicatorStats = {
+    calculated: 0,
+    tooFewBars: 0,
+    failed: 0,
+    historySessions: 0,
+    historyRows: 0,
+    historyDeferred: 0,
+  };
   const batches: number[][] = [];
   for (let i = 0; i < assetIds.length; i += BATCH) batches.push(assetIds.slice(i, i + BATCH));
   let done = 0;
   const progress = () => ({ execution_id: executionId, assets: assetIds.length, done, ...stats });
   const load = (i: number) =>
-    settled(ctx.pool.query<LoadedBars>(LOAD_BARS, [batches[i]]).then((r) => ({ rows: r.rows, at: performance.now() })));
+    settled(
+      ctx.pool
+        .query<LoadedBars>(LOAD_BARS, [
+          batches[i],
+          batches[i]!.map(() => plan.manualFrom),
+          Math.max(MAX_BARS, plan.sessions),
+          plan.sessions,
+          MANUAL_HISTORY_SESSIONS,
+        ])
+        .then((r) => r.rows),
+    );
   await withProgressLog('indicators_progress', progress, async () => {
     // Reads in flight, by batch; a batch's entry is dropped once taken, so that its bars can be collected.
     const loads = new Map(batches.slice(0, LOOKAHEAD).map((_, i) => [i, load(i)] as const));
     let writing: Promise<void> = Promise.resolve();
+    const write = async (computed: ComputedBatch) => {
+      await writing;
+      writing = settled(writeBatch(ctx, executionId, computed, stats));
+    };
+    let yielded = performance.now();
     for (let i = 0; i < batches.length; i++) {
       const loaded = await loads.get(i)!;
       loads.delete(i);
       if (i + LOOKAHEAD < batches.length) loads.set(i + LOOKAHEAD, load(i + LOOKAHEAD));
-      const computed = computeBatch(executionId, loaded.rows, stats, loaded.at);
-      await writing;
-      writing = settled(writeBatch(ctx, executionId, computed, stats));
+      let computed = emptyBatch();
+      for (const b of loaded) {
+        computeAsset(executionId, b, stats, plan, computed);
+        if (computed.historyRows >= HISTORY_ROWS_PER_WRITE) {
+          await write(computed);
+          computed = emptyBatch();
+        }
+        if (performance.now() - yielded > YIELD_MS) {
+          await yieldLoop();
+          yielded = performance.now();
+        }
+      }
+      await write(computed);
       done = Math.min(assetIds.length, (i + 1) * BATCH);
     }
     await writing;
@@ -182,53 +288,141 @@ async function calculateFor(ctx: PipelineContext, executionId: number, assetIds:
 
 interface ComputedBatch {
   rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>;
+  history: AssetHistory[];
+  /** The history rows as COPY lines (a row's objects would hold ~4 times the memory). */
+  historyLines: string[];
+  historyRows: number;
+  historyYears: Set<number>;
+  /** The queue entries done (deleted with the rows, unless queued again meanwhile). */
+  done: Array<{ assetId: number; queuedAt: string }>;
   details: DetailRow[];
 }
 
-/** One batch's indicators, from its loaded bars. */
-function computeBatch(
-  executionId: number,
-  loaded: LoadedBars[],
-  stats: IndicatorStats,
-  loadedAt: number,
-): ComputedBatch {
-  const rows: ComputedBatch['rows'] = [];
-  const details: DetailRow[] = [];
-  for (const b of loaded) {
-    const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0, durationMs: 0 };
-    try {
-      const values = b.n > 0 ? computeIndicators(adjusted(b)) : null;
-      if (!values || !b.last_date) {
-        stats.tooFewBars++;
-        details.push({ ...base, status: 'skipped', recordsInserted: 0, error: `fewer than 200 bars (${b.n})` });
-        continue;
-      }
-      rows.push({ assetId: b.asset_id, priceDate: b.last_date, bars: b.n, values });
-      details.push({ ...base, status: 'success', recordsInserted: 1, error: null });
-    } catch (err) {
-      stats.failed++;
-      details.push({
-        ...base,
-        status: 'failed',
-        recordsInserted: 0,
-        error: errorText(err),
-      });
-    }
+const emptyBatch = (): ComputedBatch => ({
+  rows: [],
+  history: [],
+  historyLines: [],
+  historyRows: 0,
+  historyYears: new Set(),
+  done: [],
+  details: [],
+});
+
+/**
+ * One asset's history: a row for every session from `first` through its last bar, each
+ * computeIndicators and computeFigures on the bars up to that session (computeIndicators
+ * keeps the last MAX_BARS of them): what a calculation on that day would have given.
+ * Returns the last session's indicators (the latest row's), if it was computed.
+ */
+function historyOf(assetId: number, s: Series, first: number, out: ComputedBatch): IndicatorRow | null {
+  let last: IndicatorRow | null = null;
+  for (let t = Math.max(first, MIN_BARS - 1); t < s.close.length; t++) {
+    const values = computeIndicators({
+      high: s.high.subarray(0, t + 1),
+      low: s.low.subarray(0, t + 1),
+      close: s.close.subarray(0, t + 1),
+      volume: s.volume.subarray(0, t + 1),
+    });
+    if (!values) continue;
+    const date = s.date[t]!;
+    const row: HistoryRow = {
+      assetId,
+      date,
+      bars: Math.min(t + 1, MAX_BARS),
+      values,
+      figures: computeFigures(s, t, values),
+    };
+    out.historyLines.push(historyLine(row));
+    out.historyRows++;
+    out.historyYears.add(Number(date.slice(0, 4)));
+    if (t === s.close.length - 1) last = values;
   }
-  const per = (performance.now() - loadedAt) / Math.max(1, loaded.length);
-  for (const d of details) d.durationMs = per;
-  return { rows, details };
+  return last;
 }
 
-/** One batch's rows and audit rows, and the assets' state, in one transaction. */
+/** One asset's latest row and history rows, from its loaded bars, added to `out`. */
+function computeAsset(
+  executionId: number,
+  b: LoadedBars,
+  stats: IndicatorStats,
+  plan: HistoryPlan,
+  out: ComputedBatch,
+): void {
+  const started = performance.now();
+  const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0 };
+  try {
+    const s = b.n > 0 ? decode(b) : null;
+    // History: the sessions from the queued (or manual) date, within the cap, if this
+    // run's budget has room for them (always for its first asset: a run makes progress;
+    // never with a budget of 0: the history is paused, everything stays queued).
+    let latest: IndicatorRow | null = null;
+    const rowsBefore = out.historyRows;
+    if (s && b.from_date !== null) {
+      if (plan.budget === 0 || (plan.spent > 0 && plan.spent + b.sessions > plan.budget)) {
+        stats.historyDeferred++;
+      } else {
+        plan.spent += b.sessions;
+        stats.historySessions += b.sessions;
+        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, out);
+        stats.historyRows += out.historyRows - rowsBefore;
+        const keepFrom =
+          plan.manualFrom === null && s.close.length >= plan.sessions ? s.date[s.close.length - plan.sessions]! : null;
+        out.history.push({ assetId: b.asset_id, from: b.from_date, keepFrom });
+        if (b.queued_at !== null) out.done.push({ assetId: b.asset_id, queuedAt: b.queued_at });
+      }
+    }
+    const written = out.historyRows - rowsBefore;
+    // The latest row is the last session's (computed once when the history reached it).
+    const values = latest ?? (s ? computeIndicators(s) : null);
+    if (!values || !s) {
+      stats.tooFewBars++;
+      out.details.push({
+        ...base,
+        status: 'skipped',
+        recordsInserted: written,
+        error: `fewer than 200 bars (${b.n})`,
+        durationMs: performance.now() - started,
+      });
+      return;
+    }
+    out.rows.push({
+      assetId: b.asset_id,
+      priceDate: s.date[s.date.length - 1]!,
+      bars: Math.min(b.n, MAX_BARS),
+      values,
+    });
+    out.details.push({
+      ...base,
+      status: 'success',
+      recordsInserted: 1 + written,
+      error: null,
+      durationMs: performance.now() - started,
+    });
+  } catch (err) {
+    stats.failed++;
+    out.details.push({
+      ...base,
+      status: 'failed',
+      recordsInserted: 0,
+      error: errorText(err),
+      durationMs: performance.now() - started,
+    });
+  }
+}
+
+/** One batch's rows, history and audit rows, and the assets' state, in one transaction. */
 async function writeBatch(
   ctx: PipelineContext,
   executionId: number,
   computed: ComputedBatch,
   stats: IndicatorStats,
 ): Promise<void> {
+  // The years' partitions first, in their own statements (see ensureHistoryYears).
+  await ensureHistoryYears(ctx.pool, [...computed.historyYears]);
   await inTransaction(ctx.pool, async (c) => {
     await writeIndicators(c, computed.rows);
+    await writeHistory(c, computed.history, computed.historyLines);
+    await historyDone(c, computed.done);
     await recordDetails(c, computed.details);
     await touchProgress(c, executionId);
   });
@@ -352,7 +546,18 @@ async function calculateRun(
   }
   const executionId = opened.run.execution_id;
   try {
-    const stats = await calculateFor(ctx, executionId, assetIds);
+    const settings = await loadSettings(ctx.pool);
+    const manualFrom = 'from' in input ? input.from : null;
+    const plan: HistoryPlan = {
+      sessions: settings.indicator_history_sessions,
+      budget: settings.indicator_history_sessions_per_run,
+      spent: 0,
+      manualFrom,
+    };
+    const stats = await calculateFor(ctx, executionId, assetIds, plan);
+    // Retention: the years whose rows have all been deleted go whole (never this year's).
+    const dropped = manualFrom === null ? await dropEmptyHistoryYears(ctx.pool, Number(utcToday().slice(0, 4))) : [];
+    if (dropped.length > 0) log('info', 'indicator_history_years_dropped', { execution_id: executionId, dropped });
     const durationMs = Date.now() - started;
     const status = stats.failed > 0 ? (stats.calculated > 0 ? 'partial' : 'failed') : 'success';
     const body = {

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { checkSeries, type Finding, type QualityBar, type QualityThresholds } from '../domain/quality.js';
 import { inTransaction } from '../platform/db.js';
 import { markIndicatorsStale } from '../store/asset-state.js';
-import { barsForChecks, type StoredBar, takeQueuedChecks } from '../store/prices.js';
+import { barsForChecks, queueHistory, type StoredBar, takeQueuedChecks } from '../store/prices.js';
 import { openErrorDays, recordFindings } from '../store/quality-findings.js';
 import { type AssetContext, seriesContextOf } from '../store/series-context.js';
 import type { Settings } from '../store/settings.js';
@@ -71,6 +71,12 @@ export async function checkQueuedBars(
       const found = findingsOf(queued, bars, context, thresholds);
       const r = await recordFindings(c, executionId, queued, found);
       await markIndicatorsStale(c, r.quarantineChanged);
+      // A quarantine opened or cleared changes the bars the history uses, from the checked range on.
+      const changed = new Set(r.quarantineChanged);
+      await queueHistory(
+        c,
+        queued.filter((x) => changed.has(x.asset_id)).map((x) => ({ assetId: x.asset_id, fromDate: x.from_date })),
+      );
       pass.errors += r.errors;
       pass.warnings += r.warnings;
       pass.cleared += r.cleared;

@@ -9,7 +9,7 @@ import { inTransaction } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
 import { log } from '../platform/log.js';
 import { markIndicatorsStale } from '../store/asset-state.js';
-import { dropBar } from '../store/prices.js';
+import { dropBar, queueHistory } from '../store/prices.js';
 import { decideFinding } from '../store/quality-findings.js';
 import { assetIdOf } from '../store/series-context.js';
 import type { PipelineContext } from './context.js';
@@ -30,6 +30,8 @@ export async function decideQuarantinedBar(
     if (decided.length === 0) return null;
     const dropped = d.action === 'drop' ? await dropBar(c, assetId, d.date) : false;
     await markIndicatorsStale(c, [assetId]);
+    // A confirmed bar is used again: the history from its day (a dropped one queued itself).
+    await queueHistory(c, [{ assetId, fromDate: d.date }]);
     return { decided, dropped };
   });
   if (!r)

@@ -198,7 +198,8 @@ export async function markIndicatorsCalculated(q: Queryable, assetIds: number[])
   await q.query(MARK_CALCULATED, [assetIds]);
 }
 
-// Stale: prices changed since the last calculation, never calculated, or flagged.
+// Stale: prices changed since the last calculation, never calculated, or flagged; or its
+// history is queued (a backfill a run's budget left for the next).
 const INDICATORS_STALE = `
   UPDATE asset_processing_state SET needs_indicators_reprocess = true, updated_at = now()
    WHERE asset_id = ANY($1::bigint[]) AND NOT needs_indicators_reprocess`;
@@ -214,7 +215,8 @@ const STALE_INDICATORS = `
      AND ($1::text[] IS NULL OR a.exchange = ANY($1::text[]))
      AND ($2::text[] IS NULL OR a.symbol = ANY($2::text[]))
      AND (s.needs_indicators_reprocess OR s.indicators_calculated_at IS NULL
-          OR s.indicators_calculated_at < s.prices_last_updated_at)
+          OR s.indicators_calculated_at < s.prices_last_updated_at
+          OR EXISTS (SELECT 1 FROM indicator_history_queue h WHERE h.asset_id = s.asset_id))
    ORDER BY a.id`;
 
 /** Active assets of these exchanges or symbols (null: all) whose indicators are stale. */

@@ -1,9 +1,10 @@
 /**
- * stock_prices and prices_to_check: every write to either table is here. collect-region
+ * stock_prices, prices_to_check and indicator_history_queue: every write to them is here. collect-region
  * puts the statements for one ticker (prices, fundamentals, state, details row, work item)
  * into one transaction, so they land together or not at all. Every bar written or changed
- * queues its asset for the quality checks (prices_to_check, from its earliest such date),
- * in the same statement: no write can skip the checks.
+ * queues its asset for the quality checks (prices_to_check, from its earliest such date)
+ * and for its indicator history (indicator_history_queue, likewise), in the same
+ * statement: no write can skip the checks or leave a stale history.
  */
 
 import type pg from 'pg';
@@ -19,6 +20,13 @@ const QUEUE_CHECKS = `
   SELECT asset_id, min(date) FROM written GROUP BY asset_id
   ON CONFLICT (asset_id) DO UPDATE SET from_date = least(q.from_date, EXCLUDED.from_date), queued_at = now()`;
 
+// calc-indicators computes the history again from that date (a split's history reload
+// rewrites every adjusted close: from the first bar, so the whole retained history).
+const QUEUE_HISTORY = `
+  INSERT INTO indicator_history_queue AS h (asset_id, from_date)
+  SELECT asset_id, min(date) FROM written GROUP BY asset_id
+  ON CONFLICT (asset_id) DO UPDATE SET from_date = least(h.from_date, EXCLUDED.from_date), queued_at = clock_timestamp()`;
+
 const UPSERT_PRICES = `
   WITH written AS (
     INSERT INTO stock_prices AS p (asset_id, date, open, high, low, close, adjusted_close, volume)
@@ -31,7 +39,7 @@ const UPSERT_PRICES = `
     WHERE (p.open, p.high, p.low, p.close, p.adjusted_close, p.volume)
           IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.adjusted_close, EXCLUDED.volume)
     RETURNING p.asset_id, p.date, (xmax = 0) AS inserted
-  ), queued AS (${QUEUE_CHECKS})
+  ), queued AS (${QUEUE_CHECKS}), history AS (${QUEUE_HISTORY})
   SELECT inserted FROM written`;
 
 export interface PriceRow extends EodBar {
@@ -91,7 +99,9 @@ export async function upsertIndexBars(q: Queryable, assetId: number, bars: EodBa
 const PRICE_COLUMNS = ['asset_id', 'date', 'open', 'high', 'low', 'close', 'adjusted_close', 'volume'];
 
 const QUEUE_SERIES = `
-  WITH written AS (SELECT * FROM unnest($1::bigint[], $2::date[]) AS w(asset_id, date)) ${QUEUE_CHECKS}`;
+  WITH written AS (SELECT * FROM unnest($1::bigint[], $2::date[]) AS w(asset_id, date)),
+  history AS (${QUEUE_HISTORY})
+  ${QUEUE_CHECKS}`;
 
 /**
  * The bars of an asset with no stored series (a first history: day 1, a new listing): COPY,
@@ -192,9 +202,35 @@ export async function storedBars(q: Queryable, assetIds: number[], from: string,
   }));
 }
 
-const DROP_BAR = `DELETE FROM stock_prices WHERE asset_id = $1 AND date = $2`;
+const DROP_BAR = `
+  WITH written AS (DELETE FROM stock_prices WHERE asset_id = $1 AND date = $2 RETURNING asset_id, date),
+  history AS (${QUEUE_HISTORY})
+  SELECT 1 FROM written`;
 
 /** An operator's decision: the bar is wrong and goes (its finding says so). True when there was one. */
 export async function dropBar(q: Queryable, assetId: number, date: string): Promise<boolean> {
   return ((await q.query(DROP_BAR, [assetId, date])).rowCount ?? 0) > 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// The indicator history's side (calc-indicators reads the queue with the bars).
+
+const QUEUE_HISTORY_FROM = `
+  WITH written AS (SELECT * FROM unnest($1::bigint[], $2::date[]) AS w(asset_id, date)) ${QUEUE_HISTORY}`;
+
+/** The bars these assets use changed from these dates (a quarantine opened or cleared): their history is computed again from there. */
+export async function queueHistory(q: Queryable, rows: Array<{ assetId: number; fromDate: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await q.query(QUEUE_HISTORY_FROM, [rows.map((r) => r.assetId), rows.map((r) => r.fromDate)]);
+}
+
+// Only the entry that was read: one a price write queued since (a newer queued_at) stays.
+const HISTORY_DONE = `
+  DELETE FROM indicator_history_queue h USING unnest($1::bigint[], $2::timestamptz[]) AS d(asset_id, queued_at)
+   WHERE h.asset_id = d.asset_id AND h.queued_at = d.queued_at`;
+
+/** These assets' histories are computed through their queued entries (as read: queued_at). */
+export async function historyDone(q: Queryable, rows: Array<{ assetId: number; queuedAt: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await q.query(HISTORY_DONE, [rows.map((r) => r.assetId), rows.map((r) => r.queuedAt)]);
 }

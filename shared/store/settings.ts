@@ -47,6 +47,8 @@ const SettingsSchema = z.object({
   // Exchange code -> its benchmark index's EODHD symbol (beta is computed against it).
   benchmarks: z.record(z.string().min(1), z.string().regex(/^[A-Z0-9^_-]+\.INDX$/, 'an index symbol like GSPC.INDX')),
   reporting_currency: z.string().regex(/^[A-Z]{3}$/, 'a currency code like USD'),
+  indicator_history_sessions: z.number().int().min(1).max(10_000),
+  indicator_history_sessions_per_run: z.number().int().min(0).max(1_000_000_000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -100,6 +102,8 @@ export const DEFAULT_SETTINGS: Settings = {
     LS: 'PSI20.INDX',
   },
   reporting_currency: 'USD',
+  indicator_history_sessions: 504,
+  indicator_history_sessions_per_run: 500_000,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
