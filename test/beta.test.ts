@@ -2,7 +2,7 @@
  * Beta (shared/domain/beta.ts) against a hand computation, and its 200-return threshold.
  */
 import test from 'ava';
-import { BETA_MIN_RETURNS, BETA_RETURNS, beta } from '../shared/domain/beta.js';
+import { BETA_MIN_RETURNS, BETA_RETURNS, beta, betaFrom, lastIndexOnOrBefore } from '../shared/domain/beta.js';
 
 test('beta is cov / var of the returns between the dates both series have', (t) => {
   // The benchmark lacks 01-06, the asset lacks 01-05: both are skipped, so the returns run
@@ -57,4 +57,28 @@ test('beta takes the last 252 returns, and is null with fewer than 200', (t) => 
   t.is(beta(cut(BETA_MIN_RETURNS), { dates, closes: b }, day(n - 1)), null);
   // A flat benchmark: nothing to measure against.
   t.is(beta({ dates, closes: a }, { dates, closes: dates.map(() => 5) }, day(n - 1)), null);
+});
+
+test('beta of a series against itself is 1, against twice its moves 0.5; betaFrom walks from the given bars', (t) => {
+  const day = (i: number) => new Date(Date.UTC(2021, 0, 4) + i * 86_400_000).toISOString().slice(0, 10);
+  const n = 300;
+  const dates = Array.from({ length: n }, (_, i) => day(i));
+  const c: number[] = [40];
+  for (let i = 1; i < n; i++) c.push(c[i - 1]! * (1 + Math.sin(i * 1.7) * 0.02 + (i % 7 === 0 ? 0.015 : -0.002)));
+  const self = beta({ dates, closes: c }, { dates, closes: c }, day(n - 1));
+  t.true(self !== null && Math.abs(self - 1) <= 1e-9, `beta vs itself ${self}`);
+  const double: number[] = [100];
+  for (let i = 1; i < n; i++) double.push(double[i - 1]! * (1 + 2 * (c[i]! / c[i - 1]! - 1)));
+  const half = beta({ dates, closes: c }, { dates, closes: double }, day(n - 1));
+  t.true(half !== null && Math.abs(half - 0.5) <= 1e-9, `beta vs 2x ${half}`);
+  // The session picks the bars: betaFrom from the found indices equals beta at that session.
+  const at = day(250);
+  const i = lastIndexOnOrBefore(dates, at);
+  t.is(i, 250);
+  t.is(lastIndexOnOrBefore(dates, '2020-01-01'), -1);
+  t.is(lastIndexOnOrBefore(dates, '2099-01-01'), n - 1);
+  t.is(
+    betaFrom({ dates, closes: c }, i, { dates, closes: double }, i),
+    beta({ dates, closes: c }, { dates, closes: double }, at),
+  );
 });

@@ -240,6 +240,23 @@ test.serial("a stock's beta from the stored series finds the simulator's beta", 
     t.truthy(got, symbol);
     errors.push(Math.abs(got! - configured));
     t.true(Math.abs(got! - configured) < 0.3, `${symbol}: beta ${got} for ${configured}`);
+    // calc-indicators (chained after the run) wrote that beta as the latest row's, and each
+    // history row's is the beta at its session (a session a year back: from the bars up to it).
+    const stored = await rows<{ beta: number | null }>(
+      `SELECT t.beta FROM technical_indicators t JOIN assets a ON a.id = t.asset_id WHERE a.symbol = $1`,
+      [symbol],
+    );
+    t.true(stored[0]?.beta != null && Math.abs(stored[0].beta - got!) < 1e-9, `${symbol}: stored ${stored[0]?.beta}`);
+    const earlier = a.at(-120)!.date;
+    const hist = await rows<{ beta: number | null }>(
+      `SELECT beta FROM v_indicator_history WHERE symbol = $1 AND date = $2`,
+      [symbol, earlier],
+    );
+    const want = beta({ dates: a.map((x) => x.date), closes: a.map((x) => x.adjusted_close) }, b, earlier);
+    t.true(
+      hist[0]?.beta != null && want !== null && Math.abs(hist[0].beta - want) < 1e-9,
+      `${symbol} ${earlier}: history ${hist[0]?.beta}, recomputed ${want}`,
+    );
   }
   const mean = errors.reduce((x, y) => x + y, 0) / errors.length;
   t.true(mean < 0.15, `mean error ${mean}`);

@@ -12,10 +12,27 @@ export const BETA_MIN_RETURNS = 200;
 
 export interface DatedSeries {
   /** 'YYYY-MM-DD', ascending */
-  dates: readonly string[];
+  dates: ArrayLike<string>;
   /** adjusted closes, one per date */
-  closes: readonly number[];
+  closes: ArrayLike<number>;
 }
+
+/** The index of the last date on or before `session` (-1: none), by binary search. */
+export function lastIndexOnOrBefore(dates: ArrayLike<string>, session: string, end = dates.length): number {
+  let lo = 0;
+  let hi = end; // the answer is in [lo - 1, hi - 1]
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (dates[mid]! <= session) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+// Scratch for the common closes (newest first): one beta allocates nothing, as
+// calc-indicators takes one per asset and session (11 million on a first backfill).
+const A = new Float64Array(BETA_RETURNS + 1);
+const B = new Float64Array(BETA_RETURNS + 1);
 
 /**
  * Beta at `session` (only dates on or before it count). Non-positive or non-finite closes
@@ -27,16 +44,32 @@ export function beta(
   session: string,
   opts: { returns?: number; minReturns?: number } = {},
 ): number | null {
-  const want = opts.returns ?? BETA_RETURNS;
+  return betaFrom(
+    asset,
+    lastIndexOnOrBefore(asset.dates, session),
+    benchmark,
+    lastIndexOnOrBefore(benchmark.dates, session),
+    opts,
+  );
+}
+
+/**
+ * Beta from the asset's bar `i` and the benchmark's bar `j` backwards (each the last on or
+ * before the session): calc-indicators walks an asset's sessions in order and finds `j`
+ * once per session.
+ */
+export function betaFrom(
+  asset: DatedSeries,
+  i: number,
+  benchmark: DatedSeries,
+  j: number,
+  opts: { returns?: number; minReturns?: number } = {},
+): number | null {
+  const want = Math.min(opts.returns ?? BETA_RETURNS, BETA_RETURNS);
   const min = opts.minReturns ?? BETA_MIN_RETURNS;
   // Walk both series from the end (merge on dates), collecting common closes until want + 1.
-  const a: number[] = [];
-  const b: number[] = [];
-  let i = asset.dates.length - 1;
-  let j = benchmark.dates.length - 1;
-  while (i >= 0 && asset.dates[i]! > session) i--;
-  while (j >= 0 && benchmark.dates[j]! > session) j--;
-  while (i >= 0 && j >= 0 && a.length < want + 1) {
+  let m = 0;
+  while (i >= 0 && j >= 0 && m < want + 1) {
     const da = asset.dates[i]!;
     const db = benchmark.dates[j]!;
     if (da > db) i--;
@@ -45,33 +78,31 @@ export function beta(
       const x = asset.closes[i]!;
       const y = benchmark.closes[j]!;
       if (x > 0 && y > 0 && Number.isFinite(x) && Number.isFinite(y)) {
-        a.push(x);
-        b.push(y);
+        A[m] = x;
+        B[m] = y;
+        m++;
       }
       i--;
       j--;
     }
   }
-  const n = a.length - 1;
-  if (n < min) return null;
-  // a and b run backwards in time: return k is close[k] / close[k + 1] - 1.
+  const n = m - 1;
+  if (n < min || n < 1) return null;
+  // A and B run backwards in time: return k is close[k] / close[k + 1] - 1.
   let sa = 0;
   let sb = 0;
-  const ra = new Float64Array(n);
-  const rb = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    ra[k] = a[k]! / a[k + 1]! - 1;
-    rb[k] = b[k]! / b[k + 1]! - 1;
-    sa += ra[k]!;
-    sb += rb[k]!;
+    sa += A[k]! / A[k + 1]! - 1;
+    sb += B[k]! / B[k + 1]! - 1;
   }
   const ma = sa / n;
   const mb = sb / n;
   let cov = 0;
   let varB = 0;
   for (let k = 0; k < n; k++) {
-    cov += (ra[k]! - ma) * (rb[k]! - mb);
-    varB += (rb[k]! - mb) ** 2;
+    const rb = B[k]! / B[k + 1]! - 1 - mb;
+    cov += (A[k]! / A[k + 1]! - 1 - ma) * rb;
+    varB += rb * rb;
   }
   // A flat benchmark has no variance to measure against.
   return varB > 0 ? cov / varB : null;

@@ -66,7 +66,6 @@ export const MIN_BARS = 200;
 /** Only the most recent MAX_BARS bars are used. */
 export const MAX_BARS = 500;
 
-const BETA_RETURNS = 252;
 const WEEK_52_BARS = 252;
 
 // TA-Lib's TA_IS_ZERO / TA_IS_ZERO_OR_NEG (ta_utility.h): a fixed absolute 1e-8, not an
@@ -86,8 +85,6 @@ const V = new Float64Array(MAX_BARS);
 const RSI = new Float64Array(MAX_BARS);
 const FAST_K = new Float64Array(MAX_BARS);
 const SLOW_K = new Float64Array(MAX_BARS);
-const RET_A = new Float64Array(BETA_RETURNS);
-const RET_B = new Float64Array(BETA_RETURNS);
 // Multi-value results (so the helpers allocate nothing).
 const OUT = new Float64Array(4);
 
@@ -587,46 +584,14 @@ function mean(src: Float64Array, from: number, to: number): number {
   return s / (to - from);
 }
 
-/**
- * Beta over the last BETA_RETURNS simple returns: cov(asset, benchmark) / var(benchmark),
- * both population (the n cancels). The benchmark is aligned on its last element.
- */
-function beta(close: Float64Array, n: number, bench: ArrayLike<number>): number {
-  const m = bench.length;
-  const count = BETA_RETURNS;
-  const offA = n - count;
-  const offB = m - count;
-  let meanA = 0;
-  let meanB = 0;
-  for (let i = 0; i < count; i++) {
-    const a = close[offA + i] / close[offA + i - 1] - 1;
-    const b = +bench[offB + i] / +bench[offB + i - 1] - 1;
-    RET_A[i] = a;
-    RET_B[i] = b;
-    meanA += a;
-    meanB += b;
-  }
-  meanA /= count;
-  meanB /= count;
-  let cov = 0;
-  let varB = 0;
-  for (let i = 0; i < count; i++) {
-    const db = RET_B[i] - meanB;
-    cov += (RET_A[i] - meanA) * db;
-    varB += db * db;
-  }
-  return varB === 0 ? NaN : cov / varB;
-}
-
 const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 /**
  * The 31 columns at the last bar. Bars are oldest first; only the last MAX_BARS are used.
- * Returns null with fewer than MIN_BARS bars. `benchmarkCloses` are the benchmark's closes
- * on the same dates, aligned on the last element (its last close is on the asset's last
- * bar date); beta is null without it or with fewer than 253 aligned closes.
+ * Returns null with fewer than MIN_BARS bars. `beta` is null here: it needs the dates of
+ * the asset and of its benchmark, which calc-indicators has (domain/beta.ts).
  */
-export function computeIndicators(bars: Bars, benchmarkCloses?: ArrayLike<number> | null): IndicatorRow | null {
+export function computeIndicators(bars: Bars): IndicatorRow | null {
   const total = bars.close.length;
   if (bars.high.length !== total || bars.low.length !== total || bars.volume.length !== total) {
     throw new RangeError(
@@ -688,11 +653,6 @@ export function computeIndicators(bars: Bars, benchmarkCloses?: ArrayLike<number
 
   const sar002 = sar(H, L, n, 0.02, 0.2);
 
-  let betaValue = NaN;
-  if (benchmarkCloses != null && Math.min(n, benchmarkCloses.length) >= BETA_RETURNS + 1) {
-    betaValue = beta(C, n, benchmarkCloses);
-  }
-
   const slope = (C[last] - C[last - 20]) / 20;
   const avgVol30 = mean(V, n - 30, n);
   const avgVol90 = mean(V, n - 90, n);
@@ -733,7 +693,8 @@ export function computeIndicators(bars: Bars, benchmarkCloses?: ArrayLike<number
     bb_lower: fin(bbLower),
     bb_bandwidth: fin(bbBandwidth),
     sar: fin(sar002),
-    beta: fin(betaValue),
+    // Against the exchange's benchmark: calc-indicators (domain/beta.ts), which has its dates.
+    beta: null,
     slope: fin(slope),
     avg_volume_30: fin(avgVol30),
     avg_volume_90: fin(avgVol90),

@@ -14,6 +14,7 @@
  */
 
 import { utcToday } from '../domain/dates.js';
+import { betaFrom, type DatedSeries, lastIndexOnOrBefore } from '../domain/beta.js';
 import { computeFigures } from '../domain/figures.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS, MIN_BARS } from '../domain/indicators.js';
 import { inTransaction, type Queryable } from '../platform/db.js';
@@ -42,6 +43,7 @@ import {
 } from '../store/indicator-history.js';
 import { failStep, stepLeaseSeconds } from '../store/pipeline-steps.js';
 import { historyDone } from '../store/prices.js';
+import { loadBenchmarkSeries } from '../store/benchmarks.js';
 import { loadSettings } from '../store/settings.js';
 import type { PipelineContext } from './context.js';
 import { runStep } from './step-runner.js';
@@ -66,7 +68,8 @@ const DAY0 = Date.UTC(2000, 0, 1);
 // first of them, and never fewer than $3 (MAX_BARS, or the retention: so that the retention's
 // first date is known).
 const LOAD_BARS = `
-  SELECT a.id AS asset_id, s.from_date::text AS from_date, hq.queued_at::text AS queued_at,
+  SELECT a.id AS asset_id, (SELECT x.exchange FROM assets x WHERE x.id = a.id) AS exchange,
+         s.from_date::text AS from_date, hq.queued_at::text AS queued_at,
          k.sessions, p.n, p.bars
     FROM unnest($1::bigint[], $2::date[]) AS a(id, manual_from)
     LEFT JOIN indicator_history_queue hq ON hq.asset_id = a.id
@@ -94,6 +97,8 @@ const LOAD_BARS = `
 
 interface LoadedBars {
   asset_id: number;
+  /** Its exchange: beta is taken against that exchange's benchmark. */
+  exchange: string | null;
   /** The history is computed from here: the queued date, or the manual `from` ('-infinity': all); null: only the latest row. */
   from_date: string | null;
   /** The queue entry as read (null: none): deleted once done, unless a write queued it again. */
@@ -200,6 +205,34 @@ interface HistoryPlan {
   spent: number;
   /** A manual `from`: rows before the retention are kept (until the asset's next daily calculation). */
   manualFrom: string | null;
+  /** Each exchange's benchmark series (setting `benchmarks`), read once a run; none: beta is null. */
+  benchmarks: Map<string, DatedSeries>;
+}
+
+/**
+ * Beta at session t of the asset (domain/beta.ts: the last 252 returns on the dates both
+ * have) against its exchange's benchmark; null without one.
+ */
+function betaAt(s: Series, t: number, bench: DatedSeries | undefined): number | null {
+  if (bench === undefined) return null;
+  return betaFrom({ dates: s.date, closes: s.close }, t, bench, lastIndexOnOrBefore(bench.dates, s.date[t]!));
+}
+
+/** Bars of a benchmark read for beta: all it has (a few thousand rows at most, once a run). */
+const BENCHMARK_BARS = 20_000;
+
+/** Each exchange's benchmark series, each index read once (GDAXI serves Xetra and Frankfurt). */
+async function benchmarkSeries(q: Queryable, benchmarks: Record<string, string>): Promise<Map<string, DatedSeries>> {
+  const bySymbol = new Map<string, DatedSeries>();
+  for (const symbol of new Set(Object.values(benchmarks))) {
+    bySymbol.set(symbol, await loadBenchmarkSeries(q, symbol, '9999-12-31', BENCHMARK_BARS));
+  }
+  const out = new Map<string, DatedSeries>();
+  for (const [exchange, symbol] of Object.entries(benchmarks)) {
+    const series = bySymbol.get(symbol);
+    if (series && series.dates.length > 0) out.set(exchange, series);
+  }
+  return out;
 }
 
 /** Batches whose bars are being read while the current one is computed. */
@@ -314,7 +347,13 @@ const emptyBatch = (): ComputedBatch => ({
  * keeps the last MAX_BARS of them): what a calculation on that day would have given.
  * Returns the last session's indicators (the latest row's), if it was computed.
  */
-function historyOf(assetId: number, s: Series, first: number, out: ComputedBatch): IndicatorRow | null {
+function historyOf(
+  assetId: number,
+  s: Series,
+  first: number,
+  bench: DatedSeries | undefined,
+  out: ComputedBatch,
+): IndicatorRow | null {
   let last: IndicatorRow | null = null;
   for (let t = Math.max(first, MIN_BARS - 1); t < s.close.length; t++) {
     const values = computeIndicators({
@@ -324,6 +363,7 @@ function historyOf(assetId: number, s: Series, first: number, out: ComputedBatch
       volume: s.volume.subarray(0, t + 1),
     });
     if (!values) continue;
+    values.beta = betaAt(s, t, bench);
     const date = s.date[t]!;
     const row: HistoryRow = {
       assetId,
@@ -352,6 +392,7 @@ function computeAsset(
   const base = { executionId, assetId: b.asset_id, operation: 'indicator_calc', apiCalls: 0 };
   try {
     const s = b.n > 0 ? decode(b) : null;
+    const bench = b.exchange === null ? undefined : plan.benchmarks.get(b.exchange);
     // History: the sessions from the queued (or manual) date, within the cap, if this
     // run's budget has room for them (always for its first asset: a run makes progress;
     // never with a budget of 0: the history is paused, everything stays queued).
@@ -363,7 +404,7 @@ function computeAsset(
       } else {
         plan.spent += b.sessions;
         stats.historySessions += b.sessions;
-        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, out);
+        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, bench, out);
         stats.historyRows += out.historyRows - rowsBefore;
         const keepFrom =
           plan.manualFrom === null && s.close.length >= plan.sessions ? s.date[s.close.length - plan.sessions]! : null;
@@ -373,7 +414,11 @@ function computeAsset(
     }
     const written = out.historyRows - rowsBefore;
     // The latest row is the last session's (computed once when the history reached it).
-    const values = latest ?? (s ? computeIndicators(s) : null);
+    let values = latest;
+    if (values === null && s) {
+      values = computeIndicators(s);
+      if (values) values.beta = betaAt(s, s.close.length - 1, bench);
+    }
     if (!values || !s) {
       stats.tooFewBars++;
       out.details.push({
@@ -553,6 +598,7 @@ async function calculateRun(
       budget: settings.indicator_history_sessions_per_run,
       spent: 0,
       manualFrom,
+      benchmarks: await benchmarkSeries(ctx.pool, settings.benchmarks),
     };
     const stats = await calculateFor(ctx, executionId, assetIds, plan);
     // Retention: the years whose rows have all been deleted go whole (never this year's).
