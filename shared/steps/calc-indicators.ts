@@ -13,8 +13,8 @@
  * for the next. {symbols, from}: their history from that day, even before the retention.
  */
 
-import { utcToday } from '../domain/dates.js';
 import { betaFrom, type DatedSeries, lastIndexOnOrBefore } from '../domain/beta.js';
+import { utcToday } from '../domain/dates.js';
 import { computeFigures } from '../domain/figures.js';
 import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS, MIN_BARS } from '../domain/indicators.js';
 import { inTransaction, type Queryable } from '../platform/db.js';
@@ -23,6 +23,7 @@ import { type CalcIndicatorsInput, MANUAL_HISTORY_SESSIONS } from '../platform/i
 import { errorText, log, withLogFunction, withProgressLog } from '../platform/log.js';
 import { rowsWritten } from '../platform/metrics.js';
 import { assetsWithStaleIndicators, markIndicatorsCalculated } from '../store/asset-state.js';
+import { loadBenchmarkSeries } from '../store/benchmarks.js';
 import { type DetailRow, recordDetails } from '../store/details.js';
 import {
   CALC_INDICATORS,
@@ -43,7 +44,6 @@ import {
 } from '../store/indicator-history.js';
 import { failStep, stepLeaseSeconds } from '../store/pipeline-steps.js';
 import { historyDone } from '../store/prices.js';
-import { loadBenchmarkSeries } from '../store/benchmarks.js';
 import { loadSettings } from '../store/settings.js';
 import type { PipelineContext } from './context.js';
 import { runStep } from './step-runner.js';
