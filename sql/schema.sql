@@ -1400,7 +1400,8 @@ SELECT a.id AS asset_id,
     f.dividend_yield,
     f.payout_ratio,
     f.eps,
-    f.beta,
+    t.beta,
+    f.beta AS beta_eodhd,
     f.profit_margin,
     f.return_on_equity,
     f.expense_ratio,
@@ -1416,8 +1417,39 @@ SELECT a.id AS asset_id,
         CASE
             WHEN COALESCE(q.bars, 0) > 0 THEN 'quarantined'::text
             ELSE 'ok'::text
-        END AS data_quality
+        END AS data_quality,
+    h.date AS figures_date,
+    h.change_1d_pct,
+    h.change_5d_pct,
+    h.change_1m_pct,
+    h.change_3m_pct,
+    h.change_6m_pct,
+    h.change_12m_pct,
+    h.change_ytd_pct,
+    h.relative_volume,
+    h.pct_from_52w_high,
+    h.pct_from_52w_low,
+    h.pct_vs_sma_50,
+    h.pct_vs_sma_200,
+    h.gap_pct,
+    h.avg_traded_value_30 / COALESCE(pu.per_major, 1)::double precision AS avg_traded_value_30,
+    rep.code AS reporting_currency,
+    f.market_cap * fx_rate(COALESCE(fu.major, f.currency), lp.date) AS market_cap_reporting,
+    h.avg_traded_value_30 * fx_rate(COALESCE(s.prices_currency, a.currency), h.date) AS avg_traded_value_30_reporting,
+    lp.close * fx_rate(COALESCE(s.prices_currency, a.currency), lp.date) AS last_close_reporting,
+    g.revenue_growth_1y,
+    g.revenue_growth_3y,
+    g.revenue_growth_5y,
+    g.net_income_growth_1y,
+    g.net_income_growth_3y,
+    g.net_income_growth_5y,
+    g.eps_growth_1y,
+    g.eps_growth_3y,
+    g.eps_growth_5y
    FROM assets a
+     CROSS JOIN ( SELECT COALESCE(( SELECT pipeline_settings.value #>> '{}'::text[]
+                   FROM pipeline_settings
+                  WHERE pipeline_settings.key = 'reporting_currency'::text), 'USD'::text) AS code) rep
      LEFT JOIN asset_processing_state s ON s.asset_id = a.id
      LEFT JOIN currency_units pu ON pu.code = COALESCE(s.prices_currency, a.currency)
      LEFT JOIN LATERAL ( SELECT count(*)::integer AS bars,
@@ -1434,7 +1466,9 @@ SELECT a.id AS asset_id,
      LEFT JOIN fundamentals f ON f.asset_id = a.id
      LEFT JOIN currency_units fu ON fu.code = f.currency
      LEFT JOIN technical_indicators t ON t.asset_id = a.id
-  WHERE a.is_active;
+     LEFT JOIN indicator_history h ON h.asset_id = a.id AND h.date = t.price_date
+     LEFT JOIN fundamental_growth_as_of(CURRENT_DATE) g(asset_id, fiscal_year_end, revenue_growth_1y, revenue_growth_3y, revenue_growth_5y, net_income_growth_1y, net_income_growth_3y, net_income_growth_5y, eps_growth_1y, eps_growth_3y, eps_growth_5y) ON g.asset_id = a.id
+  WHERE a.is_active AND a.source <> 'benchmark'::text;
 
 CREATE VIEW v_ticker_processing_history AS
 SELECT a.symbol,

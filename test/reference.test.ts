@@ -262,3 +262,67 @@ test.serial("a stock's beta from the stored series finds the simulator's beta", 
   t.true(mean < 0.15, `mean error ${mean}`);
   t.log(`errors ${errors.map((e) => e.toFixed(3)).join(', ')}`);
 });
+
+test.serial(
+  "v_screener: money in the reporting currency at the last price's day's rate, beta beside EODHD's",
+  async (t) => {
+    // An LSE listing quoted in pence: its market cap (EODHD's, in pounds) and its traded value
+    // (pence) both in dollars by the stored GBPUSD close of its last price's day (or the last before).
+    const r = await rows<{
+      symbol: string;
+      quote_currency: string;
+      last_date: string;
+      market_cap: number | null;
+      market_cap_currency: string | null;
+      market_cap_reporting: number | null;
+      avg_traded_value_30: number | null;
+      avg_traded_value_30_reporting: number | null;
+      last_close: number;
+      last_close_reporting: number | null;
+      reporting_currency: string;
+      beta: number | null;
+      beta_eodhd: number | null;
+      change_1d_pct: number | null;
+    }>(
+      `SELECT symbol, quote_currency, last_date::text, market_cap, market_cap_currency, market_cap_reporting,
+            avg_traded_value_30, avg_traded_value_30_reporting, last_close, last_close_reporting, reporting_currency,
+            beta, beta_eodhd, change_1d_pct
+       FROM v_screener WHERE symbol IN ('BP.LSE', 'NESN.SW') ORDER BY symbol`,
+    );
+    t.is(r.length, 2);
+    const rate = async (currency: string, day: string) =>
+      (
+        await rows<{ close: number }>(
+          `SELECT close FROM fx_rates WHERE currency = $1 AND quote = 'USD' AND date <= $2 ORDER BY date DESC LIMIT 1`,
+          [currency, day],
+        )
+      )[0]!.close;
+    for (const x of r) {
+      t.is(x.reporting_currency, 'USD');
+      const major = x.quote_currency === 'GBX' ? 'GBP' : x.quote_currency;
+      const fx = await rate(major, x.last_date);
+      t.true(fx > 0, `${x.symbol}: a ${major} rate`);
+      t.true(Math.abs(x.last_close_reporting! - x.last_close * fx) <= 1e-9 * x.last_close * fx, x.symbol);
+      t.not(x.avg_traded_value_30, null, `${x.symbol}: traded value`);
+      t.true(
+        Math.abs(x.avg_traded_value_30_reporting! - x.avg_traded_value_30! * fx) <= 1e-6 * x.avg_traded_value_30! * fx,
+        `${x.symbol}: traded value ${x.avg_traded_value_30} ${major} -> ${x.avg_traded_value_30_reporting} USD at ${fx}`,
+      );
+      if (x.market_cap !== null) {
+        const capFx = await rate(x.market_cap_currency!, x.last_date);
+        t.true(Math.abs(x.market_cap_reporting! - x.market_cap * capFx) <= 1e-6 * x.market_cap * capFx, x.symbol);
+      }
+      t.not(x.beta, null, `${x.symbol}: computed beta`);
+      t.not(x.change_1d_pct, null, `${x.symbol}: a 1-day change`);
+      const f = await rows<{ beta: number | null }>(
+        `SELECT f.beta FROM fundamentals f JOIN assets a ON a.id = f.asset_id WHERE a.symbol = $1`,
+        [x.symbol],
+      );
+      t.is(x.beta_eodhd, f[0]?.beta ?? null, `${x.symbol}: EODHD's beta kept as it is`);
+      t.not(x.beta, x.beta_eodhd);
+    }
+    t.is(r[0]!.quote_currency, 'GBX');
+    // Benchmarks are reference series, not listings.
+    t.is((await rows(`SELECT 1 FROM v_screener WHERE exchange = 'INDX'`)).length, 0);
+  },
+);
