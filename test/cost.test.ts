@@ -94,9 +94,9 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
     const p = await inProcessPipeline(tdb.pool, sim.url);
     const n = sim.symbols().length;
     // Room for the sync (10), the split and dividend calendars (2), the exchanges' calendars
-    // (10 x 5), the benchmark indices (9: Xetra and Frankfurt share the DAX) and the FX pairs
-    // of the universe's and indices' currencies against USD (1 call each), every history (n)
-    // and 100 fundamentals.
+    // (10 x 5), the delisted lists (10: monthly, due on day 1), the benchmark indices (9:
+    // Xetra and Frankfurt share the DAX) and the FX pairs of the universe's and indices'
+    // currencies against USD (1 call each), every history (n) and 100 fundamentals.
     const currencies = new Set(['GBP', 'EUR', 'CHF']);
     for (const s of sim.symbols()) {
       const c = sim.currencyOf(s);
@@ -104,7 +104,7 @@ test('a tight budget buys every asset its prices before anyone gets fundamentals
     }
     currencies.delete('USD');
     const reference = new Set(Object.values(DEFAULT_SETTINGS.benchmarks)).size + currencies.size;
-    const fixed = 12 + EXCHANGES.length * EXCHANGE_DETAILS_COST + reference;
+    const fixed = 12 + EXCHANGES.length * EXCHANGE_DETAILS_COST + EXCHANGES.length + reference;
     await setSetting(tdb.pool, 'eodhd_daily_quota', fixed + n + 1000);
     await setSetting(tdb.pool, 'eodhd_quota_buffer', 0);
     const id = await p.run();
