@@ -62,13 +62,18 @@ export function isPairCurrency(c: string): boolean {
 
 /**
  * The days to ask for: from the day after the last stored one (the first time, from the
- * start of the price history window), through `to`; null when nothing can be new.
+ * start of the price history window), through `to`; null when nothing can be new. With
+ * `reread`, from the last stored day itself while a later day is asked for: an FX day ends
+ * at 23:59 UTC, after the run, so the bar stored on its own day may be provisional; asking
+ * again from it costs nothing, since the call for the new day is made anyway.
  */
 export function fetchWindow(
   lastStored: string | null,
   to: string,
   historyDays: number,
+  reread = false,
 ): { from: string; to: string } | null {
-  const from = lastStored ? addDays(lastStored, 1) : addDays(to, -historyDays);
-  return from <= to ? { from, to } : null;
+  if (!lastStored) return { from: addDays(to, -historyDays), to };
+  if (addDays(lastStored, 1) > to) return null;
+  return { from: reread ? lastStored : addDays(lastStored, 1), to };
 }

@@ -96,7 +96,7 @@ export async function planReference(
       symbol: fxSymbol(c, quote),
       currency: c,
       quote,
-      window: fetchWindow(lastRates.get(c) ?? null, run.as_of, settings.price_history_days),
+      window: fetchWindow(lastRates.get(c) ?? null, run.as_of, settings.price_history_days, true),
     });
   return items;
 }
