@@ -191,7 +191,7 @@ test.serial('v_fx_rates: minor units, the reporting currency, and the latest rat
   }
 });
 
-test.serial('the next trading day asks each series once: an index from the new day, a pair from its last stored day', async (t) => {
+test.serial('the next day asks each series once: an index from the new day, a pair from its last day', async (t) => {
   const before = await rows<{ symbol: string; last: string }>(
     `SELECT a.symbol, max(p.date)::text AS last FROM assets a JOIN stock_prices p ON p.asset_id = a.id
       WHERE a.source = 'benchmark' GROUP BY a.symbol ORDER BY a.symbol`,
