@@ -21,6 +21,24 @@ export const REGION_OF: Record<ExchangeCode, Region> = {
   SW: 'european',
 };
 
+/**
+ * The major currency of each exchange: its benchmark index's, and a listing's when no list
+ * says (a watchlist symbol). London lists in pence (GBX) and pounds alike: a London listing
+ * takes its currency from its list only.
+ */
+export const EXCHANGE_CURRENCY: Record<ExchangeCode, string> = {
+  US: 'USD',
+  LSE: 'GBP',
+  F: 'EUR',
+  XETRA: 'EUR',
+  PA: 'EUR',
+  AS: 'EUR',
+  BR: 'EUR',
+  LS: 'EUR',
+  MC: 'EUR',
+  SW: 'CHF',
+};
+
 export function exchangesOf(region: Region): ExchangeCode[] {
   return EXCHANGES.filter((e) => REGION_OF[e] === region);
 }

@@ -4,21 +4,7 @@
  * and which days of each; the store reads what is stored, the step makes the calls.
  */
 import { addDays } from './dates.js';
-import { EXCHANGES, type ExchangeCode, REGION_OF, type Region } from './exchanges.js';
-
-/** The currency an exchange's benchmark index is quoted in (London's FTSE in pounds, not pence). */
-export const INDEX_CURRENCY: Record<ExchangeCode, string> = {
-  US: 'USD',
-  LSE: 'GBP',
-  F: 'EUR',
-  XETRA: 'EUR',
-  PA: 'EUR',
-  AS: 'EUR',
-  BR: 'EUR',
-  LS: 'EUR',
-  MC: 'EUR',
-  SW: 'CHF',
-};
+import { EXCHANGE_CURRENCY, EXCHANGES, type ExchangeCode, REGION_OF, type Region } from './exchanges.js';
 
 export interface BenchmarkUse {
   /** EODHD symbol, e.g. GSPC.INDX */
@@ -45,7 +31,13 @@ export function benchmarksInUse(
     const seen = out.get(symbol);
     if (seen) seen.exchanges.push(ex);
     else
-      out.set(symbol, { symbol, exchanges: [ex], region: REGION_OF[ex], currency: INDEX_CURRENCY[ex], exchange: ex });
+      out.set(symbol, {
+        symbol,
+        exchanges: [ex],
+        region: REGION_OF[ex],
+        currency: EXCHANGE_CURRENCY[ex],
+        exchange: ex,
+      });
   }
   return [...out.values()];
 }

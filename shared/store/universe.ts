@@ -8,7 +8,7 @@
  * (source 'delisted_list', never active) and confirms the delistings it saw.
  */
 import type pg from 'pg';
-import { type ExchangeCode, REGION_OF, VENUE_OF } from '../domain/exchanges.js';
+import { EXCHANGE_CURRENCY, type ExchangeCode, REGION_OF, VENUE_OF } from '../domain/exchanges.js';
 import { type EodhdClient, EodhdError } from '../eodhd/client.js';
 import type { SymbolListItem } from '../eodhd/schemas.js';
 import type { Queryable } from '../platform/db.js';
@@ -92,6 +92,47 @@ const RECORD_READ = `
 const ACTIVE_COUNT = `SELECT count(*)::int AS n FROM assets WHERE exchange = $1 AND is_active`;
 
 /**
+ * A symbol list's rows this pipeline takes (US: only the venues of `usVenues`), by symbol,
+ * and the SQL parameters both list statements share: codes, venues, names, types,
+ * currencies, ISINs, countries, symbols, the exchange, its region and the day.
+ */
+function listRows(
+  items: SymbolListItem[],
+  exchange: ExchangeCode,
+  usVenues: string[],
+  today: string,
+  keep: (it: SymbolListItem) => boolean = () => true,
+): { symbols: string[]; params: unknown[] } {
+  const venues = new Set(usVenues.map((v) => v.toUpperCase()));
+  const seen = new Map<string, SymbolListItem>();
+  for (const it of items) {
+    if (!keep(it)) continue;
+    if (exchange === 'US' && !venues.has((it.Exchange ?? '').toUpperCase())) continue;
+    const code = normaliseCode(it.Code);
+    if (!code) continue;
+    seen.set(`${code}.${exchange}`, it);
+  }
+  const symbols = [...seen.keys()];
+  const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
+  return {
+    symbols,
+    params: [
+      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
+      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
+      col((it) => it.Name),
+      col((it) => it.Type),
+      col((it) => it.Currency),
+      col((it) => it.Isin),
+      col((it) => it.Country),
+      symbols,
+      exchange,
+      REGION_OF[exchange],
+      today,
+    ],
+  };
+}
+
+/**
  * Syncs one exchange. A list that failed to arrive, or that is less than half of what is
  * stored (a truncated answer), deactivates nothing: losing the universe is worse than
  * keeping a delisted ticker one more day.
@@ -112,16 +153,7 @@ export async function syncExchange(
     log('warn', 'universe_sync_failed', { exchange, error: message });
     return { exchange, listed: 0, added: 0, reactivated: 0, deactivated: 0, currencyChanged: 0, error: message };
   }
-  const venues = new Set(usVenues.map((v) => v.toUpperCase()));
-  const seen = new Map<string, SymbolListItem>();
-  for (const it of items) {
-    if (exchange === 'US' && !venues.has((it.Exchange ?? '').toUpperCase())) continue;
-    const code = normaliseCode(it.Code);
-    if (!code) continue;
-    seen.set(`${code}.${exchange}`, it);
-  }
-  const symbols = [...seen.keys()];
-  const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
+  const { symbols, params } = listRows(items, exchange, usVenues, today);
   const rows = (
     await pool.query<{
       kind: 'written' | 'currency';
@@ -130,19 +162,7 @@ export async function syncExchange(
       was_inactive: boolean | null;
       old: string | null;
       new: string | null;
-    }>(SYNC_LIST, [
-      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
-      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
-      col((it) => it.Name),
-      col((it) => it.Type),
-      col((it) => it.Currency),
-      col((it) => it.Isin),
-      col((it) => it.Country),
-      symbols,
-      exchange,
-      REGION_OF[exchange],
-      today,
-    ])
+    }>(SYNC_LIST, params)
   ).rows;
   const changes = rows.filter((r) => r.kind === 'currency');
   await flagCurrencyRefresh(
@@ -265,33 +285,10 @@ export async function readDelistedList(
   today: string,
 ): Promise<DelistedListRead> {
   const items = (await api.delistedSymbols(exchange)).rows;
-  const venues = new Set(usVenues.map((v) => v.toUpperCase()));
-  const seen = new Map<string, SymbolListItem>();
-  for (const it of items) {
-    // Every row of a delisted=1 answer is marked delisted; one that says otherwise is not taken for one.
-    if (it.IsDelisted === false) continue;
-    if (exchange === 'US' && !venues.has((it.Exchange ?? '').toUpperCase())) continue;
-    const code = normaliseCode(it.Code);
-    if (!code) continue;
-    seen.set(`${code}.${exchange}`, it);
-  }
-  const symbols = [...seen.keys()];
-  const col = (f: (it: SymbolListItem) => string | null | undefined) => [...seen.values()].map((it) => f(it) ?? null);
-  const r = (
-    await pool.query<{ added: number; confirmed: number; still_listed: number }>(RECORD_DELISTED, [
-      symbols.map((s) => s.slice(0, s.lastIndexOf('.'))),
-      col((it) => (exchange === 'US' ? (it.Exchange ?? 'US').toUpperCase() : VENUE_OF[exchange])),
-      col((it) => it.Name),
-      col((it) => it.Type),
-      col((it) => it.Currency),
-      col((it) => it.Isin),
-      col((it) => it.Country),
-      symbols,
-      exchange,
-      REGION_OF[exchange],
-      today,
-    ])
-  ).rows[0]!;
+  // Every row of a delisted=1 answer is marked delisted; one that says otherwise is not taken for one.
+  const { symbols, params } = listRows(items, exchange, usVenues, today, (it) => it.IsDelisted !== false);
+  const r = (await pool.query<{ added: number; confirmed: number; still_listed: number }>(RECORD_DELISTED, params))
+    .rows[0]!;
   await pool.query(RECORD_DELISTED_READ, [exchange, today, symbols.length, r.added, r.confirmed]);
   return { exchange, listed: symbols.length, added: r.added, confirmed: r.confirmed, stillListed: r.still_listed };
 }
@@ -408,19 +405,6 @@ export async function ensureBenchmarkAssets(
   return new Map(rows.map((r) => [r.symbol, Number(r.id)]));
 }
 
-/** Currency of an exchange's listings when no list says (a watchlist symbol); London quotes in pence and pounds alike. */
-const EXCHANGE_CURRENCY: Partial<Record<ExchangeCode, string>> = {
-  US: 'USD',
-  F: 'EUR',
-  XETRA: 'EUR',
-  PA: 'EUR',
-  AS: 'EUR',
-  BR: 'EUR',
-  LS: 'EUR',
-  MC: 'EUR',
-  SW: 'CHF',
-};
-
 const ADD_WATCHLIST = `
   WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS w(symbol, code, exchange, region, currency)),
   up AS (
@@ -454,7 +438,7 @@ export async function addWatchlist(
       code: s.slice(0, dot),
       exchange,
       region: REGION_OF[exchange],
-      currency: EXCHANGE_CURRENCY[exchange] ?? null,
+      currency: exchange === 'LSE' ? null : EXCHANGE_CURRENCY[exchange],
     };
   });
   const rows = (
