@@ -89,6 +89,11 @@ export class ScenarioEnv {
       eodhd_requests_per_minute: cfg.requestsPerMinute,
       work_item_lease_seconds: cfg.workItemLeaseSeconds,
       item_retry_delay_seconds: 1,
+      // The indicator history's first backfill (the sample: ~350,000 asset-sessions, a minute
+      // or more of calc-indicators on a busy machine) in small shares: a scenario checks what
+      // deliveries, kills and restarts do to a run within its time limit, and a share still
+      // runs the history's writes under them.
+      indicator_history_sessions_per_run: 20_000,
     });
     const sim = await startSimulator({
       universe: 'sample',
