@@ -53,6 +53,20 @@ module.exports = {
       ...below('steps', ['observe']),
     },
     {
+      name: 'screen-reads',
+      severity: 'error',
+      comment: 'screen/ (the screen function and its pages) reads what the pipeline keeps ready: it imports no step, no API client and nothing of the status; it writes nothing.',
+      from: { path: '^shared/screen/' },
+      to: { path: '^shared/(steps|eodhd|observe)/' },
+    },
+    {
+      name: 'screen-on-top',
+      severity: 'error',
+      comment: 'Nothing the pipeline runs depends on the screen: only the screen function imports screen/.',
+      from: { path: '^shared/(?!screen/)' },
+      to: { path: '^shared/screen/' },
+    },
+    {
       name: 'shared-stays-inside',
       severity: 'error',
       comment: 'shared/ is what the functions ship: it never imports the local tools, the tests or a function.',
