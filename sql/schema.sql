@@ -536,7 +536,7 @@ CREATE TABLE indicator_history (
   signals text[],
   CONSTRAINT indicator_history_pkey PRIMARY KEY (asset_id, date)
 ) PARTITION BY RANGE (date);
-CREATE INDEX indicator_history_date_idx ON indicator_history USING btree (date);
+CREATE INDEX indicator_history_date_asset_idx ON indicator_history USING btree (date, asset_id);
 
 CREATE TABLE indicator_history_queue (
   asset_id bigint NOT NULL,
@@ -802,6 +802,7 @@ CREATE TABLE technical_indicators (
   signals text[],
   CONSTRAINT technical_indicators_pkey PRIMARY KEY (asset_id)
 );
+CREATE INDEX technical_indicators_price_date_idx ON technical_indicators USING btree (price_date);
 
 CREATE TABLE work_items (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
