@@ -11,13 +11,6 @@ ON CONFLICT (key) DO NOTHING;
 -- one lookup instead of a scan of every (wide) latest row.
 CREATE INDEX technical_indicators_price_date_idx ON technical_indicators (price_date);
 
--- A screen as of day D finds each asset's latest day within the staleness window from this
--- index alone (an index-only scan over the window, grouped by asset), then reads those rows
--- by the key. It replaces the index on date alone (023): it answers the same reads of one
--- day across all assets, and the history's writes keep one date index, not two.
-CREATE INDEX indicator_history_date_asset_idx ON indicator_history (date, asset_id);
-DROP INDEX indicator_history_date_idx;
-
 -- Least privilege for the screen: it logs in as a member of screener_readers, which may read
 -- exactly what a screen reads and call the one function it calls (fx_rate), and nothing
 -- else: no write anywhere, no other table (not the API ledger, not the runs), no DDL. The

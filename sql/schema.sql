@@ -536,7 +536,7 @@ CREATE TABLE indicator_history (
   signals text[],
   CONSTRAINT indicator_history_pkey PRIMARY KEY (asset_id, date)
 ) PARTITION BY RANGE (date);
-CREATE INDEX indicator_history_date_asset_idx ON indicator_history USING btree (date, asset_id);
+CREATE INDEX indicator_history_date_idx ON indicator_history USING btree (date);
 
 CREATE TABLE indicator_history_queue (
   asset_id bigint NOT NULL,

@@ -610,6 +610,7 @@ const BAD: Array<[string, Row | Record<string, string>, RegExp, 'GET'?]> = [
   ['asOf after the last session', { asOf: '2099-01-02' }, /outside the history: send a day from/],
   ['a bad currency', { currency: "US'; --" }, /currency must be a three-letter code/],
   ['an unknown request field', { where: 'x' }, /unknown field "where": send filters, signals/],
+  ['a prototype key', JSON.parse('{"__proto__": {"limit": 5}}') as Row, /unknown field "__proto__"/],
   ['filters as bad JSON (GET)', { filters: '[["pe_ratio"' }, /filters must be JSON as EODHD writes it/, 'GET'],
   ['a bad limit (GET)', { limit: '10; DROP' }, /limit must be a whole number/, 'GET'],
   ['a bad format (GET)', { format: 'xml' }, /format is csv or json/, 'GET'],

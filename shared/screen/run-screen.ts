@@ -230,27 +230,23 @@ export function planScreen(
                 AND q.status = 'open' AND q.severity = 'error')`;
 
   let from: string;
-  let withs = fx;
+  const withs = fx;
   if (source === 'latest') {
     from = `technical_indicators r JOIN assets a ON a.id = r.asset_id`;
     conditions.push(`r.price_date <= ${d}::date`, `NOT ${quarantined('r', 'price_date')}`);
-  } else if (req.includeStale) {
-    // Any earlier row: per asset of the day's universe, its latest by the key (asset, date).
+  } else {
+    // Per asset of the day's universe its latest row on or before D: one backward step on the
+    // key (asset, date) of the year's partition. Within the staleness window (from the
+    // earliest exchange's first fresh day; each exchange's own bound is the join below), or
+    // of any earlier day with includeStale. Measured against the latest day of each asset
+    // from the (date, asset_id) index grouped by asset, then its row (bench/screen.ts: 173
+    // against 119 ms a year back at 21,817 assets).
+    const lo = req.includeStale ? null : (since.map((s) => s[1]).sort()[0] ?? day);
     from = `assets a CROSS JOIN LATERAL (
               SELECT h.* FROM indicator_history h
-               WHERE h.asset_id = a.id AND h.date <= ${d}::date AND NOT ${quarantined('h', 'date')}
+               WHERE h.asset_id = a.id AND h.date <= ${d}::date${lo ? ` AND h.date >= ${p(lo)}::date` : ''}
+                 AND NOT ${quarantined('h', 'date')}
                ORDER BY h.date DESC LIMIT 1) r`;
-  } else {
-    // Per asset its latest day in the window (the earliest exchange's first fresh day to D),
-    // from the (date, asset_id) index alone, then that row by its key.
-    const lo = since.map((s) => s[1]).sort()[0] ?? day;
-    withs += `,
-      latest AS (
-        SELECT h.asset_id, max(h.date) AS date FROM indicator_history h
-         WHERE h.date BETWEEN ${p(lo)}::date AND ${d}::date AND NOT ${quarantined('h', 'date')}
-         GROUP BY h.asset_id)`;
-    from = `latest l JOIN indicator_history r ON r.asset_id = l.asset_id AND r.date = l.date
-            JOIN assets a ON a.id = r.asset_id`;
   }
   from += `
       ${fresh}

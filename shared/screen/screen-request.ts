@@ -89,8 +89,14 @@ const Body = z.strictObject(
 );
 type Body = z.infer<typeof Body>;
 
-/** A POST's body before it is read as a screen: any JSON object (parseScreenBody says what is wrong in it). */
-export const ScreenJson = z.record(z.string(), z.unknown());
+/**
+ * A POST's body before it is read as a screen: the JSON object as parsed, untouched (a copy
+ * would drop an own "__proto__" key, which parseScreenBody refuses as an unknown field).
+ */
+export const ScreenJson = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'the body must be a JSON object',
+);
 
 /** The screen asked by a POST's JSON body (already parsed as JSON). */
 export function parseScreenBody(json: unknown): ParsedScreen {
