@@ -13,11 +13,13 @@ import { inProcessPipeline } from '../dev/in-process.js';
 import { readerLogin } from '../dev/local-stack.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import handle from '../functions/screen/handler.js';
+import { defaultCalendar } from '../shared/domain/calendar.js';
 import { FIGURE_COLUMNS } from '../shared/domain/figures.js';
 import { SCREEN_ROW_COLUMNS } from '../shared/domain/screen-fields.js';
 import { closeDb } from '../shared/platform/db.js';
 import type { ScreenAnswer } from '../shared/screen/contract.js';
 import { PRESETS } from '../shared/screen/presets.js';
+import { freshSince } from '../shared/screen/run-screen.js';
 import { rowCounts, type TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
@@ -531,6 +533,19 @@ test.serial('a quarantined bar is never used', async (t) => {
   const before = await screen({ filters: symbolIs, asOf: day1, columns: 'date', includeStale: true });
   t.is(before.total, 1, 'as of day 1: the session before it');
   t.true(String(before.data[0]!.date) < day1);
+});
+
+test('each exchange counts its own sessions: a holiday of one exchange is no session of it', (t) => {
+  // Thursday 2026-11-26 (Thanksgiving) closes New York, not London.
+  const calendars = new Map([
+    ['US', defaultCalendar('US', new Set(['2026-11-26']))],
+    ['LSE', defaultCalendar('LSE')],
+  ]);
+  const since = Object.fromEntries(freshSince(calendars, '2026-11-28', 2));
+  // Saturday: each exchange's last session is Friday 27; two sessions before it.
+  t.is(since.US, '2026-11-24', 'US: 27, 25, 24 (26 closed)');
+  t.is(since.LSE, '2026-11-25', 'LSE: 27, 26, 25');
+  t.is(Object.fromEntries(freshSince(calendars, '2026-11-27', 0)).US, '2026-11-27', '0: the last session only');
 });
 
 test.serial('?presets and ?fields list what a screen can ask', async (t) => {
