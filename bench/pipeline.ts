@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --universe full|sample|synthetic:N] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N] [--rate-limit N] [--rate-minutes N] [--skip-rate | --only-rate] [--skip-history] [--history-assets N] [--shared-buffers 1GB]`
+ * `npm run bench [-- --universe full|sample|synthetic:N] [--json] [--data-dir D] [--requests-per-minute N] [--airflow-assets N] [--rate-limit N] [--rate-minutes N] [--skip-rate | --only-rate] [--skip-history] [--history-assets N] [--skip-screen] [--shared-buffers 1GB]`
  *
  * The pipeline's figures at scale, each beside its target, measured on one machine through
  * the local OpenFaaS stack (the functions as processes, as on the cluster), on its own state:
@@ -17,7 +17,10 @@
  *      universe on the eod-only plan, one request per ticker, watched for a few minutes);
  *   8. the indicator history (bench/history.ts, its own database): the backfill's
  *      asset-sessions per second, the daily append scaled to 21,817 assets, rows and bytes
- *      a year for 21,817 and 150,000 assets.
+ *      a year for 21,817 and 150,000 assets;
+ *   9. the screen (bench/screen.ts, its own databases of synthetic screener rows): p50/p95
+ *      of a screen of 3 filters and one sort at 21,817 and 150,000 assets, of a screen as of
+ *      a day a year back at 21,817, and each preset's time.
  *
  * CPU seconds are the kernel's (/proc): the function processes and the PostgreSQL server
  * (its backends included). Not a test: numbers, printed as a table (JSON with --json).
@@ -40,6 +43,7 @@ import { errorText } from '../shared/platform/log.js';
 import { setSetting } from '../shared/store/settings.js';
 import { historyBench } from './history.js';
 import { cpuSeconds, peakRssMiB, postmasterPid, treeCpuSeconds } from './proc.js';
+import { screenBench } from './screen.js';
 import { seedLoadedState } from './seed.js';
 
 const { values } = parseArgs({
@@ -54,6 +58,7 @@ const { values } = parseArgs({
     'skip-rate': { type: 'boolean', default: false },
     'only-rate': { type: 'boolean', default: false },
     'skip-history': { type: 'boolean', default: false },
+    'skip-screen': { type: 'boolean', default: false },
     'history-assets': { type: 'string', default: '1000' },
     'shared-buffers': { type: 'string', default: '1GB' },
     start: { type: 'string', default: '2026-11-02' },
@@ -627,6 +632,7 @@ try {
   if (!values['skip-rate']) await rateStack();
   if (!values['skip-history'])
     figures.push(...(await historyBench({ assets: Number(values['history-assets']), bars: 760, say })));
+  if (!values['skip-screen']) figures.push(...(await screenBench({ runs: 40, large: 150_000, days: 252, say })));
 } catch (err) {
   console.error(`bench failed: ${errorText(err)}`);
   process.exit(1);

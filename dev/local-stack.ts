@@ -3,6 +3,7 @@
  * EODHD API (EODHD_API_KEY, or the offline simulator), the schema, and the local gateway
  * running the functions of stack.yml. Used by `npm start`, `npm run serve` and the tests.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
@@ -24,7 +25,7 @@ export interface LocalStackOptions {
   advanceDays?: number;
   functionLog?: 'stdout' | 'file';
   env?: Record<string, string>;
-  functionEnv?: Partial<Record<FunctionName | 'resume-runs', Record<string, string>>>;
+  functionEnv?: Partial<Record<FunctionName | 'resume-runs' | 'status' | 'screen', Record<string, string>>>;
   /** Run stack.yml's schedules, as the cron-connector does (npm run serve). */
   cron?: boolean;
   /** Settings of the embedded PostgreSQL server, as -c name=value pairs (the bench's shared_buffers). */
@@ -83,6 +84,7 @@ async function start(
   started.push(() => pool.end());
   await checkDatabase(pool, databaseUrl);
   await migrate(pool);
+  const screenUrl = await readerLogin(pool, databaseUrl);
 
   let simulator: Simulator | null = null;
   let apiKey: string = process.env.EODHD_API_KEY ?? '';
@@ -113,7 +115,8 @@ async function start(
       SECRETS_DIR: path.join(o.dataDir, 'no-secrets'),
       ...(o.env ?? {}),
     },
-    functionEnv: o.functionEnv,
+    // The screen logs in as a member of screener_readers (sql/029), as on the cluster.
+    functionEnv: { ...o.functionEnv, screen: { DATABASE_URL: screenUrl, ...(o.functionEnv?.screen ?? {}) } },
     onLog: logStream ? (_fn, line) => logStream!.write(line + '\n') : undefined,
     cron: o.cron ?? false,
     // The admin password of /system/* is generated once and kept beside the data.
@@ -136,4 +139,40 @@ async function start(
       unlock();
     },
   };
+}
+
+/**
+ * The screen's login: a member of screener_readers (sql/029) named after the database (roles
+ * belong to the server, which tests share), with a new password at each start. A server
+ * where the pipeline's login may not create roles keeps the pipeline's URL for the screen,
+ * said once.
+ */
+export async function readerLogin(pool: pg.Pool, databaseUrl: string): Promise<string> {
+  const u = new URL(databaseUrl);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres';
+  const role = `screener_screen_${createHash('sha256').update(database).digest('hex').slice(0, 12)}`;
+  const password = randomBytes(18).toString('hex');
+  try {
+    // Identifiers and the password are made here (hex), never taken from outside.
+    await pool.query(`DO $$
+      BEGIN
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN
+          ALTER ROLE ${role} LOGIN PASSWORD '${password}';
+        ELSE
+          CREATE ROLE ${role} LOGIN PASSWORD '${password}';
+        END IF;
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        ALTER ROLE ${role} LOGIN PASSWORD '${password}';
+      END $$`);
+    await pool.query(`GRANT screener_readers TO ${role}`);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.warn(
+      `the screen reads with the pipeline's login: no read-only login could be made (${message}); create one IN ROLE screener_readers`,
+    );
+    return databaseUrl;
+  }
+  u.username = role;
+  u.password = password;
+  return u.toString();
 }

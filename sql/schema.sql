@@ -802,6 +802,7 @@ CREATE TABLE technical_indicators (
   signals text[],
   CONSTRAINT technical_indicators_pkey PRIMARY KEY (asset_id)
 );
+CREATE INDEX technical_indicators_price_date_idx ON technical_indicators USING btree (price_date);
 
 CREATE TABLE work_items (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,

@@ -26,7 +26,8 @@ test.before(async () => {
   setInvoker(async (fn, body) => {
     invoked.push({ fn, body });
   });
-  for (const n of NAMES) handlers[n] = ((await import(`../functions/${n}/handler.js`)) as { default: Handler }).default;
+  for (const n of [...NAMES, 'screen'])
+    handlers[n] = ((await import(`../functions/${n}/handler.js`)) as { default: Handler }).default;
 });
 
 test.after.always(async () => {
@@ -228,7 +229,8 @@ test.serial('a finished run refuses its steps with 409', async (t) => {
 
 test('a non-empty body that is not JSON is 415 for every function, and writes nothing', async (t) => {
   const before = await rowCounts(tdb.pool);
-  for (const name of NAMES) {
+  // The screen too (its screens are read in test/screen.test.ts).
+  for (const name of [...NAMES, 'screen']) {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
       const r = await handlers[name]!(event('{"executionId": 1}', 'POST', { 'content-type': type }));
       t.is(r.status, 415, `${name} ${type}`);

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { inProcessPipeline } from '../dev/in-process.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import { addDays } from '../shared/domain/dates.js';
-import { type Check, clusterChecks, DEPLOYED_FUNCTIONS, databaseChecks } from '../shared/observe/health.js';
+import { type Check, clusterChecks, DEPLOYED_FUNCTIONS, databaseChecks, SECRETS } from '../shared/observe/health.js';
 import { createTestDb, type TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
 
@@ -58,7 +58,7 @@ function fakeCluster(change: { notReady?: string; missingSecret?: string; noCron
   api
     .get('/apis/apps/v1/namespaces/openfaas/deployments/cron-connector')
     .reply(change.noCron ? 404 : 200, change.noCron ? { kind: 'Status', code: 404 } : deployment('cron-connector', 1));
-  for (const s of ['database-url', 'eodhd-api-key'])
+  for (const s of SECRETS)
     api
       .get(`/api/v1/namespaces/openfaas-fn/secrets/${s}`)
       .reply(
@@ -75,11 +75,11 @@ test.serial('the deployed functions are the ones stack.yml deploys', (t) => {
   t.deepEqual([...DEPLOYED_FUNCTIONS].sort(), Object.keys(stack.functions).sort());
 });
 
-test.serial('cluster: all deployments ready, the cron-connector running, both secrets: healthy', async (t) => {
+test.serial('cluster: all deployments ready, the cron-connector running, every secret: healthy', async (t) => {
   fakeCluster();
   const checks = await clusterChecks(kubeConfig(), scope);
   t.deepEqual(failing(checks), []);
-  t.is(checks.length, DEPLOYED_FUNCTIONS.length + 1 + 2);
+  t.is(checks.length, DEPLOYED_FUNCTIONS.length + 1 + SECRETS.length);
 });
 
 test.serial(

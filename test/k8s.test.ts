@@ -96,7 +96,7 @@ test('the Kubernetes schema check catches a broken manifest (self-check)', (t) =
 
 test('kubectl apply -f k8s/ applies no Secret: the placeholders are in k8s/examples/ only', (t) => {
   for (const file of applied) t.deepEqual(only(file, 'Secret'), [], file);
-  t.is(only('examples/secrets.yaml', 'Secret').length, 4);
+  t.is(only('examples/secrets.yaml', 'Secret').length, 5);
 });
 
 test('every workload: non-root, read-only root, no capabilities, no privilege escalation, seccomp, limits', (t) => {
@@ -140,6 +140,9 @@ test('PostgreSQL: 16, pinned, its logins made once (migration owner, functions i
   t.regex(script, /CREATE ROLE screener_migrate LOGIN/);
   t.regex(script, /CREATE ROLE screener_functions NOLOGIN/);
   t.regex(script, /CREATE ROLE screener_fn LOGIN PASSWORD :'functions_pw' IN ROLE screener_functions/);
+  t.regex(script, /CREATE ROLE screener_readers NOLOGIN/);
+  t.regex(script, /CREATE ROLE screener_screen LOGIN PASSWORD :'screen_pw' IN ROLE screener_readers/);
+  t.regex(script, /GRANT CONNECT ON DATABASE screener TO screener_readers;/);
   t.regex(script, /CREATE DATABASE screener OWNER screener_migrate/);
   t.notRegex(script, /SUPERUSER|CREATEROLE|CREATEDB/, 'no login gets more than it needs');
   t.true(only('postgres.yaml', 'Service').some((m) => m.metadata?.name === 'postgres'));
@@ -199,6 +202,7 @@ test('secret templates: the function, migration and API-key secrets keyed as the
     ['database-url', 'database-url'],
     ['database-url-migrate', 'database-url'],
     ['eodhd-api-key', 'eodhd-api-key'],
+    ['screen-database-url', 'screen-database-url'],
   ] as const) {
     const s = secrets.find((m) => m.metadata?.name === name);
     t.is(s?.metadata?.namespace, 'openfaas-fn', name);
@@ -210,6 +214,12 @@ test('secret templates: the function, migration and API-key secrets keyed as the
   );
   t.true(text.includes('faas-cli secret create database-url'));
   t.true(text.includes('faas-cli secret create eodhd-api-key'));
+  t.true(text.includes('faas-cli secret create screen-database-url'));
+  t.regex(
+    secrets.find((m) => m.metadata?.name === 'screen-database-url')?.stringData?.['screen-database-url'] ?? '',
+    /\/\/screener_screen:/,
+    'the screen reads as its read-only login',
+  );
 });
 
 /** Every key path of a values file (a.b.c for nested maps). */

@@ -7,8 +7,11 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type pg from 'pg';
 import { inProcessPipeline } from '../dev/in-process.js';
+import { readerLogin } from '../dev/local-stack.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import { createPool } from '../shared/platform/db.js';
+import { runScreen } from '../shared/screen/run-screen.js';
+import { parseScreenBody } from '../shared/screen/screen-request.js';
 import { migrate } from '../shared/store/migrate.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
@@ -63,6 +66,68 @@ test.serial('as the functions role no schema can be changed and no program run',
     'stock_prices',
   );
 });
+
+test.serial(
+  'as a screener_readers login a screen answers, and every write, DDL and other table is denied',
+  async (t) => {
+    const reader = createPool(await readerLogin(tdb.pool, tdb.url), 2);
+    t.teardown(() => reader.end());
+    const parsed = parseScreenBody({ filters: [['rsi_14', '>', 0]], sort: 'market_cap.desc', limit: 5 });
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const answer = await runScreen(reader, parsed.value);
+    t.true(answer.total > 0, 'the screen answers as a reader');
+    const asOf = await runScreen(reader, { ...parsed.value, asOf: answer.asOf, includeStale: true });
+    t.true(asOf.total >= answer.total);
+    const denied = async (sql: string) => {
+      const err = await t.throwsAsync(reader.query(sql), undefined, sql);
+      t.is((err as { code?: string } | undefined)?.code, '42501', `${sql}: ${err?.message}`);
+    };
+    // Every table it can see: no INSERT, UPDATE or DELETE (nor TRUNCATE).
+    const visible = (
+      await reader.query<{ t: string; c: string }>(
+        `SELECT c.relname AS t, (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
+                  AND attidentity = '' AND attgenerated = '' ORDER BY attnum LIMIT 1) AS c
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'financial_screener' AND c.relkind IN ('r', 'p', 'v')
+          AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1`,
+      )
+    ).rows;
+    t.deepEqual(
+      visible.map((r) => r.t),
+      [
+        'assets',
+        'currency_units',
+        'exchange_calendars',
+        'exchange_holidays',
+        'fx_rates',
+        'indicator_history',
+        'pipeline_settings',
+        'price_quality_findings',
+        'technical_indicators',
+      ],
+      'exactly what a screen reads',
+    );
+    for (const { t: table, c } of visible) {
+      await denied(`INSERT INTO ${table} DEFAULT VALUES`);
+      await denied(`UPDATE ${table} SET ${c} = ${c}`);
+      await denied(`DELETE FROM ${table}`);
+      await denied(`TRUNCATE ${table}`);
+    }
+    // Nothing else: other tables, DDL, the schema's other functions.
+    await denied('SELECT count(*) FROM api_calls');
+    await denied('SELECT count(*) FROM process_executions');
+    await denied('CREATE TABLE financial_screener.x (id int)');
+    await denied('DROP TABLE assets');
+    await denied('ALTER TABLE assets ADD COLUMN x int');
+    await denied('CREATE INDEX ON assets (name)');
+    await denied('CREATE SCHEMA x');
+    await denied(`SELECT * FROM reset_ticker_for_reprocessing('AAPL.US', 'prices')`);
+    await denied('SELECT ensure_indicator_history_year(2099)');
+    await denied('SELECT * FROM get_processing_progress()');
+    await denied(`COPY (SELECT 1) TO PROGRAM 'true'`);
+    t.is((await reader.query(`SELECT fx_rate('USD', current_date) AS r`)).rows[0].r, 1, 'fx_rate is its one function');
+  },
+);
 
 test.serial(
   'the migrations apply as the owner of the database without superuser (as screener_migrate does)',

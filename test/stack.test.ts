@@ -25,7 +25,10 @@ const HANDLERS: Record<string, string> = {
   finalize: 'finalize',
   'calc-indicators': 'calc-indicators',
   status: 'status',
+  screen: 'screen',
 };
+/** The function that only reads: a login of screener_readers (sql/029). */
+const READ_ONLY = 'screen';
 const CALLS_THE_API = ['discover-delta', 'check-quota', 'collect-region', 'resume-runs'];
 const LONG_STEPS = ['collect-region', 'calc-indicators'];
 const VERSION = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -112,11 +115,15 @@ test('cron-connector: init-execution after the US close on weekdays, resume-runs
   for (const [name, fn] of others) t.not(fn.annotations?.topic, 'cron-function', name);
 });
 
-test('secrets: database-url everywhere, eodhd-api-key only where the API is called', (t) => {
+test('secrets: database-url everywhere but the screen (its read-only login), eodhd-api-key only where the API is called', (t) => {
   for (const [name, fn] of Object.entries(fns)) {
+    if (name === READ_ONLY) continue;
     const expected = CALLS_THE_API.includes(name) ? ['database-url', 'eodhd-api-key'] : ['database-url'];
     t.deepEqual([...(fn.secrets ?? [])].sort(), expected, name);
+    t.false('DATABASE_SECRET' in env(name), `${name} reads database-url`);
   }
+  t.deepEqual(fns[READ_ONLY]?.secrets, ['screen-database-url'], 'the screen has its own login and no other secret');
+  t.is(env(READ_ONLY).DATABASE_SECRET, 'screen-database-url', 'and reads its URL from it');
 });
 
 test('environment: gateway, names, watchdog timeouts (exec <= read/write), heap below the memory limit', (t) => {

@@ -14,6 +14,8 @@ export interface BadInput {
   method?: string;
   /** Headers over the scenario's (Content-Type: application/json). */
   headers?: Record<string, string>;
+  /** A query string (with its ?), for a function that reads GET requests (the screen). */
+  query?: string;
 }
 
 /** A date `days` from today (UTC): the corpus's bounds move with the clock. */
@@ -207,4 +209,68 @@ const specific: Record<FunctionName, BadInput[]> = {
 
 export function badInputsFor(fn: FunctionName): BadInput[] {
   return [...generic(), ...specific[fn]];
+}
+
+/**
+ * The screen's bad requests (a read-only function: a GET or an empty POST is a valid screen,
+ * so the generic corpus's GET and {} are left out). SQL in every place a name goes, counts
+ * and nesting past the grammar, values out of range: each a 4xx with a reason, nothing written.
+ */
+export function screenBadInputs(): BadInput[] {
+  const q = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
+  const deep = `{"filters": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+  return [
+    ...generic().filter((b) => b.method !== 'GET'),
+    { what: 'SQL in a field name', body: j({ filters: [['market_cap; DROP TABLE assets', '>', 1]] }) },
+    { what: 'SQL in a field name (quoted)', body: j({ filters: [['"market_cap"; DELETE FROM assets; --', '=', 1]] }) },
+    { what: 'SQL in an operation', body: j({ filters: [['market_cap', '> 0; DROP TABLE assets; --', 1]] }) },
+    { what: 'SQL tautology as an operation', body: j({ filters: [['pe_ratio', 'OR 1=1 --', 1]] }) },
+    { what: 'SQL in a value', body: j({ filters: [['pe_ratio', '<', '1; DROP TABLE assets; --']] }) },
+    { what: 'SQL in a sort', body: j({ sort: 'market_cap; DROP TABLE assets.desc' }) },
+    { what: 'SQL in a sort direction', body: j({ sort: 'market_cap.desc; DROP TABLE assets' }) },
+    { what: 'SQL in a column', body: j({ columns: ['pe_ratio', '1); DELETE FROM assets; --'] }) },
+    { what: 'SQL in a currency', body: j({ currency: "USD'; DROP TABLE fx_rates; --" }) },
+    { what: 'SQL in an exchange', body: j({ exchanges: ["US'--"] }) },
+    { what: 'SQL in a signal', body: j({ signals: ["golden_cross'); DELETE FROM assets; --"] }) },
+    { what: 'SQL in a preset', body: j({ preset: "value' OR '1'='1" }) },
+    { what: '10,000 filters', body: j({ filters: Array.from({ length: 10_000 }, () => ['pe_ratio', '>', 1]) }) },
+    { what: '51 filters', body: j({ filters: Array.from({ length: 51 }, () => ['pe_ratio', '>', 1]) }) },
+    { what: 'filters nested 10,000 deep', body: deep },
+    { what: 'a value nested in a list', body: j({ filters: [['sector', 'in', [[['Technology']]]]] }) },
+    {
+      what: 'an in of 1,001 values',
+      body: j({ filters: [['sector', 'in', Array.from({ length: 1001 }, (_, i) => `s${i}`)]] }),
+    },
+    { what: 'a 201-character string', body: j({ filters: [['name', 'match', 'x'.repeat(201)]] }) },
+    { what: 'a huge limit', body: j({ limit: 1_000_000_000 }) },
+    { what: 'limit 0', body: j({ limit: 0 }) },
+    { what: 'a fractional limit', body: j({ limit: 1.5 }) },
+    { what: 'a negative offset', body: j({ offset: -1 }) },
+    { what: 'an offset past the bound', body: j({ offset: 100_001 }) },
+    { what: 'asOf 2024-13-45', body: j({ asOf: '2024-13-45' }) },
+    { what: 'asOf 1900-01-01 (before the history)', body: j({ asOf: '1900-01-01' }) },
+    { what: 'asOf far ahead', body: j({ asOf: '2999-01-01' }) },
+    { what: 'a number for a string field', body: j({ filters: [['sector', '=', 5]] }) },
+    { what: 'a string for a number field', body: j({ filters: [['pe_ratio', '<', '15']] }) },
+    { what: 'a string operation on a number', body: j({ filters: [['pe_ratio', 'match', '1']] }) },
+    { what: 'between the wrong way round', body: j({ filters: [['pe_ratio', 'between', [20, 5]]] }) },
+    { what: 'an unknown field', body: j({ filters: [['market_capp', '>', 1]] }) },
+    { what: 'an unknown signal', body: j({ signals: ['golden_cros'] }) },
+    { what: 'an unknown preset', body: j({ preset: 'cheap' }) },
+    { what: 'an unknown currency', body: j({ currency: 'XYZ' }) },
+    { what: 'includeStale as a word', body: j({ includeStale: 'yes' }) },
+    {
+      what: 'GET: SQL in the filters',
+      body: '',
+      method: 'GET',
+      query: q({ filters: '[["x;DROP TABLE assets","=",1]]' }),
+    },
+    { what: 'GET: filters not JSON', body: '', method: 'GET', query: q({ filters: '[["pe_ratio"' }) },
+    { what: 'GET: SQL in a sort', body: '', method: 'GET', query: q({ sort: 'pe_ratio;DELETE FROM assets' }) },
+    { what: 'GET: a huge limit', body: '', method: 'GET', query: q({ limit: '99999999999' }) },
+    { what: 'GET: a negative offset', body: '', method: 'GET', query: q({ offset: '-5' }) },
+    { what: 'GET: asOf 2024-13-45', body: '', method: 'GET', query: q({ asOf: '2024-13-45' }) },
+    { what: 'GET: an unknown parameter', body: '', method: 'GET', query: q({ api_token: 'x', drop: 'table' }) },
+    { what: 'GET: a bad format', body: '', method: 'GET', query: q({ format: 'xml' }) },
+  ];
 }

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { FUNCTION_NAMES, type FunctionName } from '../../shared/platform/invoke.js';
 import { mulberry32 } from '../simulator/hash.js';
 import { FAULT_KINDS, type FaultKind } from '../simulator/index.js';
-import { badInputsFor } from './bad-inputs.js';
+import { type BadInput, badInputsFor, screenBadInputs } from './bad-inputs.js';
 import { type ChaosConfig, type EnvOptions, ScenarioEnv, setSettings } from './env.js';
 import {
   apiKeyNowhere,
@@ -590,11 +590,15 @@ const badInputs = (): Scenario => ({
       let messageOnlyCount = 0;
       const bad: unknown[] = [];
       const messageOnly: unknown[] = [];
-      for (const fn of FUNCTION_NAMES) {
-        const inputs = badInputsFor(fn);
+      // The chain's functions, and the screen (read-only: its own corpus).
+      const targets: Array<[string, BadInput[]]> = [
+        ...FUNCTION_NAMES.map((fn): [string, BadInput[]] => [fn, badInputsFor(fn)]),
+        ['screen', screenBadInputs()],
+      ];
+      for (const [fn, inputs] of targets) {
         for (const input of inputs) {
           r.figures.badInputs++;
-          const a = await env.call(fn, input.body, {
+          const a = await env.call(`${fn}${input.query ?? ''}`, input.body, {
             method: input.method ?? 'POST',
             headers: { 'content-type': 'application/json', ...input.headers },
           });

@@ -22,8 +22,9 @@ export interface Check {
 }
 
 /** The functions stack.yml deploys (a test holds the two lists together). */
-export const DEPLOYED_FUNCTIONS: readonly string[] = [...FUNCTION_NAMES, 'resume-runs', 'status'];
-const SECRETS = ['database-url', 'eodhd-api-key'] as const;
+export const DEPLOYED_FUNCTIONS: readonly string[] = [...FUNCTION_NAMES, 'resume-runs', 'status', 'screen'];
+// The pipeline's login, the API key, and the screen's read-only login (sql/029).
+export const SECRETS = ['database-url', 'eodhd-api-key', 'screen-database-url'] as const;
 
 export interface ClusterScope {
   functionNamespace: string;

@@ -24,9 +24,17 @@ export function readSecret(name: string, envName: string): string | undefined {
   return env || undefined;
 }
 
+/**
+ * The database URL: the secret DATABASE_SECRET names (a function with a login of its own:
+ * the screen reads as a member of screener_readers, secret screen-database-url), else
+ * database-url; DATABASE_URL when there is no secret file (one machine).
+ */
 export function databaseUrl(): string {
-  const url = readSecret('database-url', 'DATABASE_URL');
-  if (!url) throw new Error('no database: set the database-url secret or DATABASE_URL');
+  const secret = process.env.DATABASE_SECRET?.trim() || 'database-url';
+  if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(secret))
+    throw new Error(`DATABASE_SECRET ${JSON.stringify(secret)} is not a secret's name`);
+  const url = readSecret(secret, 'DATABASE_URL');
+  if (!url) throw new Error(`no database: set the ${secret} secret or DATABASE_URL`);
   return url;
 }
 

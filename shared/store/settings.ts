@@ -49,6 +49,7 @@ const SettingsSchema = z.object({
   reporting_currency: z.string().regex(/^[A-Z]{3}$/, 'a currency code like USD'),
   indicator_history_sessions: z.number().int().min(1).max(10_000),
   indicator_history_sessions_per_run: z.number().int().min(0).max(1_000_000_000),
+  screen_stale_sessions: z.number().int().min(0).max(250),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -104,6 +105,7 @@ export const DEFAULT_SETTINGS: Settings = {
   reporting_currency: 'USD',
   indicator_history_sessions: 504,
   indicator_history_sessions_per_run: 500_000,
+  screen_stale_sessions: 5,
 };
 
 const SELECT_SETTINGS = 'SELECT key, value FROM pipeline_settings';
