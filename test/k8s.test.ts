@@ -96,7 +96,7 @@ test('the Kubernetes schema check catches a broken manifest (self-check)', (t) =
 
 test('kubectl apply -f k8s/ applies no Secret: the placeholders are in k8s/examples/ only', (t) => {
   for (const file of applied) t.deepEqual(only(file, 'Secret'), [], file);
-  t.is(only('examples/secrets.yaml', 'Secret').length, 4);
+  t.is(only('examples/secrets.yaml', 'Secret').length, 5);
 });
 
 test('every workload: non-root, read-only root, no capabilities, no privilege escalation, seccomp, limits', (t) => {
@@ -199,6 +199,7 @@ test('secret templates: the function, migration and API-key secrets keyed as the
     ['database-url', 'database-url'],
     ['database-url-migrate', 'database-url'],
     ['eodhd-api-key', 'eodhd-api-key'],
+    ['screener-admin-token', 'screener-admin-token'],
   ] as const) {
     const s = secrets.find((m) => m.metadata?.name === name);
     t.is(s?.metadata?.namespace, 'openfaas-fn', name);
@@ -210,6 +211,8 @@ test('secret templates: the function, migration and API-key secrets keyed as the
   );
   t.true(text.includes('faas-cli secret create database-url'));
   t.true(text.includes('faas-cli secret create eodhd-api-key'));
+  for (const name of ['screener-admin-token', 'basic-auth-user', 'basic-auth-password'])
+    t.true(text.includes(`faas-cli secret create ${name}`), name);
 });
 
 /** Every key path of a values file (a.b.c for nested maps). */
