@@ -36,7 +36,7 @@ export function pageHeaders(nonce: string, opts: { formAction?: 'self' | 'none' 
  * The operator field: a password input kept in the page (never in a URL, a cookie or the
  * browser's storage), outside the forms that post, so that no form sends it by itself.
  */
-export const OPERATOR_FIELD = `<form id="operator" method="dialog" class="operator"><label>Operator credential <input type="password" id="operator-credential" autocomplete="off" size="36" placeholder="operator token, or the gateway's admin password"></label> <small>Actions that write (reset, confirm, drop, start a run, re-run a step) send it as the Authorization header: the secret <code>screener-admin-token</code>, or the password of <code>faas-cli login</code>.</small></form>`;
+export const OPERATOR_FIELD = `<form id="operator" method="dialog" class="operator"><label>Operator credential <input type="password" id="operator-credential" autocomplete="off" size="46" placeholder="operator token, or the gateway's admin password"></label> <small>Actions that write (reset, confirm, drop, start a run, re-run a step) send it as the Authorization header: the secret <code>screener-admin-token</code>, or the password of <code>faas-cli login</code>.</small></form>`;
 
 /**
  * Script functions for a page with the operator field: the Authorization header from the
