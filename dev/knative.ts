@@ -9,6 +9,7 @@
 import path from 'node:path';
 import YAML from 'yaml';
 import { FUNCTION_NAMES } from '../shared/platform/invoke.js';
+import { OPERATOR_SECRETS } from '../shared/platform/operator.js';
 import { goDuration, loadYaml, StackFile, substitute } from './gateway/stack.js';
 
 export const KNATIVE_NAMESPACE = 'openfaas-fn';
@@ -20,6 +21,8 @@ const HEADER = (what: string) =>
   `# Generated from stack.yml by \`npm run knative\` (dev/knative.ts): do not edit by hand.\n# ${what}\n`;
 
 type Obj = Record<string, unknown>;
+
+const isOperatorSecret = (name: string) => (OPERATOR_SECRETS as readonly string[]).includes(name);
 
 function service(name: string, f: StackFile['functions'][string]): Obj {
   const env = Object.entries(f.environment ?? {})
@@ -80,7 +83,17 @@ function service(name: string, f: StackFile['functions'][string]): Obj {
               ? [
                   {
                     name: 'secrets',
-                    projected: { sources: secrets.map((s) => ({ secret: { name: s, items: [{ key: s, path: s }] } })) },
+                    // The operator credentials are optional here: Knative has no OpenFaaS gateway
+                    // whose basic-auth pair exists, and a function without any refuses every write.
+                    projected: {
+                      sources: secrets.map((s) => ({
+                        secret: {
+                          name: s,
+                          items: [{ key: s, path: s }],
+                          ...(isOperatorSecret(s) ? { optional: true } : {}),
+                        },
+                      })),
+                    },
                   },
                 ]
               : []),

@@ -149,9 +149,10 @@ test("the template serves a handler module without hooks: healthy, no metrics, t
     const metrics = await request(`http://127.0.0.1:${s.port}/metrics`);
     t.is(metrics.statusCode, 404);
     await metrics.body.dump();
-    const call = await request(`http://127.0.0.1:${s.port}/anything`, { method: 'POST', body: '{}' });
+    const call = await request(`http://127.0.0.1:${s.port}/anything?a=1&list=x&list=y`, { method: 'POST', body: '{}' });
     t.is(call.statusCode, 501);
-    t.like(await call.body.json(), { error: 'not_implemented', path: '/anything' });
+    // A name given twice (a form's checkboxes) is one comma list.
+    t.like(await call.body.json(), { error: 'not_implemented', path: '/anything', query: { a: '1', list: 'x,y' } });
   } finally {
     s.stop();
   }

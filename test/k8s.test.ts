@@ -96,7 +96,7 @@ test('the Kubernetes schema check catches a broken manifest (self-check)', (t) =
 
 test('kubectl apply -f k8s/ applies no Secret: the placeholders are in k8s/examples/ only', (t) => {
   for (const file of applied) t.deepEqual(only(file, 'Secret'), [], file);
-  t.is(only('examples/secrets.yaml', 'Secret').length, 5);
+  t.is(only('examples/secrets.yaml', 'Secret').length, 6);
 });
 
 test('every workload: non-root, read-only root, no capabilities, no privilege escalation, seccomp, limits', (t) => {
@@ -203,6 +203,7 @@ test('secret templates: the function, migration and API-key secrets keyed as the
     ['database-url-migrate', 'database-url'],
     ['eodhd-api-key', 'eodhd-api-key'],
     ['screen-database-url', 'screen-database-url'],
+    ['screener-admin-token', 'screener-admin-token'],
   ] as const) {
     const s = secrets.find((m) => m.metadata?.name === name);
     t.is(s?.metadata?.namespace, 'openfaas-fn', name);
@@ -220,6 +221,8 @@ test('secret templates: the function, migration and API-key secrets keyed as the
     /\/\/screener_screen:/,
     'the screen reads as its read-only login',
   );
+  for (const name of ['screener-admin-token', 'basic-auth-user', 'basic-auth-password'])
+    t.true(text.includes(`faas-cli secret create ${name}`), name);
 });
 
 /** Every key path of a values file (a.b.c for nested maps). */

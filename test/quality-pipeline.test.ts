@@ -165,7 +165,12 @@ test.serial(
     const bad = StatusAction.safeParse({ action: 'drop', symbol: ORDER, date: DAY, check: 'ohlc' });
     t.false(bad.success, 'an unknown check is refused');
     const action = StatusAction.parse({ action: 'drop', symbol: ORDER, date: DAY });
-    const r = await statusAction(p.ctx, action);
+    // An operator's action: the status function asks for the operator credential.
+    process.env.SCREENER_ADMIN_TOKEN = 'quality-test-operator-token';
+    const operator = 'Bearer quality-test-operator-token';
+    t.is((await statusAction(p.ctx, action, undefined)).status, 401, 'not without the credential');
+    t.truthy(await storedBar(ORDER), 'and nothing was dropped');
+    const r = await statusAction(p.ctx, action, operator);
     t.is(r.status, 200);
     t.like(r.body, { dropped: { symbol: ORDER, date: DAY, checks: ['ohlc_order'], barDeleted: true } });
     t.is(await storedBar(ORDER), undefined);
@@ -173,7 +178,7 @@ test.serial(
       (await findings(ORDER)).map((f) => f.status),
       ['resolved'],
     );
-    const again = await statusAction(p.ctx, action);
+    const again = await statusAction(p.ctx, action, operator);
     t.is(again.status, 404, 'nothing left to decide');
     sim.advanceTradingDays(1);
     await p.run();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import test from 'ava';
 import { z } from 'zod';
 import { goDuration, loadYaml, StackFile } from '../dev/gateway/stack.js';
+import { OPERATOR_SECRETS } from '../shared/platform/operator.js';
 
 const root = process.cwd();
 const stack = loadYaml(path.join(root, 'stack.yml'), StackFile);
@@ -30,6 +31,8 @@ const HANDLERS: Record<string, string> = {
 /** The function that only reads: a login of screener_readers (sql/029). */
 const READ_ONLY = 'screen';
 const CALLS_THE_API = ['discover-delta', 'check-quota', 'collect-region', 'resume-runs'];
+/** The functions whose POST writes what an operator asks (shared/platform/operator.ts checks the credential). */
+const TAKES_OPERATOR_ACTIONS = ['status'];
 const LONG_STEPS = ['collect-region', 'calc-indicators'];
 const VERSION = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -115,10 +118,14 @@ test('cron-connector: init-execution after the US close on weekdays, resume-runs
   for (const [name, fn] of others) t.not(fn.annotations?.topic, 'cron-function', name);
 });
 
-test('secrets: database-url everywhere but the screen (its read-only login), eodhd-api-key only where the API is called', (t) => {
+test('secrets: database-url everywhere but the screen (its read-only login), eodhd-api-key only where the API is called, the operator credentials only where operators act', (t) => {
   for (const [name, fn] of Object.entries(fns)) {
     if (name === READ_ONLY) continue;
-    const expected = CALLS_THE_API.includes(name) ? ['database-url', 'eodhd-api-key'] : ['database-url'];
+    const expected = [
+      'database-url',
+      ...(CALLS_THE_API.includes(name) ? ['eodhd-api-key'] : []),
+      ...(TAKES_OPERATOR_ACTIONS.includes(name) ? OPERATOR_SECRETS : []),
+    ].sort();
     t.deepEqual([...(fn.secrets ?? [])].sort(), expected, name);
     t.false('DATABASE_SECRET' in env(name), `${name} reads database-url`);
   }

@@ -55,13 +55,21 @@ async function get(query = '', accept = 'application/json') {
   const res = await request(`${stack.gateway.url}/function/status${query}`, { headers: { accept } });
   return { status: res.statusCode, type: String(res.headers['content-type']), text: await res.body.text() };
 }
-async function post(body: string, type = 'application/json') {
+/** The gateway's admin user and password: what `faas-cli login` uses, given to status as its basic-auth secrets. */
+const operator = () =>
+  `Basic ${Buffer.from(`${stack.gateway.credentials.user}:${stack.gateway.credentials.password}`).toString('base64')}`;
+
+async function post(body: string, type = 'application/json', authorization: string | null = operator()) {
   const res = await request(`${stack.gateway.url}/function/status`, {
     method: 'POST',
     body,
-    headers: { 'content-type': type },
+    headers: { 'content-type': type, ...(authorization === null ? {} : { authorization }) },
   });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: (await res.body.json()) as Record<string, unknown>,
+  };
 }
 
 test.serial(
@@ -167,6 +175,45 @@ test.serial('bad input is a 400 with the reason and writes nothing; an unknown s
   t.deepEqual(await rowCounts(tdb.pool), before);
 });
 
+test.serial(
+  "operators only where it matters: a write without the credential is a 401 that says how, with the gateway's login it is done",
+  async (t) => {
+    const before = await rowCounts(tdb.pool);
+    const body = JSON.stringify({ action: 'reset', symbol: FAILING });
+    const none = await post(body, 'application/json', null);
+    t.is(none.status, 401);
+    t.regex(
+      String(none.headers['www-authenticate']),
+      /^Bearer realm=/,
+      'the challenge reaches the caller through the gateway',
+    );
+    t.regex(String(none.json.reason), /Authorization: Bearer/);
+    const wrong = await post(body, 'application/json', `Basic ${Buffer.from('admin:guess').toString('base64')}`);
+    t.is(wrong.status, 401);
+    for (const b of [
+      { action: 'start-run', dryRun: true },
+      { action: 'run-step', step: 'finalize', executionId: runId },
+      { action: 'drop', symbol: FAILING, date: '2026-11-20' },
+    ])
+      t.is((await post(JSON.stringify(b), 'application/json', null)).status, 401, JSON.stringify(b));
+    t.deepEqual(await rowCounts(tdb.pool), before, 'nothing written');
+    const state = await tdb.pool.query(
+      `SELECT s.consecutive_failures FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.symbol = $1`,
+      [FAILING],
+    );
+    t.is(state.rows[0].consecutive_failures, 3, 'the ticker is still failing');
+    // The gateway's password alone, as a bearer token (what the page's field sends), is an operator's too.
+    const bearer = await post(
+      JSON.stringify({ action: 'run-step', step: 'finalize', executionId: runId }),
+      'application/json',
+      `Bearer ${stack.gateway.credentials.password}`,
+    );
+    t.is(bearer.status, 202, JSON.stringify(bearer.json));
+    t.like(bearer.json, { invoked: 'finalize', executionId: runId });
+    await stack.gateway.idle();
+  },
+);
+
 // Prometheus' own linter (Debian's prometheus package; .ci/run installs it); without it the
 // test is reported as skipped.
 const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => fs.existsSync(p));
@@ -210,9 +257,17 @@ withBrowser(
       // (Failed loads are the form's own 4xx answers and the favicon: not errors of the page.)
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
     });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+    });
     const res = await page.goto(`${stack.gateway.url}/function/status`);
     t.is(res?.status(), 200);
     t.regex(res?.headers()['content-type'] ?? '', /text\/html/);
+    t.regex(
+      res?.headers()['content-security-policy'] ?? '',
+      /script-src 'nonce-/,
+      "the page's policy reaches the browser",
+    );
     t.is(await page.title(), 'Financial Screener pipeline: status');
     // The grid: one row per run, a cell per step, coloured by its state.
     const rows = page.locator('table.grid tbody tr');
@@ -223,23 +278,40 @@ withBrowser(
     t.true((await page.locator('svg rect.used').count()) >= 1);
     t.regex((await page.locator('#summary').textContent()) ?? '', /100,000 calls a day/);
     // Coverage per region and freshness per exchange.
+    // Exchanges with their names beside EODHD's codes.
     const freshness = page.locator('h2:has-text("Freshness per exchange") + table');
-    t.is(await freshness.getByRole('cell', { name: 'XETRA', exact: true }).count(), 1);
+    t.is(await freshness.getByRole('cell', { name: 'Xetra (XETRA)', exact: true }).count(), 1);
+    t.is(await freshness.getByRole('cell', { name: 'Euronext Paris (PA)', exact: true }).count(), 1);
     // Data quality: each exchange's quarantine, and the quarantined bars (none in this clean run).
     const quarantine = page.locator('h2:has-text("Data quality") + p + table');
-    t.is(await quarantine.getByRole('cell', { name: 'XETRA', exact: true }).count(), 1);
+    t.is(await quarantine.getByRole('cell', { name: 'Xetra (XETRA)', exact: true }).count(), 1);
+    // Links to the screen page and to each symbol's ticker page (the screen function's, a sibling).
+    t.is(await page.locator('nav a').getAttribute('href'), 'screen');
+    t.is(await page.getByRole('link', { name: FAILING, exact: true }).getAttribute('href'), `screen/ticker/${FAILING}`);
     t.regex((await page.locator('h3:has-text("Quarantined bars") + p').textContent()) ?? '', /No quarantined bars/);
-    // Reset the failing ticker from its row.
+    // Reset the failing ticker from its row: without the operator credential the function
+    // refuses and the page shows its line; with the gateway's password in the field it is done.
     const failingRow = page.locator('tr', { hasText: FAILING });
     await failingRow.getByRole('button', { name: 'reset' }).click();
+    await page.locator('#reset-out', { hasText: /^401 / }).waitFor({ timeout: 30_000 });
+    t.regex((await page.locator('#reset-out').textContent()) ?? '', /operator/);
+    const still = await tdb.pool.query(
+      `SELECT s.consecutive_failures FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.symbol = $1`,
+      [FAILING],
+    );
+    t.is(still.rows[0].consecutive_failures, 3, 'refused: nothing written');
+    await page.locator('#operator-credential').fill(stack.gateway.credentials.password);
+    await failingRow.getByRole('button', { name: 'reset' }).click();
     await page.locator('#reset-out', { hasText: /^200 / }).waitFor({ timeout: 30_000 });
+    t.false(page.url().includes(stack.gateway.credentials.password), 'the credential is never in a URL');
     const state = await tdb.pool.query(
       `SELECT s.consecutive_failures FROM asset_processing_state s JOIN assets a ON a.id = s.asset_id WHERE a.symbol = $1`,
       [FAILING],
     );
     t.is(state.rows[0].consecutive_failures, 0, 'the reset reached the database');
-    // Start a dry run of two exchanges from the form: init-execution validates and opens it.
-    const form = page.locator('form[data-endpoint="init-execution"]');
+    // Start a dry run from the form: the status function checks the credential, then opens it
+    // as init-execution does.
+    const form = page.locator('form:has(input[name=action][value="start-run"])');
     await form.locator('select[name=mode]').selectOption('incremental');
     await form.locator('input[value=XETRA]').check();
     await form.locator('input[name=dryRun]').check();
@@ -258,6 +330,15 @@ withBrowser(
     await form.getByRole('button', { name: 'start run' }).click();
     await page.locator('#run-out', { hasText: /^400 / }).waitFor({ timeout: 30_000 });
     t.regex((await page.locator('#run-out').textContent()) ?? '', /CODE\.EXCHANGE/);
+    // Re-run a step of the first run from its form: invoked as the chain invokes it (a finished
+    // step answers its stored result).
+    const stepForm = page.locator('form:has(input[name=action][value="run-step"])');
+    await stepForm.locator('select[name=executionId]').selectOption(String(runId));
+    await stepForm.locator('select[name=step]').selectOption('finalize');
+    await stepForm.getByRole('button', { name: 're-run' }).click();
+    await page.locator('#step-out', { hasText: /^202 / }).waitFor({ timeout: 30_000 });
+    t.regex((await page.locator('#step-out').textContent()) ?? '', /"invoked":"finalize"/);
+    await stack.gateway.idle();
     // After a reload the grid shows both runs.
     await page.reload();
     await until(async () => (await page.locator('table.grid tbody tr').count()) === 2, 'the second run in the grid');

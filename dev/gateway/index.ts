@@ -153,7 +153,20 @@ const HOP_BY_HOP = new Set([
   'expect',
   'proxy-authorization',
   'proxy-connection',
-  'authorization',
+]);
+// Authorization is forwarded to the function, as OpenFaaS's gateway forwards it: the gateway's
+// own basic auth guards /system/* only, and a function that takes operator actions reads the
+// header itself (shared/platform/operator.ts).
+
+/** A function's answer headers the gateway does not pass on: its own framing, and what it sets itself. */
+const ANSWER_HOP_BY_HOP = new Set([
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'date',
+  'x-call-id',
+  'content-type',
 ]);
 
 class HttpError extends Error {
@@ -220,6 +233,10 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     ...process.env,
     ...spec.environment,
     ...opts.env,
+    // A function given the gateway's basic-auth secrets in stack.yml (status: its operators
+    // log in with what faas-cli login uses) gets this gateway's user and password.
+    ...(spec.secrets.includes('basic-auth-user') ? { BASIC_AUTH_USER: credentials.user } : {}),
+    ...(spec.secrets.includes('basic-auth-password') ? { BASIC_AUTH_PASSWORD: credentials.password } : {}),
     ...(opts.functionEnv?.[spec.name] ?? {}),
     HANDLER_MODULE: path.join(distRoot, 'functions', spec.handlerFolder, 'handler.js'),
     // Port 0: the system picks a free port and the process reports it, so no other
@@ -278,9 +295,15 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
           signal: AbortSignal.timeout(left),
         });
         const out = Buffer.from(await res.body.arrayBuffer());
+        // The function's own headers (a page's Content-Security-Policy, a 401's WWW-Authenticate)
+        // reach the caller, as through OpenFaaS's gateway.
+        const passed: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers))
+          if (typeof v === 'string' && !ANSWER_HOP_BY_HOP.has(k.toLowerCase())) passed[k] = v;
         return {
           status: res.statusCode,
           contentType: String(res.headers['content-type'] ?? 'application/json'),
+          headers: passed,
           body: out,
         };
       } catch (err) {
@@ -652,7 +675,11 @@ export async function startLocalGateway(opts: LocalGatewayOptions): Promise<Loca
     counters.syncCalls++;
     const body = await readBody(req);
     const out = await callFunction(spec.name, req.method ?? 'POST', subpath + u.search, headers, body);
-    res.writeHead(out.status, { 'content-type': out.contentType, 'x-call-id': headers['x-call-id'] ?? randomUUID() });
+    res.writeHead(out.status, {
+      ...('headers' in out ? out.headers : {}),
+      'content-type': out.contentType,
+      'x-call-id': headers['x-call-id'] ?? randomUUID(),
+    });
     res.end(out.body);
   };
 

@@ -1,5 +1,6 @@
 // status: GET answers what the pipeline is doing (JSON, or the page for a browser);
-// POST {"action":"reset","symbol":"AAPL.US"} brings a failing ticker back.
+// POST an operator's action ({"action":"reset","symbol":"AAPL.US"}, confirm, drop,
+// start-run, run-step), each with an operator credential (Authorization header).
 
 import { showStatus, statusAction, wantsHtml } from '../../shared/observe/status.js';
 import { registerStatusMetrics } from '../../shared/observe/status-metrics.js';
@@ -22,5 +23,5 @@ export default async function handle(event: FunctionEvent): Promise<FunctionResu
   }
   const input = parseInput(event, StatusAction);
   if (!input.ok) return input.response;
-  return statusAction(defaultContext(), input.value);
+  return statusAction(defaultContext(), input.value, event.headers.authorization);
 }

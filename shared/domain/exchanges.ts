@@ -55,3 +55,24 @@ export const VENUE_OF: Record<Exclude<ExchangeCode, 'US'>, string> = {
   MC: 'BME',
   SW: 'SIX',
 };
+
+/** What a person calls each exchange (and EODHD's code for the benchmark indices). */
+export const EXCHANGE_NAMES: Record<ExchangeCode | 'INDX', string> = {
+  US: 'US (NYSE, NASDAQ, ...)',
+  LSE: 'London Stock Exchange',
+  F: 'Frankfurt',
+  XETRA: 'Xetra',
+  PA: 'Euronext Paris',
+  AS: 'Euronext Amsterdam',
+  BR: 'Euronext Brussels',
+  LS: 'Euronext Lisbon',
+  MC: 'BME (Madrid)',
+  SW: 'SIX Swiss Exchange',
+  INDX: 'Indices',
+};
+
+/** "Euronext Paris (PA)": the name with EODHD's code; a code without a name stays as it is. */
+export function exchangeLabel(code: string): string {
+  const name = (EXCHANGE_NAMES as Record<string, string | undefined>)[code];
+  return name ? `${name} (${code})` : code;
+}

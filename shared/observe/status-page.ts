@@ -2,21 +2,22 @@
  * The status page: what the Airflow UI gave its operators, on one server-rendered page with
  * no build step. Runs by steps as a grid, the quota over 30 days as a chart, coverage and
  * freshness per exchange, what the plan leaves out, the failing tickers; it reads without
- * JavaScript. The actions (reset a ticker, start a run, re-run a step) are small fetch()
- * calls to the existing functions, so they get the same validation as any other caller.
+ * JavaScript. The actions (reset a ticker, confirm or drop a quarantined bar, start a run,
+ * re-run a step) are small fetch() calls to the status function's own POST, with the
+ * operator field's credential: it checks it, then validates as any other caller's input is.
  *
- * Served at the gateway's /function/status: the functions are its siblings (init-execution,
- * ../async-function/<step>). Every value is escaped; scripts run only with the nonce.
+ * Served at the gateway's /function/status: the screen function is its sibling (screen,
+ * screen/ticker/<SYMBOL>). Every value is escaped; scripts run only with the nonce.
  */
-import { EXCHANGES, REGIONS } from '../domain/exchanges.js';
+import { EXCHANGES, exchangeLabel, REGIONS } from '../domain/exchanges.js';
 import { CHAINED_STEPS } from '../platform/invoke.js';
+import { esc, OPERATOR_FIELD, OPERATOR_SCRIPT } from '../platform/page.js';
 import type { QuotaDay, RunState, Status } from './status.js';
 
-const esc = (v: unknown): string =>
-  String(v ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
+/** A symbol, linked to its ticker page (the screen function's, a sibling of this one). */
+const symbolLink = (symbol: string) => `<a href="screen/ticker/${esc(encodeURIComponent(symbol))}">${esc(symbol)}</a>`;
+const tdSymbol = (symbol: string) => `<td>${symbolLink(symbol)}</td>`;
+const tdExchange = (code: string) => td(exchangeLabel(code));
 
 /** The grid's columns: the chain's steps, collect-region once per region. */
 const COLUMNS: Array<{ step: string; shard: string; label: string }> = [
@@ -104,8 +105,12 @@ svg .used{fill:#4a86c5}svg .limit{stroke:#c0392b;stroke-width:2}svg .axis{stroke
 form{display:inline}fieldset{margin:.5rem 0;border:1px solid #ddd}output{display:block;white-space:pre-wrap;font-family:monospace}
 `;
 
-/** Posts the form's fields as JSON to its data-endpoint and shows the answer. */
-const SCRIPT = `
+/**
+ * Posts the form's fields as JSON to its data-endpoint (the status function: every action is
+ * one of its own, each checked for the operator credential) with the operator field's value
+ * as the Authorization header, and shows the answer.
+ */
+const SCRIPT = `${OPERATOR_SCRIPT}
 for (const f of document.querySelectorAll('form[data-endpoint]')) {
   f.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -118,18 +123,17 @@ for (const f of document.querySelectorAll('form[data-endpoint]')) {
       else if (el.dataset.number) body[el.name] = Number(el.value);
       else body[el.name] = el.value;
     }
-    let url = f.dataset.endpoint;
-    if (url.includes('{step}')) {
-      url = url.replace('{step}', body.step);
-      if (body.step !== 'collect-region') delete body.region;
-      delete body.step;
-    }
+    if (body.action === 'run-step' && body.step !== 'collect-region') delete body.region;
     if (body.region === '-') delete body.region;
     const out = document.getElementById(f.dataset.output);
     out.textContent = 'sending...';
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      out.textContent = r.status + ' ' + (await r.text());
+      const r = await fetch(f.dataset.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...operatorHeaders() },
+        body: JSON.stringify(body),
+      });
+      out.textContent = await answerText(r);
     } catch (err) { out.textContent = String(err); }
   });
 }`;
@@ -177,7 +181,7 @@ export function renderStatusPage(s: Status, nonce: string): string {
       'without prices',
     ],
     s.freshness.map((f) => [
-      td(f.exchange),
+      tdExchange(f.exchange),
       td(f.region),
       num(f.active_assets),
       num(f.with_prices),
@@ -198,7 +202,7 @@ export function renderStatusPage(s: Status, nonce: string): string {
       : table(
           ['symbol', 'failures', 'excluded', 'last error', 'when', ''],
           s.failing.map((f) => [
-            td(f.symbol),
+            tdSymbol(f.symbol),
             num(f.consecutive_failures),
             td(f.excluded ? 'yes' : ''),
             td(f.last_error_message ?? ''),
@@ -209,21 +213,21 @@ export function renderStatusPage(s: Status, nonce: string): string {
   const dq = s.data_quality;
   const quarantine = table(
     ['exchange', 'priced assets', 'quarantined', '%'],
-    dq.quarantined.map((x) => [td(x.exchange), num(x.priced), num(x.quarantined), td(x.pct.toFixed(2))]),
+    dq.quarantined.map((x) => [tdExchange(x.exchange), num(x.priced), num(x.quarantined), td(x.pct.toFixed(2))]),
   );
   const byCheck =
     dq.by_check.length === 0
       ? '<p>No open findings.</p>'
       : table(
           ['check', 'severity', 'exchange', 'open', 'confirmed'],
-          dq.by_check.map((x) => [td(x.check), td(x.severity), td(x.exchange), num(x.open), num(x.confirmed)]),
+          dq.by_check.map((x) => [td(x.check), td(x.severity), tdExchange(x.exchange), num(x.open), num(x.confirmed)]),
         );
   const worst =
     dq.worst.length === 0
       ? ''
       : table(
           ['asset', 'exchange', 'open errors', 'open warnings'],
-          dq.worst.map((x) => [td(x.symbol), td(x.exchange), num(x.errors), num(x.warnings)]),
+          dq.worst.map((x) => [tdSymbol(x.symbol), tdExchange(x.exchange), num(x.errors), num(x.warnings)]),
         );
   const decide = (b: Status['data_quality']['bars'][number], action: 'confirm' | 'drop') =>
     `<form method="dialog" data-endpoint="status" data-output="quality-out"><input type="hidden" name="action" value="${action}"><input type="hidden" name="symbol" value="${esc(b.symbol)}"><input type="hidden" name="date" value="${esc(b.date)}"><input type="hidden" name="check" value="${esc(b.check)}"><button>${action}</button></form>`;
@@ -233,7 +237,7 @@ export function renderStatusPage(s: Status, nonce: string): string {
       : table(
           ['asset', 'date', 'check', 'detail', 'asked again', ''],
           dq.bars.map((b) => [
-            td(b.symbol),
+            tdSymbol(b.symbol),
             td(b.date),
             td(b.check),
             td(b.detail),
@@ -250,7 +254,9 @@ export function renderStatusPage(s: Status, nonce: string): string {
 <title>Financial Screener pipeline: status</title><style>${STYLE}</style></head>
 <body>
 <h1>Financial Screener pipeline</h1>
+<nav><a href="screen">Screen the data</a> (filters, presets, any day of the history; each ticker's page with its chart and audit trail)</nav>
 <p id="summary">${plan}. Today ${quotaLine}. Page of ${esc(s.generated_at)}; the same as JSON: <code>curl -H 'Accept: application/json' …/function/status</code>.</p>
+${OPERATOR_FIELD}
 <h2>Runs</h2>
 ${s.runs.length === 0 ? '<p>No runs yet.</p>' : runs}
 <h2>API calls per day (last 30 quota days; red: the day's limit)</h2>
@@ -273,15 +279,18 @@ ${worst}
 ${bars}
 <output id="quality-out"></output>
 <h2>Actions</h2>
-<form method="dialog" data-endpoint="init-execution" data-output="run-out"><fieldset><legend>Start a run</legend>
+<p>Reading is open; every action that writes asks for an operator credential (401 without it).</p>
+<form method="dialog" data-endpoint="status" data-output="run-out"><fieldset><legend>Start a run</legend>
+<input type="hidden" name="action" value="start-run">
 <label>mode <select name="mode"><option>auto</option><option>bulk</option><option>incremental</option></select></label>
 <label>as of <input type="date" name="asOf"></label>
 <label>symbols <input name="symbols" data-split="1" placeholder="AAPL.US, BP.LSE"></label>
 <label><input type="checkbox" name="dryRun"> dry run</label><br>
-${EXCHANGES.map((x) => `<label><input type="checkbox" name="exchanges" value="${x}" data-list="1">${x}</label>`).join(' ')}
+${EXCHANGES.map((x) => `<label><input type="checkbox" name="exchanges" value="${x}" data-list="1">${esc(exchangeLabel(x))}</label>`).join(' ')}
 <br><button>start run</button></fieldset></form>
 <output id="run-out"></output>
-<form method="dialog" data-endpoint="../async-function/{step}" data-output="step-out"><fieldset><legend>Re-run a step of a run</legend>
+<form method="dialog" data-endpoint="status" data-output="step-out"><fieldset><legend>Re-run a step of a run</legend>
+<input type="hidden" name="action" value="run-step">
 <label>run <select name="executionId" data-number="1">${runOptions}</select></label>
 <label>step <select name="step">${steps.map((x) => `<option>${x}</option>`).join('')}</select></label>
 <label>region (collect-region) <select name="region"><option>-</option>${REGIONS.map((r) => `<option>${r}</option>`).join('')}</select></label>

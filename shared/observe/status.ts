@@ -3,15 +3,26 @@
  * in one go from the views beside the tables (no writes here). The page (status-page.ts)
  * and the JSON answer are the same data.
  */
-import { randomBytes } from 'node:crypto';
 import type { Calendars } from '../domain/calendar.js';
 import type { Queryable } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
-import type { StatusAction, StatusQuery } from '../platform/input.js';
+import {
+  badRequest,
+  CalcIndicatorsInput,
+  CollectRegionInput,
+  ExecutionInput,
+  type StatusAction,
+  type StatusQuery,
+} from '../platform/input.js';
+import { log } from '../platform/log.js';
+import { checkOperator } from '../platform/operator.js';
+import { newNonce, pageHeaders } from '../platform/page.js';
 import type { PipelineContext } from '../steps/context.js';
 import { decideQuarantinedBar } from '../steps/decide-finding.js';
+import { startRun } from '../steps/init-execution.js';
 import { resetTicker } from '../store/asset-state.js';
 import { loadCalendars } from '../store/exchange-calendars.js';
+import { DAILY_PIPELINE, getRun } from '../store/executions.js';
 import { renderStatusPage } from './status-page.js';
 
 export interface StepState {
@@ -217,30 +228,77 @@ export function wantsHtml(accept: string | undefined): boolean {
 export async function showStatus(ctx: PipelineContext, query: StatusQuery, html: boolean): Promise<FunctionResult> {
   const status = await readStatus(ctx.pool, query);
   if (!html) return { status: 200, body: status, headers: { 'cache-control': 'no-store' } };
-  const nonce = randomBytes(16).toString('base64');
-  return {
-    status: 200,
-    body: renderStatusPage(status, nonce),
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      // Only the page's own script; its fetch() calls go to the same gateway.
-      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
-    },
-  };
+  const nonce = newNonce();
+  // Only the page's own script; its fetch() calls go to the same gateway.
+  return { status: 200, body: renderStatusPage(status, nonce), headers: pageHeaders(nonce) };
 }
 
 /**
- * POST /function/status {"action":"reset","symbol":...}: a failing ticker brought back;
- * {"action":"confirm"|"drop","symbol":...,"date":...}: an operator's decision on a quarantined bar.
+ * POST /function/status, each action an operator's (shared/platform/operator.ts: 401 without
+ * the credential, and nothing written): {"action":"reset","symbol":...} brings a failing
+ * ticker back; {"action":"confirm"|"drop","symbol":...,"date":...} decides on a quarantined
+ * bar; {"action":"start-run",...init-execution's input} opens a run as init-execution does
+ * (the database decides whether one may open) and hands it to discover-delta;
+ * {"action":"run-step","step":...,"executionId":...,"region":...} invokes a step of a run
+ * again, as the chain and resume-runs invoke it (a finished step answers its stored result).
  */
-export async function statusAction(ctx: PipelineContext, action: StatusAction): Promise<FunctionResult> {
-  if (action.action !== 'reset') return decideQuarantinedBar(ctx, action);
-  const reset = await resetTicker(ctx.pool, action.symbol, action.scope);
-  if (!reset)
+export async function statusAction(
+  ctx: PipelineContext,
+  action: StatusAction,
+  authorization: string | undefined,
+): Promise<FunctionResult> {
+  const operator = checkOperator(authorization);
+  if (!operator.ok) return operator.response;
+  log('info', 'operator_action', { action: action.action, by: operator.by });
+  switch (action.action) {
+    case 'confirm':
+    case 'drop':
+      return decideQuarantinedBar(ctx, action);
+    case 'start-run': {
+      const { action: _, ...input } = action;
+      return startRun(ctx, input, { callId: null, kind: 'manual' });
+    }
+    case 'run-step':
+      return runStepAgain(ctx, action);
+    case 'reset': {
+      const reset = await resetTicker(ctx.pool, action.symbol, action.scope);
+      if (!reset)
+        return {
+          status: 404,
+          body: {
+            error: 'not_found',
+            reason: `no asset with symbol ${action.symbol}: check the symbol (CODE.EXCHANGE)`,
+          },
+        };
+      return { status: 200, body: { reset } };
+    }
+  }
+}
+
+type RunStep = Extract<StatusAction, { action: 'run-step' }>;
+
+/** Invokes a step of a daily run with the body the chain gives it (validated by the step's own schema). */
+async function runStepAgain(ctx: PipelineContext, a: RunStep): Promise<FunctionResult> {
+  const run = await getRun(ctx.pool, a.executionId);
+  if (!run || run.process_name !== DAILY_PIPELINE)
     return {
       status: 404,
-      body: { error: 'not_found', reason: `no asset with symbol ${action.symbol}: check the symbol (CODE.EXCHANGE)` },
+      body: {
+        error: 'not_found',
+        reason: `no daily run ${a.executionId}: pick one of the runs on the status page (v_recent_executions)`,
+      },
     };
-  return { status: 200, body: { reset } };
+  const body =
+    a.step === 'collect-region' ? { executionId: a.executionId, region: a.region } : { executionId: a.executionId };
+  const schema =
+    a.step === 'collect-region'
+      ? CollectRegionInput
+      : a.step === 'calc-indicators'
+        ? CalcIndicatorsInput
+        : ExecutionInput;
+  const checked = schema.safeParse(body);
+  if (!checked.success)
+    return badRequest(`${a.step}: ${checked.error.issues[0]?.message ?? 'not a valid input for this step'}`);
+  await ctx.invoke(a.step, checked.data);
+  return { status: 202, body: { invoked: a.step, ...body, runStatus: run.status } };
 }

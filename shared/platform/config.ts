@@ -9,19 +9,24 @@ import { registerSecret } from './log.js';
 
 const SECRETS_DIR = process.env.SECRETS_DIR ?? '/var/openfaas/secrets';
 
-export function readSecret(name: string, envName: string): string | undefined {
+/**
+ * A secret's value: its file, else its environment variable. Secrets are kept out of log
+ * lines and answers (registerSecret); `redact: false` for a value that is not secret and
+ * common enough that hiding it would garble logs (a user name such as "admin").
+ */
+export function readSecret(name: string, envName: string, opts: { redact?: boolean } = {}): string | undefined {
+  const keep = (value: string) => {
+    if (opts.redact !== false) registerSecret(value);
+    return value;
+  };
   try {
     const value = fs.readFileSync(path.join(SECRETS_DIR, name), 'utf8').trim();
-    if (value) {
-      registerSecret(value);
-      return value;
-    }
+    if (value) return keep(value);
   } catch {
     /* no secret file: fall back to the environment */
   }
   const env = process.env[envName]?.trim();
-  if (env) registerSecret(env);
-  return env || undefined;
+  return env ? keep(env) : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { addDays, utcToday } from '../domain/dates.js';
 import { EXCHANGES, REGIONS } from '../domain/exchanges.js';
 import { QUALITY_CHECKS } from '../domain/quality.js';
 import type { FunctionEvent, FunctionResult } from './function-contract.js';
+import { CHAINED_STEPS } from './invoke.js';
 
 const executionId = z
   .number({ error: 'executionId must be a number' })
@@ -45,16 +46,21 @@ const symbol = z
   )
   .transform((s) => s.toUpperCase());
 
+/** What a run is asked to cover (init-execution's input, and the status page's start-run action). */
+const runFields = {
+  exchanges: z.array(exchange).min(1).max(EXCHANGES.length).optional(),
+  symbols: z.array(symbol).min(1).max(1000).optional(),
+  dryRun: z.boolean().default(false),
+  skipExisting: z.boolean().default(false),
+  asOf: tradingDay.optional(),
+};
+
 export const InitExecutionInput = z
   .strictObject({
     mode: z
       .enum(['auto', 'bulk', 'incremental', 'resume'], { error: 'mode must be auto, bulk, incremental or resume' })
       .default('auto'),
-    exchanges: z.array(exchange).min(1).max(EXCHANGES.length).optional(),
-    symbols: z.array(symbol).min(1).max(1000).optional(),
-    dryRun: z.boolean().default(false),
-    skipExisting: z.boolean().default(false),
-    asOf: tradingDay.optional(),
+    ...runFields,
     /** resume only: how long a run may go without progress before its steps are re-driven. */
     staleMinutes: z.number().int().min(0).max(1440).optional(),
     /** resume only: the same in seconds (tests re-drive within seconds); give one of the two. */
@@ -106,9 +112,10 @@ export const StatusQuery = z.strictObject({
 export type StatusQuery = z.infer<typeof StatusQuery>;
 
 /**
- * POST /function/status: the actions the status page takes itself (others go to the
- * steps): bring a failing ticker back; confirm a quarantined bar as real (a genuine crash:
- * it is used again); drop it (it is wrong: deleted, its findings resolved).
+ * POST /function/status: what an operator does from the pages (each asks for an operator
+ * credential: shared/platform/operator.ts): bring a failing ticker back; confirm a
+ * quarantined bar as real (a genuine crash: it is used again); drop it (it is wrong:
+ * deleted, its findings resolved); start a run; invoke a step of a run again.
  */
 const ResetAction = z.strictObject({
   action: z.literal('reset'),
@@ -126,9 +133,33 @@ const FindingAction = z.strictObject({
   check: z.enum(QUALITY_CHECKS, { error: `check must be one of ${QUALITY_CHECKS.join(', ')}` }).optional(),
   note: z.string().trim().min(1).max(500, 'note is at most 500 characters').optional(),
 });
-export const StatusAction = z.discriminatedUnion('action', [ResetAction, FindingAction], {
-  error: 'action must be reset, confirm or drop',
+/**
+ * A run started from the status page: init-execution's input beside the action (not mode
+ * resume: that is resume-runs' sweep, which settles API calls with a key the status
+ * function does not hold).
+ */
+const StartRunAction = z.strictObject({
+  action: z.literal('start-run'),
+  mode: z.enum(['auto', 'bulk', 'incremental'], { error: 'mode must be auto, bulk or incremental' }).default('auto'),
+  ...runFields,
 });
+/** A step of a run invoked again from the status page, as the chain invokes it (region: collect-region's shard only). */
+const RunStepAction = z
+  .strictObject({
+    action: z.literal('run-step'),
+    step: z.enum(CHAINED_STEPS, { error: `step must be one of ${CHAINED_STEPS.join(', ')}` }),
+    executionId,
+    region: z.enum(REGIONS, { error: `region must be one of ${REGIONS.join(', ')}` }).optional(),
+  })
+  .refine((v) => (v.step === 'collect-region') === (v.region !== undefined), {
+    message: 'give a region for collect-region (its shard), and none for another step',
+    path: ['region'],
+  });
+export const StatusAction = z.discriminatedUnion(
+  'action',
+  [ResetAction, FindingAction, StartRunAction, RunStepAction],
+  { error: 'action must be reset, confirm, drop, start-run or run-step' },
+);
 export type StatusAction = z.infer<typeof StatusAction>;
 
 /** application/json, or a +json type, with any parameters. */

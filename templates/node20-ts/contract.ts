@@ -17,6 +17,7 @@ export interface FunctionEvent {
   /** Header names in lower case. */
   headers: Record<string, string | undefined>;
   method: string;
+  /** The query string's parameters; a name given more than once is one comma-separated value. */
   query: Record<string, string>;
   path: string;
 }

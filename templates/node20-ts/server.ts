@@ -160,8 +160,17 @@ export function serve(mod: HandlerModule, handlerName: string): void {
         Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]),
       ),
       method: req.method,
+      // A name given more than once (a form's checkboxes: ?exchanges=US&exchanges=LSE) is one
+      // comma list, as a list is written in one (?exchanges=US,LSE).
       query: Object.fromEntries(
-        Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        Object.entries(req.query).flatMap(
+          ([k, v]): Array<[string, string]> =>
+            typeof v === 'string'
+              ? [[k, v]]
+              : Array.isArray(v) && v.every((x) => typeof x === 'string')
+                ? [[k, v.join(',')]]
+                : [],
+        ),
       ),
       path: req.path,
     };

@@ -31,6 +31,7 @@ export default async function handler(event: SampleEvent): Promise<SampleResult>
       message: 'node20-ts sample handler: set HANDLER_MODULE or build with a function handler',
       method: event.method,
       path: event.path,
+      query: event.query,
     },
   };
 }
