@@ -12,6 +12,7 @@ import type { Simulator } from '../dev/simulator/index.js';
 import { createPool } from '../shared/platform/db.js';
 import { runScreen } from '../shared/screen/run-screen.js';
 import { parseScreenBody } from '../shared/screen/screen-request.js';
+import { showTicker } from '../shared/screen/ticker.js';
 import { migrate } from '../shared/store/migrate.js';
 import type { TestDb } from './helpers/db.js';
 import { closeWorld, openWorld } from './helpers/world.js';
@@ -78,14 +79,16 @@ test.serial(
     t.true(answer.total > 0, 'the screen answers as a reader');
     const asOf = await runScreen(reader, { ...parsed.value, asOf: answer.asOf, includeStale: true });
     t.true(asOf.total >= answer.total);
+    const page = await showTicker(reader, 'AAPL.US', { html: true });
+    t.is(page.status, 200, 'a ticker page answers as a reader');
     const denied = async (sql: string) => {
       const err = await t.throwsAsync(reader.query(sql), undefined, sql);
       t.is((err as { code?: string } | undefined)?.code, '42501', `${sql}: ${err?.message}`);
     };
     // Every table it can see: no INSERT, UPDATE or DELETE (nor TRUNCATE).
     const visible = (
-      await reader.query<{ t: string; c: string }>(
-        `SELECT c.relname AS t, (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
+      await reader.query<{ t: string; k: string; c: string }>(
+        `SELECT c.relname AS t, c.relkind AS k, (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
                   AND attidentity = '' AND attgenerated = '' ORDER BY attnum LIMIT 1) AS c
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'financial_screener' AND c.relkind IN ('r', 'p', 'v')
@@ -95,19 +98,43 @@ test.serial(
     t.deepEqual(
       visible.map((r) => r.t),
       [
+        'asset_processing_state',
         'assets',
+        'corporate_actions',
         'currency_units',
         'exchange_calendars',
         'exchange_holidays',
+        'fundamentals',
         'fx_rates',
         'indicator_history',
         'pipeline_settings',
         'price_quality_findings',
+        'stock_prices',
         'technical_indicators',
+        'v_fundamentals_as_known',
+        'v_ticker_processing_history',
       ],
-      'exactly what a screen reads',
+      'exactly what a screen and a ticker page read',
     );
-    for (const { t: table, c } of visible) {
+    // A view is refused as no table may be written through it (55000, 42809) or as denied.
+    const refused = async (sql: string) => {
+      const err = await t.throwsAsync(reader.query(sql), undefined, sql);
+      t.true(
+        ['42501', '55000', '42809'].includes((err as { code?: string } | undefined)?.code ?? ''),
+        `${sql}: ${err?.message}`,
+      );
+    };
+    for (const { t: table, k, c } of visible) {
+      if (k === 'v') {
+        for (const sql of [
+          `INSERT INTO ${table} DEFAULT VALUES`,
+          `UPDATE ${table} SET ${c} = ${c}`,
+          `DELETE FROM ${table}`,
+          `TRUNCATE ${table}`,
+        ])
+          await refused(sql);
+        continue;
+      }
       await denied(`INSERT INTO ${table} DEFAULT VALUES`);
       await denied(`UPDATE ${table} SET ${c} = ${c}`);
       await denied(`DELETE FROM ${table}`);
@@ -116,6 +143,8 @@ test.serial(
     // Nothing else: other tables, DDL, the schema's other functions.
     await denied('SELECT count(*) FROM api_calls');
     await denied('SELECT count(*) FROM process_executions');
+    await denied('SELECT count(*) FROM asset_processing_details');
+    await denied('SELECT count(*) FROM fundamentals_versions');
     await denied('CREATE TABLE financial_screener.x (id int)');
     await denied('DROP TABLE assets');
     await denied('ALTER TABLE assets ADD COLUMN x int');

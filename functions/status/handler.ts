@@ -2,11 +2,12 @@
 // POST an operator's action ({"action":"reset","symbol":"AAPL.US"}, confirm, drop,
 // start-run, run-step), each with an operator credential (Authorization header).
 
-import { showStatus, statusAction, wantsHtml } from '../../shared/observe/status.js';
+import { showStatus, statusAction } from '../../shared/observe/status.js';
 import { registerStatusMetrics } from '../../shared/observe/status-metrics.js';
 import { db } from '../../shared/platform/db.js';
 import type { FunctionEvent, FunctionResult } from '../../shared/platform/function-contract.js';
 import { parseInput, parseQuery, StatusAction, StatusQuery } from '../../shared/platform/input.js';
+import { wantsHtml } from '../../shared/platform/page.js';
 import { defaultContext } from '../../shared/steps/context.js';
 
 // The server's database check, metrics, log lines and 503 for a database away (the template's hooks).

@@ -218,12 +218,6 @@ function withSessions(rows: FreshnessRow[], calendars: Calendars, now: Date): St
   });
 }
 
-/** Whether a request's Accept header prefers HTML (a browser) to JSON. */
-export function wantsHtml(accept: string | undefined): boolean {
-  const a = (accept ?? '').toLowerCase();
-  return a.includes('text/html') && !a.startsWith('application/json');
-}
-
 /** GET /function/status: the status as JSON, or as the page for a browser. */
 export async function showStatus(ctx: PipelineContext, query: StatusQuery, html: boolean): Promise<FunctionResult> {
   const status = await readStatus(ctx.pool, query);

@@ -14,6 +14,12 @@ export function esc(v: unknown): string {
   );
 }
 
+/** Whether a request's Accept header prefers HTML (a browser) to JSON. */
+export function wantsHtml(accept: string | undefined): boolean {
+  const a = (accept ?? '').toLowerCase();
+  return a.includes('text/html') && !a.startsWith('application/json');
+}
+
 /** A fresh nonce for one answer's script. */
 export function newNonce(): string {
   return randomBytes(16).toString('base64');

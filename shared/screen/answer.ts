@@ -3,10 +3,15 @@
  * as JSON or CSV (Accept: text/csv, or format=csv), the lists (?presets, ?fields), and
  * every refusal as a 4xx of one line.
  */
+
+import { EXCHANGE_NAMES, EXCHANGES } from '../domain/exchanges.js';
+import { SCREEN_FIELDS, SIGNALS } from '../domain/screen-fields.js';
 import type { Queryable } from '../platform/db.js';
 import type { FunctionEvent, FunctionResult } from '../platform/function-contract.js';
 import { badRequest } from '../platform/input.js';
+import { PRESETS } from './presets.js';
 import { fieldList, NothingToScreen, presetList, runScreen, ScreenRefusal, screenCsv } from './run-screen.js';
+import { screenPageResult } from './screen-page.js';
 import { type ParsedScreen, parseScreenBody, parseScreenQuery } from './screen-request.js';
 
 /** CSV when the query says format=csv or the client accepts text/csv before JSON. */
@@ -59,6 +64,37 @@ export async function answerScreen(q: Queryable, parsed: ParsedScreen, csv: bool
   } catch (err) {
     if (err instanceof ScreenRefusal) return badRequest(err.message);
     if (err instanceof NothingToScreen) return { status: 409, body: { error: 'no_data', reason: err.message } };
+    throw err;
+  }
+}
+
+/**
+ * The screen page (a browser's GET): the form, and the answer of the query it was given;
+ * a bad query is the page again with its reason above the form, answered 400.
+ */
+export async function answerScreenPage(
+  q: Queryable,
+  event: FunctionEvent,
+  parsed: ParsedScreen,
+): Promise<FunctionResult> {
+  const page = {
+    presets: PRESETS,
+    fields: SCREEN_FIELDS,
+    signals: SIGNALS,
+    exchanges: EXCHANGES.map((code) => ({ code, name: EXCHANGE_NAMES[code] })),
+    query: event.query,
+    pageUrl: null,
+  };
+  // The bare page (no screen asked yet) shows the default screen: the last session's largest.
+  if (!parsed.ok) return screenPageResult({ ...page, answer: null, request: null, error: parsed.reason }, 400);
+  try {
+    const answer = await runScreen(q, parsed.value);
+    return screenPageResult({ ...page, answer, request: parsed.value, error: null });
+  } catch (err) {
+    if (err instanceof ScreenRefusal)
+      return screenPageResult({ ...page, answer: null, request: parsed.value, error: err.message }, 400);
+    if (err instanceof NothingToScreen)
+      return screenPageResult({ ...page, answer: null, request: parsed.value, error: err.message }, 409);
     throw err;
   }
 }

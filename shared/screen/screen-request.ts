@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { EXCHANGES } from '../domain/exchanges.js';
 import { SCREEN_FIELDS, type ScreenField, SIGNALS, screenField, screenFieldNames } from '../domain/screen-fields.js';
 import { type Filter, type FilterOp, NUMBER_OPS, type ScreenRequest, type Sort, STRING_OPS } from './contract.js';
+import { FORM_ROW_KEY, formFilters } from './form-filters.js';
 import { PRESETS, presetNamed } from './presets.js';
 
 export const MAX_FILTERS = 50;
@@ -105,9 +106,36 @@ export function parseScreenBody(json: unknown): ParsedScreen {
   return fromBody(r.data);
 }
 
-/** The screen asked by a GET's query string: the same fields, lists as comma lists, filters as JSON text. */
+/**
+ * The screen asked by a GET's query string: the same fields, lists as comma lists, filters as
+ * JSON text and, from the screen page's plain form, as filter rows (f1_field, f1_op, f1_value:
+ * form-filters.ts) after them. An empty value is a field left blank: absent.
+ */
 export function parseScreenQuery(query: Record<string, string>): ParsedScreen {
-  return parseScreenBody(query);
+  const rows = formFilters(query);
+  if (!rows.ok) return { ok: false, reason: rows.reason };
+  // fromEntries: a key "__proto__" stays an own key (and is refused as unknown), not a prototype.
+  const rest: Record<string, unknown> = Object.fromEntries(
+    Object.entries(query).filter(([k, v]) => !FORM_ROW_KEY.test(k) && v.trim() !== ''),
+  );
+  if (rows.filters.length > 0) {
+    let given: unknown = [];
+    if (typeof rest.filters === 'string') {
+      try {
+        given = JSON.parse(rest.filters);
+      } catch {
+        given = null;
+      }
+      if (!Array.isArray(given))
+        return {
+          ok: false,
+          reason:
+            'filters must be JSON as EODHD writes it: [["market_capitalization",">",1000000000],["sector","=","Technology"]]',
+        };
+    }
+    rest.filters = [...(given as unknown[]), ...rows.filters];
+  }
+  return parseScreenBody(rest);
 }
 
 function issueText(issue: z.core.$ZodIssue | undefined): string {
