@@ -6,6 +6,7 @@
  * fundamental_growth_as_of(d)), and the signals that fired; the latest row equal to its
  * session's history row; a fundamentals fetch without a new bar reaching the rows.
  */
+import { readFileSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import { inProcessPipeline } from '../dev/in-process.js';
 import { computeFigures, FIGURE_COLUMNS } from '../shared/domain/figures.js';
@@ -22,7 +23,7 @@ import {
   INDICATOR_COLUMNS,
   type IndicatorRow,
 } from '../shared/domain/indicators.js';
-import { SCREEN_ROW_COLUMNS, SIGNALS } from '../shared/domain/screen-fields.js';
+import { SCREEN_FIELDS, SCREEN_ROW_COLUMNS, SIGNALS } from '../shared/domain/screen-fields.js';
 import {
   type BalanceSheetRow,
   BookValueWalk,
@@ -420,6 +421,24 @@ test('valuation at the close when the currencies agree, the version as fetched o
   // Every screener-row column is placed in exactly one group.
   const grouped = Object.values(SCREEN_ROW_GROUPS).flat() as string[];
   t.deepEqual([...grouped].sort(), SCREEN_ROW_COLUMNS.map((c) => c.column).sort());
+});
+
+test('every screen field and signal is in docs/screener-columns.md (npm run docs:columns)', (t) => {
+  const doc = readFileSync('docs/screener-columns.md', 'utf8');
+  const section = doc.slice(doc.indexOf('## The screener row'));
+  t.true(section.length < doc.length, 'the section is there');
+  const lines = section.split('\n');
+  for (const f of SCREEN_FIELDS) {
+    const line = lines.find((l) => l.startsWith(`| \`${f.name}\` |`));
+    t.truthy(line, `${f.name} is documented`);
+    const cells = line!.split(' | ');
+    t.is(cells[1], f.type, `${f.name} type`);
+    t.is(cells[2], f.unit, `${f.name} unit`);
+    t.is(cells[3]!.startsWith(f.money ?? ''), true, `${f.name} money`);
+    for (const a of f.aliases ?? []) t.true(cells[4]!.includes(`\`${a}\``), `${f.name} alias ${a}`);
+    t.true(line!.endsWith(`| ${f.description} |`), `${f.name} description`);
+  }
+  for (const x of SIGNALS) t.true(lines.includes(`| \`${x.name}\` | ${x.description} |`), x.name);
 });
 
 // ---------------------------------------------------------------------------------------
