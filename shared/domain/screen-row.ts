@@ -11,7 +11,7 @@ import type { FigureRow } from './figures.js';
 import { GROWTH_ROW_COLUMNS, type Growth, GrowthWalk, type YearlyIncome } from './growth.js';
 import type { IndicatorRow } from './indicators.js';
 import { SCREEN_ROW_COLUMNS, type ScreenRowColumn } from './screen-fields.js';
-import { type CrossingValues, signalsAt } from './signals.js';
+import { type CrossingValues, type SignalInputs, signalsAt } from './signals.js';
 
 /** The session's bar. */
 export const BAR_COLUMNS = [
@@ -243,6 +243,8 @@ export class ScreenWalk {
   private readonly book: BookValueWalk;
   private readonly growth: GrowthWalk;
   private readonly s: SessionScreen;
+  /** The signals' inputs, filled for each session (no object a session). */
+  private readonly inputs: SignalInputs;
 
   constructor(
     private readonly bars: ScreenBars,
@@ -265,6 +267,17 @@ export class ScreenWalk {
       book_value: null,
       growth: null,
       signals: [],
+    };
+    this.inputs = {
+      close: bars.close,
+      t: 0,
+      now: { sma_50: null, sma_200: null, rsi_14: null, macd: null, macd_signal: null },
+      prev: null,
+      gapPct: null,
+      relativeVolume: null,
+      bookValue: null,
+      closeMajor: null,
+      targetPrice: null,
     };
   }
 
@@ -289,20 +302,16 @@ export class ScreenWalk {
     s.book_value = this.book.at(date);
     s.growth = this.growth.at(date);
     const agree = v !== null && v.fundamentals_currency !== null && v.fundamentals_currency === quote.currency;
-    signalsAt(
-      {
-        close: bars.close,
-        t,
-        now,
-        prev,
-        gapPct: figures.gap_pct,
-        relativeVolume: figures.relative_volume,
-        bookValue: s.book_value,
-        closeMajor: s.close,
-        targetPrice: agree ? v.analyst_target_price : null,
-      },
-      s.signals,
-    );
+    const x = this.inputs;
+    x.t = t;
+    x.now = now;
+    x.prev = prev;
+    x.gapPct = figures.gap_pct;
+    x.relativeVolume = figures.relative_volume;
+    x.bookValue = s.book_value;
+    x.closeMajor = s.close;
+    x.targetPrice = agree ? v.analyst_target_price : null;
+    signalsAt(x, s.signals);
     return s;
   }
 }
