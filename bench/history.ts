@@ -1,7 +1,10 @@
 /**
- * `node dist/bench/history.js [--assets N] [--bars N] [--json]` (and the last part of
- * `npm run bench`): the indicator history's figures, on its own embedded PostgreSQL (or
- * DATABASE_URL) with `assets` generated series of `bars` weekdays each:
+ * `node dist/bench/history.js [--assets N] [--bars N] [--no-fundamentals] [--json]` (and the
+ * last part of `npm run bench`): the indicator history's figures, on its own embedded
+ * PostgreSQL (or DATABASE_URL) with `assets` generated series of `bars` weekdays each, and
+ * (unless --no-fundamentals) what a 30-day refresh leaves of their fundamentals over those
+ * days: a version every 30 days, 12 quarters and 6 years of statements (the screener rows
+ * read the versions and reports known on each session):
  *
  *   1. the backfill: calc-indicators {"all":true} (the function's own code, in this
  *      process) until no history is queued: asset-sessions per second, wall and CPU;
@@ -59,6 +62,33 @@ const SEED_PRICES = `
     CROSS JOIN LATERAL (SELECT (2 + (a.id % 300)) * exp(0.25 * sin(d.i / 40.0 + a.id) + 0.05 * sin(d.i / 3.3 + a.id * 1.3)) AS v) c`;
 
 // What a finished load leaves, and the queue as 023 fills it for priced assets (first sight).
+// A version every 30 days over the series (a refresh's: the market cap moves with the price,
+// so nearly every fetch is one), and the statements of 12 quarters and 6 years, each filed 40
+// days after its period (cash flows too: they share the index the reads use).
+const SEED_VERSIONS = `
+  INSERT INTO fundamentals_versions (asset_id, known_from, fetched_at, instrument_type, currency, sector, industry,
+                                     market_cap, pe_ratio, dividend_yield, dividend_share, eps, shares_outstanding,
+                                     analyst_target_price, profit_margin, beta)
+  SELECT a.id, d::date, d, 'Common Stock', 'USD', 'Technology', 'Software', 1e9 + k * 1e6, 15, 0.02,
+         0.5, 1.2 + (a.id % 7) * 0.1, 1e8, 40 + (a.id % 50), 0.1, 1.1
+    FROM assets a
+    CROSS JOIN LATERAL generate_series($1::date - ($2::int * 7 / 5), $1::date, interval '30 days') WITH ORDINALITY AS g(d, k)`;
+const SEED_REPORTS = `
+  INSERT INTO financial_reports (asset_id, statement, frequency, period_end, first_seen, filing_date, currency,
+                                 revenue, net_income, eps, equity, total_assets)
+  SELECT a.id, s.statement, f.frequency, p.period_end, p.period_end + 45, p.period_end + 40, 'USD',
+         CASE WHEN s.statement = 'income_statement' THEN 1e8 * (1 + p.k * 0.02) END,
+         CASE WHEN s.statement = 'income_statement' THEN 1e7 * (1 + p.k * 0.03) END,
+         CASE WHEN s.statement = 'income_statement' THEN 0.1 * (1 + p.k * 0.03) END,
+         CASE WHEN s.statement = 'balance_sheet' THEN 5e8 + p.k * 1e6 END, 1e9
+    FROM assets a
+    CROSS JOIN (VALUES ('income_statement'), ('balance_sheet'), ('cash_flow')) AS s(statement)
+    CROSS JOIN (VALUES ('quarterly', 12, 3), ('yearly', 6, 12)) AS f(frequency, periods, months)
+    CROSS JOIN LATERAL (
+      SELECT (date_trunc('quarter', $1::date) - interval '1 day' - make_interval(months => f.months * k))::date AS period_end, k
+        FROM generate_series(0, f.periods - 1) AS k
+    ) p`;
+
 const SEED_STATE = `
   INSERT INTO asset_processing_state (asset_id, prices_loaded, prices_last_updated_at) SELECT id, true, now() FROM assets`;
 const SEED_QUEUE = `INSERT INTO indicator_history_queue (asset_id, from_date) SELECT id, '-infinity' FROM assets`;
@@ -76,6 +106,8 @@ const gb = (bytes: number) => `${round(bytes / 1024 ** 3, 2)} GB`;
 export async function historyBench(opts: {
   assets: number;
   bars: number;
+  /** Seed fundamentals versions and statements (default true). */
+  fundamentals?: boolean;
   say?: (s: string) => void;
 }): Promise<HistoryFigure[]> {
   const say = opts.say ?? (() => {});
@@ -99,6 +131,11 @@ export async function historyBench(opts: {
     say(`history: seeding ${opts.assets} assets x ${opts.bars} bars...`);
     await pool.query(SEED_ASSETS, [opts.assets]);
     await pool.query(SEED_PRICES, [opts.bars, lastDay]);
+    if (opts.fundamentals !== false) {
+      await pool.query(SEED_VERSIONS, [lastDay, opts.bars]);
+      await pool.query(SEED_REPORTS, [lastDay]);
+      await pool.query('VACUUM ANALYZE fundamentals_versions, financial_reports');
+    }
     await pool.query(SEED_STATE);
     await pool.query(SEED_QUEUE);
     await pool.query('VACUUM ANALYZE stock_prices');
@@ -132,7 +169,7 @@ export async function historyBench(opts: {
     const perSecond = sessions / backfillS;
     const fullSessions = FULL * Math.min(504, opts.bars);
     figures.push({
-      figure: `indicator history backfill (${opts.assets.toLocaleString('en')} assets x ${opts.bars} bars, ${runs} run(s))`,
+      figure: `indicator history backfill (${opts.assets.toLocaleString('en')} assets x ${opts.bars} bars${opts.fundamentals === false ? '' : ', fundamentals'}, ${runs} run(s))`,
       value: `${Math.round(perSecond).toLocaleString('en')} asset-sessions/s (${Math.round(sessions / backfillCpu).toLocaleString('en')} per CPU-second: ${round(backfillNodeCpu)} s of this process, ${round(backfillCpu - backfillNodeCpu)} s of PostgreSQL), ${rows.toLocaleString('en')} rows in ${round(backfillS)} s, peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB; 21,817 assets x 504 sessions: ~${Math.round(fullSessions / perSecond)} s`,
       target: 'bounded per run (indicator_history_sessions_per_run)',
       met: null,
@@ -156,9 +193,11 @@ export async function historyBench(opts: {
     //    that appends its history row.
     say('history: daily append...');
     await pool.query('VACUUM ANALYZE indicator_history');
+    c0 = cpu();
     t0 = performance.now();
     await calcIndicators(p.ctx, { all: true }, null);
     const latestS = (performance.now() - t0) / 1000;
+    const latestCpu = cpu() - c0;
     const last = (
       await pool.query<{ asset_id: string; close: number }>(
         `SELECT asset_id, close FROM stock_prices WHERE date = $1 ORDER BY asset_id`,
@@ -187,12 +226,14 @@ export async function historyBench(opts: {
     const scale = FULL / opts.assets;
     figures.push({
       figure: `indicator history daily append (${opts.assets.toLocaleString('en')} assets, scaled to 21,817)`,
-      value: `calc-indicators with the day's history rows ${round(dayS, 2)} s (${dayRows} rows, ${round(dayCpu, 2)} CPU-s), without ${round(latestS, 2)} s; at 21,817 assets ~${round(dayS * scale)} s (latest row only ~${round(latestS * scale)} s)`,
+      value: `calc-indicators with the day's history rows ${round(dayS, 2)} s (${dayRows} rows, ${round(dayCpu, 2)} CPU-s), without ${round(latestS, 2)} s (${round(latestCpu, 2)} CPU-s: ${Math.round(opts.assets / latestCpu).toLocaleString('en')} assets per CPU-second); at 21,817 assets ~${round(dayS * scale)} s (latest row only ~${round(latestS * scale)} s)`,
       target: 'a few seconds beside the latest row',
       met: null,
       numbers: {
         seconds: round(dayS, 3),
         latestOnlySeconds: round(latestS, 3),
+        cpuSeconds: round(dayCpu, 3),
+        latestOnlyCpuSeconds: round(latestCpu, 3),
         rows: dayRows,
         fullSeconds: round(dayS * scale, 1),
         fullLatestOnlySeconds: round(latestS * scale, 1),
@@ -237,6 +278,7 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
     options: {
       assets: { type: 'string', default: '1000' },
       bars: { type: 'string', default: '760' },
+      'no-fundamentals': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -244,6 +286,7 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
     const figures = await historyBench({
       assets: Number(values.assets),
       bars: Number(values.bars),
+      fundamentals: !values['no-fundamentals'],
       say: (s) => console.error(s),
     });
     if (values.json) console.log(JSON.stringify(figures, null, 2));

@@ -1,14 +1,25 @@
 /**
  * `npm run docs:columns`: writes docs/screener-columns.md from SCREENER_COLUMNS (the one
- * description of each fundamentals column: unit, EODHD source fields, what 0 means) and
- * FIGURES (each derived figure's formula and unit), so that the document cannot drift from
- * the code (test/screener.test.ts and test/indicator-history.test.ts check it too).
+ * description of each fundamentals column: unit, EODHD source fields, what 0 means),
+ * FIGURES (each derived figure's formula and unit), and SCREEN_FIELDS and SIGNALS (every
+ * field of the screener row and every signal), so that the document cannot drift from the
+ * code (test/screener.test.ts, test/indicator-history.test.ts and
+ * test/screener-rows.test.ts check it too).
  */
 import fs from 'node:fs';
 import { AVERAGE_SESSIONS, CHANGE_SESSIONS, FIGURES } from '../shared/domain/figures.js';
+import { SCREEN_FIELDS, type ScreenField, SIGNALS } from '../shared/domain/screen-fields.js';
+import { GAP_PCT, HIGH_LOW_WINDOWS, RSI_HIGH, RSI_LOW, UNUSUAL_VOLUME } from '../shared/domain/signals.js';
 import { GROWTH_COLUMNS, MAX_PERIODS, REPORT_COLUMNS, SCREENER_COLUMNS } from '../shared/store/fundamentals.js';
 
 const zero = (c: (typeof SCREENER_COLUMNS)[number]) => ('zero' in c ? (c.zero === 'value' ? '0' : 'NULL') : '');
+const MONEY: Record<NonNullable<ScreenField['money']>, string> = {
+  quote: 'quote (`currency`)',
+  fundamentals: 'fundamentals (`fundamentals_currency`)',
+};
+/** A row of the screener row's table. */
+const fieldLine = (f: ScreenField): string =>
+  `| \`${f.name}\` | ${f.type} | ${f.unit} | ${f.money ? MONEY[f.money] : ''} | ${(f.aliases ?? []).map((a) => `\`${a}\``).join(', ')} | ${f.from === 'asset' ? '`assets`' : 'row'} | ${f.description} |`;
 const lines = [
   '# Screener columns',
   '',
@@ -117,10 +128,57 @@ const lines = [
   '(FX trades on days an exchange is closed, and the other way round), divided by the `per_major` of a',
   'minor unit; 1 for the reporting currency; NULL before the first stored rate. `v_fx_rates` lists them by day.',
   '',
-  'Regenerate with `npm run docs:columns` after changing the mapping or a figure.',
+  '## The screener row',
+  '',
+  'What a screen reads: one row per asset and session, kept ready by calc-indicators (the latest in',
+  '`technical_indicators`, every retained session in `indicator_history`, the same columns and values),',
+  'each computed from what was known on its session and nothing later (`shared/domain/screen-row.ts`):',
+  '',
+  "- **The bar**: the session's close and adjusted close in the major unit of the quote currency (a London",
+  '  listing quoted in pence: pence / 100, `currency` GBP), its volume, and the mean volume of the 50 and',
+  '  200 sessions ending at it (NULL with fewer bars). Quarantined bars are no session and no part of one.',
+  "- **Fundamentals as known**: the asset's `fundamentals_versions` row with the latest `known_from` on or",
+  '  before the session (`fundamentals_known_from`; none: all NULL), copied as fetched, its currency as the',
+  "  major code (`fundamentals_currency`). Valuation at the session's close when the fundamentals' currency",
+  "  is the quote's: `market_cap` = shares outstanding x close, `pe_ratio` = close / EPS (NULL when EPS <= 0),",
+  '  `dividend_yield` = dividend per share / close; otherwise (another currency, a missing input) the',
+  "  version's own figure, as fetched.",
+  '- **Reports public by then** (a row is public from its filing date, else from the day it was first seen; of',
+  "  several versions of a period the latest public one): `book_value` is the shareholders' equity of the",
+  '  latest balance sheet, quarterly or yearly, whichever period ends later (on the same period end the',
+  "  yearly one, unless it has no equity); growth is `fundamental_growth_as_of(d)`'s (above), computed the",
+  '  same way in `shared/domain/growth.ts`.',
+  '- **Signals** (`signals`, a text[] of names): below.',
+  '',
+  "A fetch that writes a new version, or a balance sheet or yearly income statement, queues the asset's",
+  "indicator history from the earliest day it changes (the version's, the report's public day), so that the",
+  'next calc-indicators rewrites those rows and the latest one.',
+  '',
+  "Money is in the major unit of its currency: `quote` money in the row's `currency`, `fundamentals` money in",
+  "`fundamentals_currency`; a screen converts both to its reporting currency at the as-of day's rate.",
+  "EODHD's Screener API names are accepted as aliases. Fields read from `assets` are the listing's.",
+  '',
+  '| field | type | unit | money | EODHD names | from | description |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...SCREEN_FIELDS.map(fieldLine),
+  '',
+  '### Signals',
+  '',
+  "A session's signals compare it with the session before (a crossing fires on the session where the",
+  'relation changes, not on the days after; a session whose previous one has no row, under 200 bars, fires no',
+  `crossing). Highs and lows are of adjusted closes over the ${HIGH_LOW_WINDOWS['50d']}, ${HIGH_LOW_WINDOWS['200d']} or ${HIGH_LOW_WINDOWS['52w']} sessions before`,
+  `(a session with fewer before it fires neither); RSI crosses ${RSI_LOW} and ${RSI_HIGH}; gaps are \`gap_pct\` >= ${GAP_PCT} or <= -${GAP_PCT};`,
+  `unusual volume is \`relative_volume\` >= ${UNUSUAL_VOLUME}; the book value signals read \`book_value\`; the target price`,
+  'signals compare the close (major unit) with `analyst_target_price` when both are in the same currency.',
+  '',
+  '| signal | fires when |',
+  '| --- | --- |',
+  ...SIGNALS.map((x) => `| \`${x.name}\` | ${x.description} |`),
+  '',
+  'Regenerate with `npm run docs:columns` after changing the mapping, a figure or a screen field.',
   '',
 ];
 fs.writeFileSync('docs/screener-columns.md', lines.join('\n'));
 console.log(
-  `docs/screener-columns.md: ${SCREENER_COLUMNS.length + 1} columns, ${REPORT_COLUMNS.length} statement columns, ${GROWTH_COLUMNS.length} growth columns, ${FIGURES.length} derived figures`,
+  `docs/screener-columns.md: ${SCREENER_COLUMNS.length + 1} columns, ${REPORT_COLUMNS.length} statement columns, ${GROWTH_COLUMNS.length} growth columns, ${FIGURES.length} derived figures, ${SCREEN_FIELDS.length} screen fields, ${SIGNALS.length} signals`,
 );

@@ -586,6 +586,35 @@ function mean(src: Float64Array, from: number, to: number): number {
 
 const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/** The indicators a signal's crossing compares with the session before (signals.ts). */
+export interface CrossingRow {
+  sma_50: number | null;
+  sma_200: number | null;
+  rsi_14: number | null;
+  macd: number | null;
+  macd_signal: number | null;
+}
+
+/**
+ * sma_50, sma_200, rsi_14, macd and macd_signal at the last bar, exactly as computeIndicators
+ * gives them (the same window, the same arithmetic, so the same doubles) for a fraction of its
+ * cost: calc-indicators needs them for the session before the first it computes (a signal's
+ * crossing). Null with fewer than MIN_BARS bars, as computeIndicators.
+ */
+export function crossingValues(close: ArrayLike<number>): CrossingRow | null {
+  const total = close.length;
+  if (total < MIN_BARS) return null;
+  const n = Math.min(total, MAX_BARS);
+  const off = total - n;
+  for (let i = 0; i < n; i++) C[i] = +close[off + i];
+  const sma50 = sma(C, 0, n, 50, null);
+  const sma200 = sma(C, 0, n, 200, null);
+  rsiSeries(C, n, 14, RSI);
+  const rsi14 = RSI[n - 1];
+  macd(C, n, 12, 26, 9);
+  return { sma_50: fin(sma50), sma_200: fin(sma200), rsi_14: fin(rsi14), macd: fin(OUT[0]), macd_signal: fin(OUT[1]) };
+}
+
 /**
  * The 31 columns at the last bar. Bars are oldest first; only the last MAX_BARS are used.
  * Returns null with fewer than MIN_BARS bars. `beta` is null here: it needs the dates of

@@ -15,8 +15,24 @@
 
 import { betaFrom, type DatedSeries, lastIndexOnOrBefore } from '../domain/beta.js';
 import { utcToday } from '../domain/dates.js';
-import { computeFigures } from '../domain/figures.js';
-import { computeIndicators, INDICATOR_COLUMNS, type IndicatorRow, MAX_BARS, MIN_BARS } from '../domain/indicators.js';
+import { computeFigures, FIGURE_COLUMNS, type FigureRow } from '../domain/figures.js';
+import {
+  type CrossingRow,
+  computeIndicators,
+  crossingValues,
+  INDICATOR_COLUMNS,
+  type IndicatorRow,
+  MAX_BARS,
+  MIN_BARS,
+} from '../domain/indicators.js';
+import { SCREEN_ROW_COLUMNS } from '../domain/screen-fields.js';
+import {
+  type KnownFundamentals,
+  NOTHING_KNOWN,
+  type ScreenRowValues,
+  ScreenWalk,
+  screenRow,
+} from '../domain/screen-row.js';
 import { inTransaction, type Queryable } from '../platform/db.js';
 import type { FunctionResult } from '../platform/function-contract.js';
 import { type CalcIndicatorsInput, MANUAL_HISTORY_SESSIONS } from '../platform/input.js';
@@ -36,12 +52,14 @@ import {
 } from '../store/executions.js';
 import {
   type AssetHistory,
+  arrayLiteral,
   dropEmptyHistoryYears,
   ensureHistoryYears,
   type HistoryRow,
   historyLine,
   writeHistory,
 } from '../store/indicator-history.js';
+import { loadKnownFundamentals } from '../store/known-fundamentals.js';
 import { failStep, stepLeaseSeconds } from '../store/pipeline-steps.js';
 import { historyDone } from '../store/prices.js';
 import { loadSettings } from '../store/settings.js';
@@ -67,11 +85,18 @@ const DAY0 = Date.UTC(2000, 0, 1);
 // date, or a manual `from`, at most $4 or $5 sessions) plus the MAX_BARS - 1 before the
 // first of them, and never fewer than $3 (MAX_BARS, or the retention: so that the retention's
 // first date is known).
+// The quote currency is the stored prices' (asset_processing_state.prices_currency, else the
+// listing's): a listing whose currency changed has its whole series fetched again in the new one.
 const LOAD_BARS = `
-  SELECT a.id AS asset_id, (SELECT x.exchange FROM assets x WHERE x.id = a.id) AS exchange,
+  SELECT a.id AS asset_id, cur.exchange, coalesce(cu.major, cur.code) AS currency, coalesce(cu.per_major, 1) AS per_major,
          s.from_date::text AS from_date, hq.queued_at::text AS queued_at,
-         k.sessions, p.n, p.bars
+         k.sessions, p.n, p.last_date, p.bars
     FROM unnest($1::bigint[], $2::date[]) AS a(id, manual_from)
+    LEFT JOIN LATERAL (
+      SELECT x.exchange, coalesce(st.prices_currency, x.currency) AS code
+        FROM assets x LEFT JOIN asset_processing_state st ON st.asset_id = x.id WHERE x.id = a.id
+    ) cur ON true
+    LEFT JOIN currency_units cu ON cu.code = cur.code
     LEFT JOIN indicator_history_queue hq ON hq.asset_id = a.id
     CROSS JOIN LATERAL (
       SELECT coalesce(array_agg(f.date), '{}') AS dates FROM price_quality_findings f
@@ -86,7 +111,7 @@ const LOAD_BARS = `
              END AS sessions
     ) k
     CROSS JOIN LATERAL (
-      SELECT count(*)::int AS n,
+      SELECT count(*)::int AS n, max(x.date)::text AS last_date,
              encode(string_agg(float8send(x.open) || float8send(x.high) || float8send(x.low) || float8send(x.close)
                         || float8send(x.adjusted_close) || float8send(x.volume) || int4send(x.date - DATE '2000-01-01'),
                         ''::bytea ORDER BY x.date DESC), 'base64') AS bars
@@ -99,6 +124,9 @@ interface LoadedBars {
   asset_id: number;
   /** Its exchange: beta is taken against that exchange's benchmark. */
   exchange: string | null;
+  /** The quote currency's major code (GBP for GBX), and quote units per major unit (100). */
+  currency: string | null;
+  per_major: number;
   /** The history is computed from here: the queued date, or the manual `from` ('-infinity': all); null: only the latest row. */
   from_date: string | null;
   /** The queue entry as read (null: none): deleted once done, unless a write queued it again. */
@@ -106,30 +134,60 @@ interface LoadedBars {
   /** Sessions from from_date, at most the cap (the retention, or the manual bound). */
   sessions: number;
   n: number;
+  /** Its last bar's date (null: none). */
+  last_date: string | null;
   /** base64 (PostgreSQL's, with a line break every 76 characters, which decoding skips) */
   bars: string | null;
 }
 
-// One float8[] per column, unnested side by side. (One flat array cut by each row's ordinal
-// cost ten times as much: every subscript of a parameter array copies the whole array.)
+// The latest row: the 31 indicators, the derived figures and the screener row's columns
+// (sql/028), equal to the history's row of its session. One array per column, unnested side
+// by side. (One flat array cut by each row's ordinal cost ten times as much: every subscript
+// of a parameter array copies the whole array.) A row's signals travel as the text of their
+// array literal: unnest of a text[][] would flatten it.
+const LATEST_COLUMNS: ReadonlyArray<{ column: string; sql: string }> = [
+  ...INDICATOR_COLUMNS.map((column) => ({ column, sql: 'double precision' })),
+  ...FIGURE_COLUMNS.map((column) => ({ column, sql: 'double precision' })),
+  ...SCREEN_ROW_COLUMNS,
+];
+const ARRAY_TYPE: Record<string, string> = {
+  'double precision': 'float8[]',
+  text: 'text[]',
+  date: 'date[]',
+  'text[]': 'text[]',
+};
 const UPSERT_INDICATORS = `
-  INSERT INTO technical_indicators (asset_id, price_date, bars_used, calculated_at, ${INDICATOR_COLUMNS.join(', ')})
-  SELECT t.asset_id, t.price_date, t.bars_used, now(), ${INDICATOR_COLUMNS.map((c) => `t.${c}`).join(', ')}
-    FROM unnest($1::bigint[], $2::date[], $3::int[], ${INDICATOR_COLUMNS.map((_, i) => `$${i + 4}::float8[]`).join(', ')})
-      AS t(asset_id, price_date, bars_used, ${INDICATOR_COLUMNS.join(', ')})
+  INSERT INTO technical_indicators (asset_id, price_date, bars_used, calculated_at, ${LATEST_COLUMNS.map((c) => c.column).join(', ')})
+  SELECT t.asset_id, t.price_date, t.bars_used, now(), ${LATEST_COLUMNS.map((c) => (c.sql === 'text[]' ? `t.${c.column}::text[]` : `t.${c.column}`)).join(', ')}
+    FROM unnest($1::bigint[], $2::date[], $3::int[], ${LATEST_COLUMNS.map((c, i) => `$${i + 4}::${ARRAY_TYPE[c.sql]}`).join(', ')})
+      AS t(asset_id, price_date, bars_used, ${LATEST_COLUMNS.map((c) => c.column).join(', ')})
   ON CONFLICT (asset_id) DO UPDATE SET price_date = EXCLUDED.price_date, bars_used = EXCLUDED.bars_used, calculated_at = now(),
-    ${INDICATOR_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+    ${LATEST_COLUMNS.map((c) => `${c.column} = EXCLUDED.${c.column}`).join(', ')}`;
 
-async function writeIndicators(
-  q: Queryable,
-  rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>,
-): Promise<void> {
+interface LatestRow {
+  assetId: number;
+  priceDate: string;
+  bars: number;
+  values: IndicatorRow;
+  figures: FigureRow;
+  screen: ScreenRowValues;
+}
+
+const finite = (v: number | string | string[] | null) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+
+async function writeIndicators(q: Queryable, rows: LatestRow[]): Promise<void> {
   if (rows.length === 0) return;
   await q.query(UPSERT_INDICATORS, [
     rows.map((r) => r.assetId),
     rows.map((r) => r.priceDate),
     rows.map((r) => r.bars),
     ...INDICATOR_COLUMNS.map((c) => rows.map((r) => r.values[c])),
+    ...FIGURE_COLUMNS.map((c) => rows.map((r) => r.figures[c])),
+    ...SCREEN_ROW_COLUMNS.map(({ column }) =>
+      column === 'signals'
+        ? rows.map((r) => arrayLiteral(r.screen.signals as string[]))
+        : rows.map((r) => finite(r.screen[column])),
+    ),
   ]);
   rowsWritten.inc({ table: 'technical_indicators' }, rows.length);
   await markIndicatorsCalculated(
@@ -148,7 +206,18 @@ interface Series {
   volume: Float64Array;
 }
 
-const dayText = (days: number): string => new Date(DAY0 + days * 86_400_000).toISOString().slice(0, 10);
+// Each day number's 'YYYY-MM-DD' is made once a process and shared by every series: a Date
+// and its ISO string a bar (500 to 1,000 a series) cost more than decoding the bar's numbers.
+// A few thousand entries (the distinct trading days of the stored prices).
+const DAY_TEXTS = new Map<number, string>();
+function dayText(days: number): string {
+  let text = DAY_TEXTS.get(days);
+  if (text === undefined) {
+    text = new Date(DAY0 + days * 86_400_000).toISOString().slice(0, 10);
+    DAY_TEXTS.set(days, text);
+  }
+  return text;
+}
 
 /**
  * Decodes a batch row's bars in date order, opens, highs and lows adjusted by each bar's
@@ -274,7 +343,10 @@ async function calculateFor(
   for (let i = 0; i < assetIds.length; i += BATCH) batches.push(assetIds.slice(i, i + BATCH));
   let done = 0;
   const progress = () => ({ execution_id: executionId, assets: assetIds.length, done, ...stats });
-  const load = (i: number) =>
+  // A batch's bars, then what was known of its assets' fundamentals from the first session
+  // each may compute: the history's from date, or its last bar when earlier (a from date
+  // after the last bar computes the latest row alone) or without one. Three queries a batch.
+  const load = (i: number): Promise<LoadedBatch> =>
     settled(
       ctx.pool
         .query<LoadedBars>(LOAD_BARS, [
@@ -284,7 +356,16 @@ async function calculateFor(
           plan.sessions,
           MANUAL_HISTORY_SESSIONS,
         ])
-        .then((r) => r.rows),
+        .then(async ({ rows }) => {
+          const bounded = rows.filter((b) => b.n > 0);
+          const known = await loadKnownFundamentals(
+            ctx.pool,
+            bounded.map((b) => Number(b.asset_id)),
+            // 'YYYY-MM-DD' and '-infinity' compare as text.
+            bounded.map((b) => (b.from_date !== null && b.from_date < b.last_date! ? b.from_date : b.last_date!)),
+          );
+          return { bars: rows, known };
+        }),
     );
   await withProgressLog('indicators_progress', progress, async () => {
     // Reads in flight, by batch; a batch's entry is dropped once taken, so that its bars can be collected.
@@ -300,8 +381,8 @@ async function calculateFor(
       loads.delete(i);
       if (i + LOOKAHEAD < batches.length) loads.set(i + LOOKAHEAD, load(i + LOOKAHEAD));
       let computed = emptyBatch();
-      for (const b of loaded) {
-        computeAsset(executionId, b, stats, plan, computed);
+      for (const b of loaded.bars) {
+        computeAsset(executionId, b, loaded.known.get(Number(b.asset_id)) ?? NOTHING_KNOWN, stats, plan, computed);
         if (computed.historyRows >= HISTORY_ROWS_PER_WRITE) {
           await write(computed);
           computed = emptyBatch();
@@ -319,8 +400,14 @@ async function calculateFor(
   return stats;
 }
 
+interface LoadedBatch {
+  bars: LoadedBars[];
+  /** By asset: its fundamentals versions and report rows from its first session on. */
+  known: Map<number, KnownFundamentals>;
+}
+
 interface ComputedBatch {
-  rows: Array<{ assetId: number; priceDate: string; bars: number; values: IndicatorRow }>;
+  rows: LatestRow[];
   history: AssetHistory[];
   /** The history rows as COPY lines (a row's objects would hold ~4 times the memory). */
   historyLines: string[];
@@ -341,49 +428,77 @@ const emptyBatch = (): ComputedBatch => ({
   details: [],
 });
 
+/** The latest row's parts: a session's indicators, figures and screener-row columns. */
+type Latest = Pick<LatestRow, 'values' | 'figures' | 'screen'>;
+
 /**
  * One asset's history: a row for every session from `first` through its last bar, each
  * computeIndicators and computeFigures on the bars up to that session (computeIndicators
- * keeps the last MAX_BARS of them): what a calculation on that day would have given.
- * Returns the last session's indicators (the latest row's), if it was computed.
+ * keeps the last MAX_BARS of them), and the screener row's columns (domain/screen-row.ts:
+ * the bar, the fundamentals known that day, the signals against the session before): what
+ * a calculation on that day would have given. Returns the last session's row (the latest
+ * row's), if it was computed.
  */
 function historyOf(
   assetId: number,
   s: Series,
   first: number,
   bench: DatedSeries | undefined,
+  walk: ScreenWalk,
   out: ComputedBatch,
-): IndicatorRow | null {
-  let last: IndicatorRow | null = null;
-  for (let t = Math.max(first, MIN_BARS - 1); t < s.close.length; t++) {
+): Latest | null {
+  let last: Latest | null = null;
+  const start = Math.max(first, MIN_BARS - 1);
+  if (start >= s.close.length) return null;
+  // The session before the first: its crossing values (null when it has no row).
+  let prev: CrossingRow | null = crossingValues(s.close.subarray(0, start));
+  for (let t = start; t < s.close.length; t++) {
     const values = computeIndicators({
       high: s.high.subarray(0, t + 1),
       low: s.low.subarray(0, t + 1),
       close: s.close.subarray(0, t + 1),
       volume: s.volume.subarray(0, t + 1),
     });
-    if (!values) continue;
+    if (!values) {
+      prev = null;
+      continue;
+    }
     values.beta = betaAt(s, t, bench);
     const date = s.date[t]!;
+    const figures = computeFigures(s, t, values);
     const row: HistoryRow = {
       assetId,
       date,
       bars: Math.min(t + 1, MAX_BARS),
       values,
-      figures: computeFigures(s, t, values),
+      figures,
+      screen: walk.at(t, values, prev, figures),
     };
     out.historyLines.push(historyLine(row));
     out.historyRows++;
     out.historyYears.add(Number(date.slice(0, 4)));
-    if (t === s.close.length - 1) last = values;
+    if (t === s.close.length - 1) last = { values, figures, screen: screenRow(row.screen) };
+    prev = values;
   }
   return last;
 }
 
-/** One asset's latest row and history rows, from its loaded bars, added to `out`. */
+/** The last session's row without its history: its indicators, figures, and the session before's crossing values. */
+function latestOf(s: Series, bench: DatedSeries | undefined, walk: ScreenWalk): Latest | null {
+  const values = computeIndicators(s);
+  if (!values) return null;
+  const t = s.close.length - 1;
+  values.beta = betaAt(s, t, bench);
+  const figures = computeFigures(s, t, values);
+  const prev = crossingValues(s.close.subarray(0, t));
+  return { values, figures, screen: screenRow(walk.at(t, values, prev, figures)) };
+}
+
+/** One asset's latest row and history rows, from its loaded bars and fundamentals, added to `out`. */
 function computeAsset(
   executionId: number,
   b: LoadedBars,
+  known: KnownFundamentals,
   stats: IndicatorStats,
   plan: HistoryPlan,
   out: ComputedBatch,
@@ -393,10 +508,11 @@ function computeAsset(
   try {
     const s = b.n > 0 ? decode(b) : null;
     const bench = b.exchange === null ? undefined : plan.benchmarks.get(b.exchange);
+    const walk = s && new ScreenWalk(s, { currency: b.currency, perMajor: Number(b.per_major) }, known);
     // History: the sessions from the queued (or manual) date, within the cap, if this
     // run's budget has room for them (always for its first asset: a run makes progress;
     // never with a budget of 0: the history is paused, everything stays queued).
-    let latest: IndicatorRow | null = null;
+    let latest: Latest | null = null;
     const rowsBefore = out.historyRows;
     if (s && b.from_date !== null) {
       if (plan.budget === 0 || (plan.spent > 0 && plan.spent + b.sessions > plan.budget)) {
@@ -404,7 +520,7 @@ function computeAsset(
       } else {
         plan.spent += b.sessions;
         stats.historySessions += b.sessions;
-        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, bench, out);
+        latest = historyOf(b.asset_id, s, s.close.length - b.sessions, bench, walk!, out);
         stats.historyRows += out.historyRows - rowsBefore;
         const keepFrom =
           plan.manualFrom === null && s.close.length >= plan.sessions ? s.date[s.close.length - plan.sessions]! : null;
@@ -414,12 +530,8 @@ function computeAsset(
     }
     const written = out.historyRows - rowsBefore;
     // The latest row is the last session's (computed once when the history reached it).
-    let values = latest;
-    if (values === null && s) {
-      values = computeIndicators(s);
-      if (values) values.beta = betaAt(s, s.close.length - 1, bench);
-    }
-    if (!values || !s) {
+    if (latest === null && s) latest = latestOf(s, bench, walk!);
+    if (!latest || !s) {
       stats.tooFewBars++;
       out.details.push({
         ...base,
@@ -434,7 +546,7 @@ function computeAsset(
       assetId: b.asset_id,
       priceDate: s.date[s.date.length - 1]!,
       bars: Math.min(b.n, MAX_BARS),
-      values,
+      ...latest,
     });
     out.details.push({
       ...base,

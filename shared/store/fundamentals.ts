@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { Fundamentals } from '../eodhd/schemas.js';
 import type { Queryable } from '../platform/db.js';
 import { rowsWritten } from '../platform/metrics.js';
+import { QUEUE_HISTORY } from './prices.js';
 import { refreshAssetFromDocument } from './universe.js';
 
 /** The mapping's version: rows filled by an older one are filled again from their document. */
@@ -532,7 +533,7 @@ const insertVersion = (day: string) => `
       OR ROW(${VERSION_COLUMNS.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${VERSION_COLUMNS.map((c) => `f.${c}`).join(', ')})
   ON CONFLICT (asset_id, known_from) DO UPDATE SET fetched_at = EXCLUDED.fetched_at,
     ${VERSION_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
-  RETURNING 1`;
+  RETURNING asset_id, known_from`;
 
 /** The most recent periods kept of each statement and frequency, and of earnings reports, per document. */
 export const MAX_PERIODS = 24;
@@ -758,7 +759,7 @@ const insertReports = (rows: string, day: string) => `
       OR ROW(${REPORT_VALUES.map((c) => `l.${c}`).join(', ')}) IS DISTINCT FROM ROW(${REPORT_VALUES.map((c) => `i.${c}`).join(', ')})
   ON CONFLICT (asset_id, statement, frequency, period_end, first_seen) DO UPDATE SET
     ${REPORT_VALUES.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
-  RETURNING 1`;
+  RETURNING asset_id, statement, frequency, coalesce(filing_date, first_seen) AS public_from`;
 
 const EARNINGS_TYPES =
   'period_end date, report_date date, before_after_market text, currency text, actual float8, estimate float8, difference float8, surprise_pct float8';
@@ -776,12 +777,26 @@ const insertEarnings = (rows: string, day: string) => `
 
 // The document, its version, statements and earnings reports in one statement: $1 the
 // asset, $2 the document, then the columns, the day, the statements' and the reports' rows.
+// A version written (the fetch day's, new or replaced) changes what the screener rows from
+// its day read (calc-indicators: the version known on each session), and a balance sheet
+// or yearly income statement written changes their book value and growth from the day it
+// is public (its filing date, often before the fetch): the asset's indicator history is
+// queued from the earliest of those days in the same statement (QUEUE_HISTORY, the price
+// writes' rule: an earlier queued date is kept), so that the next calc-indicators rewrites
+// those rows and the latest one.
 const P = FUNDAMENTAL_COLUMNS.length + 3;
 const WRITE_DOCUMENT = `
   WITH f AS (${UPSERT_FUNDAMENTALS} RETURNING *),
   v AS (${insertVersion(`$${P}`)}),
   r AS (${insertReports(`$${P + 1}`, `$${P}`)}),
-  e AS (${insertEarnings(`$${P + 2}`, `$${P}`)})
+  e AS (${insertEarnings(`$${P + 2}`, `$${P}`)}),
+  written AS (
+    SELECT asset_id, known_from AS date FROM v
+    UNION ALL
+    SELECT asset_id, public_from FROM r
+     WHERE statement = 'balance_sheet' OR (statement = 'income_statement' AND frequency = 'yearly')
+  ),
+  history AS (${QUEUE_HISTORY})
   SELECT (SELECT count(*) FROM v)::int AS versions, (SELECT count(*) FROM r)::int AS reports,
          (SELECT count(*) FROM e)::int AS earnings`;
 

@@ -21,8 +21,11 @@ const QUEUE_CHECKS = `
   ON CONFLICT (asset_id) DO UPDATE SET from_date = least(q.from_date, EXCLUDED.from_date), queued_at = now()`;
 
 // calc-indicators computes the history again from that date (a split's history reload
-// rewrites every adjusted close: from the first bar, so the whole retained history).
-const QUEUE_HISTORY = `
+// rewrites every adjusted close: from the first bar, so the whole retained history). Reads
+// `written(asset_id, date)`: a statement that changes what a history row reads includes it
+// as a CTE, so that no write can leave a stale history (exported for the fundamentals'
+// write: the rows read what was known of the fundamentals on their day).
+export const QUEUE_HISTORY = `
   INSERT INTO indicator_history_queue AS h (asset_id, from_date)
   SELECT asset_id, min(date) FROM written GROUP BY asset_id
   ON CONFLICT (asset_id) DO UPDATE SET from_date = least(h.from_date, EXCLUDED.from_date), queued_at = clock_timestamp()`;
