@@ -15,6 +15,7 @@ import { GROWTH_COLUMNS, MAX_PERIODS, REPORT_COLUMNS, SCREENER_COLUMNS } from '.
 const zero = (c: (typeof SCREENER_COLUMNS)[number]) => ('zero' in c ? (c.zero === 'value' ? '0' : 'NULL') : '');
 const MONEY: Record<NonNullable<ScreenField['money']>, string> = {
   quote: 'quote (`currency`)',
+  quote_unit: "quote_unit (`currency`'s quoted unit: / `quote_per_major`)",
   fundamentals: 'fundamentals (`fundamentals_currency`)',
 };
 /** A row of the screener row's table. */
@@ -155,7 +156,9 @@ const lines = [
   'next calc-indicators rewrites those rows and the latest one.',
   '',
   "Money is in the major unit of its currency: `quote` money in the row's `currency`, `fundamentals` money in",
-  "`fundamentals_currency`; a screen converts both to its reporting currency at the as-of day's rate.",
+  '`fundamentals_currency`; `quote_unit` money (the price-level indicators, the traded value) is in the unit the',
+  'bars are quoted in (pence for a London listing quoted in GBX), which `quote_per_major` (100) makes major. A',
+  "screen converts all of them to its currency (the reporting currency unless asked) at the as-of day's rate.",
   "EODHD's Screener API names are accepted as aliases. Fields read from `assets` are the listing's.",
   '',
   '| field | type | unit | money | EODHD names | from | description |',

@@ -14,8 +14,6 @@ import { readerLogin } from '../dev/local-stack.js';
 import type { Simulator } from '../dev/simulator/index.js';
 import handle from '../functions/screen/handler.js';
 import { defaultCalendar } from '../shared/domain/calendar.js';
-import { FIGURE_COLUMNS } from '../shared/domain/figures.js';
-import { SCREEN_ROW_COLUMNS } from '../shared/domain/screen-fields.js';
 import { closeDb } from '../shared/platform/db.js';
 import type { ScreenAnswer } from '../shared/screen/contract.js';
 import { PRESETS } from '../shared/screen/presets.js';
@@ -69,13 +67,11 @@ test.before('three days of runs on the sample universe; day 1 screened on its da
   delete process.env.DATABASE_SECRET;
   const p = await inProcessPipeline(tdb.pool, sim.url);
   dayOneRun = await p.run();
-  await latestAsHistory();
   for (const body of SAVED) dayOne.push({ body, answer: await screen(body) });
   day1 = dayOne[0]!.answer.asOf;
   for (let i = 0; i < 2; i++) {
     sim.advanceTradingDays(1);
     await p.run();
-    await latestAsHistory();
   }
   last = (await screen({ limit: 1 })).asOf;
 });
@@ -83,20 +79,6 @@ test.after.always(async () => {
   await closeDb();
   await closeWorld(tdb, sim);
 });
-
-/**
- * The latest row is the history's row of its day. Until calc-indicators writes sql/028's
- * columns into technical_indicators (its own change: the figures and the screener row's
- * columns), the columns it leaves empty there are copied from that day's history row; once
- * it writes them this changes nothing (a column it wrote is kept).
- */
-async function latestAsHistory(): Promise<void> {
-  const cols = [...FIGURE_COLUMNS, ...SCREEN_ROW_COLUMNS.map((c) => c.column)];
-  await tdb.pool.query(
-    `UPDATE technical_indicators t SET ${cols.map((c) => `${c} = coalesce(t.${c}, h.${c})`).join(', ')}
-       FROM indicator_history h WHERE h.asset_id = t.asset_id AND h.date = t.price_date`,
-  );
-}
 
 /** Units of the reporting currency (USD) per unit of `cur` on `day`, read from fx_rates by hand. */
 async function rateByHand(cur: string, day: string): Promise<number | null> {
@@ -131,10 +113,13 @@ async function storedRow(symbol: string, day: string, rowDate: string): Promise<
   return r;
 }
 
-const MONEY: Record<string, 'quote' | 'fundamentals'> = {
+// quote_unit: in the unit the bars are quoted in (pence for GBX): / quote_per_major makes it major.
+const MONEY: Record<string, 'quote' | 'quote_unit' | 'fundamentals'> = {
   close: 'quote',
   adjusted_close: 'quote',
-  avg_traded_value_30: 'quote',
+  avg_traded_value_30: 'quote_unit',
+  sma_50: 'quote_unit',
+  sma_200: 'quote_unit',
   market_cap: 'fundamentals',
   enterprise_value: 'fundamentals',
   eps: 'fundamentals',
@@ -241,9 +226,10 @@ test.serial('every returned row satisfies every filter, read back from the table
         let v = stored[canonical];
         const money = MONEY[canonical];
         if (money && typeof v === 'number') {
-          const cur = stored[money === 'quote' ? 'currency' : 'fundamentals_currency'] as string;
+          const cur = stored[money === 'fundamentals' ? 'fundamentals_currency' : 'currency'] as string;
           const rate = await rateByHand(cur, a.asOf);
-          v = rate === null ? null : (v * rate) / target;
+          const unit = money === 'quote_unit' ? (stored.quote_per_major as number) : 1;
+          v = rate === null ? null : (v / unit) * (rate / target);
         }
         const want =
           canonical === 'exchange' && Array.isArray(value) ? value.map((x) => String(x).toUpperCase()) : value;
@@ -380,19 +366,13 @@ test.serial('GET with the query string answers as POST does; CSV has the same ro
 });
 
 test.serial('money in another currency is the native value times the rates read by hand', async (t) => {
-  // Rows calc-indicators has not given their quote currency yet (sql/028's columns come with
-  // its own change) get it here, with the close in that currency's major unit.
-  await tdb.pool.query(`
-    UPDATE technical_indicators t SET currency = coalesce(u.major, a.currency), close = p.close / coalesce(u.per_major, 1)
-      FROM assets a JOIN stock_prices p ON true LEFT JOIN currency_units u ON u.code = a.currency
-     WHERE a.id = t.asset_id AND p.asset_id = t.asset_id AND p.date = t.price_date AND t.currency IS NULL`);
   const usd = await screen({
-    columns: 'close,avg_traded_value_30,market_cap,currency',
+    columns: 'close,avg_traded_value_30,sma_200,market_cap,currency',
     includeStale: true,
     limit: 1000,
   });
   const eur = await screen({
-    columns: 'close,avg_traded_value_30,market_cap,currency',
+    columns: 'close,avg_traded_value_30,sma_200,market_cap,currency',
     currency: 'EUR',
     includeStale: true,
     limit: 1000,
@@ -407,11 +387,14 @@ test.serial('money in another currency is the native value times the rates read 
     const stored = await storedRow(row.symbol as string, eur.asOf, eur.asOf);
     for (const [c, kind] of [
       ['close', 'quote'],
-      ['avg_traded_value_30', 'quote'],
+      ['avg_traded_value_30', 'quote_unit'],
+      ['sma_200', 'quote_unit'],
       ['market_cap', 'fundamentals'],
     ] as const) {
-      const native = stored[c] as number | null;
-      const cur = stored[kind === 'quote' ? 'currency' : 'fundamentals_currency'] as string | null;
+      const unit = kind === 'quote_unit' ? (stored.quote_per_major as number) : 1;
+      const raw = stored[c] as number | null;
+      const native = raw === null ? null : raw / unit;
+      const cur = stored[kind === 'fundamentals' ? 'fundamentals_currency' : 'currency'] as string | null;
       if (native === null || cur === null) {
         t.is(row[c], null, `${row.symbol} ${c}`);
         continue;

@@ -20,11 +20,35 @@ export type FieldType = 'number' | 'string' | 'date';
 
 /**
  * Where a field's money is: 'quote' is in the major unit of the listing's quote currency
- * (the row's `currency`: pounds for a London listing quoted in pence), 'fundamentals' in
- * the major unit of the fundamentals' currency (`fundamentals_currency`). A screen's
- * `currency` converts both at the as-of day's rate; absent, the reporting currency setting.
+ * (the row's `currency`: pounds for a London listing quoted in pence); 'quote_unit' in the
+ * quote's own unit, as the indicators are computed on the bars (pence for GBX: the row's
+ * `quote_per_major` makes it major); 'fundamentals' in the major unit of the fundamentals'
+ * currency (`fundamentals_currency`). A screen converts all three to its `currency` at the
+ * as-of day's rate; absent, the reporting currency setting.
  */
-export type Money = 'quote' | 'fundamentals';
+export type Money = 'quote' | 'quote_unit' | 'fundamentals';
+
+/** The indicators in the price's unit (levels and differences of prices): money of the quote's unit. */
+const PRICE_LEVEL = new Set<string>([
+  'sma_50',
+  'sma_200',
+  'ema_12',
+  'ema_26',
+  'wma_20',
+  'macd',
+  'macd_signal',
+  'macd_histogram',
+  'atr_14',
+  'std_dev',
+  'bb_upper',
+  'bb_middle',
+  'bb_lower',
+  'sar',
+  'slope',
+  'week_52_high',
+  'week_52_low',
+  'current_price',
+]);
 
 export type FieldGroup =
   | 'listing'
@@ -61,6 +85,7 @@ export const SCREEN_ROW_COLUMNS = [
   { column: 'adjusted_close', sql: 'double precision' },
   { column: 'volume', sql: 'double precision' },
   { column: 'currency', sql: 'text' },
+  { column: 'quote_per_major', sql: 'double precision' },
   { column: 'avg_volume_50', sql: 'double precision' },
   { column: 'avg_volume_200', sql: 'double precision' },
   // The fundamentals version known on the session (fundamentals_versions.known_from <= date).
@@ -314,13 +339,20 @@ export const SCREEN_FIELDS: readonly ScreenField[] = [
   ),
   // The indicators and figures of the session.
   ...INDICATOR_COLUMNS.map((c) =>
-    n(c, 'indicators', c.startsWith('avg_volume') ? 'shares' : 'see docs/indicators-reference.md', INDICATOR_TEXT[c], {
-      ...(INDICATOR_ALIASES[c] ? { aliases: INDICATOR_ALIASES[c] } : {}),
-    }),
+    n(
+      c,
+      'indicators',
+      c.startsWith('avg_volume') ? 'shares' : PRICE_LEVEL.has(c) ? 'money' : 'see docs/indicators-reference.md',
+      INDICATOR_TEXT[c],
+      {
+        ...(INDICATOR_ALIASES[c] ? { aliases: INDICATOR_ALIASES[c] } : {}),
+        ...(PRICE_LEVEL.has(c) ? { money: 'quote_unit' as const } : {}),
+      },
+    ),
   ),
   ...FIGURE_COLUMNS.map((c) =>
     c === 'avg_traded_value_30'
-      ? n(c, 'figures', 'money', FIGURE_TEXT[c], { money: 'quote' })
+      ? n(c, 'figures', 'money', FIGURE_TEXT[c], { money: 'quote_unit' })
       : n(c, 'figures', c === 'relative_volume' ? 'ratio' : 'percent', FIGURE_TEXT[c], {
           ...(FIGURE_ALIASES[c] ? { aliases: FIGURE_ALIASES[c] } : {}),
         }),

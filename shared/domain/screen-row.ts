@@ -19,6 +19,7 @@ export const BAR_COLUMNS = [
   'adjusted_close',
   'volume',
   'currency',
+  'quote_per_major',
   'avg_volume_50',
   'avg_volume_200',
 ] as const;
@@ -222,6 +223,8 @@ export interface SessionScreen extends Valuation {
   adjusted_close: number;
   volume: number;
   currency: string | null;
+  /** Quote units in one major unit (100 for GBX): the indicators and the traded value are in quote units. */
+  quote_per_major: number;
   avg_volume_50: number | null;
   avg_volume_200: number | null;
   /** The version known on the session (null: none yet); the same object while it lasts. */
@@ -258,6 +261,7 @@ export class ScreenWalk {
       adjusted_close: Number.NaN,
       volume: Number.NaN,
       currency: quote.currency,
+      quote_per_major: quote.perMajor,
       avg_volume_50: null,
       avg_volume_200: null,
       market_cap: null,

@@ -66,6 +66,7 @@ function fieldSql(f: ScreenField, source: Source): string {
   if (!/^[a-z][a-z0-9_]*$/.test(f.name)) throw new Error(`screen field ${f.name} is not a column name`);
   if (f.name === 'date') return source === 'latest' ? 'r.price_date' : 'r.date';
   if (f.money === 'quote') return `(r.${f.name} * fq.factor)`;
+  if (f.money === 'quote_unit') return `(r.${f.name} / r.quote_per_major * fq.factor)`;
   if (f.money === 'fundamentals') return `(r.${f.name} * ff.factor)`;
   return `r.${f.name}`;
 }

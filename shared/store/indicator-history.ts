@@ -124,7 +124,7 @@ export function historyLine(r: HistoryRow): string {
   for (const c of INDICATOR_COLUMNS) line += `\t${num(r.values[c])}`;
   for (const c of FIGURE_COLUMNS) line += `\t${num(r.figures[c])}`;
   const s = r.screen;
-  line += `\t${num(s.close)}\t${num(s.adjusted_close)}\t${num(s.volume)}\t${text(s.currency)}\t${num(s.avg_volume_50)}\t${num(s.avg_volume_200)}`;
+  line += `\t${num(s.close)}\t${num(s.adjusted_close)}\t${num(s.volume)}\t${text(s.currency)}\t${num(s.quote_per_major)}\t${num(s.avg_volume_50)}\t${num(s.avg_volume_200)}`;
   line += `\t${num(s.market_cap)}\t${num(s.pe_ratio)}\t${num(s.dividend_yield)}\t${num(s.book_value)}`;
   line += `\t${versionText(s.version)}\t${growthText(s.growth)}\t${arrayLiteral(s.signals)}`;
   return line;
