@@ -65,7 +65,7 @@ export function planRechecks(
   const today = dayNumber(opts.today);
   for (const d of order) {
     const p = plans.get(d.exchange);
-    if (!p || p.method !== 'bulk') continue;
+    if (p?.method !== 'bulk') continue;
     for (const s of d.sessions) {
       if (s >= p.dates[0]!) continue;
       const published = dayNumber(s);
