@@ -185,12 +185,16 @@ export async function barsForChecks(
   q: Queryable,
   assets: Array<{ asset_id: number; from_date: string }>,
 ): Promise<StoredBar[]> {
-  return (
-    await q.query<StoredBar & { asset_id: string }>(BARS_FOR_CHECKS, [
-      assets.map((a) => a.asset_id),
-      assets.map((a) => a.from_date),
-    ])
-  ).rows.map((r) => ({ ...r, asset_id: Number(r.asset_id) }));
+  const rows = (
+    await q.query<StoredBar>(BARS_FOR_CHECKS, [assets.map((a) => a.asset_id), assets.map((a) => a.from_date)])
+  ).rows;
+  return bigintIds(rows);
+}
+
+/** pg gives bigint as text: the ids made numbers in place (a copy of every row would double a batch's memory). */
+function bigintIds(rows: StoredBar[]): StoredBar[] {
+  for (const r of rows) r.asset_id = Number(r.asset_id);
+  return rows;
 }
 
 const BARS_OF_DAY = `
@@ -199,10 +203,7 @@ const BARS_OF_DAY = `
 
 /** The stored bars of these assets from `from` through `to`, to compare with what the API answers again. */
 export async function storedBars(q: Queryable, assetIds: number[], from: string, to: string): Promise<StoredBar[]> {
-  return (await q.query<StoredBar & { asset_id: string }>(BARS_OF_DAY, [assetIds, from, to])).rows.map((r) => ({
-    ...r,
-    asset_id: Number(r.asset_id),
-  }));
+  return bigintIds((await q.query<StoredBar>(BARS_OF_DAY, [assetIds, from, to])).rows);
 }
 
 const DROP_BAR = `
