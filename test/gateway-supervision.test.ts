@@ -40,6 +40,7 @@ test('stack.yml is read as faas-cli reads it: ${VAR:-default} images, Go duratio
       'finalize',
       'calc-indicators',
       'status',
+      'screen',
     ],
   );
   t.deepEqual(
