@@ -197,6 +197,16 @@ test('JSON: the same data, bars oldest first with the indicators of their sessio
       )
     )[0]!.c / 100,
   );
+  // The screener row's close is in pounds already: not divided again.
+  t.is(
+    (l.latest as Record<string, unknown> | null)?.close,
+    (
+      await rows<{ c: number }>(
+        `SELECT t.close AS c FROM technical_indicators t JOIN assets a ON a.id = t.asset_id WHERE a.symbol = $1`,
+        [gbx],
+      )
+    )[0]!.c,
+  );
   t.true(String((await html(gbx)).text).includes('prices in GBP (quoted in GBX, shown in GBP)'));
   // The chart's length is asked for, within bounds.
   t.is((await json('AAPL.US', 20)).ticker.bars.length, 20);

@@ -4,34 +4,18 @@
  */
 import { FIGURE_COLUMNS } from '../domain/figures.js';
 import { INDICATOR_COLUMNS } from '../domain/indicators.js';
+import { SCREEN_FIELDS } from '../domain/screen-fields.js';
 
 /** The chart's sessions by default: two years. */
 export const DEFAULT_SESSIONS = 504;
 
-/** Indicator and figure columns in price units (divided by the quote currency's minor units); the others are ratios, percents, volumes. */
-export const PRICE_SCALED = new Set<string>([
-  'sma_50',
-  'sma_200',
-  'ema_12',
-  'ema_26',
-  'wma_20',
-  'macd',
-  'macd_signal',
-  'macd_histogram',
-  'atr_14',
-  'std_dev',
-  'bb_upper',
-  'bb_middle',
-  'bb_lower',
-  'sar',
-  'slope',
-  'week_52_high',
-  'week_52_low',
-  'current_price',
-  'avg_traded_value_30',
-  'close',
-  'adjusted_close',
-]);
+/**
+ * The screener row's columns in the quote's own unit (pence for GBX): the catalog's
+ * `quote_unit` money (price-level indicators, the traded value), divided by the quote
+ * currency's minor units to show them in the major unit. The row's close and adjusted close
+ * are major already; a stored bar's prices are scaled where the bars are read.
+ */
+export const PRICE_SCALED = new Set<string>(SCREEN_FIELDS.filter((f) => f.money === 'quote_unit').map((f) => f.name));
 
 /** The indicator history's main columns, as the page's table shows them. */
 export const HISTORY_COLUMNS = [

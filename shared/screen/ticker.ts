@@ -193,7 +193,16 @@ export async function readTicker(q: Queryable, symbol: string, sessions: number)
   const per = asset.per_major;
   // open, high and low are prices too.
   const bars = (await q.query<TickerBar>(BARS, [asset.id, sessions])).rows.map((b) =>
-    per === 1 ? b : { ...scaled(b, per), open: b.open / per, high: b.high / per, low: b.low / per },
+    per === 1
+      ? b
+      : {
+          ...scaled(b, per),
+          open: b.open / per,
+          high: b.high / per,
+          low: b.low / per,
+          close: b.close / per,
+          adjusted_close: b.adjusted_close / per,
+        },
   );
   const from = bars[0]?.date ?? '9999-12-31';
   const latest = await readLatest(q, asset.id);
